@@ -1,0 +1,126 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+
+/** A message already built to MIME: what goes on the wire after the SMTP envelope. */
+export interface RawMessage {
+  envelope: { from: string; to: string };
+  raw: Buffer;
+  /** The Message-ID, for the result and the outbox file name. */
+  messageId: string;
+}
+
+export interface SendResult {
+  messageId: string;
+  response: string;
+}
+
+/** The server refused this recipient for good (5xx): retrying would get the same answer. */
+export class PermanentDeliveryError extends Error {
+  readonly code = 'permanent_failure';
+  constructor(message: string, readonly responseCode?: number) {
+    super(message);
+  }
+}
+
+/** A 4xx answer or a connection problem: retry later. */
+export class TransientDeliveryError extends Error {
+  readonly code = 'transient_failure';
+  constructor(message: string, readonly responseCode?: number) {
+    super(message);
+  }
+}
+
+/** The narrow port the rest of the system sees: it only sends. */
+export interface MailTransport {
+  send(message: RawMessage): Promise<SendResult>;
+  close(): Promise<void>;
+  /** For the start banner. */
+  readonly describe: string;
+}
+
+/** Options of `createMailTransport`. */
+export interface MailTransportOptions {
+  /** smtp:// or smtps:// URL; without it messages are written to `outboxDir`. */
+  smtpUrl?: string;
+  /** Where .eml files go when there is no SMTP server. */
+  outboxDir: string;
+  /** Pooled connections. Default 5. */
+  maxConnections?: number;
+  /** DKIM key; when set, nodemailer signs every message, including List-Unsubscribe and List-Unsubscribe-Post. */
+  dkim?: { domainName: string; keySelector: string; privateKey: string };
+}
+
+// Headers DKIM signs: the defaults that matter plus both List-Unsubscribe headers (RFC 8058 section 4 requires them signed).
+const DKIM_HEADERS = 'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:List-Id:List-Unsubscribe:List-Unsubscribe-Post';
+
+export function createMailTransport(opts: MailTransportOptions): MailTransport {
+  const dkim = opts.dkim ? { ...opts.dkim, headerFieldNames: DKIM_HEADERS } : undefined;
+  if (opts.smtpUrl) return new SmtpTransport(opts.smtpUrl, opts.maxConnections ?? 5, dkim);
+  return new OutboxTransport(opts.outboxDir, dkim);
+}
+
+class SmtpTransport implements MailTransport {
+  private readonly transporter: Transporter;
+  readonly describe: string;
+
+  constructor(url: string, maxConnections: number, dkim: object | undefined) {
+    const u = new URL(url);
+    this.transporter = nodemailer.createTransport({
+      pool: true,
+      host: u.hostname,
+      port: u.port ? Number(u.port) : u.protocol === 'smtps:' ? 465 : 587,
+      secure: u.protocol === 'smtps:',
+      auth: u.username ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } : undefined,
+      maxConnections,
+      maxMessages: Infinity,
+      dkim: dkim as never,
+    });
+    u.password = u.password ? '***' : '';
+    this.describe = `SMTP ${u.toString()} (${maxConnections} connections)`;
+  }
+
+  async send(message: RawMessage): Promise<SendResult> {
+    try {
+      const info = await this.transporter.sendMail({ envelope: message.envelope, raw: message.raw });
+      return { messageId: message.messageId, response: String(info.response ?? '') };
+    } catch (err) {
+      throw classify(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.transporter.close();
+  }
+}
+
+/** Writes each message as `<time>-<id>.eml`: the development default, readable by any mail client. */
+class OutboxTransport implements MailTransport {
+  private readonly transporter: Transporter;
+  readonly describe: string;
+
+  constructor(private readonly dir: string, dkim: object | undefined) {
+    this.transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, dkim: dkim as never });
+    this.describe = `outbox ${dir} (no SMTP_URL: messages are written as .eml files)`;
+  }
+
+  async send(message: RawMessage): Promise<SendResult> {
+    const info = await this.transporter.sendMail({ envelope: message.envelope, raw: message.raw });
+    await mkdir(this.dir, { recursive: true });
+    const name = `${Date.now()}-${message.messageId.replace(/[^A-Za-z0-9.-]/g, '_')}.eml`;
+    await writeFile(join(this.dir, name), info.message as Buffer);
+    return { messageId: message.messageId, response: `written ${name}` };
+  }
+
+  async close(): Promise<void> {
+    this.transporter.close();
+  }
+}
+
+function classify(err: unknown): Error {
+  const e = err as { message?: string; responseCode?: number; permanent?: boolean };
+  const message = e?.message ?? String(err);
+  if (e?.responseCode && e.responseCode >= 500 && e.responseCode < 600) return new PermanentDeliveryError(message, e.responseCode);
+  return new TransientDeliveryError(message, e?.responseCode);
+}

@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** How the process reaches Redis, and what to stop on shutdown if it started one. */
+export interface RedisTarget {
+  options: RedisOptions;
+  /** Human description for the start banner. */
+  describe: string;
+  /** Set when this process started redis-server itself. */
+  child?: ChildProcess;
+}
+
+export class RedisUnavailableError extends Error {
+  readonly code = 'redis_unavailable';
+}
+
+const SOCKET = 'redis.sock';
+
+/** Answers true when a Redis at these options replies to PING within a second. */
+export async function redisAnswers(options: RedisOptions): Promise<boolean> {
+  const probe = new Redis({ ...options, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/**
+ * The embedded default: REDIS_URL when set; else a Redis answering on 127.0.0.1:6379; else one this project
+ * started earlier on `<dataDir>/redis/redis.sock`; else start `redis-server` from PATH with its append-only
+ * file under `<dataDir>/redis`. A unix socket keeps the embedded server off the network and lets the CLI and
+ * other roles find it.
+ */
+export async function resolveRedis(url: string | undefined, dataDir: string): Promise<RedisTarget> {
+  if (url) return { options: optionsFromUrl(url), describe: redactUrl(url) };
+  const local = { host: '127.0.0.1', port: 6379 };
+  if (await redisAnswers(local)) return { options: local, describe: 'redis at 127.0.0.1:6379' };
+  const dir = resolve(dataDir, 'redis');
+  const path = relativeSocketPath(dir);
+  if (await redisAnswers({ path })) return { options: { path }, describe: `embedded redis at ${path}` };
+  mkdirSync(dir, { recursive: true });
+  const child = spawn('redis-server', ['--port', '0', '--unixsocket', SOCKET, '--unixsocketperm', '700', '--dir', '.', '--appendonly', 'yes', '--save', '', '--daemonize', 'no'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const spawnError = new Promise<Error>((ok) => child.once('error', ok));
+  for (let i = 0; i < 50; i++) {
+    const failed = await Promise.race([spawnError, new Promise<null>((ok) => setTimeout(() => ok(null), 100))]);
+    if (failed) {
+      throw new RedisUnavailableError(
+        'No Redis answers on 127.0.0.1:6379 and redis-server is not on PATH. Install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL=redis://host:6379.',
+      );
+    }
+    if (await redisAnswers({ path })) return { options: { path }, describe: `embedded redis-server (pid ${child.pid}) at ${path}`, child };
+    if (child.exitCode !== null) break;
+  }
+  child.kill('SIGTERM');
+  throw new RedisUnavailableError(`redis-server started but did not answer on ${path}; see its files under ${dir}`);
+}
+
+/** Unix socket paths are limited to ~107 bytes; a relative path keeps deep checkouts working. */
+function relativeSocketPath(dir: string): string {
+  const abs = join(dir, SOCKET);
+  const rel = join(dir.startsWith(process.cwd()) ? dir.slice(process.cwd().length + 1) : dir, SOCKET);
+  return abs.length < 100 ? abs : rel;
+}
+
+export function optionsFromUrl(url: string): RedisOptions {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 6379,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined,
+    tls: u.protocol === 'rediss:' ? {} : undefined,
+  };
+}
+
+export function redactUrl(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}

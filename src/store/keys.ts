@@ -1,0 +1,35 @@
+/** Every Redis key this service owns, under one prefix, in one place. */
+export class Keys {
+  constructor(readonly prefix: string) {}
+  private k(...parts: (string | number)[]): string {
+    return [this.prefix, ...parts].join(':');
+  }
+  subscriberSeq = () => this.k('subscriber', 'seq');
+  subscriber = (id: number | string) => this.k('subscriber', id);
+  /** hash: email hash -> subscriber id */
+  subscriberIndex = () => this.k('subscriber', 'by-email');
+  /** sorted set of active subscriber ids, score = id, for paging in id order */
+  activeSubscribers = () => this.k('subscribers', 'active');
+  /** set of email hashes never to be mailed again (bounced, erased) */
+  suppressed = () => this.k('suppressed');
+  /** stream of consent events of one address, keyed by its hash so erasure can drop it */
+  consentTrail = (hash: string) => this.k('consent', hash);
+  /** stream of erasures: only hashes and times, proof that an erasure happened without keeping the person */
+  erasureLog = () => this.k('consent', 'erasures');
+  rateLimit = (name: string) => this.k('rl', name);
+  articleSeq = () => this.k('article', 'seq');
+  article = (id: number | string) => this.k('article', id);
+  articleUrlIndex = () => this.k('article', 'by-url');
+  articleGuidIndex = () => this.k('article', 'by-guid');
+  /** sorted set of article ids not yet in a sent campaign, score = published time */
+  newArticles = () => this.k('articles', 'new');
+  allArticles = () => this.k('articles', 'all');
+  campaignSeq = () => this.k('campaign', 'seq');
+  campaign = (id: number | string) => this.k('campaign', id);
+  campaigns = () => this.k('campaigns');
+  campaignContent = (id: number | string) => this.k('campaign', id, 'content');
+  /** bitmap of subscriber ids whose message the SMTP server accepted */
+  campaignLedger = (id: number | string) => this.k('campaign', id, 'ledger');
+  /** bitmap of subscriber ids that ended in a final non-success state (skipped, bounced, failed) */
+  campaignSettled = (id: number | string) => this.k('campaign', id, 'settled');
+}

@@ -1,0 +1,213 @@
+import type { Redis } from 'ioredis';
+import type { ConsentEvent, ConsentEventType, ConsentEvidence, Subscriber, SubscriberStatus } from '../domain/subscriber';
+import { emailHash } from '../domain/email-address';
+import { Keys } from './keys';
+
+/** Fields of the subscriber hash, flat strings as Redis holds them. */
+type Row = Record<string, string>;
+
+/**
+ * Moves a subscriber between statuses only if it is in one of the allowed ones, and keeps the active index and
+ * suppression set in step, in one atomic script so a confirm racing an unsubscribe cannot leave both applied.
+ * KEYS: subscriber hash, active zset, suppressed set. ARGV: id, to, email hash, suppress(0/1), allowed..., '--', field, value...
+ */
+const TRANSITION = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return false end
+local i = 5
+local allowed = false
+while ARGV[i] ~= '--' do
+  if ARGV[i] == status then allowed = true end
+  i = i + 1
+end
+if not allowed then return status end
+i = i + 1
+while ARGV[i] do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[2])
+if ARGV[2] == 'active' then redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1]) else redis.call('ZREM', KEYS[2], ARGV[1]) end
+if ARGV[4] == '1' then redis.call('SADD', KEYS[3], ARGV[3]) end
+return 'ok'
+`;
+
+export type TransitionResult = { ok: true } | { ok: false; current: SubscriberStatus | null };
+
+/** Subscribers, their email index, the active list, the suppression set and the consent trail. Only this speaks Redis for them. */
+export class SubscriberStore {
+  private readonly keys: Keys;
+
+  constructor(private readonly deps: { redis: Redis; keys: Keys }) {
+    this.keys = deps.keys;
+  }
+
+  private get redis() {
+    return this.deps.redis;
+  }
+
+  async findIdByEmail(email: string): Promise<number | null> {
+    const id = await this.redis.hget(this.keys.subscriberIndex(), emailHash(email));
+    return id ? Number(id) : null;
+  }
+
+  async get(id: number): Promise<Subscriber | null> {
+    const row = await this.redis.hgetall(this.keys.subscriber(id));
+    return row.status ? toSubscriber(row) : null;
+  }
+
+  async getByEmail(email: string): Promise<Subscriber | null> {
+    const id = await this.findIdByEmail(email);
+    return id === null ? null : this.get(id);
+  }
+
+  /** Reads many subscribers in one round trip; missing (erased) ids come back as null. */
+  async getMany(ids: number[]): Promise<(Subscriber | null)[]> {
+    if (!ids.length) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hgetall(this.keys.subscriber(id));
+    const results = (await pipe.exec()) ?? [];
+    return results.map(([err, row]) => (err || !(row as Row).status ? null : toSubscriber(row as Row)));
+  }
+
+  async isSuppressed(email: string): Promise<boolean> {
+    return (await this.redis.sismember(this.keys.suppressed(), emailHash(email))) === 1;
+  }
+
+  /**
+   * Creates the subscriber with this status unless the address is known; returns the id and whether it was created.
+   * The index entry is claimed with HSETNX first, so two concurrent signups of one address make one subscriber.
+   */
+  async create(input: { email: string; name: string; status: SubscriberStatus; consent: ConsentEvidence; now: string; confirmedAt?: string }): Promise<{ id: number; created: boolean }> {
+    const hash = emailHash(input.email);
+    const existing = await this.redis.hget(this.keys.subscriberIndex(), hash);
+    if (existing) return { id: Number(existing), created: false };
+    const id = await this.redis.incr(this.keys.subscriberSeq());
+    if (!(await this.redis.hsetnx(this.keys.subscriberIndex(), hash, String(id)))) {
+      return { id: Number(await this.redis.hget(this.keys.subscriberIndex(), hash)), created: false };
+    }
+    const row: Row = {
+      id: String(id),
+      email: input.email,
+      name: input.name,
+      status: input.status,
+      createdAt: input.now,
+      updatedAt: input.now,
+      ...consentFields(input.consent),
+    };
+    if (input.confirmedAt) row.confirmedAt = input.confirmedAt;
+    const multi = this.redis.multi().hset(this.keys.subscriber(id), row);
+    if (input.status === 'active') multi.zadd(this.keys.activeSubscribers(), id, String(id));
+    await multi.exec();
+    return { id, created: true };
+  }
+
+  /** Records a new consent on an existing subscriber (a later signup) and sets its status, whatever it was. */
+  async renewConsent(id: number, input: { name?: string; status: SubscriberStatus; consent: ConsentEvidence; now: string }): Promise<void> {
+    const row: Row = { status: input.status, updatedAt: input.now, ...consentFields(input.consent) };
+    if (input.name) row.name = input.name;
+    const multi = this.redis.multi().hset(this.keys.subscriber(id), row);
+    if (input.status === 'active') multi.zadd(this.keys.activeSubscribers(), id, String(id));
+    else multi.zrem(this.keys.activeSubscribers(), String(id));
+    await multi.exec();
+  }
+
+  /** Atomically moves a subscriber from one of `from` to `to`, setting extra fields; `suppress` adds the address to the suppression set. */
+  async transition(sub: Pick<Subscriber, 'id' | 'email'>, from: SubscriberStatus[], to: SubscriberStatus, fields: Row, suppress = false): Promise<TransitionResult> {
+    const args = [String(sub.id), to, emailHash(sub.email), suppress ? '1' : '0', ...from, '--', ...Object.entries(fields).flat()];
+    const r = (await this.redis.eval(TRANSITION, 3, this.keys.subscriber(sub.id), this.keys.activeSubscribers(), this.keys.suppressed(), ...args)) as string | null;
+    return r === 'ok' ? { ok: true } : { ok: false, current: (r as SubscriberStatus) ?? null };
+  }
+
+  /** Suppresses an address whether or not it is a subscriber (e.g. a hard bounce from a test send). */
+  async suppress(email: string): Promise<void> {
+    await this.redis.sadd(this.keys.suppressed(), emailHash(email));
+  }
+
+  async touch(id: number, fields: Row): Promise<void> {
+    await this.redis.hset(this.keys.subscriber(id), fields);
+  }
+
+  /**
+   * Erases everything held on the address: record, index, trail. Leaves the hash in the suppression set and a
+   * hash-only line in the erasure log. Returns false when nothing was held.
+   */
+  async erase(email: string, now: string): Promise<boolean> {
+    const hash = emailHash(email);
+    const id = await this.redis.hget(this.keys.subscriberIndex(), hash);
+    const multi = this.redis.multi().sadd(this.keys.suppressed(), hash).del(this.keys.consentTrail(hash)).hdel(this.keys.subscriberIndex(), hash);
+    if (id) multi.del(this.keys.subscriber(id)).zrem(this.keys.activeSubscribers(), id);
+    multi.xadd(this.keys.erasureLog(), '*', 'hash', hash, 'at', now);
+    await multi.exec();
+    return id !== null;
+  }
+
+  /** Appends a consent event to the address's trail (a Redis Stream: append-only, time-ordered). */
+  async appendConsent(email: string, type: ConsentEventType, at: string, evidence: Partial<ConsentEvidence> = {}, detail?: string): Promise<void> {
+    const fields: string[] = ['type', type, 'at', at];
+    for (const [k, v] of Object.entries(evidence)) if (v !== undefined && k !== 'at') fields.push(k, String(v));
+    if (detail) fields.push('detail', detail);
+    await this.redis.xadd(this.keys.consentTrail(emailHash(email)), '*', ...fields);
+  }
+
+  async consentTrail(email: string): Promise<ConsentEvent[]> {
+    const entries = await this.redis.xrange(this.keys.consentTrail(emailHash(email)), '-', '+');
+    return entries.map(([id, flat]) => {
+      const o: Row = {};
+      for (let i = 0; i < flat.length; i += 2) o[flat[i]] = flat[i + 1];
+      return { id, ...o } as unknown as ConsentEvent;
+    });
+  }
+
+  /** Active subscriber ids after `afterId`, in id order: the fan-out's cursor. */
+  async pageActiveIds(afterId: number, limit: number): Promise<number[]> {
+    const ids = await this.redis.zrangebyscore(this.keys.activeSubscribers(), `(${afterId}`, '+inf', 'LIMIT', 0, limit);
+    return ids.map(Number);
+  }
+
+  async countActive(): Promise<number> {
+    return this.redis.zcard(this.keys.activeSubscribers());
+  }
+
+  /** Ids of active subscribers at most `maxId`: the recipients a campaign that started at `maxId` will reach. */
+  async countActiveUpTo(maxId: number): Promise<number> {
+    return this.redis.zcount(this.keys.activeSubscribers(), '-inf', maxId);
+  }
+
+  async lastId(): Promise<number> {
+    return Number((await this.redis.get(this.keys.subscriberSeq())) ?? 0);
+  }
+}
+
+function consentFields(c: ConsentEvidence): Row {
+  return {
+    consentAt: c.at,
+    consentIp: c.ip,
+    consentUserAgent: c.userAgent,
+    consentTermsVersion: c.termsVersion,
+    consentTermsHash: c.termsHash,
+    consentSource: c.source,
+  };
+}
+
+function toSubscriber(r: Row): Subscriber {
+  return {
+    id: Number(r.id),
+    email: r.email,
+    name: r.name ?? '',
+    status: r.status as SubscriberStatus,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    confirmedAt: r.confirmedAt,
+    unsubscribedAt: r.unsubscribedAt,
+    bouncedAt: r.bouncedAt,
+    consent: {
+      at: r.consentAt,
+      ip: r.consentIp,
+      userAgent: r.consentUserAgent,
+      termsVersion: r.consentTermsVersion,
+      termsHash: r.consentTermsHash,
+      source: r.consentSource,
+    },
+  };
+}
