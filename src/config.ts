@@ -22,6 +22,8 @@ const schema = z.object({
   REDIS_PREFIX: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/).default('nl')),
   /** smtp:// or smtps:// URL with credentials. Default: write .eml files under ./var/outbox. */
   SMTP_URL: opt(z.url({ protocol: /^smtps?$/ })),
+  /** Name of the publication, shown on pages and in mails. */
+  SITE_NAME: z.preprocess(emptyAsUndefined, z.string().max(100).default('Our Newsletter')),
   /** From header of every mail. */
   MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default('Newsletter <newsletter@localhost>')),
   /** Reply-To header; none when empty. */
@@ -104,13 +106,12 @@ export interface AppConfig {
   env: Env['NODE_ENV'];
   port: number;
   publicUrl: string;
+  siteName: string;
   redisPrefix: string;
   mail: {
     from: string;
     replyTo?: string;
     postalAddress: string;
-    /** `List-Id` value, derived from the public host. */
-    listId: string;
     dkim?: { domainName: string; keySelector: string; privateKey: string };
     maxConnections: number;
   };

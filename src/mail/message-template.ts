@@ -1,4 +1,4 @@
-import MimeNode = require('nodemailer/lib/mime-node');
+import MimeNode from 'nodemailer/lib/mime-node';
 import * as qp from 'nodemailer/lib/qp';
 import { randomBytes } from 'node:crypto';
 

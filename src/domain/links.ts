@@ -1,0 +1,24 @@
+import type { SignedTokens } from './signed-token';
+
+/** The signed links a subscriber receives. */
+export class Links {
+  private readonly base: string;
+
+  constructor(private readonly deps: { tokens: SignedTokens; publicUrl: string; unsubscribeMailbox: string }) {
+    this.base = deps.publicUrl.replace(/\/+$/, '');
+  }
+
+  confirm(subscriberId: number): string {
+    return `${this.base}/confirm?token=${this.deps.tokens.issue('confirm', subscriberId)}`;
+  }
+
+  /**
+   * The visible unsubscribe URL and the List-Unsubscribe header value (RFC 2369), https first as RFC 8058
+   * one-click needs, then a mailto for clients that only do mail.
+   */
+  unsubscribe(subscriberId: number): { url: string; header: string } {
+    const token = this.deps.tokens.issue('unsubscribe', subscriberId);
+    const url = `${this.base}/unsubscribe?token=${token}`;
+    return { url, header: `<${url}>, <mailto:${this.deps.unsubscribeMailbox}?subject=unsubscribe%20${token}>` };
+  }
+}

@@ -1,0 +1,209 @@
+import type { Logger } from 'pino';
+import type { Clock } from './clock';
+import type { Metrics } from '../metrics';
+import type { SubscriberStore } from '../store/subscriber-store';
+import type { RateLimits } from '../store/rate-limits';
+import type { TransactionalJob } from '../queue/queue-names';
+import type { ConsentEvent, ConsentEvidence, Subscriber } from './subscriber';
+import { emailHash, InvalidEmailError, normaliseEmail, redactEmail } from './email-address';
+import { InvalidTokenError, type SignedTokens } from './signed-token';
+import { NotFoundError, RateLimitedError, ValidationError } from './errors';
+
+/** Where a request came from: the evidence recorded with each consent event. */
+export interface RequestContext {
+  ip: string;
+  userAgent: string;
+}
+
+export interface SignupInput {
+  email?: unknown;
+  name?: unknown;
+  consent?: unknown;
+  termsVersion?: unknown;
+  source?: unknown;
+  /** The hidden field only bots fill in. */
+  website?: unknown;
+}
+
+export interface SubscriptionsDeps {
+  subscribers: SubscriberStore;
+  limits: RateLimits;
+  tokens: SignedTokens;
+  clock: Clock;
+  metrics: Metrics;
+  log: Logger;
+  /** Queues a transactional mail (confirmation, welcome). */
+  enqueueMail: (job: TransactionalJob) => Promise<void>;
+  terms: { version: string; textHash: string };
+}
+
+const MAX_NAME = 100;
+const MAX_SOURCE = 200;
+const MAX_UA = 512;
+
+/** Signup with consent, double opt-in, unsubscribe, export and erasure: the subscriber's side of the service. */
+export class Subscriptions {
+  constructor(private readonly deps: SubscriptionsDeps) {}
+
+  /**
+   * Records a signup. Always answers "pending" for a valid request, whatever was known about the address, so the
+   * answer tells nobody who is subscribed. Nothing is stored without consent to the current terms.
+   */
+  async subscribe(input: SignupInput, ctx: RequestContext): Promise<'pending'> {
+    const { subscribers, limits, log, metrics } = this.deps;
+    const wait = await limits.takeSignup(ctx.ip);
+    if (wait) throw new RateLimitedError(wait);
+
+    const email = parseEmail(input.email);
+    const name = cleanText(input.name, 'name', MAX_NAME);
+    const source = cleanText(input.source, 'source', MAX_SOURCE) || 'form';
+    this.requireConsent(input);
+    if (hasText(input.website)) {
+      metrics.signups.inc({ outcome: 'honeypot' });
+      log.info({ event: 'signup.honeypot', address: redactEmail(email) }, 'honeypot filled: ignored');
+      return 'pending';
+    }
+    if (await subscribers.isSuppressed(email)) {
+      metrics.signups.inc({ outcome: 'suppressed' });
+      log.info({ event: 'signup.suppressed', address: redactEmail(email) }, 'suppressed address: ignored');
+      return 'pending';
+    }
+
+    const now = this.now();
+    const consent = this.evidence(ctx, source, now);
+    const existing = await subscribers.getByEmail(email);
+    let id: number;
+    if (!existing) {
+      id = (await subscribers.create({ email, name, status: 'pending', consent, now })).id;
+    } else if (existing.status === 'active') {
+      // Already subscribed: keep the new consent in the trail, send nothing, answer the same.
+      await subscribers.appendConsent(email, 'subscribed', now, consent, 'already active');
+      metrics.signups.inc({ outcome: 'already_active' });
+      return 'pending';
+    } else {
+      id = existing.id;
+      await subscribers.renewConsent(id, { name: name || undefined, status: 'pending', consent, now });
+    }
+    await subscribers.appendConsent(email, 'subscribed', now, consent);
+    metrics.signups.inc({ outcome: existing ? 'renewed' : 'new' });
+
+    if (await limits.takeConfirmMail(emailHash(email))) {
+      await this.deps.enqueueMail({ kind: 'confirm', subscriberId: id });
+      log.info({ event: 'signup.pending', subscriberId: id }, 'confirmation mail queued');
+    } else {
+      log.warn({ event: 'signup.confirm_mail_limited', subscriberId: id }, 'confirmation mail limit reached for this address');
+    }
+    return 'pending';
+  }
+
+  /** Reads a confirmation token without acting on it: the GET page shows a button, only POST confirms. */
+  async checkConfirmToken(token: unknown): Promise<Subscriber> {
+    return this.subscriberFor('confirm', token);
+  }
+
+  /** Activates a pending subscription. Confirming twice is fine; confirming after leaving is not. */
+  async confirm(token: unknown, ctx: RequestContext): Promise<'confirmed' | 'already_confirmed'> {
+    const sub = await this.subscriberFor('confirm', token);
+    const now = this.now();
+    const moved = await this.deps.subscribers.transition(sub, ['pending'], 'active', { confirmedAt: now, updatedAt: now });
+    if (!moved.ok) {
+      if (moved.current === 'active') return 'already_confirmed';
+      throw new InvalidTokenError('invalid_token', 'This confirmation link is no longer valid. Please sign up again.');
+    }
+    await this.deps.subscribers.appendConsent(sub.email, 'confirmed', now, { ip: ctx.ip, userAgent: clip(ctx.userAgent), termsVersion: sub.consent.termsVersion, termsHash: sub.consent.termsHash, source: sub.consent.source });
+    this.deps.metrics.confirmations.inc();
+    await this.deps.enqueueMail({ kind: 'welcome', subscriberId: sub.id });
+    this.deps.log.info({ event: 'subscription.confirmed', subscriberId: sub.id }, 'subscription confirmed');
+    return 'confirmed';
+  }
+
+  /** Reads an unsubscribe token for the page; an erased subscriber reads as "already gone". */
+  async checkUnsubscribeToken(token: unknown): Promise<Subscriber | null> {
+    const id = this.deps.tokens.verify('unsubscribe', token);
+    return this.deps.subscribers.get(id);
+  }
+
+  /** Unsubscribes at once. Idempotent, and never fails for a valid token: a person must always be able to leave. */
+  async unsubscribe(token: unknown, ctx: RequestContext, method: 'page' | 'one-click' | 'mailto'): Promise<void> {
+    const id = this.deps.tokens.verify('unsubscribe', token);
+    const sub = await this.deps.subscribers.get(id);
+    if (!sub) return;
+    const now = this.now();
+    const moved = await this.deps.subscribers.transition(sub, ['pending', 'active'], 'unsubscribed', { unsubscribedAt: now, updatedAt: now });
+    if (!moved.ok) return;
+    await this.deps.subscribers.appendConsent(sub.email, 'unsubscribed', now, { ip: ctx.ip, userAgent: clip(ctx.userAgent) }, method);
+    this.deps.metrics.unsubscribes.inc({ method });
+    this.deps.log.info({ event: 'subscription.unsubscribed', subscriberId: sub.id, method }, 'unsubscribed');
+  }
+
+  /** Everything held on a person (the right of access). */
+  async export(rawEmail: unknown): Promise<{ subscriber: Subscriber; consent: ConsentEvidence; trail: ConsentEvent[] }> {
+    const email = parseEmail(rawEmail);
+    const subscriber = await this.deps.subscribers.getByEmail(email);
+    if (!subscriber) throw new NotFoundError('No subscriber with this address');
+    const trail = await this.deps.subscribers.consentTrail(email);
+    return { subscriber, consent: subscriber.consent, trail };
+  }
+
+  /** Erases a person; a hash stays in the suppression set so they are never mailed again. */
+  async erase(rawEmail: unknown): Promise<void> {
+    const email = parseEmail(rawEmail);
+    if (!(await this.deps.subscribers.erase(email, this.now()))) throw new NotFoundError('No subscriber with this address');
+    this.deps.log.info({ event: 'subscriber.erased', address: redactEmail(email) }, 'subscriber erased');
+  }
+
+  private requireConsent(input: SignupInput): void {
+    const c = input.consent;
+    if (!(c === true || c === 'true' || c === 'on' || c === '1' || c === 'yes')) {
+      throw new ValidationError('consent_required', 'Please agree to the terms to subscribe.');
+    }
+    const version = input.termsVersion === undefined || input.termsVersion === '' ? this.deps.terms.version : String(input.termsVersion);
+    if (version !== this.deps.terms.version) {
+      throw new ValidationError('terms_outdated', 'The terms have changed since this form was loaded. Please reload the page and agree to the current terms.', { currentVersion: this.deps.terms.version });
+    }
+  }
+
+  private async subscriberFor(purpose: 'confirm', token: unknown): Promise<Subscriber> {
+    const id = this.deps.tokens.verify(purpose, token);
+    const sub = await this.deps.subscribers.get(id);
+    if (!sub) throw new InvalidTokenError('invalid_token', 'This link is no longer valid.');
+    return sub;
+  }
+
+  private evidence(ctx: RequestContext, source: string, at: string): ConsentEvidence {
+    return { at, ip: ctx.ip, userAgent: clip(ctx.userAgent), termsVersion: this.deps.terms.version, termsHash: this.deps.terms.textHash, source };
+  }
+
+  private now(): string {
+    return this.deps.clock.now().toISOString();
+  }
+}
+
+function parseEmail(v: unknown): string {
+  try {
+    return normaliseEmail(v);
+  } catch (e) {
+    if (e instanceof InvalidEmailError) throw new ValidationError('invalid_email', e.message);
+    throw e;
+  }
+}
+
+function hasText(v: unknown): boolean {
+  return typeof v === 'string' ? v.trim() !== '' : v !== undefined && v !== null && v !== false;
+}
+
+/** Optional free text: trimmed, bounded, one line. */
+function cleanText(v: unknown, field: string, max: number): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw new ValidationError('invalid_request', `${field} must be a string`);
+  if (/[\r\n\0]/.test(v)) throw new ValidationError('invalid_request', `${field} must not contain line breaks or NUL`);
+  // Other control characters have no place in a name and could confuse mail clients and logs.
+  if (/[\u0001-\u001f\u007f]/.test(v)) throw new ValidationError('invalid_request', `${field} must not contain control characters`);
+  const t = v.trim();
+  if (t.length > max) throw new ValidationError('invalid_request', `${field} must be at most ${max} characters`);
+  return t;
+}
+
+function clip(ua: string): string {
+  return ua.replace(/[\r\n\0]/g, ' ').slice(0, MAX_UA);
+}

@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import mjml2html from 'mjml';
+import { convert } from 'html-to-text';
+import { escapeHtml } from './message-template';
+
+export type TemplateName = 'confirm' | 'welcome' | 'newsletter';
+
+export interface RenderedMail {
+  html: string;
+  text: string;
+}
+
+/** Options of `TemplateRenderer`. */
+export interface TemplateRendererOptions {
+  /** Folder of the *.mjml files (partials/ inside). */
+  dir: string;
+  /** Values every template may use: site_name, postal_address... */
+  globals: Record<string, string>;
+}
+
+export class TemplateError extends Error {
+  readonly code = 'template_error';
+}
+
+const INCLUDE = /<mj-include\s+path="\.\/(partials\/[a-z-]+\.mjml)"\s*\/>/g;
+const RAW_VAR = /\[\[\[([a-z_]+)\]\]\]/g;
+const VAR = /\[\[([a-z_]+)\]\]/g;
+
+/**
+ * Renders the MJML templates. Two kinds of placeholders:
+ * - `[[name]]` (escaped) and `[[[name]]]` (trusted MJML) are filled at render time, before MJML runs;
+ * - `{{name}}` survives rendering and is filled per recipient by MessageTemplate, so one render serves a whole campaign.
+ * Partials are inlined here rather than by mj-include so render-time values reach them too.
+ */
+export class TemplateRenderer {
+  /** How many MJML renders this instance has run: campaigns must render once, not per recipient. */
+  renders = 0;
+  private readonly sources = new Map<string, string>();
+
+  constructor(private readonly opts: TemplateRendererOptions) {}
+
+  async render(name: TemplateName, vars: Record<string, string> = {}, raw: Record<string, string> = {}): Promise<RenderedMail> {
+    const source = fill(await this.source(`${name}.mjml`), { ...this.opts.globals, ...vars }, raw);
+    this.renders++;
+    const result = await mjml2html(source, { validationLevel: 'soft', keepComments: false });
+    const errors = result.errors.filter((e) => !/has invalid value|Attribute/.test(e.message ?? ''));
+    if (errors.length) throw new TemplateError(`MJML errors in ${name}: ${errors.map((e) => e.formattedMessage).join('; ')}`);
+    return { html: result.html, text: htmlToText(result.html) };
+  }
+
+  /** A partial filled with values, as MJML source to pass into a template's `[[[...]]]` slot. */
+  async partial(name: string, vars: Record<string, string>, raw: Record<string, string> = {}): Promise<string> {
+    return fill(await this.source(`partials/${name}.mjml`), vars, raw);
+  }
+
+  private async source(file: string): Promise<string> {
+    let s = this.sources.get(file);
+    if (s === undefined) {
+      s = await readFile(join(this.opts.dir, file), 'utf8');
+      for (const m of [...s.matchAll(INCLUDE)]) s = s.replace(m[0], await this.source(m[1]));
+      this.sources.set(file, s);
+    }
+    return s;
+  }
+}
+
+function fill(source: string, vars: Record<string, string>, raw: Record<string, string>): string {
+  return source
+    .replace(RAW_VAR, (_, k: string) => {
+      if (!(k in raw)) throw new TemplateError(`template needs [[[${k}]]]`);
+      return raw[k];
+    })
+    .replace(VAR, (_, k: string) => {
+      if (!(k in vars)) throw new TemplateError(`template needs [[${k}]]`);
+      return escapeHtml(vars[k]);
+    });
+}
+
+/** The text part: readable, links written out, images and the hidden preheader left out. */
+export function htmlToText(html: string): string {
+  return convert(html, {
+    wordwrap: 76,
+    baseElements: { selectors: ['body'] },
+    selectors: [
+      { selector: 'img', format: 'skip' },
+      { selector: 'a', options: { hideLinkHrefIfSameAsText: true, ignoreHref: false } },
+      { selector: 'div[style*="display:none"]', format: 'skip' },
+    ],
+  }).trim();
+}

@@ -1,0 +1,57 @@
+import pino from 'pino';
+import { parseEnv, ConfigError } from './config';
+import { buildContainer } from './container';
+import { resolveConfig } from './runtime/boot';
+import { resolveRedis, RedisUnavailableError } from './runtime/embedded-redis';
+
+type Role = 'all' | 'api' | 'worker';
+
+/** Entry point of `npm start` (all roles), `npm run api` and `npm run worker`. */
+async function main(role: Role) {
+  const env = parseEnv(process.env);
+  const { config, generatedSecrets, devSecrets } = resolveConfig(env);
+  const log = pino({ level: config.logLevel, base: { service: 'newsletter', role } });
+  const redis = await resolveRedis(env.REDIS_URL, config.dataDir);
+  const container = buildContainer({ config, redis: redis.options, smtpUrl: env.SMTP_URL, log });
+
+  if (role !== 'api') container.startWorkers();
+  const port = role !== 'worker' ? await container.listen() : undefined;
+
+  const lines = [`newsletter ${role} started`, `  redis:  ${redis.describe}`, `  mail:   ${container.transport.describe}`];
+  if (port !== undefined) lines.push(`  http:   http://localhost:${port}/  (public URL ${config.publicUrl})`);
+  if (devSecrets) lines.push(`  admin token (development, ${generatedSecrets ? 'generated now' : 'kept'} in ${config.dataDir}/secrets.json): ${config.adminToken}`);
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'shutdown.start', signal }, 'shutting down: finishing the work in hand');
+    // A stuck close must not keep a deploy waiting forever.
+    const force = setTimeout(() => {
+      log.error({ event: 'shutdown.forced' }, 'shutdown took too long; exiting');
+      process.exit(1);
+    }, 30_000);
+    force.unref();
+    await container.close();
+    redis.child?.kill('SIGTERM');
+    log.info({ event: 'shutdown.done' }, 'stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+const role = (process.argv[2] ?? 'all') as Role;
+if (!['all', 'api', 'worker'].includes(role)) {
+  process.stderr.write(`unknown role "${role}": use all, api or worker\n`);
+  process.exit(2);
+}
+main(role).catch((err) => {
+  if (err instanceof ConfigError || err instanceof RedisUnavailableError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`failed to start: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+import type { Redis } from 'ioredis';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Keys } from './keys';
+
+/** Options of `RateLimits`. */
+export interface RateLimitsOptions {
+  /** Signups per client IP per 10 minutes. */
+  signupsPerIp: number;
+  /** Confirmation mails per address per hour. */
+  confirmMailsPerAddressPerHour: number;
+}
+
+/** Counters kept in Redis, so every API process shares them. */
+export class RateLimits {
+  private readonly perIp: RateLimiterRedis;
+  private readonly perAddress: RateLimiterRedis;
+
+  constructor(deps: { redis: Redis; keys: Keys }, opts: RateLimitsOptions) {
+    this.perIp = new RateLimiterRedis({ storeClient: deps.redis, keyPrefix: deps.keys.rateLimit('signup-ip'), points: opts.signupsPerIp, duration: 600 });
+    this.perAddress = new RateLimiterRedis({ storeClient: deps.redis, keyPrefix: deps.keys.rateLimit('confirm-mail'), points: opts.confirmMailsPerAddressPerHour, duration: 3600 });
+  }
+
+  /** Returns 0 when allowed, else the seconds to wait. */
+  async takeSignup(ip: string): Promise<number> {
+    return take(this.perIp, ip);
+  }
+
+  /** Returns true when one more confirmation mail may go to this address (by hash). */
+  async takeConfirmMail(addressHash: string): Promise<boolean> {
+    return (await take(this.perAddress, addressHash)) === 0;
+  }
+}
+
+async function take(limiter: RateLimiterRedis, key: string): Promise<number> {
+  try {
+    await limiter.consume(key);
+    return 0;
+  } catch (res) {
+    if (res instanceof RateLimiterRes) return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+    throw res;
+  }
+}
