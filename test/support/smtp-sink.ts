@@ -1,0 +1,85 @@
+import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedMail {
+  from: string;
+  to: string[];
+  raw: Buffer;
+  parse(): Promise<ParsedMail>;
+}
+
+/** Options of `startSmtpSink`. */
+export interface SmtpSinkOptions {
+  /** Answer for a recipient: undefined accepts; a number rejects RCPT TO with that code (e.g. 450, 550). */
+  rcptResponse?: (address: string) => number | undefined;
+  /** Delay before accepting DATA, in ms. Default 0. */
+  dataDelayMs?: number;
+}
+
+/** A real SMTP server in the test process that records what it accepts. */
+export async function startSmtpSink(opts: SmtpSinkOptions = {}) {
+  const messages: ReceivedMail[] = [];
+  const rcptCounts = new Map<string, number>();
+  const waiters: (() => void)[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    size: 10 * 1024 * 1024,
+    onRcptTo(address: SMTPServerAddress, _session, cb) {
+      const addr = address.address.toLowerCase();
+      rcptCounts.set(addr, (rcptCounts.get(addr) ?? 0) + 1);
+      const code = opts.rcptResponse?.(addr);
+      if (code) {
+        const err = new Error(code >= 500 ? 'No such user here' : 'Try again later') as Error & { responseCode: number };
+        err.responseCode = code;
+        return cb(err);
+      }
+      cb();
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        const finish = () => {
+          messages.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()), raw, parse: () => simpleParser(raw) });
+          waiters.splice(0).forEach((w) => w());
+          cb();
+        };
+        if (opts.dataDelayMs) setTimeout(finish, opts.dataDelayMs);
+        else finish();
+      });
+    },
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const port = (server.server.address() as AddressInfo).port;
+
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    port,
+    messages,
+    /** How many times each address was offered in RCPT TO, accepted or not. */
+    rcptCounts,
+    to(address: string): ReceivedMail[] {
+      return messages.filter((m) => m.to.includes(address.toLowerCase()));
+    },
+    /** Resolves once `n` messages have arrived; fails after `timeoutMs`. */
+    async waitForCount(n: number, timeoutMs = 20000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (messages.length < n) {
+        if (Date.now() > deadline) throw new Error(`expected ${n} messages, got ${messages.length}`);
+        await new Promise<void>((ok) => {
+          waiters.push(ok);
+          setTimeout(ok, 200);
+        });
+      }
+    },
+    close(): Promise<void> {
+      return new Promise((ok) => server.close(() => ok()));
+    },
+  };
+}
+
+export type SmtpSink = Awaited<ReturnType<typeof startSmtpSink>>;

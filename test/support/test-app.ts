@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
+import pino from 'pino';
+import { Redis } from 'ioredis';
+import { parseEnv } from '../../src/config';
+import { buildContainer, type Container } from '../../src/container';
+import { resolveConfig } from '../../src/runtime/boot';
+import type { Clock } from '../../src/domain/clock';
+
+export const TEST_REDIS = { host: '127.0.0.1', port: 6379 };
+
+/** A clock a test can move. */
+export class TestClock implements Clock {
+  constructor(private t = Date.parse('2026-11-27T12:00:00Z')) {}
+  now() {
+    return new Date(this.t);
+  }
+  advance(ms: number) {
+    this.t += ms;
+  }
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  smtpUrl?: string;
+  clock?: Clock;
+  /** Start the workers in this process. Default true. */
+  workers?: boolean;
+}
+
+/**
+ * The real service wired by the real composition root, on a fresh key prefix, listening on a free port.
+ * `stop()` closes it and deletes every key under its prefix.
+ */
+export async function startTestApp(opts: TestAppOptions = {}) {
+  const prefix = `t${randomBytes(5).toString('hex')}`;
+  // The port is chosen first so links in mails can point at this server.
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'nl-test-'));
+  const env = parseEnv({
+    NODE_ENV: 'test',
+    REDIS_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    ADMIN_TOKEN: 'test-admin-token-0123456789',
+    APP_SECRET: 'test-app-secret-0123456789abcdef0123456789',
+    SITE_NAME: 'The Test Gazette',
+    POSTAL_ADDRESS: '1 Test Street, Testville',
+    MAIL_FROM: 'The Test Gazette <news@gazette.test>',
+    TERMS_VERSION: '2026-01',
+    TERMS_URL: 'https://gazette.test/terms',
+    LOG_LEVEL: 'silent',
+    PORT: String(port),
+    PUBLIC_URL: base,
+    ...(opts.env ?? {}),
+  });
+  const { config } = resolveConfig(env);
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const container = buildContainer({ config, redis: TEST_REDIS, smtpUrl: opts.smtpUrl, clock: opts.clock, log });
+  if (opts.workers !== false) container.startWorkers();
+  await container.listen(port);
+
+  return {
+    container,
+    prefix,
+    base,
+    dataDir,
+    adminHeaders: { authorization: `Bearer ${config.adminToken}` },
+    async stop() {
+      await container.close();
+      await deleteKeys(`${prefix}:*`);
+    },
+  };
+}
+
+export type TestApp = Awaited<ReturnType<typeof startTestApp>>;
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+export async function deleteKeys(pattern: string): Promise<void> {
+  const redis = new Redis(TEST_REDIS);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+}
+
+/** Polls until `check` returns a truthy value. */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+}
