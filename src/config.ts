@@ -56,6 +56,8 @@ const schema = z.object({
   DELIVERY_QUEUE_HIGH_WATER: int(50, 1, 100000),
   /** Batch jobs processed at once per worker process. */
   DELIVERY_CONCURRENCY: int(4, 1, 64),
+  /** How long a worker's claim on a job lasts without renewal: after a crash, another worker takes the job over after this. */
+  JOB_LOCK_SECONDS: int(30, 2, 600),
   /** Consecutive failed sends after which a campaign pauses itself. */
   CAMPAIGN_MAX_CONSECUTIVE_FAILURES: int(50, 1),
   /** RSS or Atom feed of the site; polled when set. */
@@ -124,6 +126,7 @@ export interface AppConfig {
     queueHighWater: number;
     concurrency: number;
     maxConsecutiveFailures: number;
+    lockSeconds: number;
   };
   feed: { url?: string; cron: string };
   limits: { signupsPerIp: number; confirmMailsPerAddressPerHour: number };

@@ -18,12 +18,23 @@ import { createMailTransport, type MailTransport } from './mail/mail-transport';
 import { TemplateRenderer } from './mail/template-renderer';
 import { TransactionalMailer } from './mail/transactional-mailer';
 import { Metrics } from './metrics';
-import { QUEUES } from './queue/queue-names';
 import { TransactionalQueue } from './queue/transactional-queue';
 import { Keys } from './store/keys';
 import { RateLimits } from './store/rate-limits';
 import { SubscriberStore } from './store/subscriber-store';
 import { startTransactionalWorker } from '../workers/transactional-worker';
+import { startCampaignWorker } from '../workers/campaign-worker';
+import { startDeliveryWorker } from '../workers/delivery-worker';
+import { ArticleStore } from './store/article-store';
+import { CampaignStore } from './store/campaign-store';
+import { SendRateLimiter } from './store/send-rate-limiter';
+import { CampaignQueues } from './queue/campaign-queues';
+import { CampaignMailer } from './mail/campaign-mailer';
+import { CampaignDelivery } from './domain/campaign-delivery';
+import { Campaigns } from './domain/campaigns';
+import { adminCampaignRoutes } from './http/admin-campaign-routes';
+import { SubscriberImport } from './domain/subscriber-import';
+import { adminImportRoutes } from './http/admin-import-routes';
 
 /** What the composition root needs from the outside; tests pass their own transport, clock and prefix. */
 export interface ContainerInput {
@@ -46,7 +57,8 @@ export function buildContainer(input: ContainerInput) {
   const { config } = input;
   const log = input.log ?? pino({ level: config.logLevel, base: { service: 'newsletter' } });
   const clock = input.clock ?? systemClock;
-  const redis = new Redis({ ...input.redis, maxRetriesPerRequest: 3, lazyConnect: false });
+  // Auto-pipelining batches the ledger writes of concurrent sends into shared round trips.
+  const redis = new Redis({ ...input.redis, maxRetriesPerRequest: 3, enableAutoPipelining: true });
   redis.on('error', (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection error'));
   // BullMQ opens its own connections from these options; blocking commands need maxRetriesPerRequest null.
   const connection = { ...input.redis, maxRetriesPerRequest: null } as ConnectionOptions;
@@ -77,9 +89,43 @@ export function buildContainer(input: ContainerInput) {
   });
   const transactionalMailer = new TransactionalMailer({ subscribers, renderer, transport, links, identity, metrics, log, siteName: config.siteName });
 
+  // Campaigns: the operator's use case and the delivery engine the workers run.
+  const articleStore = new ArticleStore({ redis, keys });
+  const campaignStore = new CampaignStore({ redis, keys });
+  const campaignQueues = new CampaignQueues({ connection, prefix: bullPrefix });
+  const campaignMailer = new CampaignMailer({ transport, links, identity });
+  const campaigns = new Campaigns({
+    campaigns: campaignStore,
+    subscribers,
+    articles: articleStore,
+    renderer,
+    mailer: campaignMailer,
+    startFanout: (id, run) => campaignQueues.startFanout(id, run),
+    clock,
+    log,
+    siteName: config.siteName,
+    publicUrl: config.publicUrl,
+  });
+  const delivery = new CampaignDelivery({
+    campaigns: campaignStore,
+    subscribers,
+    articles: articleStore,
+    queue: campaignQueues,
+    mailer: campaignMailer,
+    rate: new SendRateLimiter({ redis, keys }, config.delivery.ratePerSecond),
+    clock,
+    metrics,
+    log,
+    options: { batchSize: config.delivery.batchSize, queueHighWater: config.delivery.queueHighWater, maxConsecutiveFailures: config.delivery.maxConsecutiveFailures, parallel: Math.max(config.mail.maxConnections * 2, 10) },
+  });
+
+  const subscriberImport = new SubscriberImport({ subscribers, clock, log, terms: config.terms });
+
   const refreshGauges = async () => {
-    const counts = await transactionalQueue.queue.getJobCounts('waiting', 'delayed');
-    metrics.queueDepth.set({ queue: QUEUES.transactional }, (counts.waiting ?? 0) + (counts.delayed ?? 0));
+    for (const q of [transactionalQueue.queue, campaignQueues.fanout, campaignQueues.deliveries]) {
+      const counts = await q.getJobCounts('waiting', 'delayed', 'prioritized');
+      metrics.queueDepth.set({ queue: q.name }, (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0));
+    }
   };
 
   const page = { siteName: config.siteName, termsUrl: config.terms.url, termsVersion: config.terms.version };
@@ -90,7 +136,7 @@ export function buildContainer(input: ContainerInput) {
     https: config.publicUrl.startsWith('https:'),
     publicRouter: publicRoutes({ subscriptions, page }),
     opsRouter: opsRoutes({ redis, metrics, refreshGauges }),
-    adminRouters: [adminSubscriberRoutes({ subscriptions })],
+    adminRouters: [adminImportRoutes({ subscriberImport }), adminSubscriberRoutes({ subscriptions }), adminCampaignRoutes({ campaigns })],
   });
 
   const workers: Worker[] = [];
@@ -104,11 +150,17 @@ export function buildContainer(input: ContainerInput) {
     metrics,
     subscribers,
     subscriptions,
+    subscriberImport,
     tokens,
     links,
     renderer,
     transport,
     transactionalQueue,
+    articleStore,
+    campaignStore,
+    campaignQueues,
+    campaigns,
+    delivery,
     app,
 
     /** Starts the HTTP API; resolves with the port it listens on (0 in tests picks a free one). */
@@ -120,7 +172,10 @@ export function buildContainer(input: ContainerInput) {
     },
 
     startWorkers(): void {
+      const lockDurationMs = config.delivery.lockSeconds * 1000;
       workers.push(startTransactionalWorker({ connection, prefix: bullPrefix, mailer: transactionalMailer, log }));
+      workers.push(startCampaignWorker({ connection, prefix: bullPrefix, delivery, log, lockDurationMs }));
+      workers.push(startDeliveryWorker({ connection, prefix: bullPrefix, delivery, log, concurrency: config.delivery.concurrency, lockDurationMs }));
     },
 
     /**
@@ -132,6 +187,7 @@ export function buildContainer(input: ContainerInput) {
       server?.closeAllConnections?.();
       await Promise.all(workers.map((w) => w.close()));
       await transactionalQueue.close();
+      await campaignQueues.close();
       await transport.close();
       redis.disconnect();
     },

@@ -44,6 +44,7 @@ export function resolveConfig(env: Env): { config: AppConfig; generatedSecrets: 
       queueHighWater: env.DELIVERY_QUEUE_HIGH_WATER,
       concurrency: env.DELIVERY_CONCURRENCY,
       maxConsecutiveFailures: env.CAMPAIGN_MAX_CONSECUTIVE_FAILURES,
+      lockSeconds: env.JOB_LOCK_SECONDS,
     },
     feed: { url: env.FEED_URL, cron: env.FEED_POLL_CRON },
     limits: { signupsPerIp: env.SIGNUP_RATE_PER_IP, confirmMailsPerAddressPerHour: env.CONFIRM_MAILS_PER_ADDRESS_PER_HOUR },

@@ -34,6 +34,44 @@ return 'ok'
 
 export type TransitionResult = { ok: true } | { ok: false; current: SubscriberStatus | null };
 
+/**
+ * Imports a batch in one atomic round trip. Per row, in order (so a repeat within the batch finds its first
+ * occurrence): skip a suppressed hash ('s'), skip a hash already in the index whatever its status ('e', so an
+ * unsubscribed person is never brought back), else take an id, index it, write the hash, add it to the active
+ * set and append the trail event ('i'). Returns one letter a row.
+ * KEYS: index, id seq, active zset, suppressed set, then the consent trail of each row.
+ * ARGV: subscriber key prefix, then per row: email hash, n, n hash field/value pairs, m, m trail field/value pairs.
+ */
+const IMPORT_ACTIVE = `
+local out = {}
+local a = 2
+for r = 1, #KEYS - 4 do
+  local hash = ARGV[a]
+  local n = tonumber(ARGV[a + 1])
+  local fields = a + 2
+  local m = tonumber(ARGV[fields + n * 2])
+  local event = fields + n * 2 + 1
+  a = event + m * 2
+  if redis.call('SISMEMBER', KEYS[4], hash) == 1 then
+    out[r] = 's'
+  elseif redis.call('HEXISTS', KEYS[1], hash) == 1 then
+    out[r] = 'e'
+  else
+    local id = redis.call('INCR', KEYS[2])
+    redis.call('HSET', KEYS[1], hash, id)
+    redis.call('HSET', ARGV[1] .. id, 'id', id, unpack(ARGV, fields, fields + n * 2 - 1))
+    redis.call('ZADD', KEYS[3], id, id)
+    redis.call('XADD', KEYS[4 + r], '*', unpack(ARGV, event, event + m * 2 - 1))
+    out[r] = 'i'
+  end
+end
+return table.concat(out)
+`;
+
+/** What an import did with one row. */
+export type ImportOutcome = 'imported' | 'suppressed' | 'existing';
+const IMPORT_OUTCOME: Record<string, ImportOutcome> = { i: 'imported', s: 'suppressed', e: 'existing' };
+
 /** Subscribers, their email index, the active list, the suppression set and the consent trail. Only this speaks Redis for them. */
 export class SubscriberStore {
   private readonly keys: Keys;
@@ -176,6 +214,26 @@ export class SubscriberStore {
 
   async lastId(): Promise<number> {
     return Number((await this.redis.get(this.keys.subscriberSeq())) ?? 0);
+  }
+
+  /**
+   * Creates active subscribers from imported rows with their consent evidence and an 'imported' trail event, in
+   * one atomic script per batch; suppressed and already known addresses are left untouched. One outcome a row.
+   */
+  async importActive(rows: { email: string; name: string; consent: ConsentEvidence }[], now: string): Promise<ImportOutcome[]> {
+    if (!rows.length) return [];
+    const keys = [this.keys.subscriberIndex(), this.keys.subscriberSeq(), this.keys.activeSubscribers(), this.keys.suppressed()];
+    const args = [this.keys.subscriber('')];
+    for (const row of rows) {
+      const hash = emailHash(row.email);
+      keys.push(this.keys.consentTrail(hash));
+      const fields = Object.entries({ email: row.email, name: row.name, status: 'active', createdAt: now, updatedAt: now, ...consentFields(row.consent) }).flat();
+      const { at, ...evidence } = row.consent;
+      const event = ['type', 'imported', 'at', now, ...Object.entries(evidence).filter(([, v]) => v !== '').flat(), 'detail', `consent given at ${at}`];
+      args.push(hash, String(fields.length / 2), ...fields, String(event.length / 2), ...event);
+    }
+    const letters = (await this.redis.eval(IMPORT_ACTIVE, keys.length, ...keys, ...args)) as string;
+    return [...letters].map((l) => IMPORT_OUTCOME[l]);
   }
 }
 

@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import type { Clock } from './clock';
+import type { Article, ArticleStatusFilter } from './article';
+import type { ArticleStore } from '../store/article-store';
+import { sanitiseArticleHtml, summaryFrom } from './article-html';
+import { NotFoundError, ValidationError } from './errors';
+
+export interface ArticlesDeps {
+  store: ArticleStore;
+  clock: Clock;
+  log: Logger;
+}
+
+export const ARTICLE_LIMITS = {
+  title: 300,
+  url: 2048,
+  summary: 2000,
+  /** Bytes of UTF-8, before sanitising. */
+  bodyHtmlBytes: 500 * 1024,
+  author: 200,
+  guid: 2048,
+  /** Length of a summary derived from the body. */
+  derivedSummary: 300,
+  /** Most articles one listing returns. */
+  list: 500,
+} as const;
+
+/**
+ * Characters that end or fold a line somewhere: C0 and C1 controls (CR, LF, NUL among them) and the Unicode line and
+ * paragraph separators. None may appear in a value that can reach a mail header (subject, author) or a URL.
+ */
+const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+const absent = (v: unknown) => (v === null || v === '' ? undefined : v);
+const required = (what: string) => ({ error: (iss: { input: unknown }) => (iss.input === undefined || iss.input === null ? 'is required' : `must be ${what}`) });
+
+/** One line of text: no line breaks or control characters, trimmed, bounded. */
+const oneLine = (max: number) =>
+  z
+    .string(required('a string'))
+    .refine((v) => !LINE_BREAKING.test(v), 'must not contain line breaks or control characters')
+    .transform((v) => v.trim())
+    .pipe(z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`));
+
+/** An absolute http(s) URL, normalised (lower-case host, default port dropped) so equal URLs index equally. */
+const httpUrl = z
+  .string(required('a string'))
+  .transform((v) => v.trim())
+  .refine((v) => v.length <= ARTICLE_LIMITS.url, `must be at most ${ARTICLE_LIMITS.url} characters`)
+  // Checked before parsing: the URL parser would silently remove tabs and newlines instead of refusing them.
+  .refine((v) => !LINE_BREAKING.test(v) && !/\s/.test(v), 'must not contain spaces, line breaks or control characters')
+  .transform((v, ctx) => {
+    const url = URL.canParse(v) ? new URL(v) : null;
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) {
+      ctx.addIssue({ code: 'custom', message: 'must be an absolute http:// or https:// URL' });
+      return z.NEVER;
+    }
+    return url.href;
+  });
+
+const isoDate = z
+  .string(required('a string'))
+  .refine((v) => /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(v.trim()) && !Number.isNaN(Date.parse(v.trim())), 'must be an ISO 8601 date, e.g. 2026-11-27T09:30:00Z')
+  .transform((v) => new Date(Date.parse(v.trim())).toISOString());
+
+const optional = <T extends z.ZodTypeAny>(t: T) => z.preprocess(absent, t.optional());
+
+const articleSchema = z.object(
+  {
+    title: oneLine(ARTICLE_LIMITS.title),
+    url: httpUrl,
+    summary: optional(z.string(required('a string')).max(ARTICLE_LIMITS.summary, `must be at most ${ARTICLE_LIMITS.summary} characters`)),
+    bodyHtml: optional(z.string(required('a string')).refine((v) => Buffer.byteLength(v, 'utf8') <= ARTICLE_LIMITS.bodyHtmlBytes, `must be at most ${ARTICLE_LIMITS.bodyHtmlBytes / 1024} KB`)),
+    imageUrl: optional(httpUrl),
+    author: optional(oneLine(ARTICLE_LIMITS.author)),
+    publishedAt: optional(isoDate),
+    guid: optional(oneLine(ARTICLE_LIMITS.guid)),
+  },
+  { error: 'must be a JSON object' },
+);
+
+const listSchema = z.object({
+  status: optional(z.enum(['new', 'all'], { error: 'must be "new" or "all"' })),
+  limit: optional(z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(ARTICLE_LIMITS.list, `must be at most ${ARTICLE_LIMITS.list}`)),
+});
+
+/**
+ * Articles come in from the admin API or the feed and wait, as "new", for a campaign to send them. Everything about
+ * an article is untrusted until `add` has validated it and reduced its HTML to the email-safe subset.
+ */
+export class Articles {
+  constructor(private readonly deps: ArticlesDeps) {}
+
+  /** Validates, sanitises and stores an article; an article with the same url (or guid) is returned, not duplicated. */
+  async add(input: unknown): Promise<{ article: Article; created: boolean }> {
+    const fields = parse(articleSchema, input, 'invalid_article');
+    const now = this.deps.clock.now().toISOString();
+    const bodyHtml = fields.bodyHtml ? sanitiseArticleHtml(fields.bodyHtml, { baseUrl: fields.url }) : '';
+    const given = fields.summary ? summaryFrom(fields.summary, ARTICLE_LIMITS.summary) : '';
+    const summary = given || summaryFrom(bodyHtml, ARTICLE_LIMITS.derivedSummary);
+
+    const result = await this.deps.store.add({
+      title: fields.title,
+      url: fields.url,
+      summary,
+      bodyHtml,
+      imageUrl: fields.imageUrl,
+      author: fields.author,
+      publishedAt: fields.publishedAt ?? now,
+      createdAt: now,
+      guid: fields.guid,
+    });
+    if (result.created) this.deps.log.info({ event: 'article.added', articleId: result.article.id }, 'article added');
+    else this.deps.log.debug({ event: 'article.known', articleId: result.article.id }, 'article already known');
+    return result;
+  }
+
+  async get(rawId: unknown): Promise<Article> {
+    const id = Number(rawId);
+    const article = Number.isSafeInteger(id) && id > 0 ? await this.deps.store.get(id) : null;
+    if (!article) throw new NotFoundError('No article with this id');
+    return article;
+  }
+
+  /** Articles not yet in a sent campaign, newest first: what a campaign with no explicit articles will carry. */
+  listNew(limit = 100): Promise<Article[]> {
+    return this.deps.store.listNew(limit);
+  }
+
+  /** A listing from untrusted query values: `status` new (default) or all, `limit` 1-500 (default 100). */
+  async list(query: { status?: unknown; limit?: unknown } = {}): Promise<Article[]> {
+    const q = parse(listSchema, { status: query.status, limit: query.limit }, 'invalid_request');
+    const status: ArticleStatusFilter = q.status ?? 'new';
+    const limit = q.limit ?? 100;
+    return status === 'new' ? this.deps.store.listNew(limit) : this.deps.store.list(limit);
+  }
+}
+
+/** Parses or throws a ValidationError whose message names the first bad field; all of them are in `details`. */
+function parse<T extends z.ZodTypeAny>(schema: T, input: unknown, code: string): z.output<T> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => ({ field: i.path.join('.') || 'body', message: i.message }));
+  throw new ValidationError(code, `${issues[0].field} ${issues[0].message}`, { issues });
+}
+

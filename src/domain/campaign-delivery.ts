@@ -1,0 +1,168 @@
+import type { Logger } from 'pino';
+import type { Clock } from './clock';
+import type { Metrics } from '../metrics';
+import type { CampaignStore } from '../store/campaign-store';
+import type { SubscriberStore } from '../store/subscriber-store';
+import type { SendRateLimiter } from '../store/send-rate-limiter';
+import type { CampaignMailer } from '../mail/campaign-mailer';
+import { PermanentDeliveryError } from '../mail/mail-transport';
+import type { Subscriber } from './subscriber';
+
+/** Options of `CampaignDelivery`. */
+export interface CampaignDeliveryOptions {
+  /** Recipients per batch job. */
+  batchSize: number;
+  /** Batch jobs waiting in the delivery queue before the fan-out waits. */
+  queueHighWater: number;
+  /** Consecutive failed sends after which the campaign pauses itself. */
+  maxConsecutiveFailures: number;
+  /** Messages sent at once within a batch (the SMTP pool queues the rest). Default 20. */
+  parallel?: number;
+}
+
+/** What the delivery engine needs from the queues. */
+export interface BatchQueue {
+  addBatch(campaignId: number, afterId: number, ids: number[]): Promise<number[]>;
+  pendingBatches(): Promise<number>;
+}
+
+/** Thrown by a batch when its campaign is paused: the worker puts the job back, delayed, to look again later. */
+export class CampaignPausedSignal extends Error {
+  readonly code = 'campaign_paused';
+}
+
+/** Thrown when sends failed transiently: the batch job retries with backoff; the ledger skips what went out. */
+export class BatchRetryError extends Error {
+  readonly code = 'batch_retry';
+}
+
+/**
+ * The delivery engine: fan-out pages through active subscribers into batch jobs, and each batch sends to its
+ * recipients at most once. The campaign's ledger (a bitmap by subscriber id) is the source of truth for "sent";
+ * it is written right after the server accepts a message, so a crash resends at most the messages in flight.
+ */
+export class CampaignDelivery {
+  private readonly parallel: number;
+
+  constructor(
+    private readonly deps: {
+      campaigns: CampaignStore;
+      subscribers: SubscriberStore;
+      articles: { markSent(ids: number[], campaignId: number): Promise<void> };
+      queue: BatchQueue;
+      mailer: CampaignMailer;
+      rate: SendRateLimiter;
+      clock: Clock;
+      metrics: Metrics;
+      log: Logger;
+      options: CampaignDeliveryOptions;
+    },
+  ) {
+    this.parallel = deps.options.parallel ?? 20;
+  }
+
+  /**
+   * Pages through active subscribers after the checkpoint, in id order, adding one batch job per page. Waits
+   * while the delivery queue is deep so Redis holds a bounded number of batches whatever the list size. Stops
+   * when the campaign is no longer sending (resume starts a new fan-out from the checkpoint).
+   */
+  async fanOut(campaignId: number, isClosing: () => boolean = () => false): Promise<void> {
+    const { campaigns, subscribers, queue, options, log } = this.deps;
+    for (;;) {
+      const c = await campaigns.get(campaignId);
+      if (!c || c.status !== 'sending' || isClosing()) return;
+      if ((await queue.pendingBatches()) >= options.queueHighWater) {
+        await sleep(200);
+        continue;
+      }
+      const ids = (await subscribers.pageActiveIds(c.cursor, options.batchSize)).filter((id) => id <= c.maxSubscriberId);
+      if (!ids.length) {
+        const finished = await campaigns.finishFanout(campaignId, this.now());
+        log.info({ event: 'campaign.fanout_done', campaignId, queued: c.queued }, 'fan-out done');
+        if (finished) await this.onFinished(campaignId, finished);
+        return;
+      }
+      const queued = await queue.addBatch(campaignId, c.cursor, ids);
+      await campaigns.checkpoint(campaignId, ids[ids.length - 1], queued.length);
+    }
+  }
+
+  /**
+   * Sends one batch. Re-reads every recipient (anyone who left, bounced or was erased since fan-out is skipped),
+   * skips anyone already recorded, and checks the campaign's status before each group of sends so pause and
+   * cancel take effect within the batch.
+   */
+  async deliverBatch(campaignId: number, ids: number[], finalAttempt: boolean): Promise<void> {
+    const { campaigns, subscribers, mailer, rate, metrics, log, options } = this.deps;
+    const content = await campaigns.content(campaignId);
+    if (!content) throw new Error(`campaign ${campaignId} has no rendered content`);
+    const template = mailer.template(campaignId, content);
+
+    const recorded = await campaigns.recorded(campaignId, ids);
+    const todo = ids.filter((_, i) => !recorded[i]);
+    let transient: Error | undefined;
+    const unsent: number[] = [];
+
+    for (let i = 0; i < todo.length; i += this.parallel) {
+      const status = await campaigns.status(campaignId);
+      if (status === 'cancelled' || status === null) return;
+      if (status === 'paused') throw new CampaignPausedSignal(`campaign ${campaignId} is paused`);
+      const group = todo.slice(i, i + this.parallel);
+      const subs = await subscribers.getMany(group);
+      const sendable = subs.filter((s): s is Subscriber => s?.status === 'active');
+      for (let k = 0; k < group.length; k++) if (subs[k]?.status !== 'active') await campaigns.record(campaignId, group[k], 'skipped');
+      await rate.take(sendable.length);
+      await Promise.all(
+        sendable.map(async (sub) => {
+          try {
+            await mailer.send(template, sub);
+            await campaigns.record(campaignId, sub.id, 'sent');
+            metrics.mailsSent.inc({ kind: 'newsletter' });
+          } catch (err) {
+            metrics.mailsFailed.inc({ kind: 'newsletter', permanent: String(err instanceof PermanentDeliveryError) });
+            if (err instanceof PermanentDeliveryError) return this.bounce(campaignId, sub, err);
+            transient = err as Error;
+            unsent.push(sub.id);
+            const run = await campaigns.countFailure(campaignId);
+            if (run >= options.maxConsecutiveFailures) await this.pauseForFailures(campaignId, run, err as Error);
+          }
+        }),
+      );
+    }
+
+    if (transient) {
+      if (!finalAttempt) throw new BatchRetryError(`${unsent.length} of ${ids.length} sends failed: ${transient.message}`);
+      for (const id of unsent) await campaigns.record(campaignId, id, 'failed');
+      log.warn({ event: 'campaign.batch_failed', campaignId, failed: unsent.length }, 'batch gave up on some recipients');
+    }
+    const finished = await campaigns.finishIfDone(campaignId, this.now());
+    if (finished) await this.onFinished(campaignId, finished);
+  }
+
+  /** A 5xx: the address does not take mail. Mark bounced and suppress so no campaign tries it again. */
+  private async bounce(campaignId: number, sub: Subscriber, err: PermanentDeliveryError): Promise<void> {
+    const now = this.now();
+    await this.deps.subscribers.transition(sub, ['active', 'pending'], 'bounced', { bouncedAt: now, updatedAt: now }, true);
+    await this.deps.subscribers.appendConsent(sub.email, 'bounced', now, {}, `campaign ${campaignId}: ${err.message.slice(0, 200)}`);
+    await this.deps.campaigns.record(campaignId, sub.id, 'bounced');
+    this.deps.log.info({ event: 'campaign.bounced', campaignId, subscriberId: sub.id, responseCode: err.responseCode }, 'recipient bounced');
+  }
+
+  private async pauseForFailures(campaignId: number, run: number, err: Error): Promise<void> {
+    const reason = `paused after ${run} consecutive failed sends; last error: ${err.message.slice(0, 300)}`;
+    const moved = await this.deps.campaigns.transition(campaignId, ['sending'], 'paused', { reason, pausedAt: this.now() });
+    if (moved.ok) this.deps.log.error({ event: 'campaign.auto_paused', campaignId, run }, reason);
+  }
+
+  private async onFinished(campaignId: number, status: string): Promise<void> {
+    const c = await this.deps.campaigns.get(campaignId);
+    if (c && status === 'sent') await this.deps.articles.markSent(c.articleIds, campaignId);
+    this.deps.log.info({ event: 'campaign.finished', campaignId, status, sent: c?.sent, failed: c?.failed, skipped: c?.skipped, bounced: c?.bounced }, 'campaign finished');
+  }
+
+  private now(): string {
+    return this.deps.clock.now().toISOString();
+  }
+}
+
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));

@@ -1,0 +1,33 @@
+export type CampaignStatus = 'draft' | 'sending' | 'paused' | 'cancelled' | 'sent' | 'failed';
+
+export interface Campaign {
+  id: number;
+  status: CampaignStatus;
+  subject: string;
+  articleIds: number[];
+  /** Recipients: an estimate (active subscribers) while fan-out runs, exact once it is done. */
+  total: number;
+  sent: number;
+  failed: number;
+  skipped: number;
+  bounced: number;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Why the campaign paused itself or failed. */
+  reason?: string;
+  /** Highest subscriber id a send includes: people who sign up during the send wait for the next one. */
+  maxSubscriberId: number;
+  /** Fan-out checkpoint: every active id up to this one is in a batch job. */
+  cursor: number;
+  /** Ids put into batch jobs so far. */
+  queued: number;
+  fanoutDone: boolean;
+}
+
+/** The rendered newsletter, stored once at send so every worker builds messages from the same bytes. */
+export interface CampaignContent {
+  subject: string;
+  html: string;
+  text: string;
+}

@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import type { Clock } from './clock';
+import type { Article } from './article';
+import type { Campaign, CampaignContent } from './campaign';
+import { ConflictError, NotFoundError, ValidationError } from './errors';
+import { normaliseEmail, InvalidEmailError } from './email-address';
+import type { CampaignStore } from '../store/campaign-store';
+import type { SubscriberStore } from '../store/subscriber-store';
+import type { ArticleStore } from '../store/article-store';
+import type { CampaignMailer } from '../mail/campaign-mailer';
+import type { TemplateRenderer } from '../mail/template-renderer';
+import { renderNewsletter } from '../mail/newsletter';
+
+export interface CampaignsDeps {
+  campaigns: CampaignStore;
+  subscribers: SubscriberStore;
+  articles: ArticleStore;
+  renderer: TemplateRenderer;
+  mailer: CampaignMailer;
+  /** Starts the fan-out job of a campaign; `run` makes the job id unique per start. */
+  startFanout: (campaignId: number, run: string) => Promise<void>;
+  clock: Clock;
+  log: Logger;
+  siteName: string;
+  publicUrl: string;
+}
+
+const createSchema = z.strictObject({
+  subject: z.string().trim().min(1).max(200).refine((s) => !/[\r\n\0]/.test(s), 'must be one line').optional(),
+  articleIds: z.array(z.number().int().positive()).min(1).max(50).optional(),
+});
+
+/** The operator's side of campaigns: create from new articles, preview, test, send, pause, resume, cancel. */
+export class Campaigns {
+  constructor(private readonly deps: CampaignsDeps) {}
+
+  /** A draft from the given articles, or from every new article; the subject defaults to the lead article's title. */
+  async create(input: unknown): Promise<Campaign> {
+    const parsed = createSchema.safeParse(input ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ValidationError('invalid_campaign', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    }
+    const { subject, articleIds } = parsed.data;
+    let articles: Article[];
+    if (articleIds) {
+      articles = await this.deps.articles.getMany(articleIds);
+      const missing = articleIds.filter((id) => !articles.some((a) => a.id === id));
+      if (missing.length) throw new ValidationError('unknown_articles', `No article with id ${missing.join(', ')}`);
+    } else {
+      articles = await this.deps.articles.listNew(50);
+      if (!articles.length) throw new ValidationError('no_new_articles', 'There are no new articles to send. Add articles first.');
+    }
+    const campaign = await this.deps.campaigns.create({ subject: subject ?? articles[0].title.slice(0, 200), articleIds: articles.map((a) => a.id), now: this.now() });
+    this.deps.log.info({ event: 'campaign.created', campaignId: campaign.id, articles: articles.length }, 'campaign created');
+    return campaign;
+  }
+
+  async get(id: number): Promise<Campaign> {
+    const c = await this.deps.campaigns.get(id);
+    if (!c) throw new NotFoundError(`No campaign ${id}`);
+    return c;
+  }
+
+  list(): Promise<Campaign[]> {
+    return this.deps.campaigns.list();
+  }
+
+  /** The newsletter as a subscriber would see it (sent content once sending started, a fresh render before). */
+  async preview(id: number): Promise<string> {
+    const content = await this.content(await this.get(id));
+    return content.html.replaceAll('{{name}}', 'reader').replaceAll('{{unsubscribe_url}}', `${this.deps.publicUrl}/unsubscribe?token=preview`);
+  }
+
+  /** Sends one message of the campaign to `to`, right away, outside the list (no ledger, no counters). */
+  async test(id: number, input: unknown): Promise<{ messageId: string; to: string }> {
+    const campaign = await this.get(id);
+    let to: string;
+    try {
+      to = normaliseEmail((input as { to?: unknown } | undefined)?.to);
+    } catch (e) {
+      if (e instanceof InvalidEmailError) throw new ValidationError('invalid_email', `to: ${e.message}`);
+      throw e;
+    }
+    const content = await this.content(campaign);
+    const template = this.deps.mailer.template(0, { ...content, subject: `[Test] ${content.subject}` });
+    // A test recipient is usually not a subscriber: id 0 makes an unsubscribe link that changes nothing.
+    const result = await this.deps.mailer.send(template, { id: 0, email: to, name: 'reader' });
+    this.deps.log.info({ event: 'campaign.test_sent', campaignId: id }, 'test message sent');
+    return { messageId: result.messageId, to };
+  }
+
+  /** Renders the newsletter once, stores it, and starts the fan-out. */
+  async send(id: number): Promise<Campaign> {
+    const campaign = await this.get(id);
+    if (campaign.status !== 'draft') throw new ConflictError('invalid_state', `Campaign ${id} is ${campaign.status}; only a draft can be sent`);
+    await this.deps.campaigns.saveContent(id, await this.render(campaign));
+    const maxSubscriberId = await this.deps.subscribers.lastId();
+    const total = await this.deps.subscribers.countActiveUpTo(maxSubscriberId);
+    const moved = await this.deps.campaigns.transition(id, ['draft'], 'sending', { startedAt: this.now(), maxSubscriberId: String(maxSubscriberId), total: String(total) });
+    if (!moved.ok) throw new ConflictError('invalid_state', `Campaign ${id} is ${moved.current}; only a draft can be sent`);
+    await this.deps.startFanout(id, 'start');
+    this.deps.log.info({ event: 'campaign.sending', campaignId: id, total }, 'campaign sending');
+    return this.get(id);
+  }
+
+  /** Every batch checks the status before each group of sends, so a pause holds within one batch. */
+  async pause(id: number): Promise<Campaign> {
+    await this.move(id, ['sending'], 'paused', { reason: 'paused by operator', pausedAt: this.now() });
+    return this.get(id);
+  }
+
+  async resume(id: number): Promise<Campaign> {
+    await this.move(id, ['paused'], 'sending', { reason: '', consecutiveFailures: '0' });
+    const c = await this.get(id);
+    // The fan-out stopped when the pause began; a new one continues from its checkpoint.
+    if (!c.fanoutDone) await this.deps.startFanout(id, `resume-${Date.now()}`);
+    else await this.deps.campaigns.finishIfDone(id, this.now());
+    return this.get(id);
+  }
+
+  async cancel(id: number): Promise<Campaign> {
+    await this.move(id, ['draft', 'sending', 'paused'], 'cancelled', { finishedAt: this.now(), reason: 'cancelled by operator' });
+    return this.get(id);
+  }
+
+  private async move(id: number, from: Campaign['status'][], to: Campaign['status'], fields: Record<string, string>): Promise<void> {
+    await this.get(id);
+    const moved = await this.deps.campaigns.transition(id, from, to, fields);
+    if (!moved.ok) throw new ConflictError('invalid_state', `Campaign ${id} is ${moved.current}; it cannot become ${to}`);
+    this.deps.log.info({ event: `campaign.${to}`, campaignId: id }, `campaign ${to}`);
+  }
+
+  private async content(campaign: Campaign): Promise<CampaignContent> {
+    return (await this.deps.campaigns.content(campaign.id)) ?? this.render(campaign);
+  }
+
+  private async render(campaign: Campaign): Promise<CampaignContent> {
+    const articles = await this.deps.articles.getMany(campaign.articleIds);
+    const rendered = await renderNewsletter(this.deps.renderer, { subject: campaign.subject, articles, siteName: this.deps.siteName });
+    return { subject: campaign.subject, ...rendered };
+  }
+
+  private now(): string {
+    return this.deps.clock.now().toISOString();
+  }
+}

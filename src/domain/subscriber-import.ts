@@ -1,0 +1,133 @@
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Clock } from './clock';
+import type { ImportOutcome, SubscriberStore } from '../store/subscriber-store';
+import { csvHeader, csvRecord, importRow, ImportFormatError, isBlank, ndjsonRecord, readLines, RowError, type CsvColumns, type ImportRow } from './import-parsers';
+
+export type ImportFormat = 'ndjson' | 'csv';
+
+/** Counts so far; sent as progress and as the first part of the summary. */
+export interface ImportProgress {
+  /** Physical lines read, header and blank lines included. */
+  lines: number;
+  imported: number;
+  skipped: { suppressed: number; existing: number };
+  /** Lines that are not a valid row. */
+  invalid: number;
+}
+
+export interface ImportSummary extends ImportProgress {
+  /** The first `maxErrors` invalid lines; `line` is 1-based (a CSV header is line 1). */
+  errors: { line: number; reason: string }[];
+  /** True when more lines were invalid than `errors` lists. */
+  truncatedErrors: boolean;
+}
+
+/** Called every `progressEvery` lines; a returned promise is awaited, so a slow consumer slows the import. */
+export type ImportProgressListener = (progress: ImportProgress) => void | Promise<void>;
+
+export interface SubscriberImportDeps {
+  subscribers: SubscriberStore;
+  clock: Clock;
+  log: Logger;
+  terms: { version: string; textHash: string };
+}
+
+export interface SubscriberImportOptions {
+  /** Rows written to Redis in one atomic round trip. Default 500. */
+  batchSize?: number;
+  /** Lines between progress reports. Default 10,000. */
+  progressEvery?: number;
+  /** Invalid lines listed in the summary; the rest are only counted. Default 1,000. */
+  maxErrors?: number;
+  /** Longest line accepted, in bytes; longer ones are invalid rows, never buffered. Default 64 KiB. */
+  maxLineBytes?: number;
+}
+
+/**
+ * Imports subscribers who consented elsewhere: each row brings its consent evidence and becomes active at once,
+ * with no confirmation mail. Streams end to end: memory holds one input chunk, one batch being built and one
+ * batch in flight, whatever the file's size; reading waits for Redis, so the sender is slowed, not buffered.
+ * Rows are committed batch by batch: an import cut short keeps what it wrote, and running it again skips those
+ * rows as existing.
+ */
+export class SubscriberImport {
+  private readonly opts: Required<SubscriberImportOptions>;
+
+  constructor(private readonly deps: SubscriberImportDeps, options: SubscriberImportOptions = {}) {
+    this.opts = { batchSize: 500, progressEvery: 10_000, maxErrors: 1000, maxLineBytes: 64 * 1024, ...options };
+  }
+
+  async run(stream: Readable, format: ImportFormat, onProgress?: ImportProgressListener): Promise<ImportSummary> {
+    const { log } = this.deps;
+    const summary: ImportSummary = { lines: 0, imported: 0, skipped: { suppressed: 0, existing: 0 }, invalid: 0, errors: [], truncatedErrors: false };
+    const started = Date.now();
+    let columns: CsvColumns | undefined;
+    let sawContent = false;
+    let batch: ImportRow[] = [];
+    // One batch in flight while the next is parsed; Redis runs them in the order sent.
+    let inFlight: Promise<void> = Promise.resolve();
+    const flush = async () => {
+      const rows = batch;
+      batch = [];
+      await inFlight;
+      const writing = this.write(rows, summary);
+      writing.catch(() => undefined); // awaited before the next flush or at the end; this only keeps it from counting as unhandled
+      inFlight = writing;
+    };
+    const invalid = (line: number, reason: string) => {
+      summary.invalid++;
+      if (summary.errors.length < this.opts.maxErrors) summary.errors.push({ line, reason });
+      else summary.truncatedErrors = true;
+    };
+
+    log.info({ event: 'import.started', format }, 'subscriber import started');
+    // The stream stays open if we stop early: its owner decides (an HTTP handler drains it to answer the error).
+    for await (const lines of readLines(stream.iterator({ destroyOnReturn: false }), this.opts.maxLineBytes)) {
+      const ctx = { now: this.deps.clock.now(), terms: this.deps.terms };
+      for (const l of lines) {
+        summary.lines = l.line;
+        if ('problem' in l) {
+          sawContent = true;
+          if (format === 'csv' && !columns) throw new ImportFormatError('invalid_csv_header', `The CSV header (line 1) cannot be read: ${l.problem}.`);
+          invalid(l.line, l.problem);
+        } else if (!isBlank(l.text)) {
+          sawContent = true;
+          if (format === 'csv' && !columns) {
+            columns = csvHeader(l.text);
+          } else {
+            try {
+              batch.push(importRow(format === 'csv' ? csvRecord(l.text, columns!) : ndjsonRecord(l.text), ctx));
+            } catch (e) {
+              if (!(e instanceof RowError)) throw e;
+              invalid(l.line, e.message);
+            }
+            if (batch.length >= this.opts.batchSize) await flush();
+          }
+        }
+        if (onProgress && l.line % this.opts.progressEvery === 0) await onProgress(progressOf(summary));
+      }
+    }
+    if (!sawContent) throw new ImportFormatError('empty_body', 'The file is empty: send one row a line (NDJSON) or a header row and rows (CSV).');
+    await flush();
+    await inFlight;
+
+    log.info({ event: 'import.finished', format, lines: summary.lines, imported: summary.imported, suppressed: summary.skipped.suppressed, existing: summary.skipped.existing, invalid: summary.invalid, ms: Date.now() - started }, 'subscriber import finished');
+    return summary;
+  }
+
+  private async write(rows: ImportRow[], summary: ImportSummary): Promise<void> {
+    if (!rows.length) return;
+    const outcomes = await this.deps.subscribers.importActive(rows, this.deps.clock.now().toISOString());
+    for (const o of outcomes) count(summary, o);
+  }
+}
+
+function count(summary: ImportSummary, outcome: ImportOutcome): void {
+  if (outcome === 'imported') summary.imported++;
+  else summary.skipped[outcome]++;
+}
+
+function progressOf(s: ImportSummary): ImportProgress {
+  return { lines: s.lines, imported: s.imported, skipped: { ...s.skipped }, invalid: s.invalid };
+}

@@ -1,0 +1,26 @@
+import express, { Router, type Request } from 'express';
+import type { Campaigns } from '../domain/campaigns';
+import { ValidationError } from '../domain/errors';
+
+/** Operator campaign API under /api/admin/campaigns. */
+export function adminCampaignRoutes(deps: { campaigns: Campaigns }): Router {
+  const { campaigns } = deps;
+  const r = Router();
+  const json = express.json({ limit: '64kb' });
+  const id = (req: Request) => {
+    const n = Number(req.params.id);
+    if (!Number.isSafeInteger(n) || n <= 0) throw new ValidationError('invalid_request', 'campaign id must be a positive integer');
+    return n;
+  };
+
+  r.get('/campaigns', async (_req, res) => void res.json({ campaigns: await campaigns.list() }));
+  r.post('/campaigns', json, async (req, res) => void res.status(201).json(await campaigns.create(req.body)));
+  r.get('/campaigns/:id', async (req, res) => void res.json(await campaigns.get(id(req))));
+  r.get('/campaigns/:id/preview', async (req, res) => void res.type('html').send(await campaigns.preview(id(req))));
+  r.post('/campaigns/:id/test', json, async (req, res) => void res.json(await campaigns.test(id(req), req.body)));
+  r.post('/campaigns/:id/send', async (req, res) => void res.status(202).json(await campaigns.send(id(req))));
+  r.post('/campaigns/:id/pause', async (req, res) => void res.json(await campaigns.pause(id(req))));
+  r.post('/campaigns/:id/resume', async (req, res) => void res.json(await campaigns.resume(id(req))));
+  r.post('/campaigns/:id/cancel', async (req, res) => void res.json(await campaigns.cancel(id(req))));
+  return r;
+}

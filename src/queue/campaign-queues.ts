@@ -1,0 +1,63 @@
+import { Queue, type ConnectionOptions } from 'bullmq';
+import { QUEUES } from './queue-names';
+
+export type FanoutJob = { campaignId: number };
+export type BatchJob = { campaignId: number; ids: number[] };
+
+/** Options of `CampaignQueues`. */
+export interface CampaignQueuesOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  /** Tries of a batch whose sends fail transiently. Default 8 (about 20 minutes of backoff from 5 s). */
+  batchAttempts?: number;
+}
+
+/** Producers of the campaign fan-out job and the delivery batch jobs. */
+export class CampaignQueues {
+  readonly fanout: Queue<FanoutJob>;
+  readonly deliveries: Queue<BatchJob>;
+
+  constructor(opts: CampaignQueuesOptions) {
+    this.fanout = new Queue<FanoutJob>(QUEUES.campaigns, {
+      connection: opts.connection,
+      prefix: opts.prefix,
+      defaultJobOptions: { attempts: 20, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 30 * 24 * 3600 } },
+    });
+    this.deliveries = new Queue<BatchJob>(QUEUES.deliveries, {
+      connection: opts.connection,
+      prefix: opts.prefix,
+      defaultJobOptions: {
+        attempts: opts.batchAttempts ?? 8,
+        backoff: { type: 'exponential', delay: 5000 },
+        // Completed batches are kept a day so a fan-out resumed after a crash finds its deterministic job id taken.
+        removeOnComplete: { age: 24 * 3600 },
+        removeOnFail: { age: 30 * 24 * 3600 },
+      },
+    });
+  }
+
+  /** Starts (or restarts, after resume) the fan-out of a campaign. */
+  async startFanout(campaignId: number, run: string): Promise<void> {
+    await this.fanout.add('fanout', { campaignId }, { jobId: `fanout-${campaignId}-${run}` });
+  }
+
+  /**
+   * Adds the batch of recipients after `afterId`. The job id is derived from the cursor, so a fan-out that
+   * crashed before its checkpoint re-adds the same job, which BullMQ ignores; the ids of the job that exists are
+   * returned so the checkpoint counts what was really queued.
+   */
+  async addBatch(campaignId: number, afterId: number, ids: number[]): Promise<number[]> {
+    const job = await this.deliveries.add('batch', { campaignId, ids }, { jobId: `c${campaignId}-after-${afterId}` });
+    return job.data.ids;
+  }
+
+  /** Batch jobs not yet taken by a worker: what the fan-out waits on. */
+  async pendingBatches(): Promise<number> {
+    const c = await this.deliveries.getJobCounts('waiting', 'delayed', 'prioritized');
+    return (c.waiting ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.fanout.close(), this.deliveries.close()]);
+  }
+}

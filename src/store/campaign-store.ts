@@ -1,0 +1,176 @@
+import type { Redis } from 'ioredis';
+import type { Campaign, CampaignContent, CampaignStatus } from '../domain/campaign';
+import type { Keys } from './keys';
+
+type Row = Record<string, string>;
+
+/** Moves status from one of ARGV[2..] ('--' ends them) to ARGV[1] and sets the remaining field/value pairs. */
+const TRANSITION = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return false end
+local i = 2
+local allowed = false
+while ARGV[i] ~= '--' do
+  if ARGV[i] == status then allowed = true end
+  i = i + 1
+end
+if not allowed then return status end
+redis.call('HSET', KEYS[1], 'status', ARGV[1])
+i = i + 1
+while ARGV[i] do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+return 'ok'
+`;
+
+/**
+ * Ends a sending campaign once every queued recipient is accounted for. Returns the new status or false.
+ * KEYS: campaign. ARGV: finishedAt.
+ */
+const FINISH_IF_DONE = `
+local c = redis.call('HMGET', KEYS[1], 'status', 'fanoutDone', 'queued', 'sent', 'failed', 'skipped', 'bounced')
+if c[1] ~= 'sending' or c[2] ~= '1' then return false end
+local done = tonumber(c[4] or 0) + tonumber(c[5] or 0) + tonumber(c[6] or 0) + tonumber(c[7] or 0)
+if done < tonumber(c[3] or 0) then return false end
+local status = 'sent'
+if tonumber(c[4] or 0) == 0 and tonumber(c[5] or 0) > 0 then status = 'failed' end
+redis.call('HSET', KEYS[1], 'status', status, 'finishedAt', ARGV[1], 'total', c[3])
+return status
+`;
+
+/**
+ * Records one recipient's outcome exactly once: the ledger bit (sent) or the settled bit (everything else) is
+ * set first, and the counter moves only if the bit was not set before, so a retried batch never counts twice.
+ * KEYS: campaign, ledger, settled. ARGV: subscriber id, outcome (sent|failed|skipped|bounced).
+ */
+const RECORD = `
+local other = KEYS[3]
+local own = KEYS[2]
+if ARGV[2] ~= 'sent' then own = KEYS[3]; other = KEYS[2] end
+if redis.call('GETBIT', other, ARGV[1]) == 1 then return 0 end
+if redis.call('SETBIT', own, ARGV[1], 1) == 1 then return 0 end
+redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+if ARGV[2] == 'sent' then redis.call('HSET', KEYS[1], 'consecutiveFailures', 0) end
+return 1
+`;
+
+export type Outcome = 'sent' | 'failed' | 'skipped' | 'bounced';
+
+/** Campaigns, their rendered content and their delivery ledger. */
+export class CampaignStore {
+  constructor(private readonly deps: { redis: Redis; keys: Keys }) {}
+
+  private get redis() {
+    return this.deps.redis;
+  }
+  private get keys() {
+    return this.deps.keys;
+  }
+
+  async create(input: { subject: string; articleIds: number[]; now: string }): Promise<Campaign> {
+    const id = await this.redis.incr(this.keys.campaignSeq());
+    const row: Row = { id: String(id), status: 'draft', subject: input.subject, articleIds: JSON.stringify(input.articleIds), createdAt: input.now, total: '0', sent: '0', failed: '0', skipped: '0', bounced: '0', queued: '0', cursor: '0', maxSubscriberId: '0', fanoutDone: '0' };
+    await this.redis.multi().hset(this.keys.campaign(id), row).zadd(this.keys.campaigns(), id, String(id)).exec();
+    return toCampaign(row);
+  }
+
+  async get(id: number): Promise<Campaign | null> {
+    const row = await this.redis.hgetall(this.keys.campaign(id));
+    return row.status ? toCampaign(row) : null;
+  }
+
+  async status(id: number): Promise<CampaignStatus | null> {
+    return (await this.redis.hget(this.keys.campaign(id), 'status')) as CampaignStatus | null;
+  }
+
+  async list(limit = 50): Promise<Campaign[]> {
+    const ids = await this.redis.zrevrange(this.keys.campaigns(), 0, limit - 1);
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hgetall(this.keys.campaign(id));
+    return ((await pipe.exec()) ?? []).map(([, row]) => toCampaign(row as Row));
+  }
+
+  /** Atomic status change; returns false with the current status when `from` does not hold. */
+  async transition(id: number, from: CampaignStatus[], to: CampaignStatus, fields: Row = {}): Promise<{ ok: true } | { ok: false; current: CampaignStatus | null }> {
+    const r = (await this.redis.eval(TRANSITION, 1, this.keys.campaign(id), to, ...from, '--', ...Object.entries(fields).flat())) as string | null;
+    return r === 'ok' ? { ok: true } : { ok: false, current: r as CampaignStatus | null };
+  }
+
+  async update(id: number, fields: Row): Promise<void> {
+    await this.redis.hset(this.keys.campaign(id), fields);
+  }
+
+  async saveContent(id: number, content: CampaignContent): Promise<void> {
+    await this.redis.hset(this.keys.campaignContent(id), { subject: content.subject, html: content.html, text: content.text });
+  }
+
+  async content(id: number): Promise<CampaignContent | null> {
+    const r = await this.redis.hgetall(this.keys.campaignContent(id));
+    return r.html ? { subject: r.subject, html: r.html, text: r.text } : null;
+  }
+
+  /** Fan-out checkpoint: ids up to `cursor` are in batch jobs, `count` more of them queued. */
+  async checkpoint(id: number, cursor: number, count: number): Promise<void> {
+    await this.redis.multi().hset(this.keys.campaign(id), 'cursor', String(cursor)).hincrby(this.keys.campaign(id), 'queued', count).exec();
+  }
+
+  /** For each id, whether its outcome is already recorded (sent or settled): one round trip for a batch. */
+  async recorded(id: number, subscriberIds: number[]): Promise<boolean[]> {
+    if (!subscriberIds.length) return [];
+    const args = subscriberIds.flatMap((s) => ['GET', 'u1', String(s)]);
+    const [sent, settled] = await Promise.all([
+      this.redis.call('BITFIELD_RO', this.keys.campaignLedger(id), ...args) as Promise<number[]>,
+      this.redis.call('BITFIELD_RO', this.keys.campaignSettled(id), ...args) as Promise<number[]>,
+    ]);
+    return subscriberIds.map((_, i) => sent[i] === 1 || settled[i] === 1);
+  }
+
+  /** Records an outcome once; returns true if it was new. */
+  async record(id: number, subscriberId: number, outcome: Outcome): Promise<boolean> {
+    const r = await this.redis.eval(RECORD, 3, this.keys.campaign(id), this.keys.campaignLedger(id), this.keys.campaignSettled(id), String(subscriberId), outcome);
+    return r === 1;
+  }
+
+  async wasSent(id: number, subscriberId: number): Promise<boolean> {
+    return (await this.redis.getbit(this.keys.campaignLedger(id), subscriberId)) === 1;
+  }
+
+  /** Counts a failed send towards the auto-pause threshold; returns the run length. */
+  async countFailure(id: number): Promise<number> {
+    return this.redis.hincrby(this.keys.campaign(id), 'consecutiveFailures', 1);
+  }
+
+  /** Marks the end of fan-out and ends the campaign if every recipient is already accounted for. */
+  async finishFanout(id: number, now: string): Promise<string | null> {
+    await this.redis.hset(this.keys.campaign(id), 'fanoutDone', '1');
+    return this.finishIfDone(id, now);
+  }
+
+  async finishIfDone(id: number, now: string): Promise<string | null> {
+    return (await this.redis.eval(FINISH_IF_DONE, 1, this.keys.campaign(id), now)) as string | null;
+  }
+}
+
+function toCampaign(r: Row): Campaign {
+  const n = (k: string) => Number(r[k] ?? 0);
+  return {
+    id: n('id'),
+    status: r.status as CampaignStatus,
+    subject: r.subject,
+    articleIds: JSON.parse(r.articleIds ?? '[]'),
+    total: r.fanoutDone === '1' ? n('queued') : n('total'),
+    sent: n('sent'),
+    failed: n('failed'),
+    skipped: n('skipped'),
+    bounced: n('bounced'),
+    createdAt: r.createdAt,
+    startedAt: r.startedAt || undefined,
+    finishedAt: r.finishedAt || undefined,
+    reason: r.reason || undefined,
+    maxSubscriberId: n('maxSubscriberId'),
+    cursor: n('cursor'),
+    queued: n('queued'),
+    fanoutDone: r.fanoutDone === '1',
+  };
+}
