@@ -26,6 +26,10 @@ import { startTransactionalWorker } from '../workers/transactional-worker';
 import { startCampaignWorker } from '../workers/campaign-worker';
 import { startDeliveryWorker } from '../workers/delivery-worker';
 import { ArticleStore } from './store/article-store';
+import { Articles } from './domain/articles';
+import { FeedIngester } from './domain/feed-ingester';
+import { adminArticleRoutes } from './http/admin-article-routes';
+import { startFeedWorker, type FeedWorker } from '../workers/feed-worker';
 import { CampaignStore } from './store/campaign-store';
 import { SendRateLimiter } from './store/send-rate-limiter';
 import { CampaignQueues } from './queue/campaign-queues';
@@ -91,6 +95,8 @@ export function buildContainer(input: ContainerInput) {
 
   // Campaigns: the operator's use case and the delivery engine the workers run.
   const articleStore = new ArticleStore({ redis, keys });
+  const articles = new Articles({ store: articleStore, clock, log });
+  const feedIngester = new FeedIngester({ articles, log });
   const campaignStore = new CampaignStore({ redis, keys });
   const campaignQueues = new CampaignQueues({ connection, prefix: bullPrefix });
   const campaignMailer = new CampaignMailer({ transport, links, identity });
@@ -136,10 +142,11 @@ export function buildContainer(input: ContainerInput) {
     https: config.publicUrl.startsWith('https:'),
     publicRouter: publicRoutes({ subscriptions, page }),
     opsRouter: opsRoutes({ redis, metrics, refreshGauges }),
-    adminRouters: [adminImportRoutes({ subscriberImport }), adminSubscriberRoutes({ subscriptions }), adminCampaignRoutes({ campaigns })],
+    adminRouters: [adminImportRoutes({ subscriberImport }), adminSubscriberRoutes({ subscriptions }), adminArticleRoutes({ articles }), adminCampaignRoutes({ campaigns })],
   });
 
   const workers: Worker[] = [];
+  let feedWorker: FeedWorker | undefined;
   let server: Server | undefined;
 
   return {
@@ -157,6 +164,12 @@ export function buildContainer(input: ContainerInput) {
     transport,
     transactionalQueue,
     articleStore,
+    articles,
+    feedIngester,
+    /** The feed poller, once startWorkers() ran with FEED_URL set. */
+    get feedWorker(): FeedWorker | undefined {
+      return feedWorker;
+    },
     campaignStore,
     campaignQueues,
     campaigns,
@@ -175,6 +188,7 @@ export function buildContainer(input: ContainerInput) {
       const lockDurationMs = config.delivery.lockSeconds * 1000;
       workers.push(startTransactionalWorker({ connection, prefix: bullPrefix, mailer: transactionalMailer, log }));
       workers.push(startCampaignWorker({ connection, prefix: bullPrefix, delivery, log, lockDurationMs }));
+      if (config.feed.url) feedWorker = startFeedWorker({ connection, prefix: bullPrefix, ingester: feedIngester, url: config.feed.url, cron: config.feed.cron, log });
       workers.push(startDeliveryWorker({ connection, prefix: bullPrefix, delivery, log, concurrency: config.delivery.concurrency, lockDurationMs }));
     },
 
@@ -186,6 +200,7 @@ export function buildContainer(input: ContainerInput) {
       await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
       server?.closeAllConnections?.();
       await Promise.all(workers.map((w) => w.close()));
+      await feedWorker?.close();
       await transactionalQueue.close();
       await campaignQueues.close();
       await transport.close();

@@ -12,6 +12,8 @@ export function startCampaignWorker(deps: { connection: ConnectionOptions; prefi
     prefix: deps.prefix,
     concurrency: 2,
     lockDuration: deps.lockDurationMs,
+    stalledInterval: deps.lockDurationMs,
+    maxStalledCount: 10,
   });
   const close = worker.close.bind(worker);
   // A fan-out can run for a long time; on shutdown it stops at its next page (its checkpoint is saved) and is

@@ -21,7 +21,8 @@ export function startDeliveryWorker(deps: { connection: ConnectionOptions; prefi
         throw new DelayedError();
       }
     },
-    { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency, lockDuration: deps.lockDurationMs },
+    // A crashed worker's batch is taken over once its lock lapses; the ledger makes the retake resend nothing already accepted.
+    { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency, lockDuration: deps.lockDurationMs, stalledInterval: deps.lockDurationMs, maxStalledCount: 10 },
   );
   worker.on('failed', (job, err) => deps.log.warn({ event: 'campaign.batch_retry', campaignId: job?.data.campaignId, attempt: job?.attemptsMade, err: err.message }, 'batch failed'));
   worker.on('error', (err) => deps.log.error({ event: 'worker.error', queue: QUEUES.deliveries, err: err.message }, 'worker error'));

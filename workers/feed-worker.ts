@@ -75,7 +75,8 @@ export function startFeedWorker(opts: FeedWorkerOptions): FeedWorker {
       await queue.add('poll', { url }, jobOpts);
     },
     async close() {
-      await ready;
+      // Let a registration in flight finish, but never wait on it for long: with Redis gone it would wait forever.
+      await Promise.race([ready, new Promise((ok) => setTimeout(ok, 2000).unref())]);
       await worker.close();
       await queue.close();
     },

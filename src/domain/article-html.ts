@@ -12,8 +12,13 @@ const IMAGE_SCHEMES = new Set(['http:', 'https:']);
 /** Dropped with everything inside them: their text is code or chrome, never article prose. */
 const DROPPED_WITH_CONTENT = ['script', 'style', 'textarea', 'option', 'noscript', 'iframe', 'object', 'embed', 'template', 'title', 'head', 'svg', 'math'];
 const SIZE = /^\d{1,4}%?$/;
-/** Block containers outside the subset become paragraphs, so their texts do not run together once the tag is gone. */
-const BLOCKS_AS_PARAGRAPHS = ['div', 'section', 'article', 'header', 'footer', 'main', 'aside', 'address', 'pre', 'td', 'th', 'dt', 'dd', 'caption'];
+/**
+ * Block containers outside the subset. They pass the first step as bare `div`s, then `flattenWrappers` turns one that
+ * holds only text into a paragraph (so texts do not run together) and unwraps one that holds blocks (so paragraphs
+ * never nest).
+ */
+const WRAPPERS = ['div', 'section', 'article', 'header', 'footer', 'main', 'aside', 'address', 'pre', 'td', 'th', 'dt', 'dd', 'caption', 'center'];
+const BLOCK_TAGS = new Set(['p', 'div', 'h2', 'h3', 'h4', 'blockquote', 'ul', 'ol', 'li', 'figure', 'figcaption', 'hr']);
 
 /** Options of `sanitiseArticleHtml`. */
 export interface SanitiseOptions {
@@ -27,8 +32,8 @@ export interface SanitiseOptions {
 /** Reduces article HTML to the email-safe subset above. Safe on any input; never throws. */
 export function sanitiseArticleHtml(html: string, opts: SanitiseOptions = {}): string {
   const base = opts.baseUrl;
-  return sanitizeHtml(html.replace(/\0/g, ''), {
-    allowedTags: ALLOWED_TAGS,
+  const clean = sanitizeHtml(html.replace(/\0/g, ''), {
+    allowedTags: [...ALLOWED_TAGS, 'div'],
     allowedAttributes: { a: ['href'], img: ['src', 'alt', 'width', 'height'] },
     allowedSchemes: ['http', 'https', 'mailto'],
     allowedSchemesByTag: { img: ['http', 'https'] },
@@ -42,7 +47,7 @@ export function sanitiseArticleHtml(html: string, opts: SanitiseOptions = {}): s
       h1: 'h2',
       h5: 'h4',
       h6: 'h4',
-      ...Object.fromEntries(BLOCKS_AS_PARAGRAPHS.map((t) => [t, 'p'])),
+      ...Object.fromEntries(WRAPPERS.map((t) => [t, 'div'])),
       a: (tagName, attribs) => {
         const href = absoluteUrl(attribs.href, base, LINK_SCHEMES);
         const out: Record<string, string> = {};
@@ -61,6 +66,30 @@ export function sanitiseArticleHtml(html: string, opts: SanitiseOptions = {}): s
     // An image whose source was refused is dropped whole rather than left as a broken box.
     exclusiveFilter: (frame) => frame.tag === 'img' && !frame.attribs.src,
   });
+  return flattenWrappers(clean);
+}
+
+/**
+ * Resolves the bare `div`s the first step left (see WRAPPERS). Works on sanitize-html's output, which is well-formed,
+ * has attribute values escaped and no attributes on div or p, so a tag scan is exact here.
+ */
+function flattenWrappers(html: string): string {
+  if (!html.includes('<div>')) return html;
+  const parts = html.split(/(<\/?[a-z0-9]+(?:\s[^>]*)?\/?>)/);
+  const open: { at: number; hasBlock: boolean }[] = [];
+  parts.forEach((part, i) => {
+    const m = /^<(\/?)([a-z0-9]+)/.exec(part);
+    if (!m) return;
+    const [, closing, tag] = m;
+    if (!closing && BLOCK_TAGS.has(tag) && open.length) open[open.length - 1].hasBlock = true;
+    if (tag !== 'div') return;
+    if (!closing) return void open.push({ at: i, hasBlock: false });
+    const wrapper = open.pop();
+    if (!wrapper) return;
+    parts[wrapper.at] = wrapper.hasBlock ? '' : '<p>';
+    parts[i] = wrapper.hasBlock ? '' : '</p>';
+  });
+  return parts.join('');
 }
 
 /**

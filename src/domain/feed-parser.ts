@@ -111,7 +111,7 @@ export function parseFeed(xml: string, opts: FeedParseOptions = {}): ParsedFeed 
     // `true` runs the validator first: a malformed document is refused rather than half-read.
     doc = parser.parse(xml, true) as Node;
   } catch (err) {
-    throw new FeedError('feed_invalid', `The feed is not well-formed XML: ${(err as Error).message}`);
+    throw new FeedError('feed_invalid', `The feed could not be read as XML: ${(err as Error).message}`);
   }
   const base = opts.baseUrl;
 
@@ -146,7 +146,7 @@ function rssEntry(item: Node, base: string | undefined): FeedEntry {
     // With a full body in content:encoded, the description is the summary; alone, it is the body.
     summary: encoded && description ? summaryFrom(description, SUMMARY_MAX) : undefined,
     imageUrl: resolve(imageOf(item), base),
-    author: oneLine(rssAuthor(text(first(item['dc:creator'])) ?? text(first(item.author)))),
+    author: rssAuthor(oneLine(text(first(item['dc:creator'])) ?? text(first(item.author)))),
     publishedAt: isoDate(text(item.pubDate) ?? text(item['dc:date'])),
   });
 }

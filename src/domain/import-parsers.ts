@@ -245,6 +245,8 @@ function oneLine(v: unknown, field: string, max: number): string {
   if (typeof v !== 'string') throw new RowError(`${field} must be a string`);
   if (/[\r\n\0]/.test(v)) throw new RowError(`${field} must not contain line breaks or NUL`);
   if (/[\u0001-\u001f\u007f]/.test(v)) throw new RowError(`${field} must not contain control characters`);
+  // A lone surrogate (JSON allows "\ud800") has no UTF-8 form: Redis would store bytes no reader can decode.
+  if (/\p{Cs}/u.test(v)) throw new RowError(`${field} is not valid Unicode`);
   const t = v.trim();
   if (t.length > max) throw new RowError(`${field} must be at most ${max} characters`);
   return t;

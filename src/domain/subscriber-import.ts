@@ -6,6 +6,9 @@ import { csvHeader, csvRecord, importRow, ImportFormatError, isBlank, ndjsonReco
 
 export type ImportFormat = 'ndjson' | 'csv';
 
+/** Batches sent before the oldest must be answered: 2 keeps Redis busy while the next batch is parsed and sent. */
+const IN_FLIGHT = 2;
+
 /** Counts so far; sent as progress and as the first part of the summary. */
 export interface ImportProgress {
   /** Physical lines read, header and blank lines included. */
@@ -46,8 +49,8 @@ export interface SubscriberImportOptions {
 
 /**
  * Imports subscribers who consented elsewhere: each row brings its consent evidence and becomes active at once,
- * with no confirmation mail. Streams end to end: memory holds one input chunk, one batch being built and one
- * batch in flight, whatever the file's size; reading waits for Redis, so the sender is slowed, not buffered.
+ * with no confirmation mail. Streams end to end: memory holds one input chunk, one batch being built and
+ * IN_FLIGHT batches being written, whatever the file's size; reading waits for Redis, so the sender is slowed, not buffered.
  * Rows are committed batch by batch: an import cut short keeps what it wrote, and running it again skips those
  * rows as existing.
  */
@@ -65,15 +68,15 @@ export class SubscriberImport {
     let columns: CsvColumns | undefined;
     let sawContent = false;
     let batch: ImportRow[] = [];
-    // One batch in flight while the next is parsed; Redis runs them in the order sent.
-    let inFlight: Promise<void> = Promise.resolve();
+    // Up to IN_FLIGHT batches sent while the next is parsed, so Redis never waits for us; it runs them in order.
+    const inFlight: Promise<void>[] = [];
     const flush = async () => {
       const rows = batch;
       batch = [];
-      await inFlight;
+      if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
       const writing = this.write(rows, summary);
-      writing.catch(() => undefined); // awaited before the next flush or at the end; this only keeps it from counting as unhandled
-      inFlight = writing;
+      writing.catch(() => undefined); // awaited later; this only keeps it from counting as unhandled meanwhile
+      inFlight.push(writing);
     };
     const invalid = (line: number, reason: string) => {
       summary.invalid++;
@@ -110,7 +113,7 @@ export class SubscriberImport {
     }
     if (!sawContent) throw new ImportFormatError('empty_body', 'The file is empty: send one row a line (NDJSON) or a header row and rows (CSV).');
     await flush();
-    await inFlight;
+    for (const writing of inFlight) await writing;
 
     log.info({ event: 'import.finished', format, lines: summary.lines, imported: summary.imported, suppressed: summary.skipped.suppressed, existing: summary.skipped.existing, invalid: summary.invalid, ms: Date.now() - started }, 'subscriber import finished');
     return summary;

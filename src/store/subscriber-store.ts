@@ -40,18 +40,13 @@ export type TransitionResult = { ok: true } | { ok: false; current: SubscriberSt
  * unsubscribed person is never brought back), else take an id, index it, write the hash, add it to the active
  * set and append the trail event ('i'). Returns one letter a row.
  * KEYS: index, id seq, active zset, suppressed set, then the consent trail of each row.
- * ARGV: subscriber key prefix, then per row: email hash, n, n hash field/value pairs, m, m trail field/value pairs.
+ * ARGV: subscriber key prefix; the rows as JSON [[email hash, [field, value, ...], [trail field, value, ...]], ...]
+ * (one argument, not thousands: building and parsing per-row arguments cost more than the writes).
  */
 const IMPORT_ACTIVE = `
 local out = {}
-local a = 2
-for r = 1, #KEYS - 4 do
-  local hash = ARGV[a]
-  local n = tonumber(ARGV[a + 1])
-  local fields = a + 2
-  local m = tonumber(ARGV[fields + n * 2])
-  local event = fields + n * 2 + 1
-  a = event + m * 2
+for r, row in ipairs(cjson.decode(ARGV[2])) do
+  local hash = row[1]
   if redis.call('SISMEMBER', KEYS[4], hash) == 1 then
     out[r] = 's'
   elseif redis.call('HEXISTS', KEYS[1], hash) == 1 then
@@ -59,9 +54,9 @@ for r = 1, #KEYS - 4 do
   else
     local id = redis.call('INCR', KEYS[2])
     redis.call('HSET', KEYS[1], hash, id)
-    redis.call('HSET', ARGV[1] .. id, 'id', id, unpack(ARGV, fields, fields + n * 2 - 1))
+    redis.call('HSET', ARGV[1] .. id, 'id', id, unpack(row[2]))
     redis.call('ZADD', KEYS[3], id, id)
-    redis.call('XADD', KEYS[4 + r], '*', unpack(ARGV, event, event + m * 2 - 1))
+    redis.call('XADD', KEYS[4 + r], '*', unpack(row[3]))
     out[r] = 'i'
   end
 end
@@ -223,16 +218,16 @@ export class SubscriberStore {
   async importActive(rows: { email: string; name: string; consent: ConsentEvidence }[], now: string): Promise<ImportOutcome[]> {
     if (!rows.length) return [];
     const keys = [this.keys.subscriberIndex(), this.keys.subscriberSeq(), this.keys.activeSubscribers(), this.keys.suppressed()];
-    const args = [this.keys.subscriber('')];
+    const packed: [string, string[], string[]][] = [];
     for (const row of rows) {
       const hash = emailHash(row.email);
       keys.push(this.keys.consentTrail(hash));
       const fields = Object.entries({ email: row.email, name: row.name, status: 'active', createdAt: now, updatedAt: now, ...consentFields(row.consent) }).flat();
       const { at, ...evidence } = row.consent;
       const event = ['type', 'imported', 'at', now, ...Object.entries(evidence).filter(([, v]) => v !== '').flat(), 'detail', `consent given at ${at}`];
-      args.push(hash, String(fields.length / 2), ...fields, String(event.length / 2), ...event);
+      packed.push([hash, fields, event]);
     }
-    const letters = (await this.redis.eval(IMPORT_ACTIVE, keys.length, ...keys, ...args)) as string;
+    const letters = (await this.redis.eval(IMPORT_ACTIVE, keys.length, ...keys, this.keys.subscriber(''), JSON.stringify(packed))) as string;
     return [...letters].map((l) => IMPORT_OUTCOME[l]);
   }
 }

@@ -29,6 +29,8 @@ export interface TestAppOptions {
   clock?: Clock;
   /** Start the workers in this process. Default true. */
   workers?: boolean;
+  /** Key prefix, for a test that shares it with another process (e.g. the CLI). Default: a fresh random one. */
+  prefix?: string;
 }
 
 /**
@@ -36,7 +38,7 @@ export interface TestAppOptions {
  * `stop()` closes it and deletes every key under its prefix.
  */
 export async function startTestApp(opts: TestAppOptions = {}) {
-  const prefix = `t${randomBytes(5).toString('hex')}`;
+  const prefix = opts.prefix ?? `t${randomBytes(5).toString('hex')}`;
   // The port is chosen first so links in mails can point at this server.
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;

@@ -1,0 +1,234 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
+import { deleteKeys, startTestApp, type TestApp } from '../support/test-app';
+import { seedArticles, seedSubscribers } from '../support/seed';
+
+const ROOT = join(__dirname, '..', '..');
+// The project's own tsx, as `npx tsx` resolves it; called directly so a test can pick the working directory.
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+const CLI = join(ROOT, 'src', 'cli', 'main.ts');
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI in a child process and waits for it to exit by itself. */
+function cli(env: Record<string, string>, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((ok, fail) => {
+    const child = spawn(TSX, [CLI, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    // The CLI must end on its own once its work is done; a hang fails the test instead of holding Jest.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`cli ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 30000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 30000);
+    child.on('error', fail);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      ok({ code, stdout, stderr });
+    });
+  });
+}
+
+function cliEnv(prefix: string, dataDir: string): Record<string, string> {
+  return {
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    REDIS_PREFIX: prefix,
+    ADMIN_TOKEN: 'test-admin-token-0123456789',
+    APP_SECRET: 'test-app-secret-0123456789abcdef0123456789',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+  };
+}
+
+describe('operator CLI', () => {
+  const prefix = `tcli${randomBytes(4).toString('hex')}`;
+  let dataDir: string;
+  let env: Record<string, string>;
+  let sink: SmtpSink;
+  let app: TestApp;
+  /** Flipped by the pause test: the sink then defers every recipient with a 450. */
+  let deferAll = false;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'nl-cli-'));
+    env = cliEnv(prefix, dataDir);
+    sink = await startSmtpSink({ rcptResponse: () => (deferAll ? 450 : undefined) });
+    // The workers run here, in the test process, on the CLI's prefix: the CLI only enqueues and watches.
+    app = await startTestApp({ prefix, smtpUrl: sink.url, env: { CAMPAIGN_MAX_CONSECUTIVE_FAILURES: '5' } });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await sink?.close();
+    await deleteKeys(`${prefix}:*`);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('--help lists every command, and each command has its own help', async () => {
+    const [main, send, group] = await Promise.all([cli(env, ['--help']), cli(env, ['campaign', 'send', '--help']), cli(env, ['subscribers', '--help'])]);
+    expect(main.code).toBe(0);
+    for (const c of ['articles add', 'articles list', 'subscribers import', 'subscribers show', 'subscribers erase', 'campaign create', 'campaign list', 'campaign preview', 'campaign test', 'campaign send <id> [--follow]', 'campaign status', 'campaign pause', 'campaign resume', 'campaign cancel']) {
+      expect(main.stdout).toContain(c);
+    }
+    expect(main.stdout).toMatch(/Exit codes: 0 done/);
+    expect(send.code).toBe(0);
+    expect(send.stdout).toContain('Usage: npm run cli -- campaign send <id> [--follow]');
+    expect(send.stdout).toContain('--follow');
+    expect(group.code).toBe(0);
+    expect(group.stdout).toContain('subscribers import <file|-> [--format csv|ndjson]');
+  });
+
+  test('usage errors exit 2 with a precise message and a pointer to the help, before connecting anywhere', async () => {
+    // An unreachable Redis proves nothing connected: a usage error must not wait for one.
+    const offline = { ...env, REDIS_URL: 'redis://127.0.0.1:1' };
+    const [badId, unknownOption, missingTo, unknownCommand, noFormat] = await Promise.all([
+      cli(offline, ['campaign', 'send', 'abc']),
+      cli(offline, ['campaign', 'send', '1', '--folow']),
+      cli(offline, ['campaign', 'test', '1']),
+      cli(offline, ['campaign', 'frobnicate']),
+      cli(offline, ['subscribers', 'import', '-']),
+    ]);
+    expect(badId).toMatchObject({ code: 2, stdout: '' });
+    expect(badId.stderr).toContain('error: campaign id must be a positive whole number, got "abc"');
+    expect(badId.stderr).toContain("Run 'npm run cli -- campaign send --help' for usage.");
+    expect(unknownOption.code).toBe(2);
+    expect(unknownOption.stderr).toContain('unknown option --folow for "campaign send". Did you mean --follow?');
+    expect(missingTo.code).toBe(2);
+    expect(missingTo.stderr).toContain('missing --to');
+    expect(unknownCommand.code).toBe(2);
+    expect(unknownCommand.stderr).toContain('unknown command "campaign frobnicate"');
+    expect(noFormat.code).toBe(2);
+    expect(noFormat.stderr).toContain('needs --format');
+  });
+
+  test('a failure after boot exits 1 with the reason', async () => {
+    const [missing, offline] = await Promise.all([cli(env, ['campaign', 'status', '999999']), cli({ ...env, REDIS_URL: 'redis://127.0.0.1:1' }, ['campaign', 'list'])]);
+    expect(missing).toMatchObject({ code: 1, stdout: '' });
+    expect(missing.stderr).toContain('error: No campaign 999999');
+    expect(offline.code).toBe(1);
+    expect(offline.stderr).toContain('Redis does not answer at redis://127.0.0.1:1');
+  });
+
+  let campaignId: number;
+
+  test('articles add and list: added once per url, shown in a table; a bad url exits 1', async () => {
+    const first = await cli(env, ['articles', 'add', '--title', 'UN rights chief’s China visit draws criticism', '--url', 'https://news.test/cli/1', '--author', 'Staff Reporter', '--summary', 'Groups say an opportunity was missed.']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^added article \d+: UN rights chief’s China visit draws criticism\n$/);
+
+    const jsonFile = join(dataDir, 'articles.json');
+    writeFileSync(jsonFile, JSON.stringify([{ title: 'Second story', url: 'https://news.test/cli/2', publishedAt: '2026-11-26T08:00:00Z' }, { title: 'Same url again', url: 'https://news.test/cli/1' }]));
+    const [fromJson, bad] = await Promise.all([cli(env, ['articles', 'add', '--json', jsonFile]), cli(env, ['articles', 'add', '--title', 'Bad', '--url', 'ftp://news.test/x'])]);
+    expect(fromJson.code).toBe(0);
+    expect(fromJson.stdout).toMatch(/added article \d+: Second story\n/);
+    expect(fromJson.stdout).toMatch(/article \d+ already exists with this url, unchanged: UN rights chief/);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('error: url must be an absolute http:// or https:// URL');
+
+    const list = await cli(env, ['articles', 'list']);
+    expect(list.code).toBe(0);
+    const lines = list.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+PUBLISHED\s+CAMPAIGN\s+TITLE$/);
+    expect(lines).toHaveLength(3);
+    expect(list.stdout).toContain('UN rights chief’s China visit draws criticism');
+    expect(list.stdout).toContain('2026-11-26 08:00:00Z  new       Second story');
+  });
+
+  test('campaign create, then preview writes an HTML file with the article in it and prints its path', async () => {
+    const created = await cli(env, ['campaign', 'create', '--subject', 'Today at the Gazette']);
+    expect(created.code).toBe(0);
+    const m = /^created campaign (\d+) \(draft\) with 2 articles: Today at the Gazette$/m.exec(created.stdout);
+    expect(m).not.toBeNull();
+    campaignId = Number(m![1]);
+
+    const out = join(dataDir, 'preview.html');
+    // Without --out the file goes to the working directory as campaign-<id>.html.
+    const [explicit, byDefault] = await Promise.all([cli(env, ['campaign', 'preview', String(campaignId), '--out', out]), cli(env, ['campaign', 'preview', String(campaignId)], { cwd: dataDir })]);
+    expect(explicit).toMatchObject({ code: 0, stdout: `${out}\n` });
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain('UN rights chief’s China visit draws criticism');
+    expect(html).toContain('Second story');
+    expect(byDefault.code).toBe(0);
+    expect(byDefault.stdout.trim()).toBe(join(dataDir, `campaign-${campaignId}.html`));
+    expect(existsSync(join(dataDir, `campaign-${campaignId}.html`))).toBe(true);
+  });
+
+  test('campaign status --json prints the campaign as the admin API does', async () => {
+    const r = await cli(env, ['campaign', 'status', String(campaignId), '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ id: campaignId, status: 'draft', subject: 'Today at the Gazette', total: 0, sent: 0, failed: 0, skipped: 0, bounced: 0 });
+  });
+
+  test('campaign send --follow watches the workers deliver, exits 0 when sent and prints the final counts', async () => {
+    await seedSubscribers(app.container, 60, { domain: 'cli.test' });
+    const r = await cli(env, ['campaign', 'send', String(campaignId), '--follow'], { timeoutMs: 60000 });
+    expect(r.stderr).not.toContain('no worker');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`campaign ${campaignId} is sending to 60 active subscribers`);
+    expect(r.stdout).toMatch(new RegExp(`campaign ${campaignId} sent: 60 sent, 0 failed, 0 bounced, 0 skipped of 60`));
+    // Not a terminal: progress comes as whole lines, the last one complete.
+    expect(r.stderr).toMatch(/\[#+\] 100% 60\/60 sent · 0 failed · 0 bounced · 0 skipped · [\d.,]+ msg\/s · sent\n/);
+    expect(r.stderr).not.toContain('\r');
+    expect(sink.messages).toHaveLength(60);
+    expect(new Set(sink.messages.flatMap((m) => m.to)).size).toBe(60);
+
+    const status = await cli(env, ['campaign', 'status', String(campaignId)]);
+    expect(status.stdout).toMatch(/status\s+sent/);
+    expect(status.stdout).toMatch(/sent\s+60/);
+  });
+
+  test('campaign send --follow exits non-zero with the reason when the campaign pauses itself', async () => {
+    const added = await cli(env, ['articles', 'add', '--title', 'Third story', '--url', 'https://news.test/cli/3']);
+    expect(added.code).toBe(0);
+    const created = await cli(env, ['campaign', 'create']);
+    const id = Number(/created campaign (\d+)/.exec(created.stdout)![1]);
+    deferAll = true;
+    try {
+      const r = await cli(env, ['campaign', 'send', String(id), '--follow'], { timeoutMs: 60000 });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(new RegExp(`campaign ${id} paused: paused after \\d+ consecutive failed sends; last error: .*450`));
+      expect(r.stderr).toContain(`campaign resume ${id}`);
+    } finally {
+      deferAll = false;
+      await cli(env, ['campaign', 'cancel', String(id)]);
+    }
+  });
+});
+
+describe('operator CLI without a worker', () => {
+  let app: TestApp;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    app = await startTestApp({ workers: false });
+    dataDir = mkdtempSync(join(tmpdir(), 'nl-cli-'));
+  });
+  afterAll(async () => {
+    await app?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('campaign send warns that nothing moves until a worker runs', async () => {
+    await seedSubscribers(app.container, 3);
+    await seedArticles(app.container, 1);
+    const c = await app.container.campaigns.create({});
+    const r = await cli(cliEnv(app.prefix, dataDir), ['campaign', 'send', String(c.id)]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`campaign ${c.id} is sending to 3 active subscribers`);
+    expect(r.stderr).toContain('warning: no worker is running, so nothing will be sent until `npm run worker` or `npm start` runs');
+    await app.container.campaigns.cancel(c.id);
+  });
+});
