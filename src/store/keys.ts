@@ -12,7 +12,7 @@ export class Keys {
   activeSubscribers = () => this.k('subscribers', 'active');
   /** set of email hashes never to be mailed again (bounced, erased) */
   suppressed = () => this.k('suppressed');
-  /** stream of consent events of one address, keyed by its hash so erasure can drop it */
+  /** list of consent events (JSON) of one address, keyed by its hash so erasure can drop it */
   consentTrail = (hash: string) => this.k('consent', hash);
   /** stream of erasures: only hashes and times, proof that an erasure happened without keeping the person */
   erasureLog = () => this.k('consent', 'erasures');
