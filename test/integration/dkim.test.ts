@@ -42,7 +42,7 @@ test('newsletters are DKIM-signed, verify with the public key, and the signature
     const [sig] = result.results;
     expect(sig.status.result).toBe('pass');
     expect(sig.signingDomain).toBe('gazette.test');
-    const signed = sig.signingHeaders.keys.toLowerCase().split(': ').join(':').split(':');
+    const signed = (sig as unknown as { signingHeaders: { keys: string } }).signingHeaders.keys.toLowerCase().split(': ').join(':').split(':');
     expect(signed).toEqual(expect.arrayContaining(['from', 'subject', 'list-unsubscribe', 'list-unsubscribe-post', 'list-id']));
   }
 

@@ -1,0 +1,48 @@
+import { normaliseEmail, emailHash } from '../../src/domain/email-address';
+import { InvalidTokenError, SignedTokens } from '../../src/domain/signed-token';
+
+describe('normaliseEmail', () => {
+  test.each([
+    ['  Reader@Example.COM ', 'Reader@example.com'],
+    ['someone@BÜCHER.example', 'someone@xn--bcher-kva.example'],
+    ['first.last+tag@sub.example.org', 'first.last+tag@sub.example.org'],
+  ])('%j becomes %j', (input, out) => expect(normaliseEmail(input)).toBe(out));
+
+  test.each(['', 'plain', '@example.com', 'a@', 'a..b@example.com', 'a@-bad-.com', 'a@b', `${'x'.repeat(65)}@example.com`, 'a\n@example.com', 'a b@example.com'])('refuses %j', (input) => {
+    expect(() => normaliseEmail(input)).toThrow();
+  });
+
+  test('the index hash ignores case so one person has one record', () => {
+    expect(emailHash(normaliseEmail('Reader@Example.com'))).toBe(emailHash(normaliseEmail('reader@example.com')));
+  });
+});
+
+describe('SignedTokens', () => {
+  let now = Date.parse('2026-11-27T00:00:00Z');
+  const tokens = new SignedTokens({ secret: 's'.repeat(40), clock: { now: () => new Date(now) } });
+
+  test('a confirmation token verifies for its purpose only, until it expires after 7 days', () => {
+    const t = tokens.issue('confirm', 42);
+    expect(tokens.verify('confirm', t)).toBe(42);
+    expect(() => tokens.verify('unsubscribe', t)).toThrow(InvalidTokenError);
+    now += 7 * 24 * 3600 * 1000 - 1000;
+    expect(tokens.verify('confirm', t)).toBe(42);
+    now += 2000;
+    expect(() => tokens.verify('confirm', t)).toThrow(expect.objectContaining({ code: 'expired_token' }));
+  });
+
+  test('an unsubscribe token never expires', () => {
+    const t = tokens.issue('unsubscribe', 7);
+    now += 3 * 365 * 24 * 3600 * 1000;
+    expect(tokens.verify('unsubscribe', t)).toBe(7);
+  });
+
+  test('another secret or a changed byte fails', () => {
+    const t = tokens.issue('unsubscribe', 7);
+    const other = new SignedTokens({ secret: 'o'.repeat(40), clock: { now: () => new Date(now) } });
+    expect(() => other.verify('unsubscribe', t)).toThrow(InvalidTokenError);
+    const flipped = t.slice(0, -1) + (t.endsWith('A') ? 'B' : 'A');
+    expect(() => tokens.verify('unsubscribe', flipped)).toThrow(InvalidTokenError);
+    expect(() => tokens.verify('unsubscribe', 'x'.repeat(500))).toThrow(InvalidTokenError);
+  });
+});
