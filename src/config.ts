@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -133,4 +134,9 @@ export interface AppConfig {
   trustProxy: number;
   dataDir: string;
   logLevel: Env['LOG_LEVEL'];
+}
+
+/** Reads `./.env` into the environment when present; variables already set win (process.loadEnvFile keeps them). */
+export function loadDotEnv(file = '.env'): void {
+  if (existsSync(file)) process.loadEnvFile(file);
 }

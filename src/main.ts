@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { parseEnv, ConfigError } from './config';
+import { parseEnv, ConfigError, loadDotEnv } from './config';
 import { buildContainer } from './container';
 import { resolveConfig } from './runtime/boot';
 import { resolveRedis, RedisUnavailableError } from './runtime/embedded-redis';
@@ -8,6 +8,7 @@ type Role = 'all' | 'api' | 'worker';
 
 /** Entry point of `npm start` (all roles), `npm run api` and `npm run worker`. */
 async function main(role: Role) {
+  loadDotEnv();
   const env = parseEnv(process.env);
   const { config, generatedSecrets, devSecrets } = resolveConfig(env);
   const log = pino({ level: config.logLevel, base: { service: 'newsletter', role } });

@@ -804,13 +804,14 @@ function argsErrorMessage(e: Error & { code?: string }, spec: CommandSpec<unknow
  * without loading Express, MJML and BullMQ.
  */
 async function boot() {
-  const [{ default: pino }, { parseEnv }, { buildContainer }, { resolveConfig }, { redisAnswers, resolveRedis }] = await Promise.all([
+  const [{ default: pino }, { parseEnv, loadDotEnv }, { buildContainer }, { resolveConfig }, { redisAnswers, resolveRedis }] = await Promise.all([
     import('pino'),
     import('../config'),
     import('../container'),
     import('../runtime/boot'),
     import('../runtime/embedded-redis'),
   ]);
+  loadDotEnv();
   const env = parseEnv(process.env);
   const { config } = resolveConfig(env);
   // Logs go to stderr so stdout holds only results; info-level events would drown the CLI's own output.
