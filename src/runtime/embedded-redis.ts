@@ -42,6 +42,14 @@ export async function resolveRedis(url: string | undefined, dataDir: string): Pr
   if (url) return { options: optionsFromUrl(url), describe: redactUrl(url) };
   const local = { host: '127.0.0.1', port: 6379 };
   if (await redisAnswers(local)) return { options: local, describe: 'redis at 127.0.0.1:6379' };
+  return startEmbeddedRedis(dataDir);
+}
+
+/**
+ * Reuses the redis-server this project started earlier on `<dataDir>/redis/redis.sock`, or starts one from PATH
+ * with its append-only file in that folder, so data survives restarts.
+ */
+export async function startEmbeddedRedis(dataDir: string): Promise<RedisTarget> {
   const dir = resolve(dataDir, 'redis');
   const path = relativeSocketPath(dir);
   if (await redisAnswers({ path })) return { options: { path }, describe: `embedded redis at ${path}` };
