@@ -9,7 +9,7 @@ import type { RenderedMail, TemplateRenderer } from './template-renderer';
 export async function renderNewsletter(renderer: TemplateRenderer, input: { subject: string; articles: Article[]; siteName: string }): Promise<RenderedMail> {
   const blocks: string[] = [];
   for (const a of input.articles) {
-    const image = a.imageUrl ? `<mj-image src="${escapeHtml(a.imageUrl)}" alt="${escapeHtml(a.title)}" href="${escapeHtml(a.url)}" padding="0 24px 8px" border-radius="4px" />` : '';
+    const image = a.imageUrl ? `<mj-image src="${escapeHtml(a.imageUrl)}" alt="${escapeHtml(a.title)}" padding="0 24px 8px" border-radius="4px" />` : '';
     const byline = a.author ? `<mj-text font-family="Helvetica, Arial, sans-serif" font-size="13px" color="#57606a" css-class="muted" padding="0 24px 8px">By ${escapeHtml(a.author)}</mj-text>` : '';
     blocks.push(await renderer.partial('article', { title: a.title, url: a.url }, { image, byline, summary: escapeHtml(a.summary).replace(/\n+/g, '<br />') }));
   }

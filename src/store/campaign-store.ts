@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Campaign, CampaignContent, CampaignStatus } from '../domain/campaign';
 import type { Keys } from './keys';
+import { LuaScript } from './lua-script';
 
 type Row = Record<string, string>;
 
 /** Moves status from one of ARGV[2..] ('--' ends them) to ARGV[1] and sets the remaining field/value pairs. */
-const TRANSITION = `
+const TRANSITION = new LuaScript(`
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
 local i = 2
@@ -22,13 +23,13 @@ while ARGV[i] do
   i = i + 2
 end
 return 'ok'
-`;
+`);
 
 /**
  * Ends a sending campaign once every queued recipient is accounted for. Returns the new status or false.
  * KEYS: campaign. ARGV: finishedAt.
  */
-const FINISH_IF_DONE = `
+const FINISH_IF_DONE = new LuaScript(`
 local c = redis.call('HMGET', KEYS[1], 'status', 'fanoutDone', 'queued', 'sent', 'failed', 'skipped', 'bounced')
 if c[1] ~= 'sending' or c[2] ~= '1' then return false end
 local done = tonumber(c[4] or 0) + tonumber(c[5] or 0) + tonumber(c[6] or 0) + tonumber(c[7] or 0)
@@ -37,14 +38,14 @@ local status = 'sent'
 if tonumber(c[4] or 0) == 0 and tonumber(c[5] or 0) > 0 then status = 'failed' end
 redis.call('HSET', KEYS[1], 'status', status, 'finishedAt', ARGV[1], 'total', c[3])
 return status
-`;
+`);
 
 /**
  * Records one recipient's outcome exactly once: the ledger bit (sent) or the settled bit (everything else) is
  * set first, and the counter moves only if the bit was not set before, so a retried batch never counts twice.
  * KEYS: campaign, ledger, settled. ARGV: subscriber id, outcome (sent|failed|skipped|bounced).
  */
-const RECORD = `
+const RECORD = new LuaScript(`
 local other = KEYS[3]
 local own = KEYS[2]
 if ARGV[2] ~= 'sent' then own = KEYS[3]; other = KEYS[2] end
@@ -53,7 +54,7 @@ if redis.call('SETBIT', own, ARGV[1], 1) == 1 then return 0 end
 redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
 if ARGV[2] == 'sent' then redis.call('HSET', KEYS[1], 'consecutiveFailures', 0) end
 return 1
-`;
+`);
 
 export type Outcome = 'sent' | 'failed' | 'skipped' | 'bounced';
 
@@ -93,7 +94,7 @@ export class CampaignStore {
 
   /** Atomic status change; returns false with the current status when `from` does not hold. */
   async transition(id: number, from: CampaignStatus[], to: CampaignStatus, fields: Row = {}): Promise<{ ok: true } | { ok: false; current: CampaignStatus | null }> {
-    const r = (await this.redis.eval(TRANSITION, 1, this.keys.campaign(id), to, ...from, '--', ...Object.entries(fields).flat())) as string | null;
+    const r = (await TRANSITION.run(this.redis, [this.keys.campaign(id)], [to, ...from, '--', ...Object.entries(fields).flat()])) as string | null;
     return r === 'ok' ? { ok: true } : { ok: false, current: r as CampaignStatus | null };
   }
 
@@ -128,7 +129,7 @@ export class CampaignStore {
 
   /** Records an outcome once; returns true if it was new. */
   async record(id: number, subscriberId: number, outcome: Outcome): Promise<boolean> {
-    const r = await this.redis.eval(RECORD, 3, this.keys.campaign(id), this.keys.campaignLedger(id), this.keys.campaignSettled(id), String(subscriberId), outcome);
+    const r = await RECORD.run(this.redis, [this.keys.campaign(id), this.keys.campaignLedger(id), this.keys.campaignSettled(id)], [subscriberId, outcome]);
     return r === 1;
   }
 
@@ -148,7 +149,7 @@ export class CampaignStore {
   }
 
   async finishIfDone(id: number, now: string): Promise<string | null> {
-    return (await this.redis.eval(FINISH_IF_DONE, 1, this.keys.campaign(id), now)) as string | null;
+    return (await FINISH_IF_DONE.run(this.redis, [this.keys.campaign(id)], [now])) as string | null;
   }
 }
 

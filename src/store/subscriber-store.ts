@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ConsentEvent, ConsentEventType, ConsentEvidence, Subscriber, SubscriberStatus } from '../domain/subscriber';
 import { emailHash } from '../domain/email-address';
 import { Keys } from './keys';
+import { LuaScript } from './lua-script';
 
 /** Fields of the subscriber hash, flat strings as Redis holds them. */
 type Row = Record<string, string>;
@@ -11,7 +12,7 @@ type Row = Record<string, string>;
  * suppression set in step, in one atomic script so a confirm racing an unsubscribe cannot leave both applied.
  * KEYS: subscriber hash, active zset, suppressed set. ARGV: id, to, email hash, suppress(0/1), allowed..., '--', field, value...
  */
-const TRANSITION = `
+const TRANSITION = new LuaScript(`
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
 local i = 5
@@ -30,7 +31,7 @@ redis.call('HSET', KEYS[1], 'status', ARGV[2])
 if ARGV[2] == 'active' then redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1]) else redis.call('ZREM', KEYS[2], ARGV[1]) end
 if ARGV[4] == '1' then redis.call('SADD', KEYS[3], ARGV[3]) end
 return 'ok'
-`;
+`);
 
 export type TransitionResult = { ok: true } | { ok: false; current: SubscriberStatus | null };
 
@@ -43,7 +44,7 @@ export type TransitionResult = { ok: true } | { ok: false; current: SubscriberSt
  * ARGV: subscriber key prefix; the rows as JSON [[email hash, [field, value, ...], trail event as JSON], ...]
  * (one argument, not thousands: building and parsing per-row arguments cost more than the writes).
  */
-const IMPORT_ACTIVE = `
+const IMPORT_ACTIVE = new LuaScript(`
 local out = {}
 for r, row in ipairs(cjson.decode(ARGV[2])) do
   local hash = row[1]
@@ -61,7 +62,7 @@ for r, row in ipairs(cjson.decode(ARGV[2])) do
   end
 end
 return table.concat(out)
-`;
+`);
 
 /** What an import did with one row. */
 export type ImportOutcome = 'imported' | 'suppressed' | 'existing';
@@ -148,7 +149,7 @@ export class SubscriberStore {
   /** Atomically moves a subscriber from one of `from` to `to`, setting extra fields; `suppress` adds the address to the suppression set. */
   async transition(sub: Pick<Subscriber, 'id' | 'email'>, from: SubscriberStatus[], to: SubscriberStatus, fields: Row, suppress = false): Promise<TransitionResult> {
     const args = [String(sub.id), to, emailHash(sub.email), suppress ? '1' : '0', ...from, '--', ...Object.entries(fields).flat()];
-    const r = (await this.redis.eval(TRANSITION, 3, this.keys.subscriber(sub.id), this.keys.activeSubscribers(), this.keys.suppressed(), ...args)) as string | null;
+    const r = (await TRANSITION.run(this.redis, [this.keys.subscriber(sub.id), this.keys.activeSubscribers(), this.keys.suppressed()], args)) as string | null;
     return r === 'ok' ? { ok: true } : { ok: false, current: (r as SubscriberStatus) ?? null };
   }
 
@@ -223,7 +224,7 @@ export class SubscriberStore {
       const event = trailEntry('imported', now, evidence, `consent given at ${at}`);
       packed.push([hash, fields, event]);
     }
-    const letters = (await this.redis.eval(IMPORT_ACTIVE, keys.length, ...keys, this.keys.subscriber(''), JSON.stringify(packed))) as string;
+    const letters = (await IMPORT_ACTIVE.run(this.redis, keys, [this.keys.subscriber(''), JSON.stringify(packed)])) as string;
     return [...letters].map((l) => IMPORT_OUTCOME[l]);
   }
 }

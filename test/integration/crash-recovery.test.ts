@@ -14,7 +14,9 @@ const children: ChildProcess[] = [];
 
 /** A worker as operators run it (`npm run worker`), in its own process, on the test's Redis prefix. */
 function startWorkerProcess(): ChildProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'src', 'main.ts'), 'worker'], {
+  // `node --import tsx` runs the worker in this one process; the tsx CLI would put a wrapper process in between,
+  // and a SIGKILL to the wrapper would leave the real worker running.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), 'worker'], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -55,7 +57,11 @@ test('a worker killed with SIGKILL mid-campaign and restarted finishes it: nobod
   await eventually(() => sink.messages.length >= 700, 40000, '700 messages before the kill');
   first.kill('SIGKILL');
   await new Promise((ok) => first.once('exit', ok));
+  // Messages already on the wire may still land; after that nothing moves until a worker runs again.
+  await new Promise((ok) => setTimeout(ok, 500));
   const atKill = sink.messages.length;
+  await new Promise((ok) => setTimeout(ok, 1500));
+  expect(sink.messages.length).toBe(atKill);
   expect(atKill).toBeLessThan(SUBSCRIBERS);
 
   startWorkerProcess();
