@@ -76,7 +76,7 @@ export interface EngineResult {
   memory: {
     /** Every key under the run's prefix before the send: the seeded list. */
     list: { keys: number; bytes: number };
-    /** Of which the per-address consent streams. */
+    /** Of which the per-address consent trails. */
     consentTrails: { keys: number; bytes: number };
     before: MemoryPoint;
     after: MemoryPoint;
@@ -355,7 +355,7 @@ function printEndToEnd(r: EndToEndResult): void {
   const sign = (v: number) => `${v >= 0 ? '+' : ''}${fmt.mb(v)}`;
   const memRow = (name: string, p: MemoryPoint) => [name, fmt.mb(p.used), sign(p.used - m.before.used), fmt.kb(p.own), fmt.int(p.jobs)];
   console.log('');
-  console.log(`seeded list under the prefix: ${fmt.int(m.list.keys)} keys, ${fmt.mb(m.list.bytes)} (${fmt.int(m.list.bytes / r.options.subscribers)} bytes per subscriber, of which ${fmt.int(m.consentTrails.bytes / r.options.subscribers)} in the per-address consent streams)`);
+  console.log(`seeded list under the prefix: ${fmt.int(m.list.keys)} keys, ${fmt.mb(m.list.bytes)} (${fmt.int(m.list.bytes / r.options.subscribers)} bytes per subscriber, of which ${fmt.int(m.consentTrails.bytes / r.options.subscribers)} in the per-address consent trails)`);
   console.log(
     table([
       ['Redis memory', 'used_memory', 'vs before', "send's own keys", 'jobs held'],
