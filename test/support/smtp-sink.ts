@@ -53,6 +53,10 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}) {
       });
     },
   });
+  // A client that dies mid-session (a worker killed with SIGKILL) resets its connection; that is not a sink failure.
+  server.on('error', (err: Error & { code?: string }) => {
+    if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') throw err;
+  });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const port = (server.server.address() as AddressInfo).port;
 
