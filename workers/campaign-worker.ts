@@ -16,8 +16,8 @@ export function startCampaignWorker(deps: { connection: ConnectionOptions; prefi
     maxStalledCount: 10,
   });
   const close = worker.close.bind(worker);
-  // A fan-out can run for a long time; on shutdown it stops at its next page (its checkpoint is saved) and is
-  // retried from there by whichever worker comes next.
+  // A fan-out can run for a long time; on shutdown it stops at its next page (its checkpoint is saved) and fails,
+  // so BullMQ retries it from there on whichever worker comes next.
   worker.close = async (force?: boolean) => {
     closing = true;
     return close(force);

@@ -69,8 +69,10 @@ export class CampaignDelivery {
   async fanOut(campaignId: number, isClosing: () => boolean = () => false): Promise<void> {
     const { campaigns, subscribers, queue, options, log } = this.deps;
     for (;;) {
+      // Failing (not returning) makes BullMQ retry the job on the next worker, which resumes from the checkpoint.
+      if (isClosing()) throw new Error(`worker shutting down; fan-out of campaign ${campaignId} resumes from its checkpoint`);
       const c = await campaigns.get(campaignId);
-      if (!c || c.status !== 'sending' || isClosing()) return;
+      if (!c || c.status !== 'sending') return;
       if ((await queue.pendingBatches()) >= options.queueHighWater) {
         await sleep(200);
         continue;
