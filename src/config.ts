@@ -120,7 +120,8 @@ export interface AppConfig {
   };
   adminToken: string;
   appSecret: string;
-  terms: { version: string; url: string; textHash: string };
+  /** `text` is what a visitor agrees to, served at /terms; `textHash` is kept with every consent. */
+  terms: { version: string; url: string; text: string; textHash: string };
   delivery: {
     ratePerSecond: number;
     batchSize: number;

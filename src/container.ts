@@ -134,7 +134,7 @@ export function buildContainer(input: ContainerInput) {
     }
   };
 
-  const page = { siteName: config.siteName, termsUrl: config.terms.url, termsVersion: config.terms.version };
+  const page = { siteName: config.siteName, termsUrl: config.terms.url, termsVersion: config.terms.version, termsText: config.terms.text };
   const app = createApp({
     log,
     adminToken: config.adminToken,

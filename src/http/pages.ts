@@ -5,6 +5,8 @@ export interface PageContext {
   siteName: string;
   termsUrl: string;
   termsVersion: string;
+  /** The terms as plain text, for the built-in /terms page. */
+  termsText: string;
 }
 
 function layout(ctx: PageContext, title: string, body: string): string {
@@ -55,6 +57,12 @@ export function signupPage(ctx: PageContext, state: SignupFormState = {}): strin
 <p class="muted">We send a confirmation link first. You can leave with one click from any newsletter.</p>
 <script src="/assets/signup.js" defer></script>`,
   );
+}
+
+/** The terms a visitor agrees to (TERMS_TEXT_FILE), for sites that link TERMS_URL to this service. */
+export function termsPage(ctx: PageContext): string {
+  const paragraphs = ctx.termsText.split(/\n\s*\n/).map((p) => `<p>${e(p.trim())}</p>`).join('\n');
+  return layout(ctx, 'Terms', `<h1>Terms</h1><p class="muted">Version ${e(ctx.termsVersion)}</p>\n${paragraphs}\n<p><a href="/">Back to the signup form</a></p>`);
 }
 
 export function thanksPage(ctx: PageContext): string {

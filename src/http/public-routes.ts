@@ -35,6 +35,7 @@ export function publicRoutes(deps: { subscriptions: Subscriptions; page: pages.P
   });
 
   r.get('/', (_req, res) => html(res, 200, pages.signupPage(page)));
+  r.get('/terms', (_req, res) => html(res, 200, pages.termsPage(page)));
   r.get('/thanks', (_req, res) => html(res, 200, pages.thanksPage(page)));
 
   r.post('/api/subscriptions', json, form, async (req, res) => {

@@ -19,7 +19,7 @@ export function resolveConfig(env: Env): { config: AppConfig; generatedSecrets: 
     appSecret ??= secrets.appSecret;
     generatedSecrets = created;
   }
-  const termsText = env.TERMS_TEXT_FILE ? readFileSync(env.TERMS_TEXT_FILE, 'utf8') : `${CONSENT_SENTENCE} (${env.TERMS_URL}, version ${env.TERMS_VERSION})`;
+  const termsText = env.TERMS_TEXT_FILE ? readFileSync(env.TERMS_TEXT_FILE, 'utf8') : defaultTerms(env.SITE_NAME);
   const privateKey = env.DKIM_PRIVATE_KEY ?? (env.DKIM_PRIVATE_KEY_FILE ? readFileSync(env.DKIM_PRIVATE_KEY_FILE, 'utf8') : undefined);
   const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   const config: AppConfig = {
@@ -37,7 +37,7 @@ export function resolveConfig(env: Env): { config: AppConfig; generatedSecrets: 
     },
     adminToken: adminToken!,
     appSecret: appSecret!,
-    terms: { version: env.TERMS_VERSION, url: env.TERMS_URL, textHash: createHash('sha256').update(termsText).digest('hex') },
+    terms: { version: env.TERMS_VERSION, url: env.TERMS_URL, text: termsText, textHash: createHash('sha256').update(termsText).digest('hex') },
     delivery: {
       ratePerSecond: env.SEND_RATE_PER_SECOND,
       batchSize: env.DELIVERY_BATCH_SIZE,
@@ -53,4 +53,13 @@ export function resolveConfig(env: Env): { config: AppConfig; generatedSecrets: 
     logLevel: env.LOG_LEVEL,
   };
   return { config, generatedSecrets, devSecrets };
+}
+
+/** Plain terms for a site that has not written its own (TERMS_TEXT_FILE). */
+function defaultTerms(siteName: string): string {
+  return [
+    `${siteName} newsletter. ${CONSENT_SENTENCE}`,
+    'By subscribing you agree that we send you our newsletter by email. We keep your address, your name if you give it, and the proof of your consent (when, from which IP address and browser, to which version of these terms) for as long as you are subscribed.',
+    'You can leave at any time with the unsubscribe link in every newsletter, and ask us for a copy of what we hold on you or to erase it.',
+  ].join('\n\n');
 }

@@ -344,6 +344,14 @@ describe('admin export and erasure', () => {
 });
 
 describe('operations', () => {
+  test('the built-in terms page shows the terms and their version', async () => {
+    const res = await fetch(`${app.base}/terms`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('Version 2026-01');
+    expect(html).toContain('The Test Gazette newsletter. By submitting this form, I agree to the terms.');
+  });
+
   test('healthz, readyz and metrics answer', async () => {
     expect(await (await fetch(`${app.base}/healthz`)).json()).toEqual({ status: 'ok' });
     expect(await (await fetch(`${app.base}/readyz`)).json()).toEqual({ status: 'ready' });
