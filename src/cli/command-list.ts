@@ -1,0 +1,7 @@
+import type { CommandSpec } from './command-spec';
+import { ARTICLE_COMMANDS } from './commands/articles';
+import { CAMPAIGN_COMMANDS } from './commands/campaigns';
+import { SUBSCRIBER_COMMANDS } from './commands/subscribers';
+
+/** Every command, in the order of the help. */
+export const COMMANDS: CommandSpec<unknown>[] = [...ARTICLE_COMMANDS, ...SUBSCRIBER_COMMANDS, ...CAMPAIGN_COMMANDS];

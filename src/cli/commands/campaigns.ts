@@ -1,0 +1,187 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Campaign } from '../../domain/campaign';
+import { command, positiveInt, required, str } from '../command-spec';
+import { CliError, UsageError } from '../errors';
+import { formatCount, formatTime, keyValues, table } from '../format';
+import { err, out, terminalWidth } from '../output';
+import { percent, processedOf } from '../progress';
+import { PROG } from '../program';
+import { follow, warnIfNoWorker } from './campaign-follow';
+
+const campaignId = (positionals: string[]) => positiveInt(positionals[0], 'campaign id');
+
+const campaignCreate = command<{ subject?: string; articleIds?: number[] }>({
+  group: 'campaign',
+  name: 'create',
+  synopsis: '[--subject S] [--articles 1,2,3]',
+  summary: 'Create a draft campaign from new articles',
+  details: ['With no --articles, the campaign carries every new article; the subject defaults to the lead article\'s title.'],
+  positionals: [],
+  options: {
+    subject: { type: 'string', value: 'S', help: 'Subject line' },
+    articles: { type: 'string', value: '1,2,3', help: 'Article ids, in the order to show them' },
+  },
+  parse(values) {
+    const list = str(values, 'articles');
+    const articleIds = list === undefined ? undefined : list.split(',').map((s) => positiveInt(s.trim(), 'each --articles id'));
+    if (articleIds && new Set(articleIds).size !== articleIds.length) throw new UsageError('--articles lists an id twice', 'campaign create');
+    return { subject: str(values, 'subject'), articleIds };
+  },
+  async run({ container }, input) {
+    const c = await container.campaigns.create(input);
+    out(`created campaign ${c.id} (draft) with ${c.articleIds.length} article${c.articleIds.length === 1 ? '' : 's'}: ${c.subject}`);
+    err(`next: ${PROG} campaign preview ${c.id}, then campaign test ${c.id} --to you@example.com, then campaign send ${c.id} --follow`);
+  },
+});
+
+const campaignList = command<Record<string, never>>({
+  group: 'campaign',
+  name: 'list',
+  synopsis: '',
+  summary: 'List campaigns, newest first',
+  positionals: [],
+  options: {},
+  parse: () => ({}),
+  async run({ container }) {
+    const campaigns = await container.campaigns.list();
+    out(
+      table(
+        campaigns,
+        [
+          { header: 'ID', value: (c) => c.id, right: true },
+          { header: 'STATUS', value: (c) => c.status },
+          { header: 'SENT', value: (c) => (c.status === 'draft' ? '-' : `${formatCount(c.sent)}/${formatCount(c.total)}`), right: true },
+          { header: 'FAILED', value: (c) => formatCount(c.failed), right: true },
+          { header: 'BOUNCED', value: (c) => formatCount(c.bounced), right: true },
+          { header: 'CREATED', value: (c) => formatTime(c.createdAt) },
+          { header: 'SUBJECT', value: (c) => c.subject, flex: true },
+        ],
+        { maxWidth: terminalWidth(), empty: 'No campaigns yet. Create one with: campaign create' },
+      ),
+    );
+  },
+});
+
+const campaignPreview = command<{ id: number; out?: string }>({
+  group: 'campaign',
+  name: 'preview',
+  synopsis: '<id> [--out file.html]',
+  summary: 'Write the rendered newsletter to an HTML file',
+  details: ['Writes the newsletter as a subscriber would see it (the sent content once sending started) and prints the file\'s path.'],
+  positionals: [{ name: 'id' }],
+  options: { out: { type: 'string', short: 'o', value: 'file.html', help: 'Where to write it (default: campaign-<id>.html here)' } },
+  parse: (values, positionals) => ({ id: campaignId(positionals), out: str(values, 'out') }),
+  async run({ container }, input) {
+    const html = await container.campaigns.preview(input.id);
+    const path = resolve(input.out ?? `campaign-${input.id}.html`);
+    try {
+      await writeFile(path, html);
+    } catch (e) {
+      throw new CliError(`cannot write ${path}: ${(e as Error).message}`);
+    }
+    out(path);
+  },
+});
+
+const campaignTest = command<{ id: number; to: string }>({
+  group: 'campaign',
+  name: 'test',
+  synopsis: '<id> --to email',
+  summary: 'Send one test message of the campaign',
+  details: ['Sends right away, outside the list: no counters change and the unsubscribe link in it does nothing.'],
+  positionals: [{ name: 'id' }],
+  options: { to: { type: 'string', value: 'email', help: 'Recipient of the test (required)' } },
+  parse: (values, positionals) => ({ id: campaignId(positionals), to: required(values, 'to', 'campaign test') }),
+  async run({ container }, input) {
+    const r = await container.campaigns.test(input.id, { to: input.to });
+    out(`test message of campaign ${input.id} sent to ${r.to} (${container.transport.describe}; message id ${r.messageId})`);
+  },
+});
+
+const FOLLOW_HELP = 'Show live progress on stderr until the campaign ends; exit 0 when it is sent, 1 when it fails or is cancelled, 3 when it pauses';
+
+const campaignSend = command<{ id: number; follow: boolean }>({
+  group: 'campaign',
+  name: 'send',
+  synopsis: '<id> [--follow]',
+  summary: 'Send a draft campaign to every active subscriber',
+  details: ['Renders the newsletter once and queues it; the workers (npm run worker, or npm start) do the sending.'],
+  positionals: [{ name: 'id' }],
+  options: { follow: { type: 'boolean', short: 'f', help: FOLLOW_HELP } },
+  examples: [`${PROG} campaign send 4 --follow`],
+  parse: (values, positionals) => ({ id: campaignId(positionals), follow: Boolean(values.follow) }),
+  async run(ctx, input) {
+    const c = await ctx.container.campaigns.send(input.id);
+    out(`campaign ${c.id} is sending to ${formatCount(c.total)} active subscriber${c.total === 1 ? '' : 's'}`);
+    await warnIfNoWorker(ctx.container);
+    if (input.follow) return follow(ctx, c.id, { json: false });
+  },
+});
+
+const campaignStatus = command<{ id: number; json: boolean; follow: boolean }>({
+  group: 'campaign',
+  name: 'status',
+  synopsis: '<id> [--json] [--follow]',
+  summary: 'Show a campaign\'s status and counts',
+  details: ['--json prints the campaign as GET /api/admin/campaigns/:id answers it (with --follow, once it ends).'],
+  positionals: [{ name: 'id' }],
+  options: {
+    json: { type: 'boolean', help: 'Print JSON' },
+    follow: { type: 'boolean', short: 'f', help: FOLLOW_HELP },
+  },
+  parse: (values, positionals) => ({ id: campaignId(positionals), json: Boolean(values.json), follow: Boolean(values.follow) }),
+  async run(ctx, input) {
+    if (input.follow) {
+      const c = await ctx.container.campaigns.get(input.id);
+      if (c.status === 'sending') await warnIfNoWorker(ctx.container);
+      return follow(ctx, input.id, { json: input.json });
+    }
+    const c = await ctx.container.campaigns.get(input.id);
+    out(input.json ? JSON.stringify(c, null, 2) : campaignBlock(c));
+  },
+});
+
+function lifecycle(name: 'pause' | 'resume' | 'cancel', summary: string, details: string) {
+  return command<{ id: number }>({
+    group: 'campaign',
+    name,
+    synopsis: '<id>',
+    summary,
+    details: [details],
+    positionals: [{ name: 'id' }],
+    options: {},
+    parse: (_values, positionals) => ({ id: campaignId(positionals) }),
+    async run({ container }, input) {
+      const c = await container.campaigns[name](input.id);
+      out(`campaign ${c.id} is ${c.status} (${formatCount(c.sent)} of ${formatCount(c.total)} sent)`);
+      if (name === 'resume') await warnIfNoWorker(container);
+    },
+  });
+}
+
+const campaignPause = lifecycle('pause', 'Pause a sending campaign', 'Every batch checks the status before it sends, so sending stops within one batch; resume continues where it stopped.');
+const campaignResume = lifecycle('resume', 'Resume a paused campaign', 'Continues from where the campaign stopped; nobody is mailed twice.');
+const campaignCancel = lifecycle('cancel', 'Cancel a campaign for good', 'A cancelled campaign cannot be resumed; the messages already sent stay sent.');
+
+function campaignBlock(c: Campaign): string {
+  const processed = processedOf(c);
+  return keyValues([
+    ['campaign', c.id],
+    ['status', c.status],
+    ['subject', c.subject],
+    ['articles', c.articleIds.join(', ')],
+    ['progress', c.status === 'draft' ? '-' : `${formatCount(processed)} of ${c.fanoutDone || c.status !== 'sending' ? '' : '~'}${formatCount(c.total)} (${percent(processed, c.total)})`],
+    ['sent', formatCount(c.sent)],
+    ['failed', formatCount(c.failed)],
+    ['bounced', formatCount(c.bounced)],
+    ['skipped', formatCount(c.skipped)],
+    ['created', formatTime(c.createdAt)],
+    ['started', formatTime(c.startedAt)],
+    ['finished', formatTime(c.finishedAt)],
+    ['reason', c.reason || undefined],
+  ]);
+}
+
+/** The campaign group, in help order. */
+export const CAMPAIGN_COMMANDS = [campaignCreate, campaignList, campaignPreview, campaignTest, campaignSend, campaignStatus, campaignPause, campaignResume, campaignCancel];
