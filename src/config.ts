@@ -59,6 +59,8 @@ const schema = z.object({
   DELIVERY_CONCURRENCY: int(4, 1, 64),
   /** How long a worker's claim on a job lasts without renewal: after a crash, another worker takes the job over after this. */
   JOB_LOCK_SECONDS: int(30, 2, 600),
+  /** Processes that run the workers in `npm start` and `npm run worker` (this one plus forks); one per core is best for delivery. */
+  WORKER_PROCESSES: int(1, 1, 64),
   /** Consecutive failed sends after which a campaign pauses itself. */
   CAMPAIGN_MAX_CONSECUTIVE_FAILURES: int(50, 1),
   /** RSS or Atom feed of the site; polled when set. */

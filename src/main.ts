@@ -3,6 +3,7 @@ import { parseEnv, ConfigError, loadDotEnv } from './config';
 import { buildContainer } from './container';
 import { resolveConfig } from './runtime/boot';
 import { resolveRedis, RedisUnavailableError } from './runtime/embedded-redis';
+import { WorkerProcesses } from './runtime/worker-processes';
 
 type Role = 'all' | 'api' | 'worker';
 
@@ -16,9 +17,12 @@ async function main(role: Role) {
   const container = buildContainer({ config, redis: redis.options, smtpUrl: env.SMTP_URL, log });
 
   if (role !== 'api') container.startWorkers();
+  const extra = role !== 'api' && env.WORKER_PROCESSES > 1 ? new WorkerProcesses({ entry: __filename, count: env.WORKER_PROCESSES - 1, log }) : undefined;
+  extra?.start();
   const port = role !== 'worker' ? await container.listen() : undefined;
 
   const lines = [`newsletter ${role} started`, `  redis:  ${redis.describe}`, `  mail:   ${container.transport.describe}`];
+  if (extra) lines.push(`  workers: this process and ${env.WORKER_PROCESSES - 1} more`);
   if (port !== undefined) lines.push(`  http:   http://localhost:${port}/  (public URL ${config.publicUrl})`);
   if (devSecrets) lines.push(`  admin token (development, ${generatedSecrets ? 'generated now' : 'kept'} in ${config.dataDir}/secrets.json): ${config.adminToken}`);
   process.stdout.write(lines.join('\n') + '\n');
@@ -34,7 +38,7 @@ async function main(role: Role) {
       process.exit(1);
     }, 30_000);
     force.unref();
-    await container.close();
+    await Promise.all([container.close(), extra?.stop()]);
     redis.child?.kill('SIGTERM');
     log.info({ event: 'shutdown.done' }, 'stopped');
     process.exit(0);
