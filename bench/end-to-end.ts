@@ -17,6 +17,7 @@ import { BENCH_SECRET, MessageFactory } from './messages';
 import { BENCH_REDIS, RedisProbe } from './redis-probe';
 import type { Sink } from './sink';
 import { fmt, heading, table } from './report';
+import { startWorkerChild, type WorkerChild } from './worker-child';
 
 /** Settings of the end-to-end section; the delivery ones are the service's own settings (env names in comments). */
 export interface EndToEndOptions {
@@ -33,6 +34,12 @@ export interface EndToEndOptions {
   timeoutMs: number;
   /** Write a V8 CPU profile of this process during the engine run (campaigns.send to sent) to this file, and one of the second raw run next to it (`.raw.cpuprofile`). */
   cpuProfile?: string;
+  /**
+   * 0: the engine's workers run in this process (buildContainer + startWorkers). N >= 1: they run as the real
+   * `src/main.ts worker` child process with WORKER_PROCESSES=N (it plus N-1 forks), and this process only seeds,
+   * calls campaigns.send and watches.
+   */
+  workerProcesses: number;
 }
 
 /** CPU spent by each process while one run lasted. */
@@ -48,6 +55,9 @@ interface CpuUse {
   othersMs: number;
   /** Commands Redis processed meanwhile (inside Lua scripts included), from all its clients but the benchmark's probe. */
   redisCommands: number;
+  /** With --worker-processes: CPU of the worker child and its forks (from /proc), ms, in all and by pid; undefined if unreadable. */
+  workersMs?: number;
+  workersByPid?: { pid: number; ms: number }[];
 }
 
 export interface RawResult {
@@ -99,6 +109,8 @@ export interface EndToEndResult {
   ratio: number;
   /** Raw transport's CPU per message / the engine's, in the benchmark process: less sensitive to other load than rates. */
   cpuRatio: number;
+  /** With --worker-processes: raw transport's CPU per message in the benchmark process / the worker processes' (undefined if /proc was unreadable). */
+  workerCpuRatio?: number;
 }
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
@@ -109,15 +121,19 @@ export async function endToEndSection(sink: Sink, opts: EndToEndOptions, onAbort
   const prefix = `nlbench-${randomBytes(4).toString('hex')}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'nl-bench-'));
   const probe = new RedisProbe();
-  // Should the run be cut short (deadline, Ctrl-C), its keys still go.
+  let workers: WorkerChild | undefined;
+  // Should the run be cut short (deadline, Ctrl-C), the worker processes stop first (finishing the work in hand),
+  // then its keys still go.
   onAbort(async () => {
+    await workers?.stop(6000);
     const cleaner = new RedisProbe();
     console.error(`cleanup: deleted ${await cleaner.deletePrefix(prefix)} keys under ${prefix}:*`);
     cleaner.close();
+    rmSync(dataDir, { recursive: true, force: true });
   });
   let container: Container | undefined;
   try {
-    const env = parseEnv({
+    const settings: Record<string, string> = {
       NODE_ENV: 'production',
       REDIS_PREFIX: prefix,
       DATA_DIR: dataDir,
@@ -135,10 +151,12 @@ export async function endToEndSection(sink: Sink, opts: EndToEndOptions, onAbort
       DELIVERY_QUEUE_HIGH_WATER: String(opts.highWater),
       SEND_RATE_PER_SECOND: '0',
       LOG_LEVEL: 'warn',
-    });
+    };
+    const env = parseEnv(settings);
     const { config } = resolveConfig(env);
     container = buildContainer({ config, redis: BENCH_REDIS, smtpUrl: sink.url, log: pino({ level: 'warn', base: { service: 'newsletter-bench' } }) });
-    container.startWorkers();
+    // With --worker-processes the workers run in the child started before the engine run; this container only seeds, sends and watches.
+    if (!opts.workerProcesses) container.startWorkers();
     const { campaigns, articleStore } = container;
 
     const tSeed = performance.now();
@@ -167,8 +185,21 @@ export async function endToEndSection(sink: Sink, opts: EndToEndOptions, onAbort
     raw.push(await rawRun(sink, probe, opts, window, rawMessage, dataDir));
     console.log(`raw transport, run 1: ${fmt.s(raw[0].ms / 1000)}, ${fmt.rate(raw[0].rate)}`);
 
-    const engine = await engineRun(container, sink, probe, opts, campaign.id, prefix);
+    if (opts.workerProcesses) {
+      const tStart = performance.now();
+      workers = startWorkerChild({ ...settings, WORKER_PROCESSES: String(opts.workerProcesses) }, opts.workerProcesses);
+      await waitForWorkers(container, workers, opts.workerProcesses);
+      console.log(`worker processes: \`node --import tsx src/main.ts worker\` (pid ${workers.pid}) with WORKER_PROCESSES=${opts.workerProcesses}; ${opts.workerProcesses} delivery worker${opts.workerProcesses > 1 ? "s" : ""} registered after ${fmt.s((performance.now() - tStart) / 1000)}`);
+      // Let the last fork finish starting up, so its start-up is not counted in the engine run.
+      await sleep(1000);
+    }
+    const engine = await engineRun(container, sink, probe, opts, campaign.id, prefix, workers);
     console.log(`engine: ${fmt.s(engine.ms / 1000)}, ${fmt.rate(engine.rate)} (campaign ${engine.status}, sent ${fmt.int(engine.sent)}, sink received ${fmt.int(engine.received)})`);
+    if (workers) {
+      const tStop = performance.now();
+      await workers.stop();
+      console.log(`worker processes stopped (SIGTERM) and exited in ${fmt.s((performance.now() - tStop) / 1000)}`);
+    }
 
     raw.push(await rawRun(sink, probe, opts, window, rawMessage, dataDir, opts.cpuProfile?.replace(/(\.cpuprofile)?$/, '.raw.cpuprofile')));
     console.log(`raw transport, run 2: ${fmt.s(raw[1].ms / 1000)}, ${fmt.rate(raw[1].rate)}`);
@@ -176,9 +207,11 @@ export async function endToEndSection(sink: Sink, opts: EndToEndOptions, onAbort
     const rawRate = (raw[0].rate + raw[1].rate) / 2;
     const rawCpu = (raw[0].cpu.benchMs + raw[1].cpu.benchMs) / 2;
     const result: EndToEndResult = { options: opts, messageBytes, window, raw, engine, ratio: engine.rate / rawRate, cpuRatio: rawCpu / engine.cpu.benchMs };
+    if (engine.cpu.workersMs !== undefined) result.workerCpuRatio = rawCpu / engine.cpu.workersMs;
     printEndToEnd(result);
     return result;
   } finally {
+    await workers?.stop();
     await container?.close();
     const deleted = await probe.deletePrefix(prefix);
     console.log(`cleanup: deleted ${fmt.int(deleted)} keys under ${prefix}:*`);
@@ -198,19 +231,40 @@ async function seed(container: Container, n: number): Promise<void> {
   }
 }
 
+/** Waits until the child's N processes each have a delivery worker registered in Redis (CLIENT LIST, through BullMQ). */
+async function waitForWorkers(container: Container, child: WorkerChild, n: number): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    if (!child.running()) throw new Error(`the worker process exited before its workers started:\n${child.tail()}`);
+    const count = (await container.campaignQueues.deliveries.getWorkers()).length;
+    if (count >= n) {
+      if (count > n) console.log(`CHECK: ${count} delivery workers registered, expected ${n}`);
+      return;
+    }
+    if (performance.now() > deadline) throw new Error(`only ${count} of ${n} delivery workers registered after 60 s:\n${child.tail()}`);
+    await sleep(200);
+  }
+}
+
 /** Busy CPU time of the whole machine, all cores, ms. */
 const machineBusyMs = () => cpus().reduce((a, c) => a + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
 
-async function cpuMark(sink: Sink, probe: RedisProbe) {
-  return { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), sink: (await sink.stats()).cpuMicros, redis: await probe.cpuSeconds(), commands: await probe.commands(), probeIssued: probe.issued, machine: machineBusyMs() };
+async function cpuMark(sink: Sink, probe: RedisProbe, workers?: WorkerChild) {
+  return { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), sink: (await sink.stats()).cpuMicros, redis: await probe.cpuSeconds(), commands: await probe.commands(), probeIssued: probe.issued, machine: machineBusyMs(), workers: workers?.cpu() };
 }
 
-async function cpuSince(mark: Awaited<ReturnType<typeof cpuMark>>, sink: Sink, probe: RedisProbe): Promise<CpuUse> {
+async function cpuSince(mark: Awaited<ReturnType<typeof cpuMark>>, sink: Sink, probe: RedisProbe, workers?: WorkerChild): Promise<CpuUse> {
   const cpu = process.cpuUsage(mark.cpu);
+  const workersNow = workers?.cpu();
   const sinkNow = (await sink.stats()).cpuMicros;
   const redisNow = await probe.cpuSeconds();
-  const use = { benchMs: (cpu.user + cpu.system) / 1000, sinkMs: (sinkNow - mark.sink) / 1000, redisMs: (redisNow - mark.redis) * 1000, elu: performance.eventLoopUtilization(mark.elu).utilization, redisCommands: (await probe.commands()) - mark.commands - (probe.issued - mark.probeIssued) };
-  return { ...use, othersMs: Math.max(0, machineBusyMs() - mark.machine - use.benchMs - use.sinkMs - use.redisMs) };
+  const use: Omit<CpuUse, 'othersMs'> = { benchMs: (cpu.user + cpu.system) / 1000, sinkMs: (sinkNow - mark.sink) / 1000, redisMs: (redisNow - mark.redis) * 1000, elu: performance.eventLoopUtilization(mark.elu).utilization, redisCommands: (await probe.commands()) - mark.commands - (probe.issued - mark.probeIssued) };
+  if (mark.workers && workersNow) {
+    // A process started after the mark counts whole; one that ended was reaped into its parent's cutime/cstime.
+    use.workersByPid = [...workersNow].map(([pid, ms]) => ({ pid, ms: ms - (mark.workers!.get(pid) ?? 0) }));
+    use.workersMs = use.workersByPid.reduce((a, w) => a + w.ms, 0);
+  }
+  return { ...use, othersMs: Math.max(0, machineBusyMs() - mark.machine - use.benchMs - use.sinkMs - use.redisMs - (use.workersMs ?? 0)) };
 }
 
 /** The ceiling: prebuilt messages through one pooled Nodemailer transport (the service's own SMTP transport), no Redis, no BullMQ. */
@@ -239,7 +293,7 @@ async function rawRun(sink: Sink, probe: RedisProbe, opts: EndToEndOptions, wind
 }
 
 /** `campaigns.send` to status `sent`, through the real workers, with Redis memory sampled while it runs. */
-async function engineRun(container: Container, sink: Sink, probe: RedisProbe, opts: EndToEndOptions, campaignId: number, prefix: string): Promise<EngineResult> {
+async function engineRun(container: Container, sink: Sink, probe: RedisProbe, opts: EndToEndOptions, campaignId: number, prefix: string, workers?: WorkerChild): Promise<EngineResult> {
   const { campaigns, campaignStore } = container;
   const received0 = (await sink.stats()).messages;
   const list = await probe.footprint(`${prefix}:*`);
@@ -268,7 +322,7 @@ async function engineRun(container: Container, sink: Sink, probe: RedisProbe, op
   })();
 
   const profiler = opts.cpuProfile ? await startProfiler() : undefined;
-  const mark = await cpuMark(sink, probe);
+  const mark = await cpuMark(sink, probe, workers);
   const t0 = performance.now();
   await campaigns.send(campaignId);
   const deadline = t0 + opts.timeoutMs;
@@ -277,10 +331,11 @@ async function engineRun(container: Container, sink: Sink, probe: RedisProbe, op
     status = (await campaignStore.status(campaignId)) ?? 'missing';
     if (status !== 'sending') break;
     if (performance.now() > deadline) throw new Error(`the campaign was still sending after ${opts.timeoutMs / 1000} s`);
+    if (workers && !workers.running()) throw new Error(`the worker process exited during the send:\n${workers.tail()}`);
     await sleep(20);
   }
   const ms = performance.now() - t0;
-  const cpu = await cpuSince(mark, sink, probe);
+  const cpu = await cpuSince(mark, sink, probe, workers);
   if (profiler) {
     writeFileSync(opts.cpuProfile!, JSON.stringify(await profiler.stop()));
     console.log(`CPU profile of the engine run written to ${opts.cpuProfile} (summary: npx tsx bench/profile-summary.ts ${opts.cpuProfile})`);
@@ -337,12 +392,15 @@ function printEndToEnd(r: EndToEndResult): void {
   const n = r.options.subscribers;
   const per1000 = (ms: number) => fmt.ms((ms / n) * 1000);
   const row = (name: string, ms: number, rate: number, cpu: CpuUse) => [name, fmt.s(ms / 1000), fmt.rate(rate), per1000(cpu.benchMs), per1000(cpu.sinkMs), per1000(cpu.redisMs), `${(cpu.elu * 100).toFixed(0)}%`, (cpu.othersMs / ms).toFixed(2)];
+  // The engine's worker processes (--worker-processes): their CPU from /proc, in the bench-process column; no event-loop figure for them.
+  const workersRow = (count: number, cpu: CpuUse) => [`  + its ${count} worker process${count > 1 ? 'es' : ''} (child)`, '', '', cpu.workersMs === undefined ? 'n/a' : per1000(cpu.workersMs), '', '', 'n/a', ''];
   console.log('');
   console.log(
     table([
       [`${fmt.int(n)} messages of ${fmt.int(r.messageBytes)} bytes`, 'wall', 'messages/s', 'CPU/1k: bench proc', 'sink', 'redis*', 'event loop busy', 'other load (cores)'],
       row('raw transport, run 1 (before engine)', r.raw[0].ms, r.raw[0].rate, r.raw[0].cpu),
       row('engine: campaigns.send -> sent', r.engine.ms, r.engine.rate, r.engine.cpu),
+      ...(r.options.workerProcesses ? [workersRow(r.options.workerProcesses, r.engine.cpu)] : []),
       row('raw transport, run 2 (after engine)', r.raw[1].ms, r.raw[1].rate, r.raw[1].cpu),
     ]),
   );
@@ -351,6 +409,17 @@ function printEndToEnd(r: EndToEndResult): void {
   console.log(`ratio engine / raw (mean of the two raw runs): ${r.ratio.toFixed(2)}`);
   console.log(`Redis commands processed per message during the engine run (those inside Lua scripts included, the benchmark's own probes left out): ${(r.engine.cpu.redisCommands / n).toFixed(1)}; other clients' background during the raw runs: ${(r.raw[0].cpu.redisCommands / n).toFixed(2)} and ${(r.raw[1].cpu.redisCommands / n).toFixed(2)} per message-time`);
   console.log(`CPU per message in the benchmark process, raw / engine: ${r.cpuRatio.toFixed(2)} (the engine's process spends ${fmt.ms((r.engine.cpu.benchMs / n) * 1000)} per 1,000 messages, the raw client ${fmt.ms((((r.raw[0].cpu.benchMs + r.raw[1].cpu.benchMs) / 2) / n) * 1000)})`);
+  if (r.options.workerProcesses) {
+    const w = r.engine.cpu;
+    console.log(
+      `worker processes (WORKER_PROCESSES=${r.options.workerProcesses}): the engine ran in \`src/main.ts worker\` and its forks; the bench process only called campaigns.send and watched, so its engine row is that driver's CPU and event loop.`,
+    );
+    if (w.workersMs !== undefined && r.workerCpuRatio !== undefined) {
+      console.log(
+        `CPU per message, raw client / the worker processes: ${r.workerCpuRatio.toFixed(2)} (worker processes ${fmt.ms((w.workersMs / n) * 1000)} per 1,000 messages: ${w.workersByPid!.map((p) => `pid ${p.pid} ${fmt.ms((p.ms / n) * 1000)}`).join(', ')}; with the driver ${fmt.ms(((w.workersMs + w.benchMs) / n) * 1000)}; ${((w.workersMs / r.engine.ms)).toFixed(2)} cores during the send)`,
+      );
+    } else console.log('CPU of the worker processes: not available (/proc could not be read); the "other load" column then includes it.');
+  }
   const m = r.engine.memory;
   const sign = (v: number) => `${v >= 0 ? '+' : ''}${fmt.mb(v)}`;
   const memRow = (name: string, p: MemoryPoint) => [name, fmt.mb(p.used), sign(p.used - m.before.used), fmt.kb(p.own), fmt.int(p.jobs)];

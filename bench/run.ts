@@ -8,6 +8,7 @@
  *   npm run bench -- --subscribers=20000 --connections=20 --concurrency=4 --batch=200 --high-water=50
  *   npm run bench -- --only=e2e --cpu-profile=engine.cpuprofile   profile the engine run; then
  *   npx tsx bench/profile-summary.ts engine.cpuprofile
+ *   npm run bench -- --only=e2e --worker-processes=2  the engine's workers as `src/main.ts worker` with WORKER_PROCESSES=2
  */
 import { renderingSection, mimeSection, type MimeResult, type RenderResult } from './micro';
 import { endToEndSection, type EndToEndResult } from './end-to-end';
@@ -25,6 +26,12 @@ const num = (name: string, def: number) => {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
   return v;
 };
+/** --worker-processes=N: 0 (default) runs the workers in this process; N >= 1 runs them as a `src/main.ts worker` child. */
+const workerProcesses = (() => {
+  const v = Number(args.get('worker-processes') ?? 0);
+  if (!Number.isInteger(v) || v < 0 || v > 64) throw new Error('--worker-processes must be an integer from 0 to 64');
+  return v;
+})();
 const only = new Set((args.get('only') ?? 'render,mime,e2e').split(','));
 const options = {
   subscribers: num('subscribers', 20_000),
@@ -34,21 +41,28 @@ const options = {
   highWater: num('high-water', 50),
   timeoutMs: 120_000,
   cpuProfile: args.get('cpu-profile'),
+  workerProcesses,
 };
+if (options.cpuProfile && options.workerProcesses) throw new Error('--cpu-profile profiles the bench process, which runs no workers with --worker-processes: use one or the other');
 
 /** The whole run stops after this, whatever happens; its Redis keys are deleted on the way out. */
 const DEADLINE_MS = 175_000;
 const cleanups: (() => Promise<void>)[] = [];
 
-async function abort(why: string): Promise<never> {
+let aborting = false;
+async function abort(why: string): Promise<void> {
+  // tsx relays a signal to this process again when this process is slow to acknowledge it (a busy machine): a second
+  // signal must not end the run halfway through its clean-up (with `once`, it did, through tsx's default handler).
+  if (aborting) return void console.error(`bench: ${why} again; still cleaning up`);
+  aborting = true;
   console.error(`bench: ${why}; cleaning up`);
   const giveUp = setTimeout(() => process.exit(1), 10_000);
   giveUp.unref();
   for (const c of cleanups) await c().catch((err) => console.error(`cleanup failed: ${err?.message ?? err}`));
   process.exit(1);
 }
-process.once('SIGINT', () => void abort('interrupted'));
-process.once('SIGTERM', () => void abort('terminated'));
+process.on('SIGINT', () => void abort('interrupted'));
+process.on('SIGTERM', () => void abort('terminated'));
 
 async function main() {
   const m = machine();
@@ -87,6 +101,9 @@ async function main() {
     const rawRate = (e2e.raw[0].rate + e2e.raw[1].rate) / 2;
     rows.push([`3. messages/s, ${fmt.int(e2e.options.subscribers)} recipients: raw transport | engine`, fmt.rate(rawRate), fmt.rate(e2e.engine.rate), e2e.ratio.toFixed(2)]);
     rows.push(['   CPU ms per 1,000 messages in the bench process: raw | engine', fmt.ms((((e2e.raw[0].cpu.benchMs + e2e.raw[1].cpu.benchMs) / 2) / e2e.options.subscribers) * 1000), fmt.ms((e2e.engine.cpu.benchMs / e2e.options.subscribers) * 1000), e2e.cpuRatio.toFixed(2)]);
+    if (e2e.engine.cpu.workersMs !== undefined && e2e.workerCpuRatio !== undefined) {
+      rows.push([`   CPU ms per 1,000 messages: raw (bench process) | engine's ${e2e.options.workerProcesses} worker process(es)`, fmt.ms((((e2e.raw[0].cpu.benchMs + e2e.raw[1].cpu.benchMs) / 2) / e2e.options.subscribers) * 1000), fmt.ms((e2e.engine.cpu.workersMs / e2e.options.subscribers) * 1000), e2e.workerCpuRatio.toFixed(2)]);
+    }
     rows.push(['   raw runs 1 and 2 | engine steady (10-90%)', `${fmt.rate(e2e.raw[0].rate)} ${fmt.rate(e2e.raw[1].rate)}`, fmt.rate(e2e.engine.steadyRate), (e2e.engine.steadyRate / rawRate).toFixed(2)]);
     const mem = e2e.engine.memory;
     rows.push(['   Redis used_memory (whole instance) before | peak, after', fmt.mb(mem.before.used), `${fmt.mb(mem.peakUsed)}, ${fmt.mb(mem.after.used)}`, '']);
@@ -105,7 +122,10 @@ async function main() {
       ['load average at start | end', `${m.load} | ${end.load}`],
       ['other load by section (cores)', loads.join('; ')],
       ...(e2e
-        ? [['settings', `SMTP_MAX_CONNECTIONS=${options.maxConnections} DELIVERY_BATCH_SIZE=${options.batchSize} DELIVERY_CONCURRENCY=${options.concurrency} DELIVERY_QUEUE_HIGH_WATER=${options.highWater} SEND_RATE_PER_SECOND=0`]]
+        ? [
+            ['settings', `SMTP_MAX_CONNECTIONS=${options.maxConnections} DELIVERY_BATCH_SIZE=${options.batchSize} DELIVERY_CONCURRENCY=${options.concurrency} DELIVERY_QUEUE_HIGH_WATER=${options.highWater} SEND_RATE_PER_SECOND=0`],
+            ['engine workers', options.workerProcesses ? `src/main.ts worker child process, WORKER_PROCESSES=${options.workerProcesses}` : 'in the bench process (--worker-processes=0)'],
+          ]
         : []),
       ['run', `${started.toISOString()} (${fmt.s((Date.now() - started.getTime()) / 1000)})`],
     ], true),
@@ -118,6 +138,8 @@ main()
     setTimeout(() => process.exit(0), 5000).unref();
   })
   .catch((err) => {
+    // Cut short (signal, watchdog): abort() reports and exits once its clean-up is done.
+    if (aborting) return;
     console.error(`bench failed: ${err?.stack ?? err}`);
     process.exit(1);
   });
