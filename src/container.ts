@@ -91,7 +91,7 @@ export function buildContainer(input: ContainerInput) {
     enqueueMail: (job) => transactionalQueue.enqueue(job),
     terms: config.terms,
   });
-  const transactionalMailer = new TransactionalMailer({ subscribers, renderer, transport, links, identity, metrics, log, siteName: config.siteName });
+  const transactionalMailer = new TransactionalMailer({ subscribers, renderer, transport, links, identity, metrics, log, clock, siteName: config.siteName });
 
   // Campaigns: the operator's use case and the delivery engine the workers run.
   const articleStore = new ArticleStore({ redis, keys });

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { SubscriberStore } from '../store/subscriber-store';
 import type { Links } from '../domain/links';
 import type { Metrics } from '../metrics';
+import type { Clock } from '../domain/clock';
 import type { TransactionalJob } from '../queue/queue-names';
 import { addressOf } from './address';
 import type { MailIdentity } from './mail-identity';
@@ -15,7 +16,7 @@ const SUBJECTS = { confirm: 'Please confirm your subscription', welcome: 'Welcom
 export class TransactionalMailer {
   private readonly compiled = new Map<TransactionalJob['kind'], Promise<MessageTemplate>>();
 
-  constructor(private readonly deps: { subscribers: SubscriberStore; renderer: TemplateRenderer; transport: MailTransport; links: Links; identity: MailIdentity; metrics: Metrics; log: Logger; siteName: string }) {}
+  constructor(private readonly deps: { subscribers: SubscriberStore; renderer: TemplateRenderer; transport: MailTransport; links: Links; identity: MailIdentity; metrics: Metrics; log: Logger; clock: Clock; siteName: string }) {}
 
   /** Sends one mail; a subscriber who left or was erased since the job was queued gets nothing. */
   async send(job: TransactionalJob): Promise<'sent' | 'skipped'> {
@@ -41,7 +42,7 @@ export class TransactionalMailer {
       metrics.mailsFailed.inc({ kind: job.kind, permanent: String(err instanceof PermanentDeliveryError) });
       if (err instanceof PermanentDeliveryError) {
         // The address does not exist: never try it again.
-        const now = new Date().toISOString();
+        const now = this.deps.clock.now().toISOString();
         await subscribers.transition(sub, ['pending', 'active'], 'bounced', { bouncedAt: now, updatedAt: now }, true);
         await subscribers.appendConsent(sub.email, 'bounced', now, {}, err.message.slice(0, 200));
       }
