@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
-import { deleteKeys, startTestApp, type TestApp } from '../support/test-app';
+import { deleteKeys, startTestApp, TEST_SECRETS, type TestApp } from '../support/test-app';
 import { seedArticles, seedSubscribers } from '../support/seed';
 
 const ROOT = join(__dirname, '..', '..');
@@ -47,8 +47,7 @@ function cliEnv(prefix: string, dataDir: string): Record<string, string> {
   return {
     REDIS_URL: 'redis://127.0.0.1:6379',
     REDIS_PREFIX: prefix,
-    ADMIN_TOKEN: 'test-admin-token-0123456789',
-    APP_SECRET: 'test-app-secret-0123456789abcdef0123456789',
+    ...TEST_SECRETS,
     DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
   };

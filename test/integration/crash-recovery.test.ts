@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { eventually, startTestApp, type TestApp } from '../support/test-app';
 import { seedArticles, seedSubscribers } from '../support/seed';
+import { startWorkerProcess } from '../support/worker-process';
 
-const ROOT = join(__dirname, '..', '..');
 const SUBSCRIBERS = 3000;
 const SETTINGS = { SEND_RATE_PER_SECOND: '500', DELIVERY_BATCH_SIZE: '100', DELIVERY_CONCURRENCY: '4', SMTP_MAX_CONNECTIONS: '5', JOB_LOCK_SECONDS: '2' };
 
@@ -12,27 +11,8 @@ let sink: SmtpSink;
 let app: TestApp;
 const children: ChildProcess[] = [];
 
-/** A worker as operators run it (`npm run worker`), in its own process, on the test's Redis prefix. */
-function startWorkerProcess(): ChildProcess {
-  // `node --import tsx` runs the worker in this one process; the tsx CLI would put a wrapper process in between,
-  // and a SIGKILL to the wrapper would leave the real worker running.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), 'worker'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...SETTINGS,
-      NODE_ENV: 'test',
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      REDIS_PREFIX: app.prefix,
-      SMTP_URL: sink.url,
-      PUBLIC_URL: app.base,
-      DATA_DIR: app.dataDir,
-      ADMIN_TOKEN: 'test-admin-token-0123456789',
-      APP_SECRET: 'test-app-secret-0123456789abcdef0123456789',
-      LOG_LEVEL: 'error',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+function startWorker(): ChildProcess {
+  const child = startWorkerProcess(app, sink.url, SETTINGS);
   children.push(child);
   return child;
 }
@@ -53,7 +33,7 @@ test('a worker killed with SIGKILL mid-campaign and restarted finishes it: nobod
   const campaign = await app.container.campaigns.create({});
   await app.container.campaigns.send(campaign.id);
 
-  const first = startWorkerProcess();
+  const first = startWorker();
   await eventually(() => sink.messages.length >= 700, 40000, '700 messages before the kill');
   first.kill('SIGKILL');
   await new Promise((ok) => first.once('exit', ok));
@@ -64,7 +44,7 @@ test('a worker killed with SIGKILL mid-campaign and restarted finishes it: nobod
   expect(sink.messages.length).toBe(atKill);
   expect(atKill).toBeLessThan(SUBSCRIBERS);
 
-  startWorkerProcess();
+  startWorker();
   const done = await eventually(async () => {
     const c = await app.container.campaigns.get(campaign.id);
     return c.status === 'sent' ? c : null;

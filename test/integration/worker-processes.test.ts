@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { eventually, startTestApp, type TestApp } from '../support/test-app';
 import { seedArticles, seedSubscribers } from '../support/seed';
+import { startWorkerProcess } from '../support/worker-process';
 
-const ROOT = join(__dirname, '..', '..');
 let sink: SmtpSink;
 let app: TestApp;
 
@@ -18,24 +16,7 @@ afterAll(async () => {
 });
 
 test('WORKER_PROCESSES=2 runs two worker processes that share a campaign, and SIGTERM stops both', async () => {
-  const worker = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), 'worker'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      WORKER_PROCESSES: '2',
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      REDIS_PREFIX: app.prefix,
-      SMTP_URL: sink.url,
-      PUBLIC_URL: app.base,
-      DATA_DIR: app.dataDir,
-      ADMIN_TOKEN: 'test-admin-token-0123456789',
-      APP_SECRET: 'test-app-secret-0123456789abcdef0123456789',
-      DELIVERY_BATCH_SIZE: '100',
-      LOG_LEVEL: 'error',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const worker = startWorkerProcess(app, sink.url, { WORKER_PROCESSES: '2', DELIVERY_BATCH_SIZE: '100' });
   try {
     // Two processes, each with its own delivery worker connection.
     await eventually(async () => (await app.container.campaignQueues.deliveries.getWorkers()).length === 2, 20000, 'two delivery workers');

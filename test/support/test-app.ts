@@ -12,6 +12,9 @@ import type { Clock } from '../../src/domain/clock';
 
 export const TEST_REDIS = { host: '127.0.0.1', port: 6379 };
 
+/** The secrets every test process shares, so a CLI or worker child verifies the links the test app signs. */
+export const TEST_SECRETS = { ADMIN_TOKEN: 'test-admin-token-0123456789', APP_SECRET: 'test-app-secret-0123456789abcdef0123456789' };
+
 /** A clock a test can move. */
 export class TestClock implements Clock {
   constructor(private t = Date.parse('2026-11-27T12:00:00Z')) {}
@@ -47,8 +50,7 @@ export async function startTestApp(opts: TestAppOptions = {}) {
     NODE_ENV: 'test',
     REDIS_PREFIX: prefix,
     DATA_DIR: dataDir,
-    ADMIN_TOKEN: 'test-admin-token-0123456789',
-    APP_SECRET: 'test-app-secret-0123456789abcdef0123456789',
+    ...TEST_SECRETS,
     SITE_NAME: 'The Test Gazette',
     POSTAL_ADDRESS: '1 Test Street, Testville',
     MAIL_FROM: 'The Test Gazette <news@gazette.test>',
