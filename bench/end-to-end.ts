@@ -5,10 +5,9 @@ import { cpus, tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import pino from 'pino';
-import { parseEnv } from '../src/config';
-import { buildContainer, type Container } from '../src/container';
-import { resolveConfig } from '../src/runtime/boot';
-import { renderNewsletter } from '../src/mail/newsletter';
+import type { Container } from '../src/container';
+import { MjmlNewsletterRenderer } from '../src/mail/newsletter';
+import { boot, type Booted } from '../src/runtime/boot';
 import { addressOf } from '../src/mail/address';
 import { mailIdentity } from '../src/mail/mail-identity';
 import { createMailTransport, type RawMessage } from '../src/mail/mail-transport';
@@ -131,7 +130,7 @@ export async function endToEndSection(sink: Sink, opts: EndToEndOptions, onAbort
     cleaner.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  let container: Container | undefined;
+  let service: Booted | undefined;
   try {
     const settings: Record<string, string> = {
       NODE_ENV: 'production',
@@ -152,9 +151,8 @@ export async function endToEndSection(sink: Sink, opts: EndToEndOptions, onAbort
       SEND_RATE_PER_SECOND: '0',
       LOG_LEVEL: 'warn',
     };
-    const env = parseEnv(settings);
-    const { config } = resolveConfig(env);
-    container = buildContainer({ config, redis: BENCH_REDIS, smtpUrl: sink.url, log: pino({ level: 'warn', base: { service: 'newsletter-bench' } }) });
+    service = await boot({ role: 'bench', env: settings, logger: () => pino({ level: 'warn', base: { service: 'newsletter-bench' } }) });
+    const { container, config } = service;
     // With --worker-processes the workers run in the child started before the engine run; this container only seeds, sends and watches.
     if (!opts.workerProcesses) container.startWorkers();
     const { campaigns, articleStore } = container;
@@ -167,7 +165,7 @@ export async function endToEndSection(sink: Sink, opts: EndToEndOptions, onAbort
     // The raw side sends the campaign's own message bytes: the same render, the same template, real values.
     const campaign = await campaigns.create({});
     const articles = await articleStore.getMany(campaign.articleIds);
-    const content = { subject: campaign.subject, ...(await renderNewsletter(container.renderer, { subject: campaign.subject, articles, siteName: SITE_NAME })) };
+    const content = { subject: campaign.subject, ...(await new MjmlNewsletterRenderer({ templates: container.templates, siteName: SITE_NAME }).render({ subject: campaign.subject, articles })) };
     const factory = new MessageFactory({ links: container.links, identity: mailIdentity({ from: config.mail.from, replyTo: config.mail.replyTo, publicUrl: config.publicUrl, siteName: config.siteName }) });
     const template = factory.template(content);
     const prebuilt = Array.from({ length: 500 }, (_, i) => template.build(factory.values(i + 1)));
@@ -212,7 +210,7 @@ export async function endToEndSection(sink: Sink, opts: EndToEndOptions, onAbort
     return result;
   } finally {
     await workers?.stop();
-    await container?.close();
+    await service?.close();
     const deleted = await probe.deletePrefix(prefix);
     console.log(`cleanup: deleted ${fmt.int(deleted)} keys under ${prefix}:*`);
     probe.close();
@@ -236,7 +234,7 @@ async function waitForWorkers(container: Container, child: WorkerChild, n: numbe
   const deadline = performance.now() + 60_000;
   for (;;) {
     if (!child.running()) throw new Error(`the worker process exited before its workers started:\n${child.tail()}`);
-    const count = (await container.campaignQueues.deliveries.getWorkers()).length;
+    const count = await container.campaignQueues.deliveryWorkers();
     if (count >= n) {
       if (count > n) console.log(`CHECK: ${count} delivery workers registered, expected ${n}`);
       return;

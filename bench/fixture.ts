@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Article, ArticleInput } from '../src/domain/article';
 import { ARTICLE_LIMITS } from '../src/domain/articles';
 import { summaryFrom } from '../src/domain/article-html';
-import { escapeHtml } from '../src/mail/message-template';
+import { escapeHtml } from '../src/lib/html';
 
 export const SITE_NAME = 'The Bench Gazette';
 export const POSTAL_ADDRESS = '1 Bench Street, 00000 Benchville';

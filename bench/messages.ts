@@ -1,13 +1,14 @@
 import type { CampaignContent } from '../src/domain/campaign';
-import { systemClock } from '../src/domain/clock';
 import { Links } from '../src/domain/links';
+import { systemClock } from '../src/domain/ports/clock';
 import { SignedTokens } from '../src/domain/signed-token';
 import { addressOf } from '../src/mail/address';
-import { CampaignMailer } from '../src/mail/campaign-mailer';
 import { mailIdentity, type MailIdentity } from '../src/mail/mail-identity';
 import type { MailTransport } from '../src/mail/mail-transport';
+import { Mailer, recipientValues } from '../src/mail/mailer';
 import type { MessageTemplate, RecipientValues } from '../src/mail/message-template';
-import { MAIL_FROM, PUBLIC_URL, SITE_NAME } from './fixture';
+import { TemplateRenderer } from '../src/mail/template-renderer';
+import { MAIL_FROM, PUBLIC_URL, SITE_NAME, TEMPLATES_DIR } from './fixture';
 
 /** Never sends: the micro-benchmarks only build messages. */
 const noTransport: MailTransport = {
@@ -19,27 +20,27 @@ const noTransport: MailTransport = {
 export const BENCH_SECRET = 'bench-app-secret-0123456789abcdef0123456789';
 
 /**
- * Builds messages exactly as the engine does: the template comes from CampaignMailer (same headers, same
- * identity), and the per-recipient values are the ones CampaignMailer.send passes to MessageTemplate.build.
+ * Builds messages exactly as the engine does: the template comes from the Mailer (same headers, same identity),
+ * and the per-recipient values are the ones its newsletter send passes to MessageTemplate.build.
  */
 export class MessageFactory {
   readonly identity: MailIdentity;
   readonly links: Links;
-  private readonly mailer: CampaignMailer;
+  private readonly mailer: Mailer;
 
   constructor(opts: { links?: Links; identity?: MailIdentity } = {}) {
     this.identity = opts.identity ?? mailIdentity({ from: MAIL_FROM, publicUrl: PUBLIC_URL, siteName: SITE_NAME });
     this.links = opts.links ?? new Links({ tokens: new SignedTokens({ secret: BENCH_SECRET, clock: systemClock }), publicUrl: PUBLIC_URL, unsubscribeMailbox: addressOf(MAIL_FROM) });
-    this.mailer = new CampaignMailer({ transport: noTransport, links: this.links, identity: this.identity });
+    const templates = new TemplateRenderer({ dir: TEMPLATES_DIR, globals: {} });
+    this.mailer = new Mailer({ transport: noTransport, templates, identity: this.identity, siteName: SITE_NAME });
   }
 
   template(content: CampaignContent): MessageTemplate {
-    return this.mailer.template(0, content);
+    return this.mailer.newsletterTemplate(0, content);
   }
 
-  /** The values of subscriber `id`, as CampaignMailer.send computes them. */
+  /** The values of subscriber `id`, as a campaign's send computes them. */
   values(id: number): RecipientValues {
-    const unsubscribe = this.links.unsubscribe(id);
-    return { to: `reader${id}@list.bench`, name: `Reader ${id}`, unsubscribe_url: unsubscribe.url, list_unsubscribe: unsubscribe.header };
+    return recipientValues({ email: `reader${id}@list.bench`, name: `Reader ${id}`, unsubscribe: this.links.unsubscribe(id) });
   }
 }

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { QUEUES } from '../src/queue/queue-names';
+import { QUEUES } from '../src/queue/jobs';
 
 export const BENCH_REDIS = { host: '127.0.0.1', port: 6379 };
 

@@ -114,6 +114,8 @@ export interface AppConfig {
   siteName: string;
   redisPrefix: string;
   mail: {
+    /** smtp:// or smtps://; none means the outbox folder. */
+    smtpUrl?: string;
     from: string;
     replyTo?: string;
     postalAddress: string;
@@ -133,6 +135,8 @@ export interface AppConfig {
     lockSeconds: number;
   };
   feed: { url?: string; cron: string };
+  /** Processes that run the workers in one `npm start` or `npm run worker`. */
+  workerProcesses: number;
   limits: { signupsPerIp: number; confirmMailsPerAddressPerHour: number };
   trustProxy: number;
   dataDir: string;

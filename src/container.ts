@@ -1,139 +1,148 @@
 import type { Server } from 'node:http';
-import { Redis, type RedisOptions } from 'ioredis';
-import type { ConnectionOptions, Worker } from 'bullmq';
-import pino, { type Logger } from 'pino';
 import { join } from 'node:path';
+import type { ConnectionOptions, Worker } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
 import type { AppConfig } from './config';
-import { systemClock, type Clock } from './domain/clock';
+import { Articles } from './domain/articles';
+import { CampaignDelivery } from './domain/campaign-delivery';
+import { Campaigns } from './domain/campaigns';
+import { FeedIngester } from './domain/feed-ingester';
 import { Links } from './domain/links';
+import { systemClock, type Clock } from './domain/ports/clock';
 import { SignedTokens } from './domain/signed-token';
+import { SubscriberImport } from './domain/subscriber-import';
 import { Subscriptions } from './domain/subscriptions';
-import { createApp } from './http/app';
+import { SuppressionPolicy } from './domain/suppression-policy';
+import { TransactionalMail } from './domain/transactional-mail';
+import { adminArticleRoutes } from './http/admin-article-routes';
+import { adminCampaignRoutes } from './http/admin-campaign-routes';
+import { adminImportRoutes } from './http/admin-import-routes';
 import { adminSubscriberRoutes } from './http/admin-routes';
+import { createApp } from './http/app';
 import { opsRoutes } from './http/ops-routes';
 import { publicRoutes } from './http/public-routes';
 import { addressOf } from './mail/address';
 import { mailIdentity } from './mail/mail-identity';
 import { createMailTransport, type MailTransport } from './mail/mail-transport';
+import { Mailer } from './mail/mailer';
+import { MjmlNewsletterRenderer } from './mail/newsletter';
 import { TemplateRenderer } from './mail/template-renderer';
-import { TransactionalMailer } from './mail/transactional-mailer';
-import { Metrics } from './metrics';
+import { PrometheusMetrics } from './metrics/prometheus-metrics';
+import { CampaignQueues, waitingJobs } from './queue/campaign-queues';
+import { FeedQueue } from './queue/feed-queue';
+import { startQueueWorker } from './queue/queue-worker';
 import { TransactionalQueue } from './queue/transactional-queue';
+import { ArticleStore } from './store/article-store';
+import { CampaignStore } from './store/campaign-store';
 import { Keys } from './store/keys';
 import { RateLimits } from './store/rate-limits';
-import { SubscriberStore } from './store/subscriber-store';
-import { startTransactionalWorker } from '../workers/transactional-worker';
-import { startCampaignWorker } from '../workers/campaign-worker';
-import { startDeliveryWorker } from '../workers/delivery-worker';
-import { ArticleStore } from './store/article-store';
-import { Articles } from './domain/articles';
-import { FeedIngester } from './domain/feed-ingester';
-import { adminArticleRoutes } from './http/admin-article-routes';
-import { startFeedWorker, type FeedWorker } from '../workers/feed-worker';
-import { CampaignStore } from './store/campaign-store';
 import { SendRateLimiter } from './store/send-rate-limiter';
-import { CampaignQueues } from './queue/campaign-queues';
-import { CampaignMailer } from './mail/campaign-mailer';
-import { CampaignDelivery } from './domain/campaign-delivery';
-import { Campaigns } from './domain/campaigns';
-import { adminCampaignRoutes } from './http/admin-campaign-routes';
-import { SubscriberImport } from './domain/subscriber-import';
-import { adminImportRoutes } from './http/admin-import-routes';
+import { SubscriberStore } from './store/subscriber-store';
+import { campaignWorker } from '../workers/campaign-worker';
+import { deliveryWorker } from '../workers/delivery-worker';
+import { feedWorker } from '../workers/feed-worker';
+import { transactionalWorker } from '../workers/transactional-worker';
 
-/** What the composition root needs from the outside; tests pass their own transport, clock and prefix. */
+/** What the composition root needs from the outside; tests pass their own clock and prefix (in the config). */
 export interface ContainerInput {
   config: AppConfig;
   redis: RedisOptions;
-  /** Default: SMTP from config, else the outbox. */
-  transport?: MailTransport;
-  smtpUrl?: string;
+  log: Logger;
+  /** Default: the system clock. */
   clock?: Clock;
-  log?: Logger;
+  /** Default: SMTP when the config names a server, else the outbox folder. */
+  transport?: MailTransport;
   /** Folder of the MJML templates. Default: ./templates of the project. */
   templatesDir?: string;
+  /** Collect Node's process metrics (CPU, memory, event loop) too. Default false. */
+  processMetrics?: boolean;
 }
 
 /**
- * The composition root: builds every part once and wires them. Nothing else constructs a store, a queue or a
- * transport, and no module holds a singleton.
+ * The composition root: builds every part once and wires them. Adapters (store, mail, queue, metrics) are built
+ * here and handed to the use cases as the ports they implement; nothing else constructs a store, a queue, a
+ * transport or a worker, and no module holds a singleton.
  */
 export function buildContainer(input: ContainerInput) {
-  const { config } = input;
-  const log = input.log ?? pino({ level: config.logLevel, base: { service: 'newsletter' } });
+  const { config, log } = input;
   const clock = input.clock ?? systemClock;
+
+  // Adapters.
   // Auto-pipelining batches the ledger writes of concurrent sends into shared round trips.
   const redis = new Redis({ ...input.redis, maxRetriesPerRequest: 3, enableAutoPipelining: true });
   redis.on('error', (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection error'));
-  // BullMQ opens its own connections from these options; blocking commands need maxRetriesPerRequest null.
-  const connection = { ...input.redis, maxRetriesPerRequest: null } as ConnectionOptions;
-  const bullPrefix = `${config.redisPrefix}:bull`;
   const keys = new Keys(config.redisPrefix);
-  const metrics = new Metrics({ defaultMetrics: !input.log });
-
   const subscribers = new SubscriberStore({ redis, keys });
-  const tokens = new SignedTokens({ secret: config.appSecret, clock });
-  const links = new Links({ tokens, publicUrl: config.publicUrl, unsubscribeMailbox: addressOf(config.mail.replyTo ?? config.mail.from) });
-  const identity = mailIdentity({ from: config.mail.from, replyTo: config.mail.replyTo, publicUrl: config.publicUrl, siteName: config.siteName });
-  const renderer = new TemplateRenderer({
+  const articleStore = new ArticleStore({ redis, keys });
+  const campaignStore = new CampaignStore({ redis, keys });
+  const metrics = new PrometheusMetrics({ defaultMetrics: input.processMetrics });
+
+  // BullMQ opens its own connections from these options; blocking commands need maxRetriesPerRequest null.
+  const queueConnection = { connection: { ...input.redis, maxRetriesPerRequest: null } as ConnectionOptions, prefix: `${config.redisPrefix}:bull` };
+  const transactionalQueue = new TransactionalQueue(queueConnection);
+  const campaignQueues = new CampaignQueues(queueConnection);
+
+  const templates = new TemplateRenderer({
     dir: input.templatesDir ?? join(__dirname, '..', 'templates'),
     globals: { site_name: config.siteName, postal_address: config.mail.postalAddress },
   });
-  const transport = input.transport ?? createMailTransport({ smtpUrl: input.smtpUrl, outboxDir: join(config.dataDir, 'outbox'), maxConnections: config.mail.maxConnections, dkim: config.mail.dkim });
+  const transport = input.transport ?? createMailTransport({ smtpUrl: config.mail.smtpUrl, outboxDir: join(config.dataDir, 'outbox'), maxConnections: config.mail.maxConnections, dkim: config.mail.dkim });
+  const identity = mailIdentity({ from: config.mail.from, replyTo: config.mail.replyTo, publicUrl: config.publicUrl, siteName: config.siteName });
+  const mailer = new Mailer({ transport, templates, identity, siteName: config.siteName });
 
-  const transactionalQueue = new TransactionalQueue({ connection, prefix: bullPrefix });
+  // Use cases.
+  const tokens = new SignedTokens({ secret: config.appSecret, clock });
+  const links = new Links({ tokens, publicUrl: config.publicUrl, unsubscribeMailbox: addressOf(config.mail.replyTo ?? config.mail.from) });
+  const policy = new SuppressionPolicy({ subscribers, metrics, clock, log });
   const subscriptions = new Subscriptions({
     subscribers,
     limits: new RateLimits({ redis, keys }, config.limits),
     tokens,
+    mailJobs: transactionalQueue,
+    policy,
     clock,
     metrics,
     log,
-    enqueueMail: (job) => transactionalQueue.enqueue(job),
     terms: config.terms,
   });
-  const transactionalMailer = new TransactionalMailer({ subscribers, renderer, transport, links, identity, metrics, log, clock, siteName: config.siteName });
-
-  // Campaigns: the operator's use case and the delivery engine the workers run.
-  const articleStore = new ArticleStore({ redis, keys });
+  const transactionalMail = new TransactionalMail({ subscribers, mailer, links, policy, metrics, log });
+  const subscriberImport = new SubscriberImport({ subscribers, clock, log, terms: config.terms });
   const articles = new Articles({ store: articleStore, clock, log });
   const feedIngester = new FeedIngester({ articles, log });
-  const campaignStore = new CampaignStore({ redis, keys });
-  const campaignQueues = new CampaignQueues({ connection, prefix: bullPrefix });
-  const campaignMailer = new CampaignMailer({ transport, links, identity });
   const campaigns = new Campaigns({
     campaigns: campaignStore,
     subscribers,
     articles: articleStore,
-    renderer,
-    mailer: campaignMailer,
-    startFanout: (id, run) => campaignQueues.startFanout(id, run),
+    renderer: new MjmlNewsletterRenderer({ templates, siteName: config.siteName }),
+    mailer,
+    links,
+    jobs: campaignQueues,
     clock,
     log,
-    siteName: config.siteName,
     publicUrl: config.publicUrl,
   });
   const delivery = new CampaignDelivery({
     campaigns: campaignStore,
     subscribers,
     articles: articleStore,
-    queue: campaignQueues,
-    mailer: campaignMailer,
+    jobs: campaignQueues,
+    mailer,
+    links,
+    policy,
     rate: new SendRateLimiter({ redis, keys }, config.delivery.ratePerSecond),
     clock,
     metrics,
     log,
-    options: { batchSize: config.delivery.batchSize, queueHighWater: config.delivery.queueHighWater, maxConsecutiveFailures: config.delivery.maxConsecutiveFailures, parallel: Math.max(config.mail.maxConnections * 2, 10) },
+    options: {
+      batchSize: config.delivery.batchSize,
+      queueHighWater: config.delivery.queueHighWater,
+      maxConsecutiveFailures: config.delivery.maxConsecutiveFailures,
+      parallel: Math.max(config.mail.maxConnections * 2, 10),
+    },
   });
 
-  const subscriberImport = new SubscriberImport({ subscribers, clock, log, terms: config.terms });
-
-  const refreshGauges = async () => {
-    for (const q of [transactionalQueue.queue, campaignQueues.fanout, campaignQueues.deliveries]) {
-      const counts = await q.getJobCounts('waiting', 'delayed', 'prioritized');
-      metrics.queueDepth.set({ queue: q.name }, (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0));
-    }
-  };
-
+  // HTTP.
   const page = { siteName: config.siteName, termsUrl: config.terms.url, termsVersion: config.terms.version, termsText: config.terms.text };
   const app = createApp({
     log,
@@ -141,34 +150,41 @@ export function buildContainer(input: ContainerInput) {
     trustProxy: config.trustProxy,
     https: config.publicUrl.startsWith('https:'),
     publicRouter: publicRoutes({ subscriptions, page }),
-    opsRouter: opsRoutes({ redis, metrics, refreshGauges }),
+    opsRouter: opsRoutes({
+      ping: () => redis.ping(),
+      metrics: async () => {
+        const queues = [transactionalQueue.queue, campaignQueues.fanout, campaignQueues.deliveries];
+        const depths = await Promise.all(queues.map(async (q) => [q.name, await waitingJobs(q)] as const)).catch(() => []);
+        metrics.setQueueDepths(Object.fromEntries(depths));
+        return metrics.exposition();
+      },
+    }),
     adminRouters: [adminImportRoutes({ subscriberImport }), adminSubscriberRoutes({ subscriptions }), adminArticleRoutes({ articles }), adminCampaignRoutes({ campaigns })],
   });
 
   const workers: Worker[] = [];
-  let feedWorker: FeedWorker | undefined;
+  let feed: FeedQueue | undefined;
   let server: Server | undefined;
 
   return {
     config,
     log,
     redis,
-    keys,
     metrics,
     subscribers,
     subscriptions,
     subscriberImport,
     tokens,
     links,
-    renderer,
+    templates,
     transport,
     transactionalQueue,
     articleStore,
     articles,
     feedIngester,
-    /** The feed poller, once startWorkers() ran with FEED_URL set. */
-    get feedWorker(): FeedWorker | undefined {
-      return feedWorker;
+    /** The feed poll's queue, once startWorkers() ran with FEED_URL set. */
+    get feedQueue(): FeedQueue | undefined {
+      return feed;
     },
     campaignStore,
     campaignQueues,
@@ -186,10 +202,14 @@ export function buildContainer(input: ContainerInput) {
 
     startWorkers(): void {
       const lockDurationMs = config.delivery.lockSeconds * 1000;
-      workers.push(startTransactionalWorker({ connection, prefix: bullPrefix, mailer: transactionalMailer, log }));
-      workers.push(startCampaignWorker({ connection, prefix: bullPrefix, delivery, log, lockDurationMs }));
-      if (config.feed.url) feedWorker = startFeedWorker({ connection, prefix: bullPrefix, ingester: feedIngester, url: config.feed.url, cron: config.feed.cron, log });
-      workers.push(startDeliveryWorker({ connection, prefix: bullPrefix, delivery, log, concurrency: config.delivery.concurrency, lockDurationMs }));
+      const run = { ...queueConnection, log };
+      workers.push(startQueueWorker(transactionalWorker({ mail: transactionalMail, log }), run));
+      workers.push(startQueueWorker(campaignWorker({ delivery, log, lockDurationMs }), run));
+      workers.push(startQueueWorker(deliveryWorker({ delivery, log, concurrency: config.delivery.concurrency, lockDurationMs }), run));
+      if (config.feed.url) {
+        feed = new FeedQueue({ ...queueConnection, url: config.feed.url, cron: config.feed.cron, log });
+        workers.push(startQueueWorker(feedWorker({ ingester: feedIngester, log }), run));
+      }
     },
 
     /**
@@ -200,7 +220,7 @@ export function buildContainer(input: ContainerInput) {
       await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
       server?.closeAllConnections?.();
       await Promise.all(workers.map((w) => w.close()));
-      await feedWorker?.close();
+      await feed?.close();
       await transactionalQueue.close();
       await campaignQueues.close();
       await transport.close();

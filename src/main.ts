@@ -1,30 +1,24 @@
-import pino from 'pino';
-import { parseEnv, ConfigError, loadDotEnv } from './config';
-import { buildContainer } from './container';
-import { resolveConfig } from './runtime/boot';
-import { resolveRedis, RedisUnavailableError } from './runtime/embedded-redis';
+import { ConfigError } from './config';
+import { boot } from './runtime/boot';
+import { RedisUnavailableError } from './runtime/embedded-redis';
 import { WorkerProcesses } from './runtime/worker-processes';
 
 type Role = 'all' | 'api' | 'worker';
 
 /** Entry point of `npm start` (all roles), `npm run api` and `npm run worker`. */
 async function main(role: Role) {
-  loadDotEnv();
-  const env = parseEnv(process.env);
-  const { config, generatedSecrets, devSecrets } = resolveConfig(env);
-  const log = pino({ level: config.logLevel, base: { service: 'newsletter', role } });
-  const redis = await resolveRedis(env.REDIS_URL, config.dataDir);
-  const container = buildContainer({ config, redis: redis.options, smtpUrl: env.SMTP_URL, log });
+  const service = await boot({ role, processMetrics: true });
+  const { config, container, log, redis, devSecrets } = service;
 
   if (role !== 'api') container.startWorkers();
-  const extra = role !== 'api' && env.WORKER_PROCESSES > 1 ? new WorkerProcesses({ entry: __filename, count: env.WORKER_PROCESSES - 1, log }) : undefined;
+  const extra = role !== 'api' && config.workerProcesses > 1 ? new WorkerProcesses({ entry: __filename, count: config.workerProcesses - 1, log }) : undefined;
   extra?.start();
   const port = role !== 'worker' ? await container.listen() : undefined;
 
   const lines = [`newsletter ${role} started`, `  redis:  ${redis.describe}`, `  mail:   ${container.transport.describe}`];
-  if (extra) lines.push(`  workers: this process and ${env.WORKER_PROCESSES - 1} more`);
+  if (extra) lines.push(`  workers: this process and ${config.workerProcesses - 1} more`);
   if (port !== undefined) lines.push(`  http:   http://localhost:${port}/  (public URL ${config.publicUrl})`);
-  if (devSecrets) lines.push(`  admin token (development, ${generatedSecrets ? 'generated now' : 'kept'} in ${config.dataDir}/secrets.json): ${config.adminToken}`);
+  if (devSecrets) lines.push(`  admin token (development, ${devSecrets.generated ? 'generated now' : 'kept'} in ${devSecrets.file}): ${config.adminToken}`);
   process.stdout.write(lines.join('\n') + '\n');
 
   let stopping = false;
@@ -38,8 +32,7 @@ async function main(role: Role) {
       process.exit(1);
     }, 30_000);
     force.unref();
-    await Promise.all([container.close(), extra?.stop()]);
-    redis.child?.kill('SIGTERM');
+    await Promise.all([service.close(), extra?.stop()]);
     log.info({ event: 'shutdown.done' }, 'stopped');
     process.exit(0);
   };

@@ -81,34 +81,17 @@ function argsErrorMessage(e: Error & { code?: string }, spec: CommandSpec<unknow
 }
 
 /**
- * Boots like src/main.ts, minus the HTTP server and the workers. Loaded on demand: help and usage errors answer
+ * Boots as src/main.ts does, minus the HTTP server and the workers. Loaded on demand: help and usage errors answer
  * without loading Express, MJML and BullMQ.
  */
 async function boot() {
-  const [{ default: pino }, { parseEnv, loadDotEnv }, { buildContainer }, { resolveConfig }, { redisAnswers, resolveRedis }] = await Promise.all([
-    import('pino'),
-    import('../config'),
-    import('../container'),
-    import('../runtime/boot'),
-    import('../runtime/embedded-redis'),
-  ]);
-  loadDotEnv();
-  const env = parseEnv(process.env);
-  const { config } = resolveConfig(env);
-  // Logs go to stderr so stdout holds only results; info-level events would drown the CLI's own output.
-  const level = process.env.LOG_LEVEL ? config.logLevel : 'warn';
-  const log = pino({ level, base: { service: 'newsletter', role: 'cli' } }, pino.destination({ dest: 2, sync: true }));
-  const redis = await resolveRedis(env.REDIS_URL, config.dataDir);
-  // A configured Redis that is down would leave the queue connections retrying forever: say so instead.
-  if (!redis.child && !(await redisAnswers(redis.options))) throw new CliError(`Redis does not answer at ${redis.describe}; is it running? (REDIS_URL)`);
-  const container = buildContainer({ config, redis: redis.options, smtpUrl: env.SMTP_URL, log });
-  return {
-    container,
-    async close() {
-      await container.close();
-      redis.child?.kill('SIGTERM');
-    },
-  };
+  const [{ default: pino }, { boot: bootService }] = await Promise.all([import('pino'), import('../runtime/boot')]);
+  return bootService({
+    role: 'cli',
+    requireRedis: true,
+    // Logs go to stderr so stdout holds only results; info-level events would drown the CLI's own output.
+    logger: (config) => pino({ level: process.env.LOG_LEVEL ? config.logLevel : 'warn', base: { service: 'newsletter', role: 'cli' } }, pino.destination({ dest: 2, sync: true })),
+  });
 }
 
 /** Codes of ConfigError and RedisUnavailableError (classes loaded with the container): their messages say it all. */

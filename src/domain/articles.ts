@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import type { Clock } from './clock';
 import type { Article, ArticleStatusFilter } from './article';
-import type { ArticleStore } from '../store/article-store';
 import { sanitiseArticleHtml, summaryFrom } from './article-html';
-import { NotFoundError, ValidationError } from './errors';
+import { NotFoundError, ValidationError, type ErrorCode } from './errors';
+import type { ArticleRepository } from './ports/article-repository';
+import type { Clock } from './ports/clock';
 
 export interface ArticlesDeps {
-  store: ArticleStore;
+  store: ArticleRepository;
   clock: Clock;
   log: Logger;
 }
@@ -138,7 +138,7 @@ export class Articles {
 }
 
 /** Parses or throws a ValidationError whose message names the first bad field; all of them are in `details`. */
-function parse<T extends z.ZodTypeAny>(schema: T, input: unknown, code: string): z.output<T> {
+function parse<T extends z.ZodTypeAny>(schema: T, input: unknown, code: ErrorCode): z.output<T> {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
   const issues = r.error.issues.map((i) => ({ field: i.path.join('.') || 'body', message: i.message }));

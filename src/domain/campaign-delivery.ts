@@ -1,12 +1,17 @@
 import type { Logger } from 'pino';
-import type { Clock } from './clock';
-import type { Metrics } from '../metrics';
-import type { CampaignStore } from '../store/campaign-store';
-import type { SubscriberStore } from '../store/subscriber-store';
-import type { SendRateLimiter } from '../store/send-rate-limiter';
-import type { CampaignMailer } from '../mail/campaign-mailer';
-import { PermanentDeliveryError } from '../mail/mail-transport';
+import { PermanentDeliveryError, TransientDeliveryError } from './errors';
+import type { Links } from './links';
+import type { ArticleRepository } from './ports/article-repository';
+import type { CampaignRepository } from './ports/campaign-repository';
+import type { Clock } from './ports/clock';
+import type { CampaignJobs } from './ports/job-queues';
+import type { MailSender } from './ports/mail-sender';
+import type { Metrics } from './ports/metrics';
+import type { SendRate } from './ports/rate-limits';
+import type { SubscriberRepository } from './ports/subscriber-repository';
+import type { CampaignStatus } from './campaign';
 import type { Subscriber } from './subscriber';
+import type { SuppressionPolicy } from './suppression-policy';
 
 /** Options of `CampaignDelivery`. */
 export interface CampaignDeliveryOptions {
@@ -18,12 +23,6 @@ export interface CampaignDeliveryOptions {
   maxConsecutiveFailures: number;
   /** Messages sent at once within a batch (the SMTP pool queues the rest). Default 20. */
   parallel?: number;
-}
-
-/** What the delivery engine needs from the queues. */
-export interface BatchQueue {
-  addBatch(campaignId: number, afterId: number, ids: number[]): Promise<number[]>;
-  pendingBatches(): Promise<number>;
 }
 
 /** Thrown by a batch when its campaign is paused: the worker puts the job back, delayed, to look again later. */
@@ -46,12 +45,14 @@ export class CampaignDelivery {
 
   constructor(
     private readonly deps: {
-      campaigns: CampaignStore;
-      subscribers: SubscriberStore;
-      articles: { markSent(ids: number[], campaignId: number): Promise<void> };
-      queue: BatchQueue;
-      mailer: CampaignMailer;
-      rate: SendRateLimiter;
+      campaigns: CampaignRepository;
+      subscribers: SubscriberRepository;
+      articles: Pick<ArticleRepository, 'markSent'>;
+      jobs: CampaignJobs;
+      mailer: MailSender;
+      links: Links;
+      policy: SuppressionPolicy;
+      rate: SendRate;
       clock: Clock;
       metrics: Metrics;
       log: Logger;
@@ -67,13 +68,13 @@ export class CampaignDelivery {
    * when the campaign is no longer sending (resume starts a new fan-out from the checkpoint).
    */
   async fanOut(campaignId: number, isClosing: () => boolean = () => false): Promise<void> {
-    const { campaigns, subscribers, queue, options, log } = this.deps;
+    const { campaigns, subscribers, jobs, options, log } = this.deps;
     for (;;) {
       // Failing (not returning) makes BullMQ retry the job on the next worker, which resumes from the checkpoint.
       if (isClosing()) throw new Error(`worker shutting down; fan-out of campaign ${campaignId} resumes from its checkpoint`);
       const c = await campaigns.get(campaignId);
       if (!c || c.status !== 'sending') return;
-      if ((await queue.pendingBatches()) >= options.queueHighWater) {
+      if ((await jobs.pendingBatches()) >= options.queueHighWater) {
         await sleep(200);
         continue;
       }
@@ -84,7 +85,7 @@ export class CampaignDelivery {
         if (finished) await this.onFinished(campaignId, finished);
         return;
       }
-      const queued = await queue.addBatch(campaignId, c.cursor, ids);
+      const queued = await jobs.addBatch(campaignId, c.cursor, ids);
       await campaigns.checkpoint(campaignId, ids[ids.length - 1], queued.length);
     }
   }
@@ -95,10 +96,10 @@ export class CampaignDelivery {
    * cancel take effect within the batch.
    */
   async deliverBatch(campaignId: number, ids: number[], finalAttempt: boolean): Promise<void> {
-    const { campaigns, subscribers, mailer, rate, metrics, log, options } = this.deps;
+    const { campaigns, subscribers, mailer, links, rate, metrics, log, options } = this.deps;
     const content = await campaigns.content(campaignId);
     if (!content) throw new Error(`campaign ${campaignId} has no rendered content`);
-    const template = mailer.template(campaignId, content);
+    const message = mailer.prepareNewsletter(campaignId, content);
 
     const recorded = await campaigns.recorded(campaignId, ids);
     const todo = ids.filter((_, i) => !recorded[i]);
@@ -117,12 +118,13 @@ export class CampaignDelivery {
       await Promise.all(
         sendable.map(async (sub) => {
           try {
-            await mailer.send(template, sub);
+            await message.send({ email: sub.email, name: sub.name || 'reader', unsubscribe: links.unsubscribe(sub.id) });
             await campaigns.record(campaignId, sub.id, 'sent');
-            metrics.mailsSent.inc({ kind: 'newsletter' });
+            metrics.mailSent('newsletter');
           } catch (err) {
-            metrics.mailsFailed.inc({ kind: 'newsletter', permanent: String(err instanceof PermanentDeliveryError) });
+            metrics.mailFailed('newsletter', err instanceof PermanentDeliveryError);
             if (err instanceof PermanentDeliveryError) return this.bounce(campaignId, sub, err);
+            if (err instanceof TransientDeliveryError && err.responseCode) await this.deps.policy.apply(sub, { type: 'soft_bounce', reason: err.message, campaignId });
             transient = err as Error;
             unsent.push(sub.id);
             const run = await campaigns.countFailure(campaignId);
@@ -141,13 +143,10 @@ export class CampaignDelivery {
     if (finished) await this.onFinished(campaignId, finished);
   }
 
-  /** A 5xx: the address does not take mail. Mark bounced and suppress so no campaign tries it again. */
+  /** A 5xx: the address does not take mail. What that does to the person is the suppression policy's call. */
   private async bounce(campaignId: number, sub: Subscriber, err: PermanentDeliveryError): Promise<void> {
-    const now = this.now();
-    await this.deps.subscribers.transition(sub, ['active', 'pending'], 'bounced', { bouncedAt: now, updatedAt: now }, true);
-    await this.deps.subscribers.appendConsent(sub.email, 'bounced', now, {}, `campaign ${campaignId}: ${err.message.slice(0, 200)}`);
+    await this.deps.policy.apply(sub, { type: 'hard_bounce', reason: err.message, campaignId });
     await this.deps.campaigns.record(campaignId, sub.id, 'bounced');
-    this.deps.log.info({ event: 'campaign.bounced', campaignId, subscriberId: sub.id, responseCode: err.responseCode }, 'recipient bounced');
   }
 
   private async pauseForFailures(campaignId: number, run: number, err: Error): Promise<void> {
@@ -156,7 +155,7 @@ export class CampaignDelivery {
     if (moved.ok) this.deps.log.error({ event: 'campaign.auto_paused', campaignId, run }, reason);
   }
 
-  private async onFinished(campaignId: number, status: string): Promise<void> {
+  private async onFinished(campaignId: number, status: CampaignStatus): Promise<void> {
     const c = await this.deps.campaigns.get(campaignId);
     if (c && status === 'sent') await this.deps.articles.markSent(c.articleIds, campaignId);
     this.deps.log.info({ event: 'campaign.finished', campaignId, status, sent: c?.sent, failed: c?.failed, skipped: c?.skipped, bounced: c?.bounced }, 'campaign finished');

@@ -1,28 +1,29 @@
 import { z } from 'zod';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Clock } from './clock';
 import type { Article } from './article';
 import type { Campaign, CampaignContent } from './campaign';
+import { InvalidEmailError, normaliseEmail } from './email-address';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
-import { normaliseEmail, InvalidEmailError } from './email-address';
-import type { CampaignStore } from '../store/campaign-store';
-import type { SubscriberStore } from '../store/subscriber-store';
-import type { ArticleStore } from '../store/article-store';
-import type { CampaignMailer } from '../mail/campaign-mailer';
-import type { TemplateRenderer } from '../mail/template-renderer';
-import { renderNewsletter } from '../mail/newsletter';
+import type { Links } from './links';
+import type { ArticleRepository } from './ports/article-repository';
+import type { CampaignChanges, CampaignRepository } from './ports/campaign-repository';
+import type { Clock } from './ports/clock';
+import type { CampaignJobs } from './ports/job-queues';
+import type { MailSender } from './ports/mail-sender';
+import type { NewsletterRenderer } from './ports/newsletter-renderer';
+import type { SubscriberRepository } from './ports/subscriber-repository';
 
 export interface CampaignsDeps {
-  campaigns: CampaignStore;
-  subscribers: SubscriberStore;
-  articles: ArticleStore;
-  renderer: TemplateRenderer;
-  mailer: CampaignMailer;
-  /** Starts the fan-out job of a campaign; `run` makes the job id unique per start. */
-  startFanout: (campaignId: number, run: string) => Promise<void>;
+  campaigns: CampaignRepository;
+  subscribers: SubscriberRepository;
+  articles: ArticleRepository;
+  renderer: NewsletterRenderer;
+  mailer: MailSender;
+  links: Links;
+  jobs: CampaignJobs;
   clock: Clock;
   log: Logger;
-  siteName: string;
   publicUrl: string;
 }
 
@@ -70,7 +71,7 @@ export class Campaigns {
   /** The newsletter as a subscriber would see it (sent content once sending started, a fresh render before). */
   async preview(id: number): Promise<string> {
     const content = await this.content(await this.get(id));
-    return content.html.replaceAll('{{name}}', 'reader').replaceAll('{{unsubscribe_url}}', `${this.deps.publicUrl}/unsubscribe?token=preview`);
+    return this.deps.renderer.personalise(content.html, { name: 'reader', unsubscribeUrl: `${this.deps.publicUrl}/unsubscribe?token=preview` });
   }
 
   /** Sends one message of the campaign to `to`, right away, outside the list (no ledger, no counters). */
@@ -84,9 +85,9 @@ export class Campaigns {
       throw e;
     }
     const content = await this.content(campaign);
-    const template = this.deps.mailer.template(0, { ...content, subject: `[Test] ${content.subject}` });
+    const message = this.deps.mailer.prepareNewsletter(0, { ...content, subject: `[Test] ${content.subject}` });
     // A test recipient is usually not a subscriber: id 0 makes an unsubscribe link that changes nothing.
-    const result = await this.deps.mailer.send(template, { id: 0, email: to, name: 'reader' });
+    const result = await message.send({ email: to, name: 'reader', unsubscribe: this.deps.links.unsubscribe(0) });
     this.deps.log.info({ event: 'campaign.test_sent', campaignId: id }, 'test message sent');
     return { messageId: result.messageId, to };
   }
@@ -98,9 +99,9 @@ export class Campaigns {
     await this.deps.campaigns.saveContent(id, await this.render(campaign));
     const maxSubscriberId = await this.deps.subscribers.lastId();
     const total = await this.deps.subscribers.countActiveUpTo(maxSubscriberId);
-    const moved = await this.deps.campaigns.transition(id, ['draft'], 'sending', { startedAt: this.now(), maxSubscriberId: String(maxSubscriberId), total: String(total) });
+    const moved = await this.deps.campaigns.transition(id, ['draft'], 'sending', { startedAt: this.now(), maxSubscriberId, total });
     if (!moved.ok) throw new ConflictError('invalid_state', `Campaign ${id} is ${moved.current}; only a draft can be sent`);
-    await this.deps.startFanout(id, 'start');
+    await this.deps.jobs.startFanout(id, 'start');
     this.deps.log.info({ event: 'campaign.sending', campaignId: id, total }, 'campaign sending');
     return this.get(id);
   }
@@ -112,10 +113,11 @@ export class Campaigns {
   }
 
   async resume(id: number): Promise<Campaign> {
-    await this.move(id, ['paused'], 'sending', { reason: '', consecutiveFailures: '0' });
+    await this.move(id, ['paused'], 'sending', { reason: '', resetFailures: true });
     const c = await this.get(id);
-    // The fan-out stopped when the pause began; a new one continues from its checkpoint.
-    if (!c.fanoutDone) await this.deps.startFanout(id, `resume-${Date.now()}`);
+    // The fan-out stopped when the pause began; a new one continues from its checkpoint. Its run id must be new (a
+    // finished fan-out job keeps its id for days) and need not be ordered: the transition above lets one resume in.
+    if (!c.fanoutDone) await this.deps.jobs.startFanout(id, `resume-${randomUUID()}`);
     else await this.deps.campaigns.finishIfDone(id, this.now());
     return this.get(id);
   }
@@ -125,9 +127,9 @@ export class Campaigns {
     return this.get(id);
   }
 
-  private async move(id: number, from: Campaign['status'][], to: Campaign['status'], fields: Record<string, string>): Promise<void> {
+  private async move(id: number, from: Campaign['status'][], to: Campaign['status'], changes: CampaignChanges): Promise<void> {
     await this.get(id);
-    const moved = await this.deps.campaigns.transition(id, from, to, fields);
+    const moved = await this.deps.campaigns.transition(id, from, to, changes);
     if (!moved.ok) throw new ConflictError('invalid_state', `Campaign ${id} is ${moved.current}; it cannot become ${to}`);
     this.deps.log.info({ event: `campaign.${to}`, campaignId: id }, `campaign ${to}`);
   }
@@ -138,7 +140,7 @@ export class Campaigns {
 
   private async render(campaign: Campaign): Promise<CampaignContent> {
     const articles = await this.deps.articles.getMany(campaign.articleIds);
-    const rendered = await renderNewsletter(this.deps.renderer, { subject: campaign.subject, articles, siteName: this.deps.siteName });
+    const rendered = await this.deps.renderer.render({ subject: campaign.subject, articles });
     return { subject: campaign.subject, ...rendered };
   }
 

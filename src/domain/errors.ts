@@ -1,30 +1,73 @@
-/** Errors a use case raises on purpose; `code` is stable and part of the HTTP contract. */
+/**
+ * Every code a use case can fail with. Stable: clients and scripts act on them, and `src/http` gives each one its
+ * status code in one table (a code added here without a status there does not compile).
+ */
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_email'
+  | 'consent_required'
+  | 'terms_outdated'
+  | 'invalid_article'
+  | 'invalid_campaign'
+  | 'unknown_articles'
+  | 'no_new_articles'
+  | 'not_found'
+  | 'invalid_state'
+  | 'rate_limited'
+  | 'invalid_token'
+  | 'expired_token'
+  | 'empty_body'
+  | 'invalid_csv_header'
+  | 'feed_unreachable'
+  | 'feed_invalid'
+  | 'permanent_failure'
+  | 'transient_failure';
+
+/** Errors a use case raises on purpose: a stable `code`, a message fit to show, and details. No transport concerns. */
 export class DomainError extends Error {
-  constructor(readonly code: string, message: string, readonly status = 400, readonly details?: unknown) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
   }
 }
 
-export class ValidationError extends DomainError {
-  constructor(code: string, message: string, details?: unknown) {
-    super(code, message, code === 'invalid_email' || code === 'invalid_request' ? 400 : 422, details);
-  }
-}
+/** The input is wrong; `details.issues` lists each bad field when there are several. */
+export class ValidationError extends DomainError {}
 
 export class NotFoundError extends DomainError {
   constructor(message = 'Not found') {
-    super('not_found', message, 404);
+    super('not_found', message);
   }
 }
 
-export class ConflictError extends DomainError {
-  constructor(code: string, message: string) {
-    super(code, message, 409);
-  }
-}
+/** The object exists but is in a state that does not allow the action. */
+export class ConflictError extends DomainError {}
 
 export class RateLimitedError extends DomainError {
   constructor(readonly retryAfterSeconds: number) {
-    super('rate_limited', 'Too many requests; try again later.', 429);
+    super('rate_limited', 'Too many requests; try again later.');
+  }
+}
+
+/** The receiving server refused this recipient for good (an SMTP 5xx, a hard bounce): retrying gets the same answer. */
+export class PermanentDeliveryError extends DomainError {
+  constructor(
+    message: string,
+    readonly responseCode?: number,
+  ) {
+    super('permanent_failure', message, responseCode ? { responseCode } : undefined);
+  }
+}
+
+/** A 4xx answer or a connection problem: the same message may go through later. */
+export class TransientDeliveryError extends DomainError {
+  constructor(
+    message: string,
+    readonly responseCode?: number,
+  ) {
+    super('transient_failure', message, responseCode ? { responseCode } : undefined);
   }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Articles } from './articles';
-import { DomainError } from './errors';
+import { ValidationError } from './errors';
 import { FeedError, parseFeed } from './feed-parser';
 
 export { FeedError };
@@ -55,7 +55,7 @@ export class FeedIngester {
         else result.seen++;
       } catch (err) {
         // Only a refused entry is skipped; a store failure fails the poll, which retries, and dedup makes that safe.
-        if (!(err instanceof DomainError)) throw err;
+        if (!(err instanceof ValidationError)) throw err;
         result.invalid++;
         this.deps.log.warn({ event: 'feed.entry_invalid', feed: url, guid: entry.guid, link: entry.url, code: err.code, reason: err.message }, 'feed entry refused');
       }

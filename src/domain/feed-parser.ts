@@ -8,7 +8,7 @@ import { DomainError } from './errors';
  */
 export class FeedError extends DomainError {
   constructor(code: 'feed_unreachable' | 'feed_invalid', message: string, details?: unknown) {
-    super(code, message, 502, details);
+    super(code, message, details);
   }
 }
 

@@ -3,10 +3,10 @@ import type { ConsentEvidence } from './subscriber';
 import { InvalidEmailError, normaliseEmail } from './email-address';
 import { DomainError } from './errors';
 
-/** A file that cannot be read as an import at all (empty, or a CSV header without the needed columns): 400. */
+/** A file that cannot be read as an import at all: empty, or a CSV header without the needed columns. */
 export class ImportFormatError extends DomainError {
   constructor(code: 'empty_body' | 'invalid_csv_header', message: string) {
-    super(code, message, 400);
+    super(code, message);
   }
 }
 

@@ -1,11 +1,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Clock } from './clock';
+import { DomainError } from './errors';
+import type { Clock } from './ports/clock';
 
 export type TokenPurpose = 'confirm' | 'unsubscribe';
 
-export class InvalidTokenError extends Error {
-  constructor(readonly code: 'invalid_token' | 'expired_token', message: string) {
-    super(message);
+export class InvalidTokenError extends DomainError {
+  declare readonly code: 'invalid_token' | 'expired_token';
+  constructor(code: 'invalid_token' | 'expired_token', message: string) {
+    super(code, message);
   }
 }
 

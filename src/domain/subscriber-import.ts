@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { Clock } from './clock';
-import type { ImportOutcome, SubscriberStore } from '../store/subscriber-store';
+import type { Clock } from './ports/clock';
+import type { ImportOutcome, SubscriberRepository } from './ports/subscriber-repository';
+import type { Terms } from './terms';
 import { csvHeader, csvRecord, importRow, ImportFormatError, isBlank, ndjsonRecord, readLines, RowError, type CsvColumns, type ImportRow } from './import-parsers';
 
 export type ImportFormat = 'ndjson' | 'csv';
@@ -30,10 +31,10 @@ export interface ImportSummary extends ImportProgress {
 export type ImportProgressListener = (progress: ImportProgress) => void | Promise<void>;
 
 export interface SubscriberImportDeps {
-  subscribers: SubscriberStore;
+  subscribers: SubscriberRepository;
   clock: Clock;
   log: Logger;
-  terms: { version: string; textHash: string };
+  terms: Pick<Terms, 'version' | 'textHash'>;
 }
 
 export interface SubscriberImportOptions {

@@ -24,11 +24,24 @@ export interface Subscriber {
   consent: ConsentEvidence;
 }
 
-export type ConsentEventType = 'subscribed' | 'confirmed' | 'unsubscribed' | 'bounced' | 'imported' | 'erased';
+export type ConsentEventType = 'subscribed' | 'confirmed' | 'unsubscribed' | 'bounced' | 'complained' | 'imported' | 'erased';
 
 export interface ConsentEvent extends Partial<ConsentEvidence> {
   id: string;
   type: ConsentEventType;
   at: string;
   detail?: string;
+}
+
+/** Where a request came from: the evidence recorded with each consent event. */
+export interface RequestContext {
+  ip: string;
+  userAgent: string;
+}
+
+const MAX_USER_AGENT = 512;
+
+/** A user agent as consent evidence: one line, bounded. */
+export function clipUserAgent(ua: string): string {
+  return ua.replace(/[\r\n\0]/g, ' ').slice(0, MAX_USER_AGENT);
 }

@@ -1,19 +1,21 @@
 import type { Logger } from 'pino';
-import type { Clock } from './clock';
-import type { Metrics } from '../metrics';
-import type { SubscriberStore } from '../store/subscriber-store';
-import type { RateLimits } from '../store/rate-limits';
-import type { TransactionalJob } from '../queue/queue-names';
-import type { ConsentEvent, ConsentEvidence, Subscriber } from './subscriber';
 import { emailHash, InvalidEmailError, normaliseEmail, redactEmail } from './email-address';
-import { InvalidTokenError, type SignedTokens } from './signed-token';
 import { NotFoundError, RateLimitedError, ValidationError } from './errors';
-
-/** Where a request came from: the evidence recorded with each consent event. */
-export interface RequestContext {
-  ip: string;
-  userAgent: string;
-}
+import type { Clock } from './ports/clock';
+import type { MailJobs } from './ports/job-queues';
+import type { Metrics, UnsubscribeMethod } from './ports/metrics';
+import type { SignupLimits } from './ports/rate-limits';
+import type { SubscriberRepository } from './ports/subscriber-repository';
+import { InvalidTokenError, type SignedTokens } from './signed-token';
+import {
+  clipUserAgent,
+  type ConsentEvent,
+  type ConsentEvidence,
+  type RequestContext,
+  type Subscriber,
+} from './subscriber';
+import type { SuppressionPolicy } from './suppression-policy';
+import type { Terms } from './terms';
 
 export interface SignupInput {
   email?: unknown;
@@ -26,20 +28,20 @@ export interface SignupInput {
 }
 
 export interface SubscriptionsDeps {
-  subscribers: SubscriberStore;
-  limits: RateLimits;
+  subscribers: SubscriberRepository;
+  limits: SignupLimits;
   tokens: SignedTokens;
+  /** Queues the confirmation and welcome mails. */
+  mailJobs: MailJobs;
+  policy: SuppressionPolicy;
   clock: Clock;
   metrics: Metrics;
   log: Logger;
-  /** Queues a transactional mail (confirmation, welcome). */
-  enqueueMail: (job: TransactionalJob) => Promise<void>;
-  terms: { version: string; textHash: string };
+  terms: Pick<Terms, 'version' | 'textHash'>;
 }
 
 const MAX_NAME = 100;
 const MAX_SOURCE = 200;
-const MAX_UA = 512;
 
 /** Signup with consent, double opt-in, unsubscribe, export and erasure: the subscriber's side of the service. */
 export class Subscriptions {
@@ -59,12 +61,12 @@ export class Subscriptions {
     const source = cleanText(input.source, 'source', MAX_SOURCE) || 'form';
     this.requireConsent(input);
     if (hasText(input.website)) {
-      metrics.signups.inc({ outcome: 'honeypot' });
+      metrics.signup('honeypot');
       log.info({ event: 'signup.honeypot', address: redactEmail(email) }, 'honeypot filled: ignored');
       return 'pending';
     }
     if (await subscribers.isSuppressed(email)) {
-      metrics.signups.inc({ outcome: 'suppressed' });
+      metrics.signup('suppressed');
       log.info({ event: 'signup.suppressed', address: redactEmail(email) }, 'suppressed address: ignored');
       return 'pending';
     }
@@ -77,18 +79,18 @@ export class Subscriptions {
       id = (await subscribers.create({ email, name, status: 'pending', consent, now })).id;
     } else if (existing.status === 'active') {
       // Already subscribed: keep the new consent in the trail, send nothing, answer the same.
-      await subscribers.appendConsent(email, 'subscribed', now, consent, 'already active');
-      metrics.signups.inc({ outcome: 'already_active' });
+      await subscribers.appendConsent(email, { type: 'subscribed', at: now, evidence: consent, detail: 'already active' });
+      metrics.signup('already_active');
       return 'pending';
     } else {
       id = existing.id;
       await subscribers.renewConsent(id, { name: name || undefined, status: 'pending', consent, now });
     }
-    await subscribers.appendConsent(email, 'subscribed', now, consent);
-    metrics.signups.inc({ outcome: existing ? 'renewed' : 'new' });
+    await subscribers.appendConsent(email, { type: 'subscribed', at: now, evidence: consent });
+    metrics.signup(existing ? 'renewed' : 'new');
 
     if (await limits.takeConfirmMail(emailHash(email))) {
-      await this.deps.enqueueMail({ kind: 'confirm', subscriberId: id });
+      await this.deps.mailJobs.enqueue('confirm', id);
       log.info({ event: 'signup.pending', subscriberId: id }, 'confirmation mail queued');
     } else {
       log.warn({ event: 'signup.confirm_mail_limited', subscriberId: id }, 'confirmation mail limit reached for this address');
@@ -110,9 +112,11 @@ export class Subscriptions {
       if (moved.current === 'active') return 'already_confirmed';
       throw new InvalidTokenError('invalid_token', 'This confirmation link is no longer valid. Please sign up again.');
     }
-    await this.deps.subscribers.appendConsent(sub.email, 'confirmed', now, { ip: ctx.ip, userAgent: clip(ctx.userAgent), termsVersion: sub.consent.termsVersion, termsHash: sub.consent.termsHash, source: sub.consent.source });
-    this.deps.metrics.confirmations.inc();
-    await this.deps.enqueueMail({ kind: 'welcome', subscriberId: sub.id });
+    const { termsVersion, termsHash, source } = sub.consent;
+    const evidence = { ip: ctx.ip, userAgent: clipUserAgent(ctx.userAgent), termsVersion, termsHash, source };
+    await this.deps.subscribers.appendConsent(sub.email, { type: 'confirmed', at: now, evidence });
+    this.deps.metrics.confirmed();
+    await this.deps.mailJobs.enqueue('welcome', sub.id);
     this.deps.log.info({ event: 'subscription.confirmed', subscriberId: sub.id }, 'subscription confirmed');
     return 'confirmed';
   }
@@ -124,16 +128,10 @@ export class Subscriptions {
   }
 
   /** Unsubscribes at once. Idempotent, and never fails for a valid token: a person must always be able to leave. */
-  async unsubscribe(token: unknown, ctx: RequestContext, method: 'page' | 'one-click' | 'mailto'): Promise<void> {
+  async unsubscribe(token: unknown, ctx: RequestContext, method: UnsubscribeMethod): Promise<void> {
     const id = this.deps.tokens.verify('unsubscribe', token);
     const sub = await this.deps.subscribers.get(id);
-    if (!sub) return;
-    const now = this.now();
-    const moved = await this.deps.subscribers.transition(sub, ['pending', 'active'], 'unsubscribed', { unsubscribedAt: now, updatedAt: now });
-    if (!moved.ok) return;
-    await this.deps.subscribers.appendConsent(sub.email, 'unsubscribed', now, { ip: ctx.ip, userAgent: clip(ctx.userAgent) }, method);
-    this.deps.metrics.unsubscribes.inc({ method });
-    this.deps.log.info({ event: 'subscription.unsubscribed', subscriberId: sub.id, method }, 'unsubscribed');
+    if (sub) await this.deps.policy.apply(sub, { type: 'unsubscribe', method, from: ctx });
   }
 
   /** Everything held on a person (the right of access). */
@@ -171,7 +169,7 @@ export class Subscriptions {
   }
 
   private evidence(ctx: RequestContext, source: string, at: string): ConsentEvidence {
-    return { at, ip: ctx.ip, userAgent: clip(ctx.userAgent), termsVersion: this.deps.terms.version, termsHash: this.deps.terms.textHash, source };
+    return { at, ip: ctx.ip, userAgent: clipUserAgent(ctx.userAgent), termsVersion: this.deps.terms.version, termsHash: this.deps.terms.textHash, source };
   }
 
   private now(): string {
@@ -202,8 +200,4 @@ function cleanText(v: unknown, field: string, max: number): string {
   const t = v.trim();
   if (t.length > max) throw new ValidationError('invalid_request', `${field} must be at most ${max} characters`);
   return t;
-}
-
-function clip(ua: string): string {
-  return ua.replace(/[\r\n\0]/g, ' ').slice(0, MAX_UA);
 }

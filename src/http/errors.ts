@@ -1,6 +1,36 @@
 import type { NextFunction, Request, Response } from 'express';
-import { DomainError, RateLimitedError } from '../domain/errors';
-import { InvalidTokenError } from '../domain/signed-token';
+import { DomainError, RateLimitedError, type ErrorCode } from '../domain/errors';
+
+/** The HTTP status of each domain error code: the one place where use-case failures meet HTTP. */
+const STATUS: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  invalid_email: 400,
+  invalid_token: 400,
+  expired_token: 400,
+  empty_body: 400,
+  invalid_csv_header: 400,
+  consent_required: 422,
+  terms_outdated: 422,
+  invalid_article: 422,
+  invalid_campaign: 422,
+  unknown_articles: 422,
+  no_new_articles: 422,
+  not_found: 404,
+  invalid_state: 409,
+  rate_limited: 429,
+  // The other server (a feed, a mail server) failed or refused, not this one.
+  feed_unreachable: 502,
+  feed_invalid: 502,
+  permanent_failure: 502,
+  transient_failure: 503,
+};
+
+export interface MappedError {
+  status: number;
+  code: string;
+  message: string;
+  details?: unknown;
+}
 
 /** `{"error":{"code","message"}}` for every failure; unexpected errors are logged and answered without details. */
 export function jsonError(res: Response, status: number, code: string, message: string, details?: unknown) {
@@ -10,18 +40,21 @@ export function jsonError(res: Response, status: number, code: string, message: 
 export function errorHandler() {
   // Express recognises an error handler by its four parameters.
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    void _next;
     if (res.headersSent) return;
     const mapped = mapError(err);
     if (mapped.status >= 500) req.log?.error({ event: 'http.error', err }, 'unhandled error');
-    if (err instanceof RateLimitedError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+    setRetryAfter(res, err);
     jsonError(res, mapped.status, mapped.code, mapped.message, mapped.details);
   };
 }
 
-export function mapError(err: unknown): { status: number; code: string; message: string; details?: unknown } {
-  if (err instanceof DomainError) return { status: err.status, code: err.code, message: err.message, details: err.details };
-  if (err instanceof InvalidTokenError) return { status: 400, code: err.code, message: err.message };
+/** A rate-limited answer says when to come back. */
+export function setRetryAfter(res: Response, err: unknown): void {
+  if (err instanceof RateLimitedError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+}
+
+export function mapError(err: unknown): MappedError {
+  if (err instanceof DomainError) return { status: STATUS[err.code], code: err.code, message: err.message, details: err.details };
   const e = err as { type?: string; status?: number; message?: string };
   if (e?.type === 'entity.too.large') return { status: 413, code: 'payload_too_large', message: 'The request body is too large.' };
   if (e?.type === 'entity.parse.failed') return { status: 400, code: 'invalid_json', message: 'The request body is not valid JSON.' };

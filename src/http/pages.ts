@@ -1,4 +1,5 @@
-import { escapeHtml as e } from '../mail/message-template';
+import { CONSENT_SENTENCE } from '../domain/terms';
+import { escapeHtml as e } from '../lib/html';
 
 /** What every page needs to know about the site. */
 export interface PageContext {
@@ -34,8 +35,6 @@ export interface SignupFormState {
   name?: string;
   source?: string;
 }
-
-export const CONSENT_SENTENCE = 'By submitting this form, I agree to the terms.';
 
 export function signupPage(ctx: PageContext, state: SignupFormState = {}): string {
   return layout(

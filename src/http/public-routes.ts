@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Subscriptions } from '../domain/subscriptions';
 import { InvalidTokenError } from '../domain/signed-token';
 import { contextOf } from './request-context';
-import { mapError } from './errors';
+import { mapError, setRetryAfter } from './errors';
 import * as pages from './pages';
 
 const ASSETS = {
@@ -51,7 +51,7 @@ export function publicRoutes(deps: { subscriptions: Subscriptions; page: pages.P
       // Without JavaScript the visitor sees the form again, with what they typed and the reason.
       const m = mapError(err);
       if (m.status >= 500) throw err;
-      if (m.code === 'rate_limited') res.setHeader('Retry-After', String((err as { retryAfterSeconds: number }).retryAfterSeconds));
+      setRetryAfter(res, err);
       return html(res, m.status, pages.signupPage(page, { error: m.message, email: str(body.email), name: str(body.name), source: str(body.source) }));
     }
     if (isForm) return void res.redirect(303, '/thanks');
@@ -103,7 +103,6 @@ export function publicRoutes(deps: { subscriptions: Subscriptions; page: pages.P
 
   return r;
 }
-
 
 function tokenFromForm(req: Request): string {
   if (!Buffer.isBuffer(req.body) || !req.is('application/x-www-form-urlencoded')) return '';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import type { RequestContext } from '../domain/subscriptions';
+import type { RequestContext } from '../domain/subscriber';
 
 declare module 'express-serve-static-core' {
   interface Request {

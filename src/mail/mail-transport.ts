@@ -2,6 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
+import { PermanentDeliveryError, TransientDeliveryError } from '../domain/errors';
+import type { SentMail } from '../domain/ports/mail-sender';
 
 /** A message already built to MIME: what goes on the wire after the SMTP envelope. */
 export interface RawMessage {
@@ -11,30 +13,10 @@ export interface RawMessage {
   messageId: string;
 }
 
-export interface SendResult {
-  messageId: string;
-  response: string;
-}
-
-/** The server refused this recipient for good (5xx): retrying would get the same answer. */
-export class PermanentDeliveryError extends Error {
-  readonly code = 'permanent_failure';
-  constructor(message: string, readonly responseCode?: number) {
-    super(message);
-  }
-}
-
-/** A 4xx answer or a connection problem: retry later. */
-export class TransientDeliveryError extends Error {
-  readonly code = 'transient_failure';
-  constructor(message: string, readonly responseCode?: number) {
-    super(message);
-  }
-}
-
-/** The narrow port the rest of the system sees: it only sends. */
+/** Where built messages go: an SMTP server or the outbox folder. It only sends. */
 export interface MailTransport {
-  send(message: RawMessage): Promise<SendResult>;
+  /** Rejects with PermanentDeliveryError for an SMTP 5xx, TransientDeliveryError otherwise. */
+  send(message: RawMessage): Promise<SentMail>;
   close(): Promise<void>;
   /** For the start banner. */
   readonly describe: string;
@@ -81,7 +63,7 @@ class SmtpTransport implements MailTransport {
     this.describe = `SMTP ${u.toString()} (${maxConnections} connections)`;
   }
 
-  async send(message: RawMessage): Promise<SendResult> {
+  async send(message: RawMessage): Promise<SentMail> {
     try {
       const info = await this.transporter.sendMail({ envelope: message.envelope, raw: message.raw });
       return { messageId: message.messageId, response: String(info.response ?? '') };
@@ -105,7 +87,7 @@ class OutboxTransport implements MailTransport {
     this.describe = `outbox ${dir} (no SMTP_URL: messages are written as .eml files)`;
   }
 
-  async send(message: RawMessage): Promise<SendResult> {
+  async send(message: RawMessage): Promise<SentMail> {
     const info = await this.transporter.sendMail({ envelope: message.envelope, raw: message.raw });
     await mkdir(this.dir, { recursive: true });
     const name = `${Date.now()}-${message.messageId.replace(/[^A-Za-z0-9.-]/g, '_')}.eml`;

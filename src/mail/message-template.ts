@@ -1,6 +1,7 @@
 import MimeNode from 'nodemailer/lib/mime-node';
 import * as qp from 'nodemailer/lib/qp';
 import { randomBytes } from 'node:crypto';
+import { escapeHtml } from '../lib/html';
 
 /** What a message looks like before it is addressed to anyone. `{{token}}` marks a per-recipient value. */
 export interface MessageTemplateInput {
@@ -118,8 +119,4 @@ function encodeValue(value: string, kind: 'header' | 'html' | 'text'): Buffer {
     return Buffer.from(value);
   }
   return encodeSegment(kind === 'html' ? escapeHtml(value) : value);
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

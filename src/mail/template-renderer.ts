@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mjml2html from 'mjml';
 import { convert } from 'html-to-text';
-import { escapeHtml } from './message-template';
+import { escapeHtml } from '../lib/html';
 
 export type TemplateName = 'confirm' | 'welcome' | 'newsletter';
 

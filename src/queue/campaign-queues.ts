@@ -1,8 +1,6 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
-import { QUEUES } from './queue-names';
-
-export type FanoutJob = { campaignId: number };
-export type BatchJob = { campaignId: number; ids: number[] };
+import type { CampaignJobs } from '../domain/ports/job-queues';
+import { QUEUES, type BatchJob, type FanoutJob } from './jobs';
 
 /** Options of `CampaignQueues`. */
 export interface CampaignQueuesOptions {
@@ -13,7 +11,7 @@ export interface CampaignQueuesOptions {
 }
 
 /** Producers of the campaign fan-out job and the delivery batch jobs. */
-export class CampaignQueues {
+export class CampaignQueues implements CampaignJobs {
   readonly fanout: Queue<FanoutJob>;
   readonly deliveries: Queue<BatchJob>;
 
@@ -36,7 +34,6 @@ export class CampaignQueues {
     });
   }
 
-  /** Starts (or restarts, after resume) the fan-out of a campaign. */
   async startFanout(campaignId: number, run: string): Promise<void> {
     await this.fanout.add('fanout', { campaignId }, { jobId: `fanout-${campaignId}-${run}` });
   }
@@ -51,13 +48,22 @@ export class CampaignQueues {
     return job.data.ids;
   }
 
-  /** Batch jobs not yet taken by a worker: what the fan-out waits on. */
   async pendingBatches(): Promise<number> {
-    const c = await this.deliveries.getJobCounts('waiting', 'delayed', 'prioritized');
-    return (c.waiting ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0);
+    return waitingJobs(this.deliveries);
+  }
+
+  /** Processes taking delivery jobs now; rejects when Redis will not tell (CLIENT LIST not allowed). */
+  async deliveryWorkers(): Promise<number> {
+    return (await this.deliveries.getWorkers()).length;
   }
 
   async close(): Promise<void> {
     await Promise.all([this.fanout.close(), this.deliveries.close()]);
   }
+}
+
+/** Jobs a queue holds that no worker has taken yet. */
+export async function waitingJobs(queue: Queue): Promise<number> {
+  const c = await queue.getJobCounts('waiting', 'delayed', 'prioritized');
+  return (c.waiting ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0);
 }

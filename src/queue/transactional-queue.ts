@@ -1,8 +1,10 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
-import { QUEUES, type TransactionalJob } from './queue-names';
+import type { MailJobs } from '../domain/ports/job-queues';
+import type { TransactionalKind } from '../domain/ports/mail-sender';
+import { QUEUES, type TransactionalJob } from './jobs';
 
 /** Producer of confirmation and welcome mails. */
-export class TransactionalQueue {
+export class TransactionalQueue implements MailJobs {
   readonly queue: Queue<TransactionalJob>;
 
   constructor(deps: { connection: ConnectionOptions; prefix: string }) {
@@ -19,8 +21,8 @@ export class TransactionalQueue {
     });
   }
 
-  async enqueue(job: TransactionalJob): Promise<void> {
-    await this.queue.add(job.kind, job);
+  async enqueue(kind: TransactionalKind, subscriberId: number): Promise<void> {
+    await this.queue.add(kind, { kind, subscriberId });
   }
 
   close(): Promise<void> {

@@ -1,25 +1,87 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { AppConfig, Env } from '../config';
-import { CONSENT_SENTENCE } from '../http/pages';
+import pino, { type Logger } from 'pino';
+import { loadDotEnv, parseEnv, type AppConfig, type Env } from '../config';
+import { buildContainer, type Container } from '../container';
+import type { Clock } from '../domain/ports/clock';
+import { defaultTermsText, termsOf } from '../domain/terms';
 import { loadOrCreateDevSecrets } from './dev-secrets';
+import { redisAnswers, resolveRedis, RedisUnavailableError, type RedisTarget } from './embedded-redis';
+
+/** Options of `boot`. */
+export interface BootOptions {
+  /** Shown in logs (`role`). */
+  role: string;
+  /** The settings. Default: `process.env`, after reading `./.env` into it when present. */
+  env?: Record<string, string | undefined>;
+  /** Builds the logger. Default: pino at LOG_LEVEL on stdout. */
+  logger?: (config: AppConfig) => Logger;
+  /** Refuse to go on when the configured Redis does not answer, instead of retrying in the background. Default false. */
+  requireRedis?: boolean;
+  /** Default: the system clock. */
+  clock?: Clock;
+  /** Collect Node's process metrics for /metrics. Default false (tests run many services in one process). */
+  processMetrics?: boolean;
+}
+
+/** A booted service: the container and what is needed to stop it. */
+export interface Booted {
+  config: AppConfig;
+  container: Container;
+  log: Logger;
+  redis: RedisTarget;
+  /** Development secrets are in use (no ADMIN_TOKEN/APP_SECRET set); `generated` when created by this start. */
+  devSecrets?: { generated: boolean; file: string };
+  /** Closes the container, then stops a redis-server this process started. */
+  close(): Promise<void>;
+}
+
+/**
+ * The one boot sequence of the service, the CLI and the tests: settings → configuration → Redis → container.
+ * Starts nothing that serves or works: the caller listens or starts workers as its role needs.
+ */
+export async function boot(opts: BootOptions): Promise<Booted> {
+  let env = opts.env;
+  if (!env) {
+    loadDotEnv();
+    env = process.env;
+  }
+  const settings = parseEnv(env);
+  const { config, devSecrets } = resolveConfig(settings);
+  const log = opts.logger?.(config) ?? pino({ level: config.logLevel, base: { service: 'newsletter', role: opts.role } });
+  const redis = await resolveRedis(settings.REDIS_URL, config.dataDir);
+  // A configured Redis that is down would leave the queue connections retrying forever: say so instead.
+  if (opts.requireRedis && !redis.child && !(await redisAnswers(redis.options))) {
+    throw new RedisUnavailableError(`Redis does not answer at ${redis.describe}; is it running? (REDIS_URL)`);
+  }
+  const container = buildContainer({ config, redis: redis.options, log, clock: opts.clock, processMetrics: opts.processMetrics });
+  return {
+    config,
+    container,
+    log,
+    redis,
+    devSecrets,
+    async close() {
+      await container.close();
+      redis.child?.kill('SIGTERM');
+    },
+  };
+}
 
 /**
  * Turns validated settings into the configuration the container takes: fills development secrets, reads key and
- * terms files, derives the terms hash. Returns whether secrets were generated so the banner can say so.
+ * terms files, derives the terms hash.
  */
-export function resolveConfig(env: Env): { config: AppConfig; generatedSecrets: boolean; devSecrets: boolean } {
+export function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated: boolean; file: string } } {
   let adminToken = env.ADMIN_TOKEN;
   let appSecret = env.APP_SECRET;
-  let generatedSecrets = false;
-  const devSecrets = !adminToken || !appSecret;
-  if (devSecrets) {
-    const { secrets, created } = loadOrCreateDevSecrets(env.DATA_DIR);
+  let devSecrets: { generated: boolean; file: string } | undefined;
+  if (!adminToken || !appSecret) {
+    const { secrets, created, file } = loadOrCreateDevSecrets(env.DATA_DIR);
     adminToken ??= secrets.adminToken;
     appSecret ??= secrets.appSecret;
-    generatedSecrets = created;
+    devSecrets = { generated: created, file };
   }
-  const termsText = env.TERMS_TEXT_FILE ? readFileSync(env.TERMS_TEXT_FILE, 'utf8') : defaultTerms(env.SITE_NAME);
+  const termsText = env.TERMS_TEXT_FILE ? readFileSync(env.TERMS_TEXT_FILE, 'utf8') : defaultTermsText(env.SITE_NAME);
   const privateKey = env.DKIM_PRIVATE_KEY ?? (env.DKIM_PRIVATE_KEY_FILE ? readFileSync(env.DKIM_PRIVATE_KEY_FILE, 'utf8') : undefined);
   const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   const config: AppConfig = {
@@ -29,15 +91,16 @@ export function resolveConfig(env: Env): { config: AppConfig; generatedSecrets: 
     siteName: env.SITE_NAME,
     redisPrefix: env.REDIS_PREFIX,
     mail: {
+      smtpUrl: env.SMTP_URL,
       from: env.MAIL_FROM,
       replyTo: env.MAIL_REPLY_TO,
       postalAddress: env.POSTAL_ADDRESS,
       dkim: env.DKIM_DOMAIN && env.DKIM_SELECTOR && privateKey ? { domainName: env.DKIM_DOMAIN, keySelector: env.DKIM_SELECTOR, privateKey: privateKey.replace(/\\n/g, '\n') } : undefined,
       maxConnections: env.SMTP_MAX_CONNECTIONS,
     },
-    adminToken: adminToken!,
-    appSecret: appSecret!,
-    terms: { version: env.TERMS_VERSION, url: env.TERMS_URL, text: termsText, textHash: createHash('sha256').update(termsText).digest('hex') },
+    adminToken,
+    appSecret,
+    terms: { ...termsOf(env.TERMS_VERSION, termsText), url: env.TERMS_URL },
     delivery: {
       ratePerSecond: env.SEND_RATE_PER_SECOND,
       batchSize: env.DELIVERY_BATCH_SIZE,
@@ -47,19 +110,11 @@ export function resolveConfig(env: Env): { config: AppConfig; generatedSecrets: 
       lockSeconds: env.JOB_LOCK_SECONDS,
     },
     feed: { url: env.FEED_URL, cron: env.FEED_POLL_CRON },
+    workerProcesses: env.WORKER_PROCESSES,
     limits: { signupsPerIp: env.SIGNUP_RATE_PER_IP, confirmMailsPerAddressPerHour: env.CONFIRM_MAILS_PER_ADDRESS_PER_HOUR },
     trustProxy: env.TRUST_PROXY,
     dataDir: env.DATA_DIR,
     logLevel: env.LOG_LEVEL,
   };
-  return { config, generatedSecrets, devSecrets };
-}
-
-/** Plain terms for a site that has not written its own (TERMS_TEXT_FILE). */
-function defaultTerms(siteName: string): string {
-  return [
-    `${siteName} newsletter. ${CONSENT_SENTENCE}`,
-    'By subscribing you agree that we send you our newsletter by email. We keep your address, your name if you give it, and the proof of your consent (when, from which IP address and browser, to which version of these terms) for as long as you are subscribed.',
-    'You can leave at any time with the unsubscribe link in every newsletter, and ask us for a copy of what we hold on you or to erase it.',
-  ].join('\n\n');
+  return { config, devSecrets };
 }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Article, NewArticle } from '../domain/article';
-import { Keys } from './keys';
+import type { ArticleRepository } from '../domain/ports/article-repository';
+import type { Keys } from './keys';
 
 /** Fields of the article hash, flat strings as Redis holds them. */
 type Row = Record<string, string>;
@@ -50,10 +51,10 @@ return #KEYS - 1
 const DEFAULT_LIMIT = 100;
 
 /**
- * Articles by id, their url and guid indexes, the set of new articles (not yet in a sent campaign) and the set of
- * all articles, both scored by publication time. Only this speaks Redis for articles.
+ * ArticleRepository on Redis: a hash per article, the url and guid indexes, and two zsets scored by publication
+ * time, the new articles (in no sent campaign) and all of them.
  */
-export class ArticleStore {
+export class ArticleStore implements ArticleRepository {
   private readonly keys: Keys;
 
   constructor(private readonly deps: { redis: Redis; keys: Keys }) {
@@ -95,11 +96,6 @@ export class ArticleStore {
   async get(id: number): Promise<Article | null> {
     const row = await this.redis.hgetall(this.keys.article(id));
     return row.id ? toArticle(row) : null;
-  }
-
-  async findIdByUrl(url: string): Promise<number | null> {
-    const id = await this.redis.hget(this.keys.articleUrlIndex(), url);
-    return id ? Number(id) : null;
   }
 
   /** Reads many articles in one round trip, in the order given; ids with no article are dropped. */

@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { Campaign, CampaignContent, CampaignStatus } from '../domain/campaign';
+import type {
+  CampaignChanges,
+  CampaignRepository,
+  CampaignTransition,
+  DeliveryOutcome,
+} from '../domain/ports/campaign-repository';
 import type { Keys } from './keys';
 import { LuaScript } from './lua-script';
 
@@ -56,10 +62,8 @@ if ARGV[2] == 'sent' then redis.call('HSET', KEYS[1], 'consecutiveFailures', 0) 
 return 1
 `);
 
-export type Outcome = 'sent' | 'failed' | 'skipped' | 'bounced';
-
-/** Campaigns, their rendered content and their delivery ledger. */
-export class CampaignStore {
+/** CampaignRepository on Redis: a hash per campaign with its counters, its content hash, and two bitmaps by subscriber id. */
+export class CampaignStore implements CampaignRepository {
   constructor(private readonly deps: { redis: Redis; keys: Keys }) {}
 
   private get redis() {
@@ -92,14 +96,9 @@ export class CampaignStore {
     return ((await pipe.exec()) ?? []).map(([, row]) => toCampaign(row as Row));
   }
 
-  /** Atomic status change; returns false with the current status when `from` does not hold. */
-  async transition(id: number, from: CampaignStatus[], to: CampaignStatus, fields: Row = {}): Promise<{ ok: true } | { ok: false; current: CampaignStatus | null }> {
-    const r = (await TRANSITION.run(this.redis, [this.keys.campaign(id)], [to, ...from, '--', ...Object.entries(fields).flat()])) as string | null;
+  async transition(id: number, from: CampaignStatus[], to: CampaignStatus, changes: CampaignChanges = {}): Promise<CampaignTransition> {
+    const r = (await TRANSITION.run(this.redis, [this.keys.campaign(id)], [to, ...from, '--', ...changeFields(changes)])) as string | null;
     return r === 'ok' ? { ok: true } : { ok: false, current: r as CampaignStatus | null };
-  }
-
-  async update(id: number, fields: Row): Promise<void> {
-    await this.redis.hset(this.keys.campaign(id), fields);
   }
 
   async saveContent(id: number, content: CampaignContent): Promise<void> {
@@ -111,12 +110,11 @@ export class CampaignStore {
     return r.html ? { subject: r.subject, html: r.html, text: r.text } : null;
   }
 
-  /** Fan-out checkpoint: ids up to `cursor` are in batch jobs, `count` more of them queued. */
   async checkpoint(id: number, cursor: number, count: number): Promise<void> {
     await this.redis.multi().hset(this.keys.campaign(id), 'cursor', String(cursor)).hincrby(this.keys.campaign(id), 'queued', count).exec();
   }
 
-  /** For each id, whether its outcome is already recorded (sent or settled): one round trip for a batch. */
+  /** Both bitmaps read in one round trip each for a whole batch. */
   async recorded(id: number, subscriberIds: number[]): Promise<boolean[]> {
     if (!subscriberIds.length) return [];
     const args = subscriberIds.flatMap((s) => ['GET', 'u1', String(s)]);
@@ -127,30 +125,36 @@ export class CampaignStore {
     return subscriberIds.map((_, i) => sent[i] === 1 || settled[i] === 1);
   }
 
-  /** Records an outcome once; returns true if it was new. */
-  async record(id: number, subscriberId: number, outcome: Outcome): Promise<boolean> {
+  async record(id: number, subscriberId: number, outcome: DeliveryOutcome): Promise<boolean> {
     const r = await RECORD.run(this.redis, [this.keys.campaign(id), this.keys.campaignLedger(id), this.keys.campaignSettled(id)], [subscriberId, outcome]);
     return r === 1;
   }
 
-  async wasSent(id: number, subscriberId: number): Promise<boolean> {
-    return (await this.redis.getbit(this.keys.campaignLedger(id), subscriberId)) === 1;
-  }
-
-  /** Counts a failed send towards the auto-pause threshold; returns the run length. */
   async countFailure(id: number): Promise<number> {
     return this.redis.hincrby(this.keys.campaign(id), 'consecutiveFailures', 1);
   }
 
-  /** Marks the end of fan-out and ends the campaign if every recipient is already accounted for. */
-  async finishFanout(id: number, now: string): Promise<string | null> {
+  async finishFanout(id: number, now: string): Promise<CampaignStatus | null> {
     await this.redis.hset(this.keys.campaign(id), 'fanoutDone', '1');
     return this.finishIfDone(id, now);
   }
 
-  async finishIfDone(id: number, now: string): Promise<string | null> {
-    return (await FINISH_IF_DONE.run(this.redis, [this.keys.campaign(id)], [now])) as string | null;
+  async finishIfDone(id: number, now: string): Promise<CampaignStatus | null> {
+    return (await FINISH_IF_DONE.run(this.redis, [this.keys.campaign(id)], [now])) as CampaignStatus | null;
   }
+}
+
+/** The hash fields of a status change. */
+function changeFields(c: CampaignChanges): string[] {
+  const fields: Row = {};
+  if (c.startedAt !== undefined) fields.startedAt = c.startedAt;
+  if (c.pausedAt !== undefined) fields.pausedAt = c.pausedAt;
+  if (c.finishedAt !== undefined) fields.finishedAt = c.finishedAt;
+  if (c.reason !== undefined) fields.reason = c.reason;
+  if (c.maxSubscriberId !== undefined) fields.maxSubscriberId = String(c.maxSubscriberId);
+  if (c.total !== undefined) fields.total = String(c.total);
+  if (c.resetFailures) fields.consecutiveFailures = '0';
+  return Object.entries(fields).flat();
 }
 
 function toCampaign(r: Row): Campaign {

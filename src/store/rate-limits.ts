@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { SignupLimits } from '../domain/ports/rate-limits';
 import type { Keys } from './keys';
 
 /** Options of `RateLimits`. */
@@ -11,7 +12,7 @@ export interface RateLimitsOptions {
 }
 
 /** Counters kept in Redis, so every API process shares them. */
-export class RateLimits {
+export class RateLimits implements SignupLimits {
   private readonly perIp: RateLimiterRedis;
   private readonly perAddress: RateLimiterRedis;
 
@@ -20,12 +21,10 @@ export class RateLimits {
     this.perAddress = new RateLimiterRedis({ storeClient: deps.redis, keyPrefix: deps.keys.rateLimit('confirm-mail'), points: opts.confirmMailsPerAddressPerHour, duration: 3600 });
   }
 
-  /** Returns 0 when allowed, else the seconds to wait. */
   async takeSignup(ip: string): Promise<number> {
     return take(this.perIp, ip);
   }
 
-  /** Returns true when one more confirmation mail may go to this address (by hash). */
   async takeConfirmMail(addressHash: string): Promise<boolean> {
     return (await take(this.perAddress, addressHash)) === 0;
   }

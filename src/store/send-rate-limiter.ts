@@ -1,12 +1,13 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { SendRate } from '../domain/ports/rate-limits';
 import type { Keys } from './keys';
 
 /**
  * One sending rate for every worker together, kept in Redis. Permits are taken per chunk of messages, so a fast
  * campaign costs one Redis call per chunk, not per message. A rate of 0 means no limit.
  */
-export class SendRateLimiter {
+export class SendRateLimiter implements SendRate {
   private readonly limiter?: RateLimiterRedis;
 
   constructor(deps: { redis: Redis; keys: Keys }, private readonly perSecond: number) {

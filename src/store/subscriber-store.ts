@@ -1,7 +1,16 @@
 import type { Redis } from 'ioredis';
-import type { ConsentEvent, ConsentEventType, ConsentEvidence, Subscriber, SubscriberStatus } from '../domain/subscriber';
 import { emailHash } from '../domain/email-address';
-import { Keys } from './keys';
+import type { ImportRow } from '../domain/import-parsers';
+import type {
+  ImportOutcome,
+  NewConsentEvent,
+  NewSubscriber,
+  SubscriberChanges,
+  SubscriberRepository,
+  SubscriberTransition,
+} from '../domain/ports/subscriber-repository';
+import type { ConsentEvent, ConsentEvidence, Subscriber, SubscriberStatus } from '../domain/subscriber';
+import type { Keys } from './keys';
 import { LuaScript } from './lua-script';
 
 /** Fields of the subscriber hash, flat strings as Redis holds them. */
@@ -33,8 +42,6 @@ if ARGV[4] == '1' then redis.call('SADD', KEYS[3], ARGV[3]) end
 return 'ok'
 `);
 
-export type TransitionResult = { ok: true } | { ok: false; current: SubscriberStatus | null };
-
 /**
  * Imports a batch in one atomic round trip. Per row, in order (so a repeat within the batch finds its first
  * occurrence): skip a suppressed hash ('s'), skip a hash already in the index whatever its status ('e', so an
@@ -64,12 +71,10 @@ end
 return table.concat(out)
 `);
 
-/** What an import did with one row. */
-export type ImportOutcome = 'imported' | 'suppressed' | 'existing';
 const IMPORT_OUTCOME: Record<string, ImportOutcome> = { i: 'imported', s: 'suppressed', e: 'existing' };
 
-/** Subscribers, their email index, the active list, the suppression set and the consent trail. Only this speaks Redis for them. */
-export class SubscriberStore {
+/** SubscriberRepository on Redis: a hash per person, the index by address hash, the active zset, the suppression set, the trail lists. */
+export class SubscriberStore implements SubscriberRepository {
   private readonly keys: Keys;
 
   constructor(private readonly deps: { redis: Redis; keys: Keys }) {
@@ -80,7 +85,7 @@ export class SubscriberStore {
     return this.deps.redis;
   }
 
-  async findIdByEmail(email: string): Promise<number | null> {
+  private async findIdByEmail(email: string): Promise<number | null> {
     const id = await this.redis.hget(this.keys.subscriberIndex(), emailHash(email));
     return id ? Number(id) : null;
   }
@@ -112,7 +117,7 @@ export class SubscriberStore {
    * Creates the subscriber with this status unless the address is known; returns the id and whether it was created.
    * The index entry is claimed with HSETNX first, so two concurrent signups of one address make one subscriber.
    */
-  async create(input: { email: string; name: string; status: SubscriberStatus; consent: ConsentEvidence; now: string; confirmedAt?: string }): Promise<{ id: number; created: boolean }> {
+  async create(input: NewSubscriber): Promise<{ id: number; created: boolean }> {
     const hash = emailHash(input.email);
     const existing = await this.redis.hget(this.keys.subscriberIndex(), hash);
     if (existing) return { id: Number(existing), created: false };
@@ -136,7 +141,6 @@ export class SubscriberStore {
     return { id, created: true };
   }
 
-  /** Records a new consent on an existing subscriber (a later signup) and sets its status, whatever it was. */
   async renewConsent(id: number, input: { name?: string; status: SubscriberStatus; consent: ConsentEvidence; now: string }): Promise<void> {
     const row: Row = { status: input.status, updatedAt: input.now, ...consentFields(input.consent) };
     if (input.name) row.name = input.name;
@@ -146,26 +150,19 @@ export class SubscriberStore {
     await multi.exec();
   }
 
-  /** Atomically moves a subscriber from one of `from` to `to`, setting extra fields; `suppress` adds the address to the suppression set. */
-  async transition(sub: Pick<Subscriber, 'id' | 'email'>, from: SubscriberStatus[], to: SubscriberStatus, fields: Row, suppress = false): Promise<TransitionResult> {
-    const args = [String(sub.id), to, emailHash(sub.email), suppress ? '1' : '0', ...from, '--', ...Object.entries(fields).flat()];
+  async transition(
+    sub: Pick<Subscriber, 'id' | 'email'>,
+    from: SubscriberStatus[],
+    to: SubscriberStatus,
+    changes: SubscriberChanges,
+    options: { suppress?: boolean } = {},
+  ): Promise<SubscriberTransition> {
+    const fields = Object.entries(changes).filter((e): e is [string, string] => e[1] !== undefined);
+    const args = [String(sub.id), to, emailHash(sub.email), options.suppress ? '1' : '0', ...from, '--', ...fields.flat()];
     const r = (await TRANSITION.run(this.redis, [this.keys.subscriber(sub.id), this.keys.activeSubscribers(), this.keys.suppressed()], args)) as string | null;
     return r === 'ok' ? { ok: true } : { ok: false, current: (r as SubscriberStatus) ?? null };
   }
 
-  /** Suppresses an address whether or not it is a subscriber (e.g. a hard bounce from a test send). */
-  async suppress(email: string): Promise<void> {
-    await this.redis.sadd(this.keys.suppressed(), emailHash(email));
-  }
-
-  async touch(id: number, fields: Row): Promise<void> {
-    await this.redis.hset(this.keys.subscriber(id), fields);
-  }
-
-  /**
-   * Erases everything held on the address: record, index, trail. Leaves the hash in the suppression set and a
-   * hash-only line in the erasure log. Returns false when nothing was held.
-   */
   async erase(email: string, now: string): Promise<boolean> {
     const hash = emailHash(email);
     const id = await this.redis.hget(this.keys.subscriberIndex(), hash);
@@ -177,11 +174,11 @@ export class SubscriberStore {
   }
 
   /**
-   * Appends a consent event to the address's trail. The trail is a Redis list of JSON events, only ever pushed to:
-   * a Stream per person would cost ~4.7 KB each on Redis 7 (measured), a list ~260 bytes.
+   * The trail is a Redis list of JSON events, only ever pushed to: a Stream per person would cost ~4.7 KB each on
+   * Redis 7 (measured), a list ~260 bytes.
    */
-  async appendConsent(email: string, type: ConsentEventType, at: string, evidence: Partial<ConsentEvidence> = {}, detail?: string): Promise<void> {
-    await this.redis.rpush(this.keys.consentTrail(emailHash(email)), trailEntry(type, at, evidence, detail));
+  async appendConsent(email: string, event: NewConsentEvent): Promise<void> {
+    await this.redis.rpush(this.keys.consentTrail(emailHash(email)), trailEntry(event));
   }
 
   async consentTrail(email: string): Promise<ConsentEvent[]> {
@@ -189,7 +186,6 @@ export class SubscriberStore {
     return entries.map((json, i) => ({ id: String(i + 1), ...JSON.parse(json) }) as ConsentEvent);
   }
 
-  /** Active subscriber ids after `afterId`, in id order: the fan-out's cursor. */
   async pageActiveIds(afterId: number, limit: number): Promise<number[]> {
     const ids = await this.redis.zrangebyscore(this.keys.activeSubscribers(), `(${afterId}`, '+inf', 'LIMIT', 0, limit);
     return ids.map(Number);
@@ -199,7 +195,6 @@ export class SubscriberStore {
     return this.redis.zcard(this.keys.activeSubscribers());
   }
 
-  /** Ids of active subscribers at most `maxId`: the recipients a campaign that started at `maxId` will reach. */
   async countActiveUpTo(maxId: number): Promise<number> {
     return this.redis.zcount(this.keys.activeSubscribers(), '-inf', maxId);
   }
@@ -208,11 +203,8 @@ export class SubscriberStore {
     return Number((await this.redis.get(this.keys.subscriberSeq())) ?? 0);
   }
 
-  /**
-   * Creates active subscribers from imported rows with their consent evidence and an 'imported' trail event, in
-   * one atomic script per batch; suppressed and already known addresses are left untouched. One outcome a row.
-   */
-  async importActive(rows: { email: string; name: string; consent: ConsentEvidence }[], now: string): Promise<ImportOutcome[]> {
+  /** One atomic script per batch (IMPORT_ACTIVE). */
+  async importActive(rows: ImportRow[], now: string): Promise<ImportOutcome[]> {
     if (!rows.length) return [];
     const keys = [this.keys.subscriberIndex(), this.keys.subscriberSeq(), this.keys.activeSubscribers(), this.keys.suppressed()];
     const packed: [string, string[], string][] = [];
@@ -221,7 +213,7 @@ export class SubscriberStore {
       keys.push(this.keys.consentTrail(hash));
       const fields = Object.entries({ email: row.email, name: row.name, status: 'active', createdAt: now, updatedAt: now, ...consentFields(row.consent) }).flat();
       const { at, ...evidence } = row.consent;
-      const event = trailEntry('imported', now, evidence, `consent given at ${at}`);
+      const event = trailEntry({ type: 'imported', at: now, evidence, detail: `consent given at ${at}` });
       packed.push([hash, fields, event]);
     }
     const letters = (await IMPORT_ACTIVE.run(this.redis, keys, [this.keys.subscriber(''), JSON.stringify(packed)])) as string;
@@ -229,10 +221,10 @@ export class SubscriberStore {
   }
 }
 
-function trailEntry(type: ConsentEventType, at: string, evidence: Partial<ConsentEvidence>, detail?: string): string {
-  const event: Record<string, string> = { type, at };
-  for (const [k, v] of Object.entries(evidence)) if (v !== undefined && v !== '' && k !== 'at') event[k] = String(v);
-  if (detail) event.detail = detail;
+function trailEntry(e: NewConsentEvent): string {
+  const event: Record<string, string> = { type: e.type, at: e.at };
+  for (const [k, v] of Object.entries(e.evidence ?? {})) if (v !== undefined && v !== '' && k !== 'at') event[k] = v;
+  if (e.detail) event.detail = e.detail;
   return JSON.stringify(event);
 }
 

@@ -407,7 +407,7 @@ describe('feed worker', () => {
   });
 
   test('registers one job scheduler with the configured cron in UTC, and its poll adds the articles', async () => {
-    const feed = good.container.feedWorker!;
+    const feed = good.container.feedQueue!;
     expect(feed).toBeDefined();
     await feed.ready;
     const scheduler = await feed.queue.getJobScheduler('feed-poll');
@@ -423,7 +423,7 @@ describe('feed worker', () => {
   });
 
   test('a broken feed fails its job for a retry, and the service keeps running', async () => {
-    const feed = broken.container.feedWorker!;
+    const feed = broken.container.feedQueue!;
     await feed.ready;
     await feed.pollNow();
     const failed = (await eventually(async () => {

@@ -44,7 +44,7 @@ describe('a campaign to 2,000+ subscribers', () => {
     expect(campaign).toMatchObject({ status: 'draft', subject: articles[0].title });
     expect([...campaign.articleIds].sort()).toEqual(articles.map((a) => a.id).sort());
 
-    const rendersBefore = container.renderer.renders;
+    const rendersBefore = container.templates.renders;
     const sent = await admin(app, `/campaigns/${campaign.id}/send`, {});
     expect(sent.status).toBe(202);
     const done = await waitForStatus(app, campaign.id, 'sent', 90000);
@@ -59,7 +59,7 @@ describe('a campaign to 2,000+ subscribers', () => {
     expect(recipients.every((r) => r.endsWith('@list.test'))).toBe(true);
     for (let i = 0; i < 20; i++) expect(recipients).not.toContain(`reader${i}@list.test`);
     // One render for the whole campaign, none per recipient.
-    expect(container.renderer.renders - rendersBefore).toBe(1);
+    expect(container.templates.renders - rendersBefore).toBe(1);
 
     // The articles are no longer new.
     expect(await container.articleStore.listNew()).toHaveLength(0);

@@ -154,15 +154,18 @@ describe('operator CLI', () => {
     campaignId = Number(m![1]);
 
     const out = join(dataDir, 'preview.html');
-    // Without --out the file goes to the working directory as campaign-<id>.html.
+    // Without --out the file goes to a new temporary folder, never into the working directory.
     const [explicit, byDefault] = await Promise.all([cli(env, ['campaign', 'preview', String(campaignId), '--out', out]), cli(env, ['campaign', 'preview', String(campaignId)], { cwd: dataDir })]);
     expect(explicit).toMatchObject({ code: 0, stdout: `${out}\n` });
     const html = readFileSync(out, 'utf8');
     expect(html).toContain('UN rights chief’s China visit draws criticism');
     expect(html).toContain('Second story');
     expect(byDefault.code).toBe(0);
-    expect(byDefault.stdout.trim()).toBe(join(dataDir, `campaign-${campaignId}.html`));
-    expect(existsSync(join(dataDir, `campaign-${campaignId}.html`))).toBe(true);
+    const temporary = byDefault.stdout.trim();
+    expect(temporary.startsWith(join(tmpdir(), 'newsletter-preview-'))).toBe(true);
+    expect(temporary.endsWith(`campaign-${campaignId}.html`)).toBe(true);
+    expect(readFileSync(temporary, 'utf8')).toBe(html);
+    expect(existsSync(join(dataDir, `campaign-${campaignId}.html`))).toBe(false);
   });
 
   test('campaign status --json prints the campaign as the admin API does', async () => {

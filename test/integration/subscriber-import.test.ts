@@ -149,7 +149,7 @@ describe('POST /api/admin/subscribers/import', () => {
   test('a known address is skipped whatever its status: an unsubscribed person is not resubscribed, a repeat in the file counts once', async () => {
     await importBody(ndjson([row('left@example.com')]), NDJSON);
     const left = (await app.container.subscribers.getByEmail('left@example.com'))!;
-    expect(await app.container.subscribers.transition(left, ['active'], 'unsubscribed', { unsubscribedAt: '2026-11-01T00:00:00.000Z' })).toEqual({ ok: true });
+    expect(await app.container.subscribers.transition(left, ['active'], 'unsubscribed', { unsubscribedAt: '2026-11-01T00:00:00.000Z', updatedAt: '2026-11-01T00:00:00.000Z' })).toEqual({ ok: true });
     const before = await countActive();
 
     const summary = await (await importBody(ndjson([row('LEFT@example.com'), row('twice@example.com'), row('Twice@Example.com')]), NDJSON)).json();

@@ -5,10 +5,8 @@ import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Redis } from 'ioredis';
-import { parseEnv } from '../../src/config';
-import { buildContainer, type Container } from '../../src/container';
-import { resolveConfig } from '../../src/runtime/boot';
-import type { Clock } from '../../src/domain/clock';
+import type { Clock } from '../../src/domain/ports/clock';
+import { boot } from '../../src/runtime/boot';
 
 export const TEST_REDIS = { host: '127.0.0.1', port: 6379 };
 
@@ -46,8 +44,9 @@ export async function startTestApp(opts: TestAppOptions = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'nl-test-'));
-  const env = parseEnv({
+  const env = {
     NODE_ENV: 'test',
+    REDIS_URL: `redis://${TEST_REDIS.host}:${TEST_REDIS.port}`,
     REDIS_PREFIX: prefix,
     DATA_DIR: dataDir,
     ...TEST_SECRETS,
@@ -59,11 +58,11 @@ export async function startTestApp(opts: TestAppOptions = {}) {
     LOG_LEVEL: 'silent',
     PORT: String(port),
     PUBLIC_URL: base,
+    ...(opts.smtpUrl ? { SMTP_URL: opts.smtpUrl } : {}),
     ...(opts.env ?? {}),
-  });
-  const { config } = resolveConfig(env);
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const container = buildContainer({ config, redis: TEST_REDIS, smtpUrl: opts.smtpUrl, clock: opts.clock, log });
+  };
+  const service = await boot({ role: 'test', env, clock: opts.clock, logger: () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  const { container, config } = service;
   if (opts.workers !== false) container.startWorkers();
   await container.listen(port);
 
@@ -74,7 +73,7 @@ export async function startTestApp(opts: TestAppOptions = {}) {
     dataDir,
     adminHeaders: { authorization: `Bearer ${config.adminToken}` },
     async stop() {
-      await container.close();
+      await service.close();
       await deleteKeys(`${prefix}:*`);
     },
   };

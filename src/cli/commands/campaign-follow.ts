@@ -15,7 +15,7 @@ const NO_WORKER =
 /** True when some worker takes delivery jobs; undefined when Redis will not tell (CLIENT LIST not allowed). */
 async function workersRunning(container: Container): Promise<boolean | undefined> {
   try {
-    return (await container.campaignQueues.deliveries.getWorkers()).length > 0;
+    return (await container.campaignQueues.deliveryWorkers()) > 0;
   } catch (e) {
     container.log.debug({ event: 'cli.workers_unknown', err: (e as Error).message }, 'cannot list workers');
     return undefined;

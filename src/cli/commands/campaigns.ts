@@ -1,5 +1,6 @@
-import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Campaign } from '../../domain/campaign';
 import { command, positiveInt, required, str } from '../command-spec';
 import { CliError, UsageError } from '../errors';
@@ -70,11 +71,12 @@ const campaignPreview = command<{ id: number; out?: string }>({
   summary: 'Write the rendered newsletter to an HTML file',
   details: ['Writes the newsletter as a subscriber would see it (the sent content once sending started) and prints the file\'s path.'],
   positionals: [{ name: 'id' }],
-  options: { out: { type: 'string', short: 'o', value: 'file.html', help: 'Where to write it (default: campaign-<id>.html here)' } },
+  options: { out: { type: 'string', short: 'o', value: 'file.html', help: 'Where to write it (default: a new temporary file)' } },
   parse: (values, positionals) => ({ id: campaignId(positionals), out: str(values, 'out') }),
   async run({ container }, input) {
     const html = await container.campaigns.preview(input.id);
-    const path = resolve(input.out ?? `campaign-${input.id}.html`);
+    // Never into the working directory unasked: that may be a checkout, and a preview there would be committed.
+    const path = input.out ? resolve(input.out) : join(await mkdtemp(join(tmpdir(), 'newsletter-preview-')), `campaign-${input.id}.html`);
     try {
       await writeFile(path, html);
     } catch (e) {

@@ -1,0 +1,21 @@
+import type { Article, NewArticle } from '../article';
+
+/**
+ * Articles with their url and guid indexes, and which are still new (in no sent campaign). Listings are newest
+ * first by publication time. `test/contract/article-repository.contract.ts` is the executable form of this contract.
+ */
+export interface ArticleRepository {
+  /**
+   * Stores the article unless one with its url, or its guid, is known; returns the stored one either way. When
+   * found by url, a guid not yet known is attached to it. Concurrent adds of one url make one article.
+   */
+  add(input: NewArticle): Promise<{ article: Article; created: boolean }>;
+  get(id: number): Promise<Article | null>;
+  /** In the order given; unknown ids are dropped. */
+  getMany(ids: number[]): Promise<Article[]>;
+  listNew(limit?: number): Promise<Article[]>;
+  list(limit?: number): Promise<Article[]>;
+  countNew(): Promise<number>;
+  /** Takes the articles out of the new ones; the first campaign to send an article stays recorded on it. */
+  markSent(ids: number[], campaignId: number): Promise<void>;
+}

@@ -1,0 +1,35 @@
+import type { CampaignContent } from '../campaign';
+
+/** The mails a person gets outside campaigns. */
+export type TransactionalKind = 'confirm' | 'welcome';
+
+/** One addressee and the personal links their copy carries. */
+export interface Addressee {
+  email: string;
+  /** As it is written in the greeting. */
+  name: string;
+  unsubscribe: { url: string; header: string };
+  /** The confirmation mail's link. */
+  confirmUrl?: string;
+}
+
+export interface SentMail {
+  messageId: string;
+  /** The server's answer, for logs. */
+  response: string;
+}
+
+/** A campaign's message prepared once; each send personalises it for one addressee. */
+export interface PreparedNewsletter {
+  send(to: Addressee): Promise<SentMail>;
+}
+
+/**
+ * Builds and sends mail, and nothing else: it never changes a person's state. A send rejects with a
+ * PermanentDeliveryError when the server refuses the recipient for good, a TransientDeliveryError otherwise.
+ */
+export interface MailSender {
+  /** Prepares (once per process and campaign; id 0 is never kept) the campaign's message. */
+  prepareNewsletter(campaignId: number, content: CampaignContent): PreparedNewsletter;
+  sendTransactional(kind: TransactionalKind, to: Addressee): Promise<SentMail>;
+}

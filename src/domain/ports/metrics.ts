@@ -1,0 +1,16 @@
+import type { TransactionalKind } from './mail-sender';
+
+export type SignupOutcome = 'new' | 'renewed' | 'already_active' | 'suppressed' | 'honeypot';
+export type UnsubscribeMethod = 'page' | 'one-click' | 'mailto';
+export type MailKind = TransactionalKind | 'newsletter';
+
+/** The counters operators watch. */
+export interface Metrics {
+  signup(outcome: SignupOutcome): void;
+  confirmed(): void;
+  unsubscribed(method: UnsubscribeMethod): void;
+  mailSent(kind: MailKind): void;
+  mailFailed(kind: MailKind, permanent: boolean): void;
+  bounced(type: 'hard' | 'soft'): void;
+  complained(): void;
+}

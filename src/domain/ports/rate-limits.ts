@@ -1,0 +1,13 @@
+/** Signup limits shared by every API process. */
+export interface SignupLimits {
+  /** Takes one signup of this client IP: 0 when allowed, else the seconds to wait. */
+  takeSignup(ip: string): Promise<number>;
+  /** Takes one confirmation mail of this address (by hash): false when its limit is reached. */
+  takeConfirmMail(addressHash: string): Promise<boolean>;
+}
+
+/** The one sending rate of all workers together. */
+export interface SendRate {
+  /** Resolves once `n` more messages may go. */
+  take(n: number): Promise<void>;
+}

@@ -1,0 +1,79 @@
+import type { Logger } from 'pino';
+import type { Clock } from './ports/clock';
+import type { Metrics, UnsubscribeMethod } from './ports/metrics';
+import type { SubscriberRepository } from './ports/subscriber-repository';
+import { clipUserAgent, type RequestContext, type Subscriber } from './subscriber';
+
+/** What came back about a person's mail, whoever reports it: the SMTP session, the person, later a webhook. */
+export type Feedback =
+  /** The address does not take mail (an SMTP 5xx for the recipient). */
+  | { type: 'hard_bounce'; reason: string; campaignId?: number }
+  /** It did not take mail this time (an SMTP 4xx); the sender retries. */
+  | { type: 'soft_bounce'; reason: string; campaignId?: number }
+  /** The person marked a mail as spam. */
+  | { type: 'complaint'; reason?: string; campaignId?: number }
+  /** The person asked to leave. */
+  | { type: 'unsubscribe'; method: UnsubscribeMethod; from: RequestContext };
+
+/** What the feedback did to the person. */
+export type FeedbackEffect = 'bounced' | 'unsubscribed' | 'unchanged';
+
+const MAX_REASON = 200;
+
+/**
+ * The one place that decides what bounces, complaints and unsubscribes do to a person:
+ *
+ * | feedback    | status (from pending or active) | suppressed | consent trail             | counter          |
+ * | hard bounce | bounced                         | yes        | 'bounced', always         | bounces{hard}    |
+ * | soft bounce | unchanged                       | no         | nothing                   | bounces{soft}    |
+ * | complaint   | unsubscribed                    | yes        | 'complained', always      | complaints       |
+ * | unsubscribe | unsubscribed                    | no         | 'unsubscribed', on change | unsubscribes{..} |
+ *
+ * A bounce or complaint is evidence each time it is reported, so each goes into the trail even when the status had
+ * already moved; a repeated unsubscribe click changes nothing and records nothing. An unsubscribe is not a
+ * suppression: the person may sign up again with a new consent. Campaign counters are the delivery's business.
+ */
+export class SuppressionPolicy {
+  constructor(
+    private readonly deps: { subscribers: SubscriberRepository; metrics: Metrics; clock: Clock; log: Logger },
+  ) {}
+
+  async apply(sub: Subscriber, feedback: Feedback): Promise<FeedbackEffect> {
+    const { subscribers, metrics, log } = this.deps;
+    const now = this.deps.clock.now().toISOString();
+    switch (feedback.type) {
+      case 'hard_bounce': {
+        const moved = await subscribers.transition(sub, ['pending', 'active'], 'bounced', { bouncedAt: now, updatedAt: now }, { suppress: true });
+        await subscribers.appendConsent(sub.email, { type: 'bounced', at: now, detail: describe(feedback.reason, feedback.campaignId) });
+        metrics.bounced('hard');
+        log.info({ event: 'subscriber.bounced', subscriberId: sub.id, campaignId: feedback.campaignId }, 'hard bounce: address suppressed');
+        return moved.ok ? 'bounced' : 'unchanged';
+      }
+      case 'soft_bounce':
+        metrics.bounced('soft');
+        log.info({ event: 'subscriber.soft_bounced', subscriberId: sub.id, campaignId: feedback.campaignId }, 'soft bounce: will retry');
+        return 'unchanged';
+      case 'complaint': {
+        const moved = await subscribers.transition(sub, ['pending', 'active'], 'unsubscribed', { unsubscribedAt: now, updatedAt: now }, { suppress: true });
+        await subscribers.appendConsent(sub.email, { type: 'complained', at: now, detail: describe(feedback.reason ?? 'marked as spam', feedback.campaignId) });
+        metrics.complained();
+        log.warn({ event: 'subscriber.complained', subscriberId: sub.id, campaignId: feedback.campaignId }, 'complaint: address suppressed');
+        return moved.ok ? 'unsubscribed' : 'unchanged';
+      }
+      case 'unsubscribe': {
+        const moved = await subscribers.transition(sub, ['pending', 'active'], 'unsubscribed', { unsubscribedAt: now, updatedAt: now });
+        if (!moved.ok) return 'unchanged';
+        const evidence = { ip: feedback.from.ip, userAgent: clipUserAgent(feedback.from.userAgent) };
+        await subscribers.appendConsent(sub.email, { type: 'unsubscribed', at: now, evidence, detail: feedback.method });
+        metrics.unsubscribed(feedback.method);
+        log.info({ event: 'subscription.unsubscribed', subscriberId: sub.id, method: feedback.method }, 'unsubscribed');
+        return 'unsubscribed';
+      }
+    }
+  }
+}
+
+function describe(reason: string, campaignId: number | undefined): string {
+  const short = reason.slice(0, MAX_REASON);
+  return campaignId ? `campaign ${campaignId}: ${short}` : short;
+}

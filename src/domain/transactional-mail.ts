@@ -1,0 +1,54 @@
+import type { Logger } from 'pino';
+import { PermanentDeliveryError, TransientDeliveryError } from './errors';
+import type { Links } from './links';
+import type { TransactionalKind, MailSender } from './ports/mail-sender';
+import type { Metrics } from './ports/metrics';
+import type { SubscriberRepository } from './ports/subscriber-repository';
+import type { SuppressionPolicy } from './suppression-policy';
+
+/** Who each mail is for: a confirmation only to someone still pending, a welcome only to someone active. */
+const EXPECTED_STATUS = { confirm: 'pending', welcome: 'active' } as const;
+
+/**
+ * Sends the confirmation and welcome mails the signup flow queues. A failed send rejects, so the job retries; a
+ * refusal for good goes to the suppression policy first.
+ */
+export class TransactionalMail {
+  constructor(
+    private readonly deps: {
+      subscribers: SubscriberRepository;
+      mailer: MailSender;
+      links: Links;
+      policy: SuppressionPolicy;
+      metrics: Metrics;
+      log: Logger;
+    },
+  ) {}
+
+  /** A person who left or was erased since the mail was queued gets nothing. */
+  async send(kind: TransactionalKind, subscriberId: number): Promise<'sent' | 'skipped'> {
+    const { subscribers, mailer, links, metrics, log } = this.deps;
+    const sub = await subscribers.get(subscriberId);
+    if (!sub || sub.status !== EXPECTED_STATUS[kind]) {
+      log.info({ event: 'mail.skipped', kind, subscriberId, status: sub?.status ?? 'erased' }, 'subscriber no longer in the expected state');
+      return 'skipped';
+    }
+    let messageId: string;
+    try {
+      ({ messageId } = await mailer.sendTransactional(kind, {
+        email: sub.email,
+        name: sub.name || 'there',
+        unsubscribe: links.unsubscribe(sub.id),
+        confirmUrl: kind === 'confirm' ? links.confirm(sub.id) : undefined,
+      }));
+    } catch (err) {
+      metrics.mailFailed(kind, err instanceof PermanentDeliveryError);
+      if (err instanceof PermanentDeliveryError) await this.deps.policy.apply(sub, { type: 'hard_bounce', reason: err.message });
+      else if (err instanceof TransientDeliveryError && err.responseCode) await this.deps.policy.apply(sub, { type: 'soft_bounce', reason: err.message });
+      throw err;
+    }
+    metrics.mailSent(kind);
+    log.info({ event: 'mail.sent', kind, subscriberId, messageId }, 'transactional mail sent');
+    return 'sent';
+  }
+}

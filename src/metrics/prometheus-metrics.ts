@@ -1,0 +1,55 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MailKind, Metrics, SignupOutcome, UnsubscribeMethod } from '../domain/ports/metrics';
+
+/** The service's Prometheus metrics, in a registry of its own (one per container, so tests do not share counters). */
+export class PrometheusMetrics implements Metrics {
+  readonly registry = new Registry();
+  private readonly signups = this.counter('newsletter_signups_total', 'Signup requests accepted (including repeats)', ['outcome']);
+  private readonly confirmations = this.counter('newsletter_confirmations_total', 'Subscriptions confirmed');
+  private readonly unsubscribes = this.counter('newsletter_unsubscribes_total', 'Unsubscribes', ['method']);
+  private readonly mailsSent = this.counter('newsletter_mails_sent_total', 'Messages the mail server accepted', ['kind']);
+  private readonly mailsFailed = this.counter('newsletter_mails_failed_total', 'Messages that failed', ['kind', 'permanent']);
+  private readonly bounces = this.counter('newsletter_bounces_total', 'Bounces reported, hard (address suppressed) or soft (retried)', ['type']);
+  private readonly complaints = this.counter('newsletter_complaints_total', 'Spam complaints reported (address suppressed)');
+  private readonly queueDepth = new Gauge({ name: 'newsletter_queue_depth', help: 'Jobs waiting or delayed per queue', labelNames: ['queue'], registers: [this.registry] });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  signup(outcome: SignupOutcome): void {
+    this.signups.inc({ outcome });
+  }
+  confirmed(): void {
+    this.confirmations.inc();
+  }
+  unsubscribed(method: UnsubscribeMethod): void {
+    this.unsubscribes.inc({ method });
+  }
+  mailSent(kind: MailKind): void {
+    this.mailsSent.inc({ kind });
+  }
+  mailFailed(kind: MailKind, permanent: boolean): void {
+    this.mailsFailed.inc({ kind, permanent: String(permanent) });
+  }
+  bounced(type: 'hard' | 'soft'): void {
+    this.bounces.inc({ type });
+  }
+  complained(): void {
+    this.complaints.inc();
+  }
+
+  /** Sets the depth gauge of each queue, by name. */
+  setQueueDepths(depths: Record<string, number>): void {
+    for (const [queue, n] of Object.entries(depths)) this.queueDepth.set({ queue }, n);
+  }
+
+  /** The exposition text for GET /metrics. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private counter(name: string, help: string, labelNames: string[] = []): Counter {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+}

@@ -1,0 +1,64 @@
+import type { TransactionalKind } from '../domain/ports/mail-sender';
+
+/** BullMQ queues, all under the `<REDIS_PREFIX>:bull` prefix. */
+export const QUEUES = {
+  transactional: 'transactional',
+  campaigns: 'campaigns',
+  deliveries: 'deliveries',
+  feed: 'feed',
+} as const;
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/** A confirmation or welcome mail to send. */
+export type TransactionalJob = { kind: TransactionalKind; subscriberId: number };
+/** The fan-out of one campaign start or resume. */
+export type FanoutJob = { campaignId: number };
+/** One batch of a campaign's recipients, by id. */
+export type BatchJob = { campaignId: number; ids: number[] };
+/** One poll of the site's feed. */
+export type FeedPollJob = { url: string };
+
+/** What a processor knows about the try it runs. */
+export interface JobContext {
+  /** 1 for the first try. */
+  attempt: number;
+  /** No retry follows if this one fails. */
+  finalAttempt: boolean;
+  /** True once the worker is shutting down: a long job should stop at a safe point and fail, to be retried. */
+  closing(): boolean;
+}
+
+/**
+ * What a worker does with one job's data. Throwing fails the try (retried with the queue's backoff); `RetryLater`
+ * and `GiveUp` say otherwise.
+ */
+export type JobProcessor<T> = (data: T, job: JobContext) => Promise<unknown>;
+
+/** A processor and what it needs from the worker running it; the files in workers/ define one each. */
+export interface WorkerDefinition<T> {
+  queue: QueueName;
+  process: JobProcessor<T>;
+  /** Jobs run at once per process. */
+  concurrency: number;
+  /**
+   * How long a claim on a job lasts without renewal; a crashed worker's job is taken over after this. Default
+   * BullMQ's (30 s).
+   */
+  lockDurationMs?: number;
+  /** Called when a try fails, whether or not it will be retried. */
+  onFailed?(data: T | undefined, attemptsMade: number, err: Error): void;
+}
+
+/** Puts the job back, delayed, without using up a try: the work is not failing, only not due yet. */
+export class RetryLater extends Error {
+  constructor(
+    readonly delayMs: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Fails the job for good: retrying would get the same answer. */
+export class GiveUp extends Error {}
