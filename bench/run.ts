@@ -10,6 +10,7 @@
  *   npx tsx bench/profile-summary.ts engine.cpuprofile
  *   npm run bench -- --only=e2e --worker-processes=2  the engine's workers as `src/main.ts worker` with WORKER_PROCESSES=2
  */
+import { errorMessage, errorStack } from '../src/lib/errors';
 import { renderingSection, mimeSection, type MimeResult, type RenderResult } from './micro';
 import { endToEndSection, type EndToEndResult } from './end-to-end';
 import { startSink, type Sink } from './sink';
@@ -58,7 +59,7 @@ async function abort(why: string): Promise<void> {
   console.error(`bench: ${why}; cleaning up`);
   const giveUp = setTimeout(() => process.exit(1), 10_000);
   giveUp.unref();
-  for (const c of cleanups) await c().catch((err) => console.error(`cleanup failed: ${err?.message ?? err}`));
+  for (const c of cleanups) await c().catch((err) => console.error(`cleanup failed: ${errorMessage(err)}`));
   process.exit(1);
 }
 process.on('SIGINT', () => void abort('interrupted'));
@@ -140,6 +141,6 @@ main()
   .catch((err) => {
     // Cut short (signal, watchdog): abort() reports and exits once its clean-up is done.
     if (aborting) return;
-    console.error(`bench failed: ${err?.stack ?? err}`);
+    console.error(`bench failed: ${errorStack(err)}`);
     process.exit(1);
   });

@@ -105,7 +105,7 @@ export function startWorkerChild(env: Record<string, string>, count: number): Wo
     }),
   );
   child.once('error', (err) => lines.push(`spawn error: ${err.message}`));
-  for (const stream of [child.stdout!, child.stderr!]) {
+  for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => {
       lines.push(line);
       if (lines.length > 50) lines.shift();

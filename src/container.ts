@@ -1,6 +1,5 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import type { ConnectionOptions, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AppConfig } from './config';
@@ -29,9 +28,10 @@ import { Mailer } from './mail/mailer';
 import { MjmlNewsletterRenderer } from './mail/newsletter';
 import { TemplateRenderer } from './mail/template-renderer';
 import { PrometheusMetrics } from './metrics/prometheus-metrics';
-import { CampaignQueues, waitingJobs } from './queue/campaign-queues';
+import { CampaignQueues } from './queue/campaign-queues';
 import { FeedQueue } from './queue/feed-queue';
-import { startQueueWorker } from './queue/queue-worker';
+import { waitingByQueue } from './queue/queue-depth';
+import { queueConnection, startQueueWorker, type RunningWorker } from './queue/queue-worker';
 import { TransactionalQueue } from './queue/transactional-queue';
 import { ArticleStore } from './store/article-store';
 import { CampaignStore } from './store/campaign-store';
@@ -78,10 +78,9 @@ export function buildContainer(input: ContainerInput) {
   const campaignStore = new CampaignStore({ redis, keys });
   const metrics = new PrometheusMetrics({ defaultMetrics: input.processMetrics });
 
-  // BullMQ opens its own connections from these options; blocking commands need maxRetriesPerRequest null.
-  const queueConnection = { connection: { ...input.redis, maxRetriesPerRequest: null } as ConnectionOptions, prefix: `${config.redisPrefix}:bull` };
-  const transactionalQueue = new TransactionalQueue(queueConnection);
-  const campaignQueues = new CampaignQueues(queueConnection);
+  const queues = queueConnection(input.redis, config.redisPrefix);
+  const transactionalQueue = new TransactionalQueue(queues);
+  const campaignQueues = new CampaignQueues(queues);
 
   const templates = new TemplateRenderer({
     dir: input.templatesDir ?? join(__dirname, '..', 'templates'),
@@ -153,16 +152,16 @@ export function buildContainer(input: ContainerInput) {
     opsRouter: opsRoutes({
       ping: () => redis.ping(),
       metrics: async () => {
-        const queues = [transactionalQueue.queue, campaignQueues.fanout, campaignQueues.deliveries];
-        const depths = await Promise.all(queues.map(async (q) => [q.name, await waitingJobs(q)] as const)).catch(() => []);
-        metrics.setQueueDepths(Object.fromEntries(depths));
+        // With Redis down the gauges keep their last values; the counters are still worth serving.
+        const depths = await waitingByQueue([transactionalQueue.queue, campaignQueues.fanout, campaignQueues.deliveries]).catch(() => ({}));
+        metrics.setQueueDepths(depths);
         return metrics.exposition();
       },
     }),
     adminRouters: [adminImportRoutes({ subscriberImport }), adminSubscriberRoutes({ subscriptions }), adminArticleRoutes({ articles }), adminCampaignRoutes({ campaigns })],
   });
 
-  const workers: Worker[] = [];
+  const workers: RunningWorker[] = [];
   let feed: FeedQueue | undefined;
   let server: Server | undefined;
 
@@ -202,12 +201,12 @@ export function buildContainer(input: ContainerInput) {
 
     startWorkers(): void {
       const lockDurationMs = config.delivery.lockSeconds * 1000;
-      const run = { ...queueConnection, log };
+      const run = { ...queues, log };
       workers.push(startQueueWorker(transactionalWorker({ mail: transactionalMail, log }), run));
       workers.push(startQueueWorker(campaignWorker({ delivery, log, lockDurationMs }), run));
       workers.push(startQueueWorker(deliveryWorker({ delivery, log, concurrency: config.delivery.concurrency, lockDurationMs }), run));
       if (config.feed.url) {
-        feed = new FeedQueue({ ...queueConnection, url: config.feed.url, cron: config.feed.cron, log });
+        feed = new FeedQueue({ ...queues, url: config.feed.url, cron: config.feed.cron, log });
         workers.push(startQueueWorker(feedWorker({ ingester: feedIngester, log }), run));
       }
     },

@@ -1,4 +1,5 @@
 import { ConfigError } from './config';
+import { errorStack } from './lib/errors';
 import { boot } from './runtime/boot';
 import { RedisUnavailableError } from './runtime/embedded-redis';
 import { WorkerProcesses } from './runtime/worker-processes';
@@ -50,6 +51,6 @@ main(role).catch((err) => {
     process.stderr.write(`${err.message}\n`);
     process.exit(1);
   }
-  process.stderr.write(`failed to start: ${err?.stack ?? err}\n`);
+  process.stderr.write(`failed to start: ${errorStack(err)}\n`);
   process.exit(1);
 });

@@ -44,7 +44,7 @@ export const GROUPS: Record<Group, string> = {
 };
 
 export function command<I>(spec: CommandSpec<I>): CommandSpec<unknown> {
-  return spec as unknown as CommandSpec<unknown>;
+  return spec;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DomainError } from '../domain/errors';
+import { errorStack } from '../lib/errors';
 import { COMMANDS } from './command-list';
 import { GROUPS, type CommandSpec, type Group, type Values } from './command-spec';
 import { CliError, UsageError } from './errors';
@@ -50,7 +51,8 @@ function resolveInvocation(argv: string[]): Invocation {
   let parsed: { values: Values; positionals: string[] };
   try {
     const options = Object.fromEntries(Object.entries(spec.options).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}) }]));
-    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
+    const result = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+    parsed = { values: result.values, positionals: result.positionals };
   } catch (e) {
     throw new UsageError(argsErrorMessage(e as Error & { code?: string }, spec), key);
   }
@@ -105,7 +107,7 @@ function reportFailure(e: unknown): number {
   } else if (e instanceof CliError || (e instanceof Error && BOOT_ERRORS.has((e as { code?: string }).code ?? ''))) {
     err(`error: ${e.message}`);
   } else {
-    err(`error: unexpected failure: ${(e as Error)?.stack ?? e}`);
+    err(`error: unexpected failure: ${errorStack(e)}`);
   }
   return EXIT.failed;
 }

@@ -281,13 +281,13 @@ function obj(v: unknown): Node | undefined {
 
 /** Child elements as objects; a text-only element (`<item>x</item>`) is read as `{ '#text': x }`. */
 function list(v: unknown): Node[] {
-  const arr = Array.isArray(v) ? v : v === undefined || v === null ? [] : [v];
-  return arr.map((x) => (obj(x) ?? { '#text': x }) as Node);
+  const arr: unknown[] = Array.isArray(v) ? v : v === undefined || v === null ? [] : [v];
+  return arr.map((x) => (obj(x) ?? { '#text': x }));
 }
 
 function clean(e: FeedEntry): FeedEntry {
   const out: FeedEntry = {};
-  for (const [k, v] of Object.entries(e)) if (v !== undefined && v !== '') (out as Record<string, string>)[k] = v;
+  for (const [k, v] of Object.entries(e) as [keyof FeedEntry, string | undefined][]) if (v !== undefined && v !== '') out[k] = v;
   return out;
 }
 

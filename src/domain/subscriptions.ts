@@ -84,7 +84,11 @@ export class Subscriptions {
       return 'pending';
     } else {
       id = existing.id;
-      await subscribers.renewConsent(id, { name: name || undefined, status: 'pending', consent, now });
+      if (!(await subscribers.renewConsent(id, { name: name || undefined, status: 'pending', consent, now }))) {
+        // Erased between the read above and now: the erasure suppressed the address, so this is a suppressed signup.
+        metrics.signup('suppressed');
+        return 'pending';
+      }
     }
     await subscribers.appendConsent(email, { type: 'subscribed', at: now, evidence: consent });
     metrics.signup(existing ? 'renewed' : 'new');
@@ -155,7 +159,7 @@ export class Subscriptions {
     if (!(c === true || c === 'true' || c === 'on' || c === '1' || c === 'yes')) {
       throw new ValidationError('consent_required', 'Please agree to the terms to subscribe.');
     }
-    const version = input.termsVersion === undefined || input.termsVersion === '' ? this.deps.terms.version : String(input.termsVersion);
+    const version = termsVersionOf(input.termsVersion) ?? this.deps.terms.version;
     if (version !== this.deps.terms.version) {
       throw new ValidationError('terms_outdated', 'The terms have changed since this form was loaded. Please reload the page and agree to the current terms.', { currentVersion: this.deps.terms.version });
     }
@@ -184,6 +188,15 @@ function parseEmail(v: unknown): string {
     if (e instanceof InvalidEmailError) throw new ValidationError('invalid_email', e.message);
     throw e;
   }
+}
+
+/** The terms version a form or script names: absent or empty means the current one. */
+function termsVersionOf(v: unknown): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  // A number is what a JSON client sends for TERMS_VERSION=3; anything else is not a version.
+  if (typeof v === 'number') return String(v);
+  if (typeof v !== 'string') throw new ValidationError('invalid_request', 'termsVersion must be a string');
+  return v;
 }
 
 function hasText(v: unknown): boolean {

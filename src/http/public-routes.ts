@@ -69,7 +69,7 @@ export function publicRoutes(deps: { subscriptions: Subscriptions; page: pages.P
   });
 
   r.post('/confirm', form, async (req, res) => {
-    const token = str(req.body?.token) || str(req.query.token);
+    const token = str((req.body as Record<string, unknown> | undefined)?.token) || str(req.query.token);
     try {
       const outcome = await subscriptions.confirm(token, contextOf(req));
       html(res, 200, pages.confirmedPage(page, outcome === 'already_confirmed'));

@@ -72,8 +72,9 @@ class SmtpTransport implements MailTransport {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.transporter.close();
+    return Promise.resolve();
   }
 }
 
@@ -95,8 +96,9 @@ class OutboxTransport implements MailTransport {
     return { messageId: message.messageId, response: `written ${name}` };
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.transporter.close();
+    return Promise.resolve();
   }
 }
 

@@ -89,7 +89,7 @@ export class MessageTemplate {
     for (const m of headerText.matchAll(TOKEN)) {
       this.pushStatic(headerText.slice(last, m.index));
       this.parts.push({ token: m[1], kind: 'header' });
-      last = m.index! + m[0].length;
+      last = m.index + m[0].length;
     }
     this.pushStatic(headerText.slice(last));
   }
@@ -100,7 +100,7 @@ export class MessageTemplate {
     for (const m of normalised.matchAll(TOKEN)) {
       this.parts.push(encodeSegment(normalised.slice(last, m.index)));
       this.parts.push({ token: m[1], kind });
-      last = m.index! + m[0].length;
+      last = m.index + m[0].length;
     }
     this.parts.push(encodeSegment(normalised.slice(last)));
   }

@@ -1,6 +1,7 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { CampaignJobs } from '../domain/ports/job-queues';
 import { QUEUES, type BatchJob, type FanoutJob } from './jobs';
+import { waitingJobs } from './queue-depth';
 
 /** Options of `CampaignQueues`. */
 export interface CampaignQueuesOptions {
@@ -60,10 +61,4 @@ export class CampaignQueues implements CampaignJobs {
   async close(): Promise<void> {
     await Promise.all([this.fanout.close(), this.deliveries.close()]);
   }
-}
-
-/** Jobs a queue holds that no worker has taken yet. */
-export async function waitingJobs(queue: Queue): Promise<number> {
-  const c = await queue.getJobCounts('waiting', 'delayed', 'prioritized');
-  return (c.waiting ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0);
 }

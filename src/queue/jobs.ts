@@ -26,7 +26,7 @@ export interface JobContext {
   /** No retry follows if this one fails. */
   finalAttempt: boolean;
   /** True once the worker is shutting down: a long job should stop at a safe point and fail, to be retried. */
-  closing(): boolean;
+  closing: () => boolean;
 }
 
 /**

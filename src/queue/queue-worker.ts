@@ -2,19 +2,29 @@ import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions } from
 import type { Logger } from 'pino';
 import { GiveUp, RetryLater, type WorkerDefinition } from './jobs';
 
-/** Where workers find their queues. */
-export interface WorkerConnection {
+/** Where producers and workers find the queues. */
+export interface QueueConnection {
   connection: ConnectionOptions;
   /** BullMQ key prefix (`<REDIS_PREFIX>:bull`). */
   prefix: string;
-  log: Logger;
+}
+
+/** The queues of a service whose Redis keys live under `redisPrefix`, reached with these ioredis options. */
+export function queueConnection(redisOptions: object, redisPrefix: string): QueueConnection {
+  // BullMQ opens its own connections from these options; its blocking commands need maxRetriesPerRequest null.
+  return { connection: { ...redisOptions, maxRetriesPerRequest: null }, prefix: `${redisPrefix}:bull` };
+}
+
+/** A started worker, as its owner sees it: closing waits for the jobs in hand. */
+export interface RunningWorker {
+  close(): Promise<void>;
 }
 
 /**
  * Runs a worker definition on BullMQ: the one place that turns a processor's outcome into BullMQ's job moves.
  * Closing waits for the jobs in hand; `closing()` tells a long job to stop at its next safe point.
  */
-export function startQueueWorker<T>(def: WorkerDefinition<T>, conn: WorkerConnection): Worker<T> {
+export function startQueueWorker<T>(def: WorkerDefinition<T>, conn: QueueConnection & { log: Logger }): Worker<T> {
   let closing = false;
   const lock = def.lockDurationMs ? { lockDuration: def.lockDurationMs, stalledInterval: def.lockDurationMs, maxStalledCount: 10 } : {};
   const worker = new Worker<T>(

@@ -90,6 +90,7 @@ export class CampaignStore implements CampaignRepository {
   }
 
   async list(limit = 50): Promise<Campaign[]> {
+    if (limit <= 0) return [];
     const ids = await this.redis.zrevrange(this.keys.campaigns(), 0, limit - 1);
     const pipe = this.redis.pipeline();
     for (const id of ids) pipe.hgetall(this.keys.campaign(id));
@@ -163,7 +164,7 @@ function toCampaign(r: Row): Campaign {
     id: n('id'),
     status: r.status as CampaignStatus,
     subject: r.subject,
-    articleIds: JSON.parse(r.articleIds ?? '[]'),
+    articleIds: JSON.parse(r.articleIds ?? '[]') as number[],
     total: r.fanoutDone === '1' ? n('queued') : n('total'),
     sent: n('sent'),
     failed: n('failed'),

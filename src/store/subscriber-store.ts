@@ -43,6 +43,18 @@ return 'ok'
 `);
 
 /**
+ * Writes a later consent onto a person who still exists, keeping the active set in step; an id erased meanwhile is
+ * left alone rather than brought back as a record with no address.
+ * KEYS: subscriber hash, active zset. ARGV: id, status, field, value... Returns 1 when written, 0 when not held.
+ */
+const RENEW = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if ARGV[2] == 'active' then redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1]) else redis.call('ZREM', KEYS[2], ARGV[1]) end
+return 1
+`);
+
+/**
  * Imports a batch in one atomic round trip. Per row, in order (so a repeat within the batch finds its first
  * occurrence): skip a suppressed hash ('s'), skip a hash already in the index whatever its status ('e', so an
  * unsubscribed person is never brought back), else take an id, index it, write the hash, add it to the active
@@ -141,13 +153,11 @@ export class SubscriberStore implements SubscriberRepository {
     return { id, created: true };
   }
 
-  async renewConsent(id: number, input: { name?: string; status: SubscriberStatus; consent: ConsentEvidence; now: string }): Promise<void> {
+  async renewConsent(id: number, input: { name?: string; status: SubscriberStatus; consent: ConsentEvidence; now: string }): Promise<boolean> {
     const row: Row = { status: input.status, updatedAt: input.now, ...consentFields(input.consent) };
     if (input.name) row.name = input.name;
-    const multi = this.redis.multi().hset(this.keys.subscriber(id), row);
-    if (input.status === 'active') multi.zadd(this.keys.activeSubscribers(), id, String(id));
-    else multi.zrem(this.keys.activeSubscribers(), String(id));
-    await multi.exec();
+    const written = await RENEW.run(this.redis, [this.keys.subscriber(id), this.keys.activeSubscribers()], [id, input.status, ...Object.entries(row).flat()]);
+    return written === 1;
   }
 
   async transition(

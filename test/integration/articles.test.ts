@@ -9,6 +9,7 @@ const SAMPLE = readFileSync(join(__dirname, '..', 'fixtures', 'sample-article.tx
 const SAMPLE_PARAGRAPHS = SAMPLE.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean);
 const SAMPLE_HTML = SAMPLE_PARAGRAPHS.map((p) => `<p>${p}</p>`).join('\n');
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are read field by field in assertions
 type Json = Record<string, any>;
 
 const api = (app: TestApp, path: string, init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string>; auth?: boolean } = {}) =>

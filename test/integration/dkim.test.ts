@@ -8,11 +8,9 @@ const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 20
 const publicKeyB64 = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
 
 /** DNS as the verifier sees it: only our selector's TXT record exists. */
-const resolver = async (name: string, type: string) => {
-  if (type === 'TXT' && name === 'news2026._domainkey.gazette.test') return [[`v=DKIM1; k=rsa; p=${publicKeyB64}`]];
-  const err = new Error('not found') as Error & { code: string };
-  err.code = 'ENOTFOUND';
-  throw err;
+const resolver = (name: string, type: string) => {
+  if (type === 'TXT' && name === 'news2026._domainkey.gazette.test') return Promise.resolve([[`v=DKIM1; k=rsa; p=${publicKeyB64}`]]);
+  return Promise.reject(Object.assign(new Error('not found'), { code: 'ENOTFOUND' }));
 };
 
 let sink: SmtpSink;

@@ -20,7 +20,7 @@ const CSV = 'text/csv';
 /** duplex 'half' lets the body be a stream (Node's fetch requires it then; it is harmless otherwise). */
 function importBody(body: BodyInit, contentType: string, headers: Record<string, string> = {}) {
   const init = { method: 'POST', headers: { ...app.adminHeaders, 'content-type': contentType, ...headers }, body, duplex: 'half' };
-  return fetch(`${app.base}/api/admin/subscribers/import`, init as RequestInit);
+  return fetch(`${app.base}/api/admin/subscribers/import`, init);
 }
 const exportOf = (email: string) => fetch(`${app.base}/api/admin/subscribers/${encodeURIComponent(email)}`, { headers: app.adminHeaders });
 const ndjson = (rows: unknown[]) => rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';

@@ -113,3 +113,20 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 150
     await new Promise((ok) => setTimeout(ok, 50));
   }
 }
+
+/**
+ * Waits until `count()` has not changed for `quietMs`, and returns it: after a pause or cancel, the sends already
+ * handed to the SMTP pool land first (slowly on a loaded machine), then nothing more should.
+ */
+export async function settledCount(count: () => number, quietMs = 700, timeoutMs = 15000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last = count();
+  let since = Date.now();
+  for (;;) {
+    await new Promise((ok) => setTimeout(ok, 50));
+    const now = count();
+    if (now !== last) [last, since] = [now, Date.now()];
+    else if (Date.now() - since >= quietMs) return now;
+    if (Date.now() > deadline) throw new Error(`the count kept changing for ${timeoutMs} ms (last ${now})`);
+  }
+}

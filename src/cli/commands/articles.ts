@@ -88,14 +88,14 @@ async function readJsonFile(file: string): Promise<unknown[]> {
   } catch (e) {
     throw new CliError(`${file} is not valid JSON: ${(e as Error).message}`);
   }
-  const items = Array.isArray(data) ? data : [data];
+  const items: unknown[] = Array.isArray(data) ? (data as unknown[]) : [data];
   if (!items.length) throw new CliError(`${file} holds an empty array: no article to add`);
   return items;
 }
 
 async function readAll(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+  for await (const c of stream as AsyncIterable<Buffer | string>) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
   return Buffer.concat(chunks).toString('utf8');
 }
 

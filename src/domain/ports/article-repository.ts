@@ -7,7 +7,8 @@ import type { Article, NewArticle } from '../article';
 export interface ArticleRepository {
   /**
    * Stores the article unless one with its url, or its guid, is known; returns the stored one either way. When
-   * found by url, a guid not yet known is attached to it. Concurrent adds of one url make one article.
+   * found by url, a guid not yet known is indexed to it, so a later add with that guid (after the article moved to
+   * another url) finds it. Concurrent adds of one url make one article.
    */
   add(input: NewArticle): Promise<{ article: Article; created: boolean }>;
   get(id: number): Promise<Article | null>;

@@ -28,7 +28,7 @@ export interface CampaignRepository {
   create(input: { subject: string; articleIds: number[]; now: string }): Promise<Campaign>;
   get(id: number): Promise<Campaign | null>;
   status(id: number): Promise<CampaignStatus | null>;
-  /** Newest first. */
+  /** Newest first, at most `limit` (default 50). */
   list(limit?: number): Promise<Campaign[]>;
   /** Atomic: moves the status from one of `from` to `to` and applies `changes`, or changes nothing. */
   transition(

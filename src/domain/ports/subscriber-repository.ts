@@ -47,11 +47,14 @@ export interface SubscriberRepository {
    * creates of one address make one person. An active person joins the active set.
    */
   create(input: NewSubscriber): Promise<{ id: number; created: boolean }>;
-  /** A later signup of a known person: sets the latest consent, the status (whatever it was) and the name if given. */
+  /**
+   * A later signup of a known person: sets the latest consent, the status (whatever it was) and the name if given,
+   * keeping the active set in step. Returns false, writing nothing, when no person has this id (erased meanwhile).
+   */
   renewConsent(
     id: number,
     input: { name?: string; status: SubscriberStatus; consent: ConsentEvidence; now: string },
-  ): Promise<void>;
+  ): Promise<boolean>;
   /**
    * Atomically moves a person from one of `from` to `to` and sets `changes`, keeping the active set in step;
    * `suppress` also adds the address to the suppression list. Nothing changes when the status is not in `from`.
@@ -77,7 +80,7 @@ export interface SubscriberRepository {
   countActive(): Promise<number>;
   /** Active people with an id at most `maxId`. */
   countActiveUpTo(maxId: number): Promise<number>;
-  /** The highest id ever given (0 when none). */
+  /** At least the highest id given so far (0 when none): ids only grow, and one may be skipped, never reused. */
   lastId(): Promise<number>;
   /**
    * Creates active people from imported rows, each with an 'imported' trail event. Row by row, in order: a

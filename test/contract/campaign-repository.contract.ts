@@ -1,0 +1,288 @@
+import type { Campaign, CampaignStatus } from '../../src/domain/campaign';
+import type { CampaignRepository, DeliveryOutcome } from '../../src/domain/ports/campaign-repository';
+import { freshRepositoryPerTest, time, type RepositoryFixture } from './fixture';
+
+/** The four outcome counters of a campaign: zero unless given. */
+function counters(counts: Partial<Record<DeliveryOutcome, number>> = {}): Pick<Campaign, DeliveryOutcome> {
+  return { sent: 0, failed: 0, skipped: 0, bounced: 0, ...counts };
+}
+
+/**
+ * The executable form of the `CampaignRepository` port (src/domain/ports/campaign-repository.ts): every
+ * implementation passes this, each test on a fresh, empty repository from `make`.
+ */
+export function campaignRepositoryContract(
+  implementation: string,
+  make: () => Promise<RepositoryFixture<CampaignRepository>>,
+): void {
+  describe(`${implementation} satisfies CampaignRepository`, () => {
+    const repo = freshRepositoryPerTest(make);
+
+    function draft(now = time(0)): Promise<Campaign> {
+      return repo.create({ subject: 'The weekly digest', articleIds: [3, 1, 2], now });
+    }
+
+    /** A campaign in 'sending' whose fan-out has queued `queued` recipients (subscriber ids 1..queued), not yet done. */
+    async function sending(queued: number): Promise<number> {
+      const { id } = await draft();
+      expect(
+        await repo.transition(id, ['draft'], 'sending', { startedAt: time(1), maxSubscriberId: queued, total: queued }),
+      ).toEqual({ ok: true });
+      await repo.checkpoint(id, queued, queued);
+      return id;
+    }
+
+    /** Records outcomes for subscriber ids 1, 2, ... in order; each must be the first for its subscriber. */
+    async function recordAll(id: number, outcomes: DeliveryOutcome[]): Promise<void> {
+      for (const [i, outcome] of outcomes.entries()) expect(await repo.record(id, i + 1, outcome)).toBe(true);
+    }
+
+    describe('campaigns', () => {
+      test('create gives a draft with zero counters and the given subject and articles; get and status read it back', async () => {
+        const created = await draft(time(2));
+        expect(created).toEqual({
+          id: expect.any(Number),
+          status: 'draft',
+          subject: 'The weekly digest',
+          articleIds: [3, 1, 2],
+          ...counters(),
+          total: 0,
+          createdAt: time(2),
+          maxSubscriberId: 0,
+          cursor: 0,
+          queued: 0,
+          fanoutDone: false,
+        });
+        expect(await repo.get(created.id)).toEqual(created);
+        expect(await repo.status(created.id)).toBe('draft');
+      });
+
+      test('an unknown campaign reads as null: get, status and content', async () => {
+        expect(await repo.get(42)).toBeNull();
+        expect(await repo.status(42)).toBeNull();
+        expect(await repo.content(42)).toBeNull();
+        expect(await repo.list()).toEqual([]);
+      });
+
+      test('list is newest first and honours the limit', async () => {
+        const first = await draft(time(0));
+        const second = await draft(time(1));
+        const third = await draft(time(2));
+        expect(await repo.list()).toEqual([third, second, first]);
+        expect(await repo.list(2)).toEqual([third, second]);
+        expect(await repo.list(0)).toEqual([]);
+      });
+
+      test('saveContent and content round-trip, per campaign, with null before any is saved', async () => {
+        const a = await draft();
+        const b = await draft();
+        expect(await repo.content(a.id)).toBeNull();
+        const content = { subject: 'The weekly digest', html: '<p>Hello &amp; welcome</p>', text: 'Hello & welcome' };
+        await repo.saveContent(a.id, content);
+        expect(await repo.content(a.id)).toEqual(content);
+        expect(await repo.content(b.id)).toBeNull();
+      });
+
+      test('checkpoint moves the cursor and adds to the number queued', async () => {
+        const { id } = await draft();
+        await repo.checkpoint(id, 17, 5);
+        expect(await repo.get(id)).toMatchObject({ cursor: 17, queued: 5 });
+        await repo.checkpoint(id, 40, 3);
+        expect(await repo.get(id)).toMatchObject({ cursor: 40, queued: 8 });
+      });
+    });
+
+    describe('transition', () => {
+      test('moves from an allowed status and applies the changes given', async () => {
+        const { id } = await draft();
+        expect(
+          await repo.transition(id, ['draft'], 'sending', { startedAt: time(1), maxSubscriberId: 40, total: 35 }),
+        ).toEqual({ ok: true });
+        expect(await repo.get(id)).toMatchObject({
+          status: 'sending',
+          startedAt: time(1),
+          maxSubscriberId: 40,
+          total: 35,
+        });
+
+        expect(
+          await repo.transition(id, ['sending'], 'paused', { reason: 'too many failures in a row', pausedAt: time(2) }),
+        ).toEqual({ ok: true });
+        expect(await repo.get(id)).toMatchObject({ status: 'paused', reason: 'too many failures in a row' });
+
+        expect(await repo.transition(id, ['paused'], 'sending', { reason: '' })).toEqual({ ok: true });
+        const resumed = await repo.get(id);
+        expect(resumed?.status).toBe('sending');
+        expect(['', undefined]).toContain(resumed?.reason); // '' clears it
+
+        expect(
+          await repo.transition(id, ['draft', 'sending', 'paused'], 'cancelled', {
+            finishedAt: time(3),
+            reason: 'by the operator',
+          }),
+        ).toEqual({ ok: true });
+        expect(await repo.get(id)).toMatchObject({
+          status: 'cancelled',
+          startedAt: time(1),
+          finishedAt: time(3),
+          reason: 'by the operator',
+        });
+        expect(await repo.status(id)).toBe('cancelled');
+      });
+
+      test('from a status not in from it is refused with the current status, and nothing changes', async () => {
+        const created = await draft();
+        const refused = await repo.transition(created.id, ['sending', 'paused'], 'cancelled', {
+          finishedAt: time(2),
+          reason: 'nope',
+          total: 9,
+        });
+        expect(refused).toEqual({ ok: false, current: 'draft' });
+        expect(await repo.get(created.id)).toEqual(created);
+      });
+
+      test('an unknown campaign is refused with current null, and nothing is created', async () => {
+        expect(await repo.transition(42, ['draft'], 'sending', { startedAt: time(1) })).toEqual({
+          ok: false,
+          current: null,
+        });
+        expect(await repo.get(42)).toBeNull();
+        expect(await repo.status(42)).toBeNull();
+      });
+
+      test('countFailure counts the run of failures, and a transition with resetFailures starts it from zero again', async () => {
+        const id = await sending(3);
+        expect(await repo.countFailure(id)).toBe(1);
+        expect(await repo.countFailure(id)).toBe(2);
+        expect(await repo.countFailure(id)).toBe(3);
+        expect(await repo.transition(id, ['sending'], 'paused', { reason: 'failures', resetFailures: true })).toEqual({
+          ok: true,
+        });
+        expect(await repo.countFailure(id)).toBe(1);
+      });
+    });
+
+    describe('delivery ledger', () => {
+      test('record counts each outcome in its own counter and returns true when it recorded', async () => {
+        const id = await sending(5);
+        await recordAll(id, ['sent', 'failed', 'skipped', 'bounced', 'sent']);
+        expect(await repo.get(id)).toMatchObject(counters({ sent: 2, failed: 1, skipped: 1, bounced: 1 }));
+      });
+
+      test.each<[DeliveryOutcome, DeliveryOutcome]>([
+        ['sent', 'sent'],
+        ['sent', 'bounced'],
+        ['skipped', 'sent'],
+        ['failed', 'sent'],
+        ['failed', 'skipped'],
+        ['bounced', 'bounced'],
+      ])('for one subscriber the first outcome wins and counts once: %s, then %s is refused', async (first, second) => {
+        const id = await sending(1);
+        expect(await repo.record(id, 7, first)).toBe(true);
+        expect(await repo.record(id, 7, second)).toBe(false);
+        expect(await repo.get(id)).toMatchObject(counters({ [first]: 1 }));
+      });
+
+      test('recorded tells, in the order given, which subscribers have an outcome of either kind', async () => {
+        const id = await sending(9);
+        await repo.record(id, 2, 'sent');
+        await repo.record(id, 5, 'skipped');
+        await repo.record(id, 6, 'failed');
+        expect(await repo.recorded(id, [5, 1, 2, 9, 6])).toEqual([true, false, true, false, true]);
+        expect(await repo.recorded(id, [])).toEqual([]);
+      });
+
+      test('the ledger is per campaign: an outcome in one is not recorded in another', async () => {
+        const a = await sending(3);
+        const b = await sending(3);
+        expect(await repo.record(a, 3, 'sent')).toBe(true);
+        expect(await repo.recorded(b, [3])).toEqual([false]);
+        expect(await repo.record(b, 3, 'failed')).toBe(true);
+        expect(await repo.get(a)).toMatchObject(counters({ sent: 1 }));
+        expect(await repo.get(b)).toMatchObject(counters({ failed: 1 }));
+      });
+
+      test('a recorded sent resets the run of consecutive failures', async () => {
+        const id = await sending(3);
+        await repo.countFailure(id);
+        expect(await repo.countFailure(id)).toBe(2);
+        expect(await repo.record(id, 1, 'sent')).toBe(true);
+        expect(await repo.countFailure(id)).toBe(1);
+      });
+    });
+
+    describe('finishing', () => {
+      test.each<[DeliveryOutcome[], CampaignStatus]>([
+        [['sent', 'failed', 'skipped'], 'sent'],
+        [['failed', 'skipped', 'bounced'], 'failed'],
+        [['skipped', 'bounced'], 'sent'],
+        [[], 'sent'],
+      ])(
+        'once the fan-out is done and every queued recipient has an outcome (%j) the campaign ends %s',
+        async (outcomes, ends) => {
+          const id = await sending(outcomes.length);
+          await recordAll(id, outcomes);
+          expect(await repo.finishFanout(id, time(5))).toBe(ends);
+          expect(await repo.get(id)).toMatchObject({
+            status: ends,
+            finishedAt: time(5),
+            fanoutDone: true,
+            total: outcomes.length,
+          });
+        },
+      );
+
+      test('finishIfDone does not end a campaign whose fan-out is not done, even with every queued recipient recorded', async () => {
+        const id = await sending(2);
+        await recordAll(id, ['sent', 'sent']);
+        expect(await repo.finishIfDone(id, time(5))).toBeNull();
+        const campaign = await repo.get(id);
+        expect(campaign).toMatchObject({ status: 'sending', fanoutDone: false });
+        expect(campaign?.finishedAt).toBeUndefined();
+      });
+
+      test('after the fan-out, the campaign ends only when the last queued recipient has an outcome', async () => {
+        const id = await sending(3);
+        expect(await repo.finishFanout(id, time(2))).toBeNull();
+        expect(await repo.get(id)).toMatchObject({ status: 'sending', fanoutDone: true });
+        await recordAll(id, ['sent', 'failed']);
+        expect(await repo.finishIfDone(id, time(3))).toBeNull();
+        expect(await repo.status(id)).toBe('sending');
+        expect(await repo.record(id, 3, 'sent')).toBe(true);
+        expect(await repo.finishIfDone(id, time(4))).toBe('sent');
+        expect(await repo.get(id)).toMatchObject({
+          status: 'sent',
+          finishedAt: time(4),
+          ...counters({ sent: 2, failed: 1 }),
+        });
+      });
+
+      test('only a sending campaign is ended: a draft, a paused or an already ended one stays as it is', async () => {
+        const { id: draftId } = await draft();
+        expect(await repo.finishFanout(draftId, time(1))).toBeNull();
+        expect(await repo.status(draftId)).toBe('draft');
+
+        const id = await sending(1);
+        await recordAll(id, ['sent']);
+        expect(await repo.transition(id, ['sending'], 'paused', { reason: 'operator' })).toEqual({ ok: true });
+        expect(await repo.finishFanout(id, time(2))).toBeNull();
+        expect(await repo.status(id)).toBe('paused');
+
+        expect(await repo.transition(id, ['paused'], 'sending', { reason: '' })).toEqual({ ok: true });
+        expect(await repo.finishIfDone(id, time(3))).toBe('sent');
+        expect(await repo.finishIfDone(id, time(4))).toBeNull();
+        expect(await repo.get(id)).toMatchObject({ status: 'sent', finishedAt: time(3) });
+      });
+
+      test('while the fan-out runs the total is the estimate given; once it is done, the number queued', async () => {
+        const { id } = await draft();
+        await repo.transition(id, ['draft'], 'sending', { startedAt: time(1), maxSubscriberId: 12, total: 10 });
+        await repo.checkpoint(id, 6, 3);
+        expect(await repo.get(id)).toMatchObject({ total: 10, queued: 3 });
+        await repo.checkpoint(id, 12, 1);
+        expect(await repo.finishFanout(id, time(2))).toBeNull();
+        expect(await repo.get(id)).toMatchObject({ status: 'sending', fanoutDone: true, total: 4, queued: 4 });
+      });
+    });
+  });
+}

@@ -1,0 +1,456 @@
+import type { ImportRow } from '../../src/domain/import-parsers';
+import type { NewSubscriber, SubscriberRepository } from '../../src/domain/ports/subscriber-repository';
+import type { ConsentEvidence, Subscriber, SubscriberStatus } from '../../src/domain/subscriber';
+import { freshRepositoryPerTest, time, type RepositoryFixture } from './fixture';
+
+/** Consent evidence as a signup form records it; `changes` for the fields a test cares about. */
+function evidence(changes: Partial<ConsentEvidence> = {}): ConsentEvidence {
+  return {
+    at: time(0),
+    ip: '203.0.113.7',
+    userAgent: 'Mozilla/5.0 (contract test)',
+    termsVersion: '2026-01',
+    termsHash: 'ab'.repeat(32),
+    source: 'footer-form',
+    ...changes,
+  };
+}
+
+/** A signup: pending, created at time(0), unless `changes` says otherwise. */
+function newSubscriber(email: string, changes: Partial<NewSubscriber> = {}): NewSubscriber {
+  return { email, name: 'Ada Lovelace', status: 'pending', consent: evidence(), now: time(0), ...changes };
+}
+
+/** A row of an import file: consent given long ago, elsewhere. */
+function importRow(email: string, changes: Partial<ImportRow> = {}): ImportRow {
+  const consent = evidence({
+    at: '2024-05-01T09:30:00.000Z',
+    ip: 'import',
+    userAgent: 'old-tool export',
+    source: 'old-newsletter-tool',
+  });
+  return { email, name: 'Grace Hopper', consent, ...changes };
+}
+
+/** The evidence fields a trail event carries: everything but the consent's own time (the event has its time). */
+function trailEvidence({ ip, userAgent, termsVersion, termsHash, source }: ConsentEvidence) {
+  return { ip, userAgent, termsVersion, termsHash, source };
+}
+
+/**
+ * The executable form of the `SubscriberRepository` port (src/domain/ports/subscriber-repository.ts): every
+ * implementation passes this, each test on a fresh, empty repository from `make`.
+ */
+export function subscriberRepositoryContract(
+  implementation: string,
+  make: () => Promise<RepositoryFixture<SubscriberRepository>>,
+): void {
+  describe(`${implementation} satisfies SubscriberRepository`, () => {
+    const repo = freshRepositoryPerTest(make);
+
+    let serial = 0;
+    /** Creates one person per status, in order, each on a new address; returns their ids. */
+    async function createPeople(...statuses: SubscriberStatus[]): Promise<number[]> {
+      const ids: number[] = [];
+      for (const status of statuses)
+        ids.push((await repo.create(newSubscriber(`person${++serial}@example.com`, { status }))).id);
+      return ids;
+    }
+
+    /** Creates one person and returns what `transition` needs to name them. */
+    async function createPerson(
+      email: string,
+      changes: Partial<NewSubscriber> = {},
+    ): Promise<Pick<Subscriber, 'id' | 'email'>> {
+      const { id } = await repo.create(newSubscriber(email, changes));
+      return { id, email };
+    }
+
+    describe('create and read', () => {
+      test('a created person reads back by id and by address with the fields given, the address in the case it was given', async () => {
+        const input = newSubscriber('Ada.Lovelace@example.com', {
+          status: 'active',
+          confirmedAt: time(1),
+          now: time(1),
+        });
+        const { id, created } = await repo.create(input);
+        expect(created).toBe(true);
+        const expected: Subscriber = {
+          id,
+          email: 'Ada.Lovelace@example.com',
+          name: 'Ada Lovelace',
+          status: 'active',
+          createdAt: time(1),
+          updatedAt: time(1),
+          confirmedAt: time(1),
+          consent: input.consent,
+        };
+        expect(await repo.get(id)).toEqual(expected);
+        expect(await repo.getByEmail('Ada.Lovelace@example.com')).toEqual(expected);
+      });
+
+      test('getByEmail matches the whole address case-insensitively, and only that address', async () => {
+        const { id } = await createPerson('Ada.Lovelace@example.com');
+        for (const variant of ['ada.lovelace@example.com', 'ADA.LOVELACE@EXAMPLE.COM']) {
+          expect(await repo.getByEmail(variant)).toMatchObject({ id, email: 'Ada.Lovelace@example.com' });
+        }
+        for (const other of ['ada.lovelace@example.org', 'lovelace@example.com', 'ada.lovelace@example.co']) {
+          expect(await repo.getByEmail(other)).toBeNull();
+        }
+      });
+
+      test('an unknown id or address reads as null and is not suppressed', async () => {
+        expect(await repo.get(1)).toBeNull();
+        expect(await repo.getByEmail('nobody@example.com')).toBeNull();
+        expect(await repo.isSuppressed('nobody@example.com')).toBe(false);
+      });
+
+      test('creating a known address, in any case, returns its id with created false and changes nothing', async () => {
+        const { id } = await createPerson('Ada@example.com', { status: 'active' });
+        const before = await repo.get(id);
+        const again = newSubscriber('ADA@EXAMPLE.COM', {
+          name: 'Someone Else',
+          status: 'pending',
+          consent: evidence({ source: 'api' }),
+          now: time(5),
+        });
+        expect(await repo.create(again)).toEqual({ id, created: false });
+        expect(await repo.get(id)).toEqual(before);
+        expect(await repo.pageActiveIds(0, 10)).toEqual([id]);
+      });
+
+      test('two concurrent creates of one address make one subscriber', async () => {
+        const [first, second] = await Promise.all([
+          repo.create(newSubscriber('Race@example.com', { status: 'active' })),
+          repo.create(newSubscriber('race@example.com', { status: 'active' })),
+        ]);
+        expect(second.id).toBe(first.id);
+        expect([first.created, second.created].sort()).toEqual([false, true]);
+        expect(await repo.getByEmail('RACE@example.com')).toMatchObject({ id: first.id });
+        expect(await repo.pageActiveIds(0, 10)).toEqual([first.id]);
+        expect(await repo.countActive()).toBe(1);
+      });
+
+      test('ids increase with each create and are never reused, an erased one included; lastId is at least every id given, 0 before any', async () => {
+        expect(await repo.lastId()).toBe(0);
+        const [a, b, c] = await createPeople('pending', 'active', 'pending');
+        expect(a).toBeGreaterThan(0);
+        expect(b).toBeGreaterThan(a);
+        expect(c).toBeGreaterThan(b);
+        expect(await repo.lastId()).toBeGreaterThanOrEqual(c);
+
+        const erased = (await createPerson('erased@example.com')).id;
+        await repo.erase('erased@example.com', time(1));
+        expect(await repo.lastId()).toBeGreaterThanOrEqual(erased);
+        const [d] = await createPeople('active');
+        expect(d).toBeGreaterThan(erased);
+        expect(await repo.lastId()).toBeGreaterThanOrEqual(d);
+      });
+
+      test('getMany keeps the order given, with null for an unknown or erased id', async () => {
+        const [a, c] = await createPeople('active', 'pending');
+        const erased = await createPerson('erased@example.com');
+        await repo.erase(erased.email, time(1));
+        expect(await repo.getMany([c, 999, a, erased.id])).toEqual([await repo.get(c), null, await repo.get(a), null]);
+        expect(await repo.getMany([])).toEqual([]);
+      });
+    });
+
+    describe('the active set', () => {
+      test('an active create joins the active set; a pending, unsubscribed or bounced one does not', async () => {
+        const [active] = await createPeople('active', 'pending', 'unsubscribed', 'bounced');
+        expect(await repo.pageActiveIds(0, 10)).toEqual([active]);
+        expect(await repo.countActive()).toBe(1);
+        expect(await repo.countActiveUpTo(await repo.lastId())).toBe(1);
+      });
+
+      test('pageActiveIds pages through active ids ascending, strictly after afterId, at most limit at a time', async () => {
+        const [a1, a2, , a4, a5, a6] = await createPeople('active', 'active', 'pending', 'active', 'active', 'active');
+        expect(await repo.pageActiveIds(0, 2)).toEqual([a1, a2]);
+        expect(await repo.pageActiveIds(a2, 2)).toEqual([a4, a5]);
+        expect(await repo.pageActiveIds(a5, 2)).toEqual([a6]);
+        expect(await repo.pageActiveIds(a6, 2)).toEqual([]);
+        expect(await repo.pageActiveIds(a1, 10)).toEqual([a2, a4, a5, a6]);
+      });
+
+      test('countActiveUpTo counts the active ids at most maxId', async () => {
+        const [a1, , p3, a4] = await createPeople('active', 'active', 'pending', 'active');
+        expect(await repo.countActiveUpTo(0)).toBe(0);
+        expect(await repo.countActiveUpTo(a1)).toBe(1);
+        expect(await repo.countActiveUpTo(p3)).toBe(2);
+        expect(await repo.countActiveUpTo(a4)).toBe(3);
+        expect(await repo.countActiveUpTo(a4 + 100)).toBe(3);
+        expect(await repo.countActive()).toBe(3);
+      });
+    });
+
+    describe('transition', () => {
+      test('moves a person from an allowed status, sets the given timestamps and keeps every other field', async () => {
+        const sub = await createPerson('ada@example.com');
+        const created = (await repo.get(sub.id))!;
+
+        expect(await repo.transition(sub, ['pending'], 'active', { confirmedAt: time(3), updatedAt: time(3) })).toEqual(
+          { ok: true },
+        );
+        const confirmed = { ...created, status: 'active', confirmedAt: time(3), updatedAt: time(3) };
+        expect(await repo.get(sub.id)).toEqual(confirmed);
+
+        const changes = { unsubscribedAt: time(4), updatedAt: time(4) };
+        expect(await repo.transition(sub, ['pending', 'active'], 'unsubscribed', changes)).toEqual({ ok: true });
+        expect(await repo.get(sub.id)).toEqual({ ...confirmed, status: 'unsubscribed', ...changes });
+      });
+
+      test('keeps the active set in step both ways', async () => {
+        const sub = await createPerson('ada@example.com');
+        await repo.transition(sub, ['pending'], 'active', { confirmedAt: time(1), updatedAt: time(1) });
+        expect(await repo.pageActiveIds(0, 10)).toEqual([sub.id]);
+        expect(await repo.countActive()).toBe(1);
+        expect(await repo.countActiveUpTo(sub.id)).toBe(1);
+
+        await repo.transition(sub, ['active'], 'unsubscribed', { unsubscribedAt: time(2), updatedAt: time(2) });
+        expect(await repo.pageActiveIds(0, 10)).toEqual([]);
+        expect(await repo.countActive()).toBe(0);
+        expect(await repo.countActiveUpTo(sub.id)).toBe(0);
+      });
+
+      test('refuses a person whose status is not in from: returns the current status and changes nothing, not even suppression', async () => {
+        const sub = await createPerson('ada@example.com', { status: 'active' });
+        const before = await repo.get(sub.id);
+        const refused = await repo.transition(
+          sub,
+          ['pending'],
+          'bounced',
+          { bouncedAt: time(2), updatedAt: time(2) },
+          { suppress: true },
+        );
+        expect(refused).toEqual({ ok: false, current: 'active' });
+        expect(await repo.get(sub.id)).toEqual(before);
+        expect(await repo.isSuppressed(sub.email)).toBe(false);
+        expect(await repo.pageActiveIds(0, 10)).toEqual([sub.id]);
+      });
+
+      test('refuses an unknown id with current null and creates nothing', async () => {
+        const ghost = { id: 42, email: 'ghost@example.com' };
+        const refused = await repo.transition(
+          ghost,
+          ['pending'],
+          'active',
+          { confirmedAt: time(1), updatedAt: time(1) },
+          { suppress: true },
+        );
+        expect(refused).toEqual({ ok: false, current: null });
+        expect(await repo.get(42)).toBeNull();
+        expect(await repo.countActive()).toBe(0);
+        expect(await repo.isSuppressed(ghost.email)).toBe(false);
+      });
+
+      test('with suppress the address ends up suppressed, matched in any case; without it, not', async () => {
+        const bounced = await createPerson('Bounce@example.com', { status: 'active' });
+        const left = await createPerson('left@example.com', { status: 'active' });
+        const bounce = { bouncedAt: time(1), updatedAt: time(1) };
+        expect(await repo.transition(bounced, ['pending', 'active'], 'bounced', bounce, { suppress: true })).toEqual({
+          ok: true,
+        });
+        const unsubscribe = { unsubscribedAt: time(1), updatedAt: time(1) };
+        expect(await repo.transition(left, ['pending', 'active'], 'unsubscribed', unsubscribe)).toEqual({ ok: true });
+
+        expect(await repo.isSuppressed('Bounce@example.com')).toBe(true);
+        expect(await repo.isSuppressed('bounce@EXAMPLE.COM')).toBe(true);
+        expect(await repo.isSuppressed('left@example.com')).toBe(false);
+      });
+    });
+
+    describe('renewConsent', () => {
+      test('sets the status whatever it was, the latest consent, updatedAt and the name given', async () => {
+        const { id } = await createPerson('ada@example.com', { status: 'unsubscribed' });
+        const before = (await repo.get(id))!;
+        const consent = evidence({ at: time(7), ip: '198.51.100.9', source: 'landing-page' });
+        await repo.renewConsent(id, { name: 'Ada King', status: 'pending', consent, now: time(7) });
+        expect(await repo.get(id)).toEqual({
+          ...before,
+          name: 'Ada King',
+          status: 'pending',
+          consent,
+          updatedAt: time(7),
+        });
+      });
+
+      test('keeps the name when none is given', async () => {
+        const { id } = await createPerson('ada@example.com', { name: 'Ada Lovelace' });
+        await repo.renewConsent(id, { status: 'pending', consent: evidence({ at: time(7) }), now: time(7) });
+        expect(await repo.get(id)).toMatchObject({ name: 'Ada Lovelace', consent: { at: time(7) } });
+      });
+
+      test('an id no longer held (erased meanwhile) is not brought back: false, and nothing is written', async () => {
+        const { id } = await createPerson('ada@example.com', { status: 'active' });
+        await repo.erase('ada@example.com', time(1));
+        expect(await repo.renewConsent(id, { status: 'active', consent: evidence(), now: time(2) })).toBe(false);
+        expect(await repo.get(id)).toBeNull();
+        expect(await repo.getMany([id])).toEqual([null]);
+        expect(await repo.pageActiveIds(0, 10)).toEqual([]);
+      });
+
+      test('keeps the active set in step both ways', async () => {
+        const { id } = await createPerson('ada@example.com', { status: 'pending' });
+        expect(await repo.renewConsent(id, { status: 'active', consent: evidence(), now: time(1) })).toBe(true);
+        expect(await repo.pageActiveIds(0, 10)).toEqual([id]);
+        expect(await repo.countActive()).toBe(1);
+
+        await repo.renewConsent(id, { status: 'pending', consent: evidence(), now: time(2) });
+        expect(await repo.pageActiveIds(0, 10)).toEqual([]);
+        expect(await repo.countActive()).toBe(0);
+      });
+    });
+
+    describe('consent trail', () => {
+      test('appended events come back oldest first, numbered "1", "2", ..., each with its own time, its evidence and its detail', async () => {
+        const email = 'ada@example.com';
+        await createPerson(email);
+        // The evidence carries the consent's time (time(0)); the event keeps its own.
+        await repo.appendConsent(email, { type: 'subscribed', at: time(1), evidence: evidence() });
+        await repo.appendConsent(email, {
+          type: 'confirmed',
+          at: time(2),
+          evidence: { ip: '198.51.100.9', userAgent: 'Phone' },
+        });
+        await repo.appendConsent(email, { type: 'unsubscribed', at: time(3), detail: 'one-click' });
+        expect(await repo.consentTrail(email)).toEqual([
+          { id: '1', type: 'subscribed', at: time(1), ...trailEvidence(evidence()) },
+          { id: '2', type: 'confirmed', at: time(2), ip: '198.51.100.9', userAgent: 'Phone' },
+          { id: '3', type: 'unsubscribed', at: time(3), detail: 'one-click' },
+        ]);
+      });
+
+      test('empty evidence fields are not stored', async () => {
+        const email = 'ada@example.com';
+        await createPerson(email);
+        const sparse = { ip: '', userAgent: '', termsVersion: '2026-01', termsHash: '', source: 'footer-form' };
+        await repo.appendConsent(email, { type: 'confirmed', at: time(1), evidence: sparse });
+        const [event] = await repo.consentTrail(email);
+        expect(event).toEqual({
+          id: '1',
+          type: 'confirmed',
+          at: time(1),
+          termsVersion: '2026-01',
+          source: 'footer-form',
+        });
+        for (const empty of ['ip', 'userAgent', 'termsHash']) expect(event).not.toHaveProperty(empty);
+      });
+
+      test('the trail belongs to the address, matched case-insensitively; an address with none has an empty trail', async () => {
+        await createPerson('Ada@example.com');
+        await repo.appendConsent('Ada@example.com', { type: 'subscribed', at: time(1) });
+        await repo.appendConsent('ADA@EXAMPLE.COM', { type: 'confirmed', at: time(2) });
+        expect(await repo.consentTrail('ada@example.com')).toEqual([
+          { id: '1', type: 'subscribed', at: time(1) },
+          { id: '2', type: 'confirmed', at: time(2) },
+        ]);
+        expect(await repo.consentTrail('bob@example.com')).toEqual([]);
+      });
+    });
+
+    describe('erase', () => {
+      test('erase removes the record, the index entry, the trail and the active membership, leaves the address suppressed, and spares everyone else', async () => {
+        const ada = await createPerson('Ada@example.com', { status: 'active' });
+        const bob = await createPerson('bob@example.com', { status: 'active' });
+        for (const { email } of [ada, bob])
+          await repo.appendConsent(email, { type: 'subscribed', at: time(1), evidence: evidence() });
+
+        expect(await repo.erase('ADA@example.com', time(5))).toBe(true);
+
+        expect(await repo.get(ada.id)).toBeNull();
+        expect(await repo.getByEmail('Ada@example.com')).toBeNull();
+        expect(await repo.getMany([ada.id, bob.id])).toEqual([null, await repo.get(bob.id)]);
+        expect(await repo.consentTrail('Ada@example.com')).toEqual([]);
+        expect(await repo.isSuppressed('Ada@example.com')).toBe(true);
+        expect(await repo.pageActiveIds(0, 10)).toEqual([bob.id]);
+        expect(await repo.countActive()).toBe(1);
+        expect(await repo.countActiveUpTo(await repo.lastId())).toBe(1);
+
+        expect(await repo.getByEmail('bob@example.com')).toMatchObject({ id: bob.id, status: 'active' });
+        expect(await repo.consentTrail('bob@example.com')).toHaveLength(1);
+        expect(await repo.isSuppressed('bob@example.com')).toBe(false);
+
+        expect(await repo.erase('Ada@example.com', time(6))).toBe(false);
+      });
+
+      test('erase of an unknown address returns false and still suppresses it', async () => {
+        expect(await repo.erase('nobody@example.com', time(1))).toBe(false);
+        expect(await repo.isSuppressed('Nobody@Example.com')).toBe(true);
+        expect(await repo.getByEmail('nobody@example.com')).toBeNull();
+      });
+    });
+
+    describe('importActive', () => {
+      test('imports unknown addresses as active people, each with an imported trail event carrying the consent evidence', async () => {
+        expect(await repo.importActive([], time(9))).toEqual([]);
+        const [earlier] = await createPeople('pending');
+        const rows = [
+          importRow('Grace@example.com'),
+          importRow('alan@example.com', { name: '', consent: evidence({ source: 'paper form' }) }),
+        ];
+
+        expect(await repo.importActive(rows, time(9))).toEqual(['imported', 'imported']);
+
+        const imported: number[] = [];
+        for (const row of rows) {
+          const sub = await repo.getByEmail(row.email);
+          expect(sub).toMatchObject({
+            email: row.email,
+            name: row.name,
+            status: 'active',
+            createdAt: time(9),
+            consent: row.consent,
+          });
+          expect(await repo.consentTrail(row.email)).toEqual([
+            expect.objectContaining({ id: '1', type: 'imported', at: time(9), ...trailEvidence(row.consent) }),
+          ]);
+          imported.push(sub!.id);
+        }
+        expect(imported[0]).toBeGreaterThan(earlier);
+        expect(imported[1]).toBeGreaterThan(imported[0]);
+        expect(await repo.lastId()).toBe(imported[1]);
+        expect(await repo.pageActiveIds(0, 10)).toEqual(imported);
+      });
+
+      test('a suppressed address is skipped, a known one is left as it is whatever its status, and a repeat within the batch is existing', async () => {
+        await repo.erase('erased@example.com', time(1));
+        const bounced = await createPerson('bounced@example.com', { status: 'active' });
+        await repo.transition(
+          bounced,
+          ['active'],
+          'bounced',
+          { bouncedAt: time(1), updatedAt: time(1) },
+          { suppress: true },
+        );
+        const left = await createPerson('left@example.com', { status: 'unsubscribed', name: 'Left Person' });
+        const pending = await createPerson('pending@example.com', { status: 'pending' });
+        const known = [bounced.id, left.id, pending.id];
+        const before = await repo.getMany(known);
+
+        const outcomes = await repo.importActive(
+          [
+            importRow('new@example.com', { name: 'First Row' }),
+            importRow('erased@example.com'),
+            importRow('bounced@example.com'),
+            importRow('LEFT@example.com'),
+            importRow('pending@example.com'),
+            importRow('New@Example.com', { name: 'Repeat Row' }),
+          ],
+          time(9),
+        );
+
+        expect(outcomes).toEqual(['imported', 'suppressed', 'suppressed', 'existing', 'existing', 'existing']);
+        expect(await repo.getMany(known)).toEqual(before);
+        for (const email of ['erased@example.com', 'bounced@example.com', 'left@example.com', 'pending@example.com']) {
+          expect(await repo.consentTrail(email)).toEqual([]);
+        }
+        expect(await repo.getByEmail('erased@example.com')).toBeNull();
+        const added = await repo.getByEmail('new@example.com');
+        expect(added).toMatchObject({ email: 'new@example.com', name: 'First Row', status: 'active' });
+        expect(await repo.consentTrail('new@example.com')).toHaveLength(1);
+        expect(await repo.pageActiveIds(0, 10)).toEqual([added!.id]);
+      });
+    });
+  });
+}
