@@ -115,7 +115,11 @@ export interface EndToEndResult {
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
 /** One run of the engine and the raw transport ceiling around it (before and after), against one sink. */
-export async function endToEndSection(sink: Sink, opts: EndToEndOptions, onAbort: (cleanup: () => Promise<void>) => void): Promise<EndToEndResult> {
+export async function endToEndSection(
+  sink: Sink,
+  opts: EndToEndOptions,
+  onAbort: (cleanup: () => Promise<void>) => void,
+): Promise<EndToEndResult> {
   heading(`3. End-to-end: a campaign to ${fmt.int(opts.subscribers)} subscribers vs the raw SMTP transport`);
   const prefix = `nlbench-${randomBytes(4).toString('hex')}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'nl-bench-'));
@@ -151,7 +155,11 @@ export async function endToEndSection(sink: Sink, opts: EndToEndOptions, onAbort
       SEND_RATE_PER_SECOND: '0',
       LOG_LEVEL: 'warn',
     };
-    service = await boot({ role: 'bench', env: settings, logger: () => pino({ level: 'warn', base: { service: 'newsletter-bench' } }) });
+    service = await boot({
+      role: 'bench',
+      env: settings,
+      logger: () => pino({ level: 'warn', base: { service: 'newsletter-bench' } }),
+    });
     const { container, config } = service;
     // With --worker-processes the workers run in the child started before the engine run; this container only seeds, sends and watches.
     if (!opts.workerProcesses) container.startWorkers();
@@ -160,21 +168,43 @@ export async function endToEndSection(sink: Sink, opts: EndToEndOptions, onAbort
     const tSeed = performance.now();
     await seed(container, opts.subscribers);
     for (const input of sampleArticleInputs()) await container.articles.add(input);
-    console.log(`seeded ${fmt.int(opts.subscribers)} active subscribers and 5 articles under prefix ${prefix} in ${fmt.s((performance.now() - tSeed) / 1000)}`);
+    console.log(
+      `seeded ${fmt.int(opts.subscribers)} active subscribers and 5 articles under prefix ${prefix} in ${fmt.s((performance.now() - tSeed) / 1000)}`,
+    );
 
     // The raw side sends the campaign's own message bytes: the same render, the same template, real values.
     const campaign = await campaigns.create({});
     const articles = await articleStore.getMany(campaign.articleIds);
-    const content = { subject: campaign.subject, ...(await new MjmlNewsletterRenderer({ templates: container.templates, siteName: SITE_NAME }).render({ subject: campaign.subject, articles })) };
-    const factory = new MessageFactory({ links: container.links, identity: mailIdentity({ from: config.mail.from, replyTo: config.mail.replyTo, publicUrl: config.publicUrl, siteName: config.siteName }) });
+    const content = {
+      subject: campaign.subject,
+      ...(await new MjmlNewsletterRenderer({ templates: container.templates, siteName: SITE_NAME }).render({
+        subject: campaign.subject,
+        articles,
+      })),
+    };
+    const factory = new MessageFactory({
+      links: container.links,
+      identity: mailIdentity({
+        from: config.mail.from,
+        replyTo: config.mail.replyTo,
+        publicUrl: config.publicUrl,
+        siteName: config.siteName,
+      }),
+    });
     const template = factory.template(content);
     const prebuilt = Array.from({ length: 500 }, (_, i) => template.build(factory.values(i + 1)));
     const messageBytes = prebuilt[0].raw.length;
     // As many sends in flight as the engine can have: DELIVERY_CONCURRENCY batches, each sending max(2 x connections, 10) at once.
     const window = opts.concurrency * Math.max(opts.maxConnections * 2, 10);
     const envelopeFrom = addressOf(config.mail.from);
-    const rawMessage = (i: number): RawMessage => ({ envelope: { from: envelopeFrom, to: `reader${i}@list.bench` }, raw: prebuilt[i % prebuilt.length].raw, messageId: prebuilt[i % prebuilt.length].messageId });
-    console.log(`message: ${fmt.int(messageBytes)} bytes; ${opts.maxConnections} pooled SMTP connections; batches of ${opts.batchSize}, ${opts.concurrency} at once; queue high water ${opts.highWater} batches; no send-rate limit`);
+    const rawMessage = (i: number): RawMessage => ({
+      envelope: { from: envelopeFrom, to: `reader${i}@list.bench` },
+      raw: prebuilt[i % prebuilt.length].raw,
+      messageId: prebuilt[i % prebuilt.length].messageId,
+    });
+    console.log(
+      `message: ${fmt.int(messageBytes)} bytes; ${opts.maxConnections} pooled SMTP connections; batches of ${opts.batchSize}, ${opts.concurrency} at once; queue high water ${opts.highWater} batches; no send-rate limit`,
+    );
 
     // Untimed warm-up: without it the first timed run pays for the JIT compiling Nodemailer's SMTP path (measured
     // here: the first of two raw runs was 10-25 % slower), which would flatter the engine that runs after it.
@@ -187,24 +217,46 @@ export async function endToEndSection(sink: Sink, opts: EndToEndOptions, onAbort
       const tStart = performance.now();
       workers = startWorkerChild({ ...settings, WORKER_PROCESSES: String(opts.workerProcesses) }, opts.workerProcesses);
       await waitForWorkers(container, workers, opts.workerProcesses);
-      console.log(`worker processes: \`node --import tsx src/main.ts worker\` (pid ${workers.pid}) with WORKER_PROCESSES=${opts.workerProcesses}; ${opts.workerProcesses} delivery worker${opts.workerProcesses > 1 ? "s" : ""} registered after ${fmt.s((performance.now() - tStart) / 1000)}`);
+      console.log(
+        `worker processes: \`node --import tsx src/main.ts worker\` (pid ${workers.pid}) with WORKER_PROCESSES=${opts.workerProcesses}; ${opts.workerProcesses} delivery worker${opts.workerProcesses > 1 ? 's' : ''} registered after ${fmt.s((performance.now() - tStart) / 1000)}`,
+      );
       // Let the last fork finish starting up, so its start-up is not counted in the engine run.
       await sleep(1000);
     }
     const engine = await engineRun(container, sink, probe, opts, campaign.id, prefix, workers);
-    console.log(`engine: ${fmt.s(engine.ms / 1000)}, ${fmt.rate(engine.rate)} (campaign ${engine.status}, sent ${fmt.int(engine.sent)}, sink received ${fmt.int(engine.received)})`);
+    console.log(
+      `engine: ${fmt.s(engine.ms / 1000)}, ${fmt.rate(engine.rate)} (campaign ${engine.status}, sent ${fmt.int(engine.sent)}, sink received ${fmt.int(engine.received)})`,
+    );
     if (workers) {
       const tStop = performance.now();
       await workers.stop();
       console.log(`worker processes stopped (SIGTERM) and exited in ${fmt.s((performance.now() - tStop) / 1000)}`);
     }
 
-    raw.push(await rawRun(sink, probe, opts, window, rawMessage, dataDir, opts.cpuProfile?.replace(/(\.cpuprofile)?$/, '.raw.cpuprofile')));
+    raw.push(
+      await rawRun(
+        sink,
+        probe,
+        opts,
+        window,
+        rawMessage,
+        dataDir,
+        opts.cpuProfile?.replace(/(\.cpuprofile)?$/, '.raw.cpuprofile'),
+      ),
+    );
     console.log(`raw transport, run 2: ${fmt.s(raw[1].ms / 1000)}, ${fmt.rate(raw[1].rate)}`);
 
     const rawRate = (raw[0].rate + raw[1].rate) / 2;
     const rawCpu = (raw[0].cpu.benchMs + raw[1].cpu.benchMs) / 2;
-    const result: EndToEndResult = { options: opts, messageBytes, window, raw, engine, ratio: engine.rate / rawRate, cpuRatio: rawCpu / engine.cpu.benchMs };
+    const result: EndToEndResult = {
+      options: opts,
+      messageBytes,
+      window,
+      raw,
+      engine,
+      ratio: engine.rate / rawRate,
+      cpuRatio: rawCpu / engine.cpu.benchMs,
+    };
     if (engine.cpu.workersMs !== undefined) result.workerCpuRatio = rawCpu / engine.cpu.workersMs;
     printEndToEnd(result);
     return result;
@@ -218,13 +270,24 @@ export async function endToEndSection(sink: Sink, opts: EndToEndOptions, onAbort
   }
 }
 
-const consent = { at: '2026-01-01T00:00:00.000Z', ip: '203.0.113.9', userAgent: 'bench', termsVersion: '1', termsHash: 'bench', source: 'bench-seed' };
+const consent = {
+  at: '2026-01-01T00:00:00.000Z',
+  ip: '203.0.113.9',
+  userAgent: 'bench',
+  termsVersion: '1',
+  termsHash: 'bench',
+  source: 'bench-seed',
+};
 
 /** Active subscribers through the import path (one Lua call per 1,000 rows): seeding is not what is measured. */
 async function seed(container: Container, n: number): Promise<void> {
   const now = new Date().toISOString();
   for (let i = 0; i < n; i += 1000) {
-    const rows = Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ email: `reader${i + k}@list.bench`, name: `Reader ${i + k}`, consent }));
+    const rows = Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({
+      email: `reader${i + k}@list.bench`,
+      name: `Reader ${i + k}`,
+      consent,
+    }));
     await container.subscribers.importActive(rows, now);
   }
 }
@@ -239,7 +302,8 @@ async function waitForWorkers(container: Container, child: WorkerChild, n: numbe
       if (count > n) console.log(`CHECK: ${count} delivery workers registered, expected ${n}`);
       return;
     }
-    if (performance.now() > deadline) throw new Error(`only ${count} of ${n} delivery workers registered after 60 s:\n${child.tail()}`);
+    if (performance.now() > deadline)
+      throw new Error(`only ${count} of ${n} delivery workers registered after 60 s:\n${child.tail()}`);
     await sleep(200);
   }
 }
@@ -248,26 +312,64 @@ async function waitForWorkers(container: Container, child: WorkerChild, n: numbe
 const machineBusyMs = () => cpus().reduce((a, c) => a + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
 
 async function cpuMark(sink: Sink, probe: RedisProbe, workers?: WorkerChild) {
-  return { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), sink: (await sink.stats()).cpuMicros, redis: await probe.cpuSeconds(), commands: await probe.commands(), probeIssued: probe.issued, machine: machineBusyMs(), workers: workers?.cpu() };
+  return {
+    cpu: process.cpuUsage(),
+    elu: performance.eventLoopUtilization(),
+    sink: (await sink.stats()).cpuMicros,
+    redis: await probe.cpuSeconds(),
+    commands: await probe.commands(),
+    probeIssued: probe.issued,
+    machine: machineBusyMs(),
+    workers: workers?.cpu(),
+  };
 }
 
-async function cpuSince(mark: Awaited<ReturnType<typeof cpuMark>>, sink: Sink, probe: RedisProbe, workers?: WorkerChild): Promise<CpuUse> {
+async function cpuSince(
+  mark: Awaited<ReturnType<typeof cpuMark>>,
+  sink: Sink,
+  probe: RedisProbe,
+  workers?: WorkerChild,
+): Promise<CpuUse> {
   const cpu = process.cpuUsage(mark.cpu);
   const workersNow = workers?.cpu();
   const sinkNow = (await sink.stats()).cpuMicros;
   const redisNow = await probe.cpuSeconds();
-  const use: Omit<CpuUse, 'othersMs'> = { benchMs: (cpu.user + cpu.system) / 1000, sinkMs: (sinkNow - mark.sink) / 1000, redisMs: (redisNow - mark.redis) * 1000, elu: performance.eventLoopUtilization(mark.elu).utilization, redisCommands: (await probe.commands()) - mark.commands - (probe.issued - mark.probeIssued) };
+  const use: Omit<CpuUse, 'othersMs'> = {
+    benchMs: (cpu.user + cpu.system) / 1000,
+    sinkMs: (sinkNow - mark.sink) / 1000,
+    redisMs: (redisNow - mark.redis) * 1000,
+    elu: performance.eventLoopUtilization(mark.elu).utilization,
+    redisCommands: (await probe.commands()) - mark.commands - (probe.issued - mark.probeIssued),
+  };
   if (mark.workers && workersNow) {
     // A process started after the mark counts whole; one that ended was reaped into its parent's cutime/cstime.
     use.workersByPid = [...workersNow].map(([pid, ms]) => ({ pid, ms: ms - (mark.workers!.get(pid) ?? 0) }));
     use.workersMs = use.workersByPid.reduce((a, w) => a + w.ms, 0);
   }
-  return { ...use, othersMs: Math.max(0, machineBusyMs() - mark.machine - use.benchMs - use.sinkMs - use.redisMs - (use.workersMs ?? 0)) };
+  return {
+    ...use,
+    othersMs: Math.max(
+      0,
+      machineBusyMs() - mark.machine - use.benchMs - use.sinkMs - use.redisMs - (use.workersMs ?? 0),
+    ),
+  };
 }
 
 /** The ceiling: prebuilt messages through one pooled Nodemailer transport (the service's own SMTP transport), no Redis, no BullMQ. */
-async function rawRun(sink: Sink, probe: RedisProbe, opts: EndToEndOptions, window: number, message: (i: number) => RawMessage, dataDir: string, cpuProfile?: string): Promise<RawResult> {
-  const transport = createMailTransport({ smtpUrl: sink.url, outboxDir: join(dataDir, 'outbox'), maxConnections: opts.maxConnections });
+async function rawRun(
+  sink: Sink,
+  probe: RedisProbe,
+  opts: EndToEndOptions,
+  window: number,
+  message: (i: number) => RawMessage,
+  dataDir: string,
+  cpuProfile?: string,
+): Promise<RawResult> {
+  const transport = createMailTransport({
+    smtpUrl: sink.url,
+    outboxDir: join(dataDir, 'outbox'),
+    maxConnections: opts.maxConnections,
+  });
   const received0 = (await sink.stats()).messages;
   const profiler = cpuProfile ? await startProfiler() : undefined;
   const mark = await cpuMark(sink, probe);
@@ -286,17 +388,31 @@ async function rawRun(sink: Sink, probe: RedisProbe, opts: EndToEndOptions, wind
   }
   await transport.close();
   const received = (await sink.stats()).messages - received0;
-  if (received !== opts.subscribers) console.log(`CHECK FAILED: the sink received ${received} of ${opts.subscribers} raw messages`);
+  if (received !== opts.subscribers)
+    console.log(`CHECK FAILED: the sink received ${received} of ${opts.subscribers} raw messages`);
   return { ms, rate: (opts.subscribers / ms) * 1000, cpu };
 }
 
 /** `campaigns.send` to status `sent`, through the real workers, with Redis memory sampled while it runs. */
-async function engineRun(container: Container, sink: Sink, probe: RedisProbe, opts: EndToEndOptions, campaignId: number, prefix: string, workers?: WorkerChild): Promise<EngineResult> {
+async function engineRun(
+  container: Container,
+  sink: Sink,
+  probe: RedisProbe,
+  opts: EndToEndOptions,
+  campaignId: number,
+  prefix: string,
+  workers?: WorkerChild,
+): Promise<EngineResult> {
   const { campaigns, campaignStore } = container;
   const received0 = (await sink.stats()).messages;
   const list = await probe.footprint(`${prefix}:*`);
   const consentTrails = await probe.footprint(`${prefix}:consent:*`);
-  const before: MemoryPoint = { used: await probe.usedMemory(), own: (await probe.sendFootprint(prefix, campaignId)).bytes, jobs: 0, sent: 0 };
+  const before: MemoryPoint = {
+    used: await probe.usedMemory(),
+    own: (await probe.sendFootprint(prefix, campaignId)).bytes,
+    jobs: 0,
+    sent: 0,
+  };
   // used_memory every 100 ms; the send's own keys every 500 ms (a pipeline of a few hundred MEMORY USAGE calls).
   // All through the probe's own connection, whose commands are counted and left out of the engine's figure.
   const samples: (MemoryPoint & { t: number })[] = [];
@@ -328,7 +444,8 @@ async function engineRun(container: Container, sink: Sink, probe: RedisProbe, op
   for (;;) {
     status = (await campaignStore.status(campaignId)) ?? 'missing';
     if (status !== 'sending') break;
-    if (performance.now() > deadline) throw new Error(`the campaign was still sending after ${opts.timeoutMs / 1000} s`);
+    if (performance.now() > deadline)
+      throw new Error(`the campaign was still sending after ${opts.timeoutMs / 1000} s`);
     if (workers && !workers.running()) throw new Error(`the worker process exited during the send:\n${workers.tail()}`);
     await sleep(20);
   }
@@ -336,16 +453,25 @@ async function engineRun(container: Container, sink: Sink, probe: RedisProbe, op
   const cpu = await cpuSince(mark, sink, probe, workers);
   if (profiler) {
     writeFileSync(opts.cpuProfile!, JSON.stringify(await profiler.stop()));
-    console.log(`CPU profile of the engine run written to ${opts.cpuProfile} (summary: npx tsx bench/profile-summary.ts ${opts.cpuProfile})`);
+    console.log(
+      `CPU profile of the engine run written to ${opts.cpuProfile} (summary: npx tsx bench/profile-summary.ts ${opts.cpuProfile})`,
+    );
   }
   sampling = false;
   await Promise.all([ownSampler, usedSampler]);
   const c = await campaignStore.get(campaignId);
   const ownAfter = await probe.sendFootprint(prefix, campaignId);
-  const after: MemoryPoint = { used: await probe.usedMemory(), own: ownAfter.bytes, jobs: ownAfter.jobs, sent: c?.sent ?? 0 };
+  const after: MemoryPoint = {
+    used: await probe.usedMemory(),
+    own: ownAfter.bytes,
+    jobs: ownAfter.jobs,
+    sent: c?.sent ?? 0,
+  };
   const received = (await sink.stats()).messages - received0;
   if (status !== 'sent' || c?.sent !== opts.subscribers || received !== opts.subscribers) {
-    console.log(`CHECK FAILED: campaign ${status}, sent ${c?.sent}, failed ${c?.failed}, skipped ${c?.skipped}; the sink received ${received} of ${opts.subscribers}`);
+    console.log(
+      `CHECK FAILED: campaign ${status}, sent ${c?.sent}, failed ${c?.failed}, skipped ${c?.skipped}; the sink received ${received} of ${opts.subscribers}`,
+    );
   }
 
   const at = (fraction: number) => samples.find((s) => s.sent >= fraction * opts.subscribers);
@@ -389,24 +515,59 @@ async function startProfiler() {
 function printEndToEnd(r: EndToEndResult): void {
   const n = r.options.subscribers;
   const per1000 = (ms: number) => fmt.ms((ms / n) * 1000);
-  const row = (name: string, ms: number, rate: number, cpu: CpuUse) => [name, fmt.s(ms / 1000), fmt.rate(rate), per1000(cpu.benchMs), per1000(cpu.sinkMs), per1000(cpu.redisMs), `${(cpu.elu * 100).toFixed(0)}%`, (cpu.othersMs / ms).toFixed(2)];
+  const row = (name: string, ms: number, rate: number, cpu: CpuUse) => [
+    name,
+    fmt.s(ms / 1000),
+    fmt.rate(rate),
+    per1000(cpu.benchMs),
+    per1000(cpu.sinkMs),
+    per1000(cpu.redisMs),
+    `${(cpu.elu * 100).toFixed(0)}%`,
+    (cpu.othersMs / ms).toFixed(2),
+  ];
   // The engine's worker processes (--worker-processes): their CPU from /proc, in the bench-process column; no event-loop figure for them.
-  const workersRow = (count: number, cpu: CpuUse) => [`  + its ${count} worker process${count > 1 ? 'es' : ''} (child)`, '', '', cpu.workersMs === undefined ? 'n/a' : per1000(cpu.workersMs), '', '', 'n/a', ''];
+  const workersRow = (count: number, cpu: CpuUse) => [
+    `  + its ${count} worker process${count > 1 ? 'es' : ''} (child)`,
+    '',
+    '',
+    cpu.workersMs === undefined ? 'n/a' : per1000(cpu.workersMs),
+    '',
+    '',
+    'n/a',
+    '',
+  ];
   console.log('');
   console.log(
     table([
-      [`${fmt.int(n)} messages of ${fmt.int(r.messageBytes)} bytes`, 'wall', 'messages/s', 'CPU/1k: bench proc', 'sink', 'redis*', 'event loop busy', 'other load (cores)'],
+      [
+        `${fmt.int(n)} messages of ${fmt.int(r.messageBytes)} bytes`,
+        'wall',
+        'messages/s',
+        'CPU/1k: bench proc',
+        'sink',
+        'redis*',
+        'event loop busy',
+        'other load (cores)',
+      ],
       row('raw transport, run 1 (before engine)', r.raw[0].ms, r.raw[0].rate, r.raw[0].cpu),
       row('engine: campaigns.send -> sent', r.engine.ms, r.engine.rate, r.engine.cpu),
       ...(r.options.workerProcesses ? [workersRow(r.options.workerProcesses, r.engine.cpu)] : []),
       row('raw transport, run 2 (after engine)', r.raw[1].ms, r.raw[1].rate, r.raw[1].cpu),
     ]),
   );
-  console.log(`CPU/1k = CPU ms per 1,000 messages. * Redis CPU counts every client of the shared Redis on 127.0.0.1:6379. Other load: CPU the rest of the machine used meanwhile, in cores (of ${cpus().length}).`);
-  console.log(`engine steady rate (10% -> 90% sent): ${fmt.rate(r.engine.steadyRate)}; most batch jobs waiting at once: ${r.engine.maxPendingBatches} (high water ${r.options.highWater})`);
+  console.log(
+    `CPU/1k = CPU ms per 1,000 messages. * Redis CPU counts every client of the shared Redis on 127.0.0.1:6379. Other load: CPU the rest of the machine used meanwhile, in cores (of ${cpus().length}).`,
+  );
+  console.log(
+    `engine steady rate (10% -> 90% sent): ${fmt.rate(r.engine.steadyRate)}; most batch jobs waiting at once: ${r.engine.maxPendingBatches} (high water ${r.options.highWater})`,
+  );
   console.log(`ratio engine / raw (mean of the two raw runs): ${r.ratio.toFixed(2)}`);
-  console.log(`Redis commands processed per message during the engine run (those inside Lua scripts included, the benchmark's own probes left out): ${(r.engine.cpu.redisCommands / n).toFixed(1)}; other clients' background during the raw runs: ${(r.raw[0].cpu.redisCommands / n).toFixed(2)} and ${(r.raw[1].cpu.redisCommands / n).toFixed(2)} per message-time`);
-  console.log(`CPU per message in the benchmark process, raw / engine: ${r.cpuRatio.toFixed(2)} (the engine's process spends ${fmt.ms((r.engine.cpu.benchMs / n) * 1000)} per 1,000 messages, the raw client ${fmt.ms((((r.raw[0].cpu.benchMs + r.raw[1].cpu.benchMs) / 2) / n) * 1000)})`);
+  console.log(
+    `Redis commands processed per message during the engine run (those inside Lua scripts included, the benchmark's own probes left out): ${(r.engine.cpu.redisCommands / n).toFixed(1)}; other clients' background during the raw runs: ${(r.raw[0].cpu.redisCommands / n).toFixed(2)} and ${(r.raw[1].cpu.redisCommands / n).toFixed(2)} per message-time`,
+  );
+  console.log(
+    `CPU per message in the benchmark process, raw / engine: ${r.cpuRatio.toFixed(2)} (the engine's process spends ${fmt.ms((r.engine.cpu.benchMs / n) * 1000)} per 1,000 messages, the raw client ${fmt.ms(((r.raw[0].cpu.benchMs + r.raw[1].cpu.benchMs) / 2 / n) * 1000)})`,
+  );
   if (r.options.workerProcesses) {
     const w = r.engine.cpu;
     console.log(
@@ -414,15 +575,26 @@ function printEndToEnd(r: EndToEndResult): void {
     );
     if (w.workersMs !== undefined && r.workerCpuRatio !== undefined) {
       console.log(
-        `CPU per message, raw client / the worker processes: ${r.workerCpuRatio.toFixed(2)} (worker processes ${fmt.ms((w.workersMs / n) * 1000)} per 1,000 messages: ${w.workersByPid!.map((p) => `pid ${p.pid} ${fmt.ms((p.ms / n) * 1000)}`).join(', ')}; with the driver ${fmt.ms(((w.workersMs + w.benchMs) / n) * 1000)}; ${((w.workersMs / r.engine.ms)).toFixed(2)} cores during the send)`,
+        `CPU per message, raw client / the worker processes: ${r.workerCpuRatio.toFixed(2)} (worker processes ${fmt.ms((w.workersMs / n) * 1000)} per 1,000 messages: ${w.workersByPid!.map((p) => `pid ${p.pid} ${fmt.ms((p.ms / n) * 1000)}`).join(', ')}; with the driver ${fmt.ms(((w.workersMs + w.benchMs) / n) * 1000)}; ${(w.workersMs / r.engine.ms).toFixed(2)} cores during the send)`,
       );
-    } else console.log('CPU of the worker processes: not available (/proc could not be read); the "other load" column then includes it.');
+    } else
+      console.log(
+        'CPU of the worker processes: not available (/proc could not be read); the "other load" column then includes it.',
+      );
   }
   const m = r.engine.memory;
   const sign = (v: number) => `${v >= 0 ? '+' : ''}${fmt.mb(v)}`;
-  const memRow = (name: string, p: MemoryPoint) => [name, fmt.mb(p.used), sign(p.used - m.before.used), fmt.kb(p.own), fmt.int(p.jobs)];
+  const memRow = (name: string, p: MemoryPoint) => [
+    name,
+    fmt.mb(p.used),
+    sign(p.used - m.before.used),
+    fmt.kb(p.own),
+    fmt.int(p.jobs),
+  ];
   console.log('');
-  console.log(`seeded list under the prefix: ${fmt.int(m.list.keys)} keys, ${fmt.mb(m.list.bytes)} (${fmt.int(m.list.bytes / r.options.subscribers)} bytes per subscriber, of which ${fmt.int(m.consentTrails.bytes / r.options.subscribers)} in the per-address consent trails)`);
+  console.log(
+    `seeded list under the prefix: ${fmt.int(m.list.keys)} keys, ${fmt.mb(m.list.bytes)} (${fmt.int(m.list.bytes / r.options.subscribers)} bytes per subscriber, of which ${fmt.int(m.consentTrails.bytes / r.options.subscribers)} in the per-address consent trails)`,
+  );
   console.log(
     table([
       ['Redis memory', 'used_memory', 'vs before', "send's own keys", 'jobs held'],
@@ -432,5 +604,7 @@ function printEndToEnd(r: EndToEndResult): void {
       memRow('after status sent', m.after),
     ]),
   );
-  console.log(`used_memory is the whole shared instance (other clients' keys come and go in it); "send's own keys" is MEMORY USAGE of this campaign's queue, job and ledger keys.`);
+  console.log(
+    `used_memory is the whole shared instance (other clients' keys come and go in it); "send's own keys" is MEMORY USAGE of this campaign's queue, job and ledger keys.`,
+  );
 }

@@ -22,10 +22,15 @@ const TRAILER = ['Sign up to receive our latest news!', 'By submitting this form
  */
 export function sampleArticleInputs(): ArticleInput[] {
   const text = readFileSync(join(__dirname, '..', 'test', 'fixtures', 'sample-article.txt'), 'utf8');
-  const paragraphs = text.split(/\n\s*\n/).map((p) => p.trim()).filter((p) => p && !TRAILER.includes(p));
+  const paragraphs = text
+    .split(/\n\s*\n/)
+    .map((p) => p.trim())
+    .filter((p) => p && !TRAILER.includes(p));
   // A sub-heading is a short paragraph without a closing full stop.
   const isHeading = (p: string) => p.length < 100 && !/[.:”"]$/.test(p);
-  const sections: { title: string; paragraphs: string[] }[] = [{ title: 'UN rights chief’s China visit draws criticism', paragraphs: [] }];
+  const sections: { title: string; paragraphs: string[] }[] = [
+    { title: 'UN rights chief’s China visit draws criticism', paragraphs: [] },
+  ];
   for (const p of paragraphs) {
     if (isHeading(p)) sections.push({ title: p, paragraphs: [] });
     else sections[sections.length - 1].paragraphs.push(p);
@@ -37,10 +42,17 @@ export function sampleArticleInputs(): ArticleInput[] {
     { title: 'Why rights groups say a historic opportunity was missed', paragraphs: lead.paragraphs.slice(half) },
     ...sections.slice(1),
   ].slice(0, 5);
-  while (five.length < 5) five.push({ ...five[five.length % sections.length], title: `${five[five.length % sections.length].title} (continued)` });
+  while (five.length < 5)
+    five.push({
+      ...five[five.length % sections.length],
+      title: `${five[five.length % sections.length].title} (continued)`,
+    });
   return five.map((s, i) => ({
     title: s.title,
-    url: `${PUBLIC_URL}/articles/${i + 1}-${s.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}`,
+    url: `${PUBLIC_URL}/articles/${i + 1}-${s.title
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')}`,
     summary: s.paragraphs.join('\n\n').slice(0, ARTICLE_LIMITS.summary),
     bodyHtml: s.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n'),
     imageUrl: i === 0 ? `${PUBLIC_URL}/img/lead.jpg` : undefined,

@@ -30,7 +30,13 @@ export class MessageFactory {
 
   constructor(opts: { links?: Links; identity?: MailIdentity } = {}) {
     this.identity = opts.identity ?? mailIdentity({ from: MAIL_FROM, publicUrl: PUBLIC_URL, siteName: SITE_NAME });
-    this.links = opts.links ?? new Links({ tokens: new SignedTokens({ secret: BENCH_SECRET, clock: systemClock }), publicUrl: PUBLIC_URL, unsubscribeMailbox: addressOf(MAIL_FROM) });
+    this.links =
+      opts.links ??
+      new Links({
+        tokens: new SignedTokens({ secret: BENCH_SECRET, clock: systemClock }),
+        publicUrl: PUBLIC_URL,
+        unsubscribeMailbox: addressOf(MAIL_FROM),
+      });
     const templates = new TemplateRenderer({ dir: TEMPLATES_DIR, globals: {} });
     this.mailer = new Mailer({ transport: noTransport, templates, identity: this.identity, siteName: SITE_NAME });
   }
@@ -41,6 +47,10 @@ export class MessageFactory {
 
   /** The values of subscriber `id`, as a campaign's send computes them. */
   values(id: number): RecipientValues {
-    return recipientValues({ email: `reader${id}@list.bench`, name: `Reader ${id}`, unsubscribe: this.links.unsubscribe(id) });
+    return recipientValues({
+      email: `reader${id}@list.bench`,
+      name: `Reader ${id}`,
+      unsubscribe: this.links.unsubscribe(id),
+    });
   }
 }

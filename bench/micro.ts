@@ -29,7 +29,13 @@ async function perOp(n: number, op: (i: number) => unknown): Promise<number> {
  * Runs baseline and candidate in alternating rounds after a warm-up of each, so drift (CPU frequency, other load,
  * GC state) falls on both alike; returns the per-round µs of each.
  */
-async function compare(spec: { baseline: (i: number) => unknown; candidate: (i: number) => unknown; baselineN: number; candidateN: number; rounds: number }) {
+async function compare(spec: {
+  baseline: (i: number) => unknown;
+  candidate: (i: number) => unknown;
+  baselineN: number;
+  candidateN: number;
+  rounds: number;
+}) {
   await perOp(Math.max(3, spec.baselineN >> 2), spec.baseline);
   await perOp(Math.max(3, spec.candidateN >> 2), spec.candidate);
   const base: number[] = [];
@@ -51,7 +57,9 @@ function recipients(factory: MessageFactory, n: number): RecipientValues[] {
 /** The per-recipient string fill a render-per-recipient or compose-per-recipient design has to do. */
 function fill(content: CampaignContent, v: RecipientValues): { html: string; text: string } {
   return {
-    html: content.html.replaceAll('{{name}}', escapeHtml(v.name)).replaceAll('{{unsubscribe_url}}', escapeHtml(v.unsubscribe_url)),
+    html: content.html
+      .replaceAll('{{name}}', escapeHtml(v.name))
+      .replaceAll('{{unsubscribe_url}}', escapeHtml(v.unsubscribe_url)),
     text: content.text.replaceAll('{{name}}', v.name).replaceAll('{{unsubscribe_url}}', v.unsubscribe_url),
   };
 }
@@ -80,12 +88,16 @@ export async function renderingSection(opts: { campaignSize: number }): Promise<
   const subject = articles[0].title;
   const factory = new MessageFactory();
   const pool = recipients(factory, 1000);
-  const newRenderer = () => new TemplateRenderer({ dir: TEMPLATES_DIR, globals: { site_name: SITE_NAME, postal_address: POSTAL_ADDRESS } });
+  const newRenderer = () =>
+    new TemplateRenderer({ dir: TEMPLATES_DIR, globals: { site_name: SITE_NAME, postal_address: POSTAL_ADDRESS } });
   const renderer = newRenderer();
   // The campaign's one render is usually the process's first: cold (templates read from disk, MJML not yet
   // optimised by the JIT). That is the cost spread over the campaign; the warm one is printed too.
   let t0 = performance.now();
-  const content: CampaignContent = { subject, ...(await new MjmlNewsletterRenderer({ templates: renderer, siteName: SITE_NAME }).render({ subject, articles })) };
+  const content: CampaignContent = {
+    subject,
+    ...(await new MjmlNewsletterRenderer({ templates: renderer, siteName: SITE_NAME }).render({ subject, articles })),
+  };
   const renderOnceMs = performance.now() - t0;
   t0 = performance.now();
   const template = factory.template(content);
@@ -94,7 +106,10 @@ export async function renderingSection(opts: { campaignSize: number }): Promise<
   const { base, cand } = await compare({
     // What a naive engine does: a full render (MJML and the text part) for each recipient, then their values.
     baseline: async (i) => {
-      const r = await new MjmlNewsletterRenderer({ templates: renderer, siteName: SITE_NAME }).render({ subject, articles });
+      const r = await new MjmlNewsletterRenderer({ templates: renderer, siteName: SITE_NAME }).render({
+        subject,
+        articles,
+      });
       return fill({ subject, ...r }, pool[i % pool.length]);
     },
     candidate: (i) => template.build(pool[i % pool.length]),
@@ -119,16 +134,35 @@ export async function renderingSection(opts: { campaignSize: number }): Promise<
     htmlBytes: Buffer.byteLength(content.html),
     textBytes: Buffer.byteLength(content.text),
   };
-  console.log(`newsletter: 5 articles from test/fixtures/sample-article.txt; rendered HTML ${fmt.kb(result.htmlBytes)}, text part ${fmt.kb(result.textBytes)}`);
+  console.log(
+    `newsletter: 5 articles from test/fixtures/sample-article.txt; rendered HTML ${fmt.kb(result.htmlBytes)}, text part ${fmt.kb(result.textBytes)}`,
+  );
   console.log(
     table([
       ['per message', 'µs/msg', 'msgs/s on one core', 'round spread'],
-      ['baseline: MJML render + text part per recipient (no MIME yet)', fmt.us(perRecipientRenderUs), fmt.int(1e6 / perRecipientRenderUs), `±${spread(base).toFixed(1)}%`],
-      ['render once, then MessageTemplate.build (full MIME)', fmt.us(buildUs), fmt.int(1e6 / buildUs), `±${spread(cand).toFixed(1)}%`],
-      [`  + one-time cold render ${fmt.ms(renderOnceMs)} and compile ${fmt.ms(compileMs)} over ${fmt.int(opts.campaignSize)}`, fmt.us(amortisedUs), fmt.int(1e6 / amortisedUs), ''],
+      [
+        'baseline: MJML render + text part per recipient (no MIME yet)',
+        fmt.us(perRecipientRenderUs),
+        fmt.int(1e6 / perRecipientRenderUs),
+        `±${spread(base).toFixed(1)}%`,
+      ],
+      [
+        'render once, then MessageTemplate.build (full MIME)',
+        fmt.us(buildUs),
+        fmt.int(1e6 / buildUs),
+        `±${spread(cand).toFixed(1)}%`,
+      ],
+      [
+        `  + one-time cold render ${fmt.ms(renderOnceMs)} and compile ${fmt.ms(compileMs)} over ${fmt.int(opts.campaignSize)}`,
+        fmt.us(amortisedUs),
+        fmt.int(1e6 / amortisedUs),
+        '',
+      ],
     ]),
   );
-  console.log(`ratio (baseline / render once + build, amortised): ${fmt.ratio(result.ratio)}; other load on the machine meanwhile: ${result.otherLoad.toFixed(2)} cores`);
+  console.log(
+    `ratio (baseline / render once + build, amortised): ${fmt.ratio(result.ratio)}; other load on the machine meanwhile: ${result.otherLoad.toFixed(2)} cores`,
+  );
   return result;
 }
 
@@ -148,8 +182,14 @@ export async function mimeSection(): Promise<MimeResult> {
   const load = otherLoad();
   const articles = sampleArticles();
   const subject = articles[0].title;
-  const renderer = new TemplateRenderer({ dir: TEMPLATES_DIR, globals: { site_name: SITE_NAME, postal_address: POSTAL_ADDRESS } });
-  const content: CampaignContent = { subject, ...(await new MjmlNewsletterRenderer({ templates: renderer, siteName: SITE_NAME }).render({ subject, articles })) };
+  const renderer = new TemplateRenderer({
+    dir: TEMPLATES_DIR,
+    globals: { site_name: SITE_NAME, postal_address: POSTAL_ADDRESS },
+  });
+  const content: CampaignContent = {
+    subject,
+    ...(await new MjmlNewsletterRenderer({ templates: renderer, siteName: SITE_NAME }).render({ subject, articles })),
+  };
   const factory = new MessageFactory();
   const template = factory.template(content);
   const pool = recipients(factory, 1000);
@@ -165,7 +205,11 @@ export async function mimeSection(): Promise<MimeResult> {
       html,
       text,
       messageId: `<${randomBytes(12).toString('hex')}@${identity.messageIdDomain}>`,
-      headers: { 'List-Id': identity.listId, 'List-Unsubscribe': v.list_unsubscribe, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+      headers: {
+        'List-Id': identity.listId,
+        'List-Unsubscribe': v.list_unsubscribe,
+        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+      },
     })
       .compile()
       .build();
@@ -180,14 +224,36 @@ export async function mimeSection(): Promise<MimeResult> {
     candidateN: 8000,
     rounds: 7,
   });
-  const result: MimeResult = { composerUs: median(base), buildUs: median(cand), ratio: median(base) / median(cand), composerBytes, buildBytes, spreadPct: { base: spread(base), cand: spread(cand) }, otherLoad: load.stop() };
+  const result: MimeResult = {
+    composerUs: median(base),
+    buildUs: median(cand),
+    ratio: median(base) / median(cand),
+    composerBytes,
+    buildBytes,
+    spreadPct: { base: spread(base), cand: spread(cand) },
+    otherLoad: load.stop(),
+  };
   console.log(
     table([
       ['per message (same html, text, headers)', 'µs/msg', 'msgs/s on one core', 'bytes/msg', 'round spread'],
-      ['baseline: token fill + new MailComposer().compile().build()', fmt.us(result.composerUs), fmt.int(1e6 / result.composerUs), fmt.int(composerBytes), `±${spread(base).toFixed(1)}%`],
-      ['MessageTemplate.build', fmt.us(result.buildUs), fmt.int(1e6 / result.buildUs), fmt.int(buildBytes), `±${spread(cand).toFixed(1)}%`],
+      [
+        'baseline: token fill + new MailComposer().compile().build()',
+        fmt.us(result.composerUs),
+        fmt.int(1e6 / result.composerUs),
+        fmt.int(composerBytes),
+        `±${spread(base).toFixed(1)}%`,
+      ],
+      [
+        'MessageTemplate.build',
+        fmt.us(result.buildUs),
+        fmt.int(1e6 / result.buildUs),
+        fmt.int(buildBytes),
+        `±${spread(cand).toFixed(1)}%`,
+      ],
     ]),
   );
-  console.log(`ratio (MailComposer / MessageTemplate.build): ${fmt.ratio(result.ratio)}; other load on the machine meanwhile: ${result.otherLoad.toFixed(2)} cores`);
+  console.log(
+    `ratio (MailComposer / MessageTemplate.build): ${fmt.ratio(result.ratio)}; other load on the machine meanwhile: ${result.otherLoad.toFixed(2)} cores`,
+  );
   return result;
 }

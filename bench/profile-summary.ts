@@ -26,7 +26,9 @@ export function summarise(profile: Profile, top = 15): string {
   // timeDeltas[i] is the time from sample i-1 to sample i; it is charged to sample i's node, as Chrome DevTools does.
   profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, profile.timeDeltas[i] ?? 0)));
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
-  const idle = [...selfUs].filter(([id]) => byId.get(id)?.callFrame.functionName === '(idle)').reduce((a, [, us]) => a + us, 0);
+  const idle = [...selfUs]
+    .filter(([id]) => byId.get(id)?.callFrame.functionName === '(idle)')
+    .reduce((a, [, us]) => a + us, 0);
   const busy = total - idle;
 
   const fn = new Map<string, number>();
@@ -42,7 +44,11 @@ export function summarise(profile: Profile, top = 15): string {
   }
   const pct = (us: number) => `${((us / busy) * 100).toFixed(1)}%`;
   const ms = (us: number) => `${(us / 1000).toFixed(0)} ms`;
-  const rows = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => [k, ms(us), pct(us)]);
+  const rows = (m: Map<string, number>, n: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, us]) => [k, ms(us), pct(us)]);
   return [
     `profile: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (${((busy / total) * 100).toFixed(0)}%); percentages are of busy time`,
     '',
@@ -51,13 +57,16 @@ export function summarise(profile: Profile, top = 15): string {
     table([['self time by package', 'self', 'of busy'], ...rows(pkg, 12)]),
     '',
     'Self time is where V8 was when sampled, after inlining: a large self time in a Node stream function such as',
-    'Transform._write is the inlined _transform of the stream subclass (for the SMTP path, Nodemailer\'s DataStream,',
+    "Transform._write is the inlined _transform of the stream subclass (for the SMTP path, Nodemailer's DataStream,",
     'the dot-stuffing loop over every byte of a message). Read the callers in Chrome DevTools to be sure.',
   ].join('\n');
 }
 
 function shortUrl(url: string): string {
-  return url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(/^.*\/work\/main\//, '');
+  return url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*\/node_modules\//, '')
+    .replace(/^.*\/work\/main\//, '');
 }
 
 function packageOf(url: string, functionName: string): string {

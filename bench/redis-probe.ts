@@ -74,13 +74,35 @@ export class RedisProbe {
    * Redis is shared and may hold millions of other keys): the BullMQ structures of the campaign and delivery queues,
    * every job they still hold (waiting, active, completed, failed, delayed), and the campaign's own keys.
    */
-  async sendFootprint(prefix: string, campaignId: number): Promise<{ keys: number; bytes: number; jobs: number; waiting: number }> {
+  async sendFootprint(
+    prefix: string,
+    campaignId: number,
+  ): Promise<{ keys: number; bytes: number; jobs: number; waiting: number }> {
     const keys: string[] = [];
     let jobs = 0;
     let waiting = 0;
     for (const queue of [QUEUES.campaigns, QUEUES.deliveries]) {
       const base = `${prefix}:bull:${queue}:`;
-      const structural = ['active', 'wait', 'waiting-children', 'paused', 'id', 'delayed', 'prioritized', 'stalled-check', 'completed', 'failed', 'stalled', 'repeat', 'limiter', 'meta', 'events', 'pc', 'marker', 'de'];
+      const structural = [
+        'active',
+        'wait',
+        'waiting-children',
+        'paused',
+        'id',
+        'delayed',
+        'prioritized',
+        'stalled-check',
+        'completed',
+        'failed',
+        'stalled',
+        'repeat',
+        'limiter',
+        'meta',
+        'events',
+        'pc',
+        'marker',
+        'de',
+      ];
       keys.push(...structural.map((k) => base + k));
       const [[, wait], [, active], [, completed], [, failed], [, delayed], [, prioritized]] = (await this.redis
         .pipeline()
@@ -97,7 +119,8 @@ export class RedisProbe {
       if (queue === QUEUES.deliveries) waiting = wait.length + delayed.length + prioritized.length;
       for (const id of ids) keys.push(base + id, `${base}${id}:lock`, `${base}${id}:logs`);
     }
-    for (const suffix of ['', ':content', ':ledger', ':settled']) keys.push(`${prefix}:campaign:${campaignId}${suffix}`);
+    for (const suffix of ['', ':content', ':ledger', ':settled'])
+      keys.push(`${prefix}:campaign:${campaignId}${suffix}`);
     const pipe = this.redis.pipeline();
     for (const k of keys) pipe.memory('USAGE', k, 'SAMPLES', '0');
     this.issued += keys.length;

@@ -4,7 +4,11 @@ import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 export function table(rows: (string | number)[][], left = false): string {
   const cells = rows.map((r) => r.map(String));
   const widths = cells[0].map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) => r.map((v, c) => (c === 0 || left ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((v, c) => (c === 0 || left ? v.padEnd(widths[c]) : v.padStart(widths[c])))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
@@ -27,7 +31,9 @@ export function machine(): { cpu: string; cores: number; node: string; os: strin
     node: process.version,
     os: `${platform()} ${release()}`,
     memory: `${(totalmem() / 1024 ** 3).toFixed(1)} GB`,
-    load: loadavg().map((l) => l.toFixed(2)).join(' '),
+    load: loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
   };
 }
 

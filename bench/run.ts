@@ -44,7 +44,10 @@ const options = {
   cpuProfile: args.get('cpu-profile'),
   workerProcesses,
 };
-if (options.cpuProfile && options.workerProcesses) throw new Error('--cpu-profile profiles the bench process, which runs no workers with --worker-processes: use one or the other');
+if (options.cpuProfile && options.workerProcesses)
+  throw new Error(
+    '--cpu-profile profiles the bench process, which runs no workers with --worker-processes: use one or the other',
+  );
 
 /** The whole run stops after this, whatever happens; its Redis keys are deleted on the way out. */
 const DEADLINE_MS = 175_000;
@@ -68,7 +71,9 @@ process.on('SIGTERM', () => void abort('terminated'));
 async function main() {
   const m = machine();
   const started = new Date();
-  console.log(`newsletter bench: ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.os}, ${m.memory} RAM; load average ${m.load}`);
+  console.log(
+    `newsletter bench: ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.os}, ${m.memory} RAM; load average ${m.load}`,
+  );
   const watchdog = setTimeout(() => void abort(`still running after ${DEADLINE_MS / 1000} s`), DEADLINE_MS);
   watchdog.unref();
 
@@ -90,46 +95,98 @@ async function main() {
   const end = machine();
   heading('Summary');
   const rows: (string | number)[][] = [['measure', 'baseline', 'candidate', 'ratio']];
-  if (render) rows.push(['1. per message: MJML per recipient | render once + build', fmt.us(render.perRecipientRenderUs), fmt.us(render.amortisedUs), fmt.ratio(render.ratio)]);
+  if (render)
+    rows.push([
+      '1. per message: MJML per recipient | render once + build',
+      fmt.us(render.perRecipientRenderUs),
+      fmt.us(render.amortisedUs),
+      fmt.ratio(render.ratio),
+    ]);
   const loads: string[] = [];
   if (render) loads.push(`1: ${render.otherLoad.toFixed(2)}`);
   if (mime) {
-    rows.push(['2. per message: MailComposer | MessageTemplate.build', fmt.us(mime.composerUs), fmt.us(mime.buildUs), fmt.ratio(mime.ratio)]);
+    rows.push([
+      '2. per message: MailComposer | MessageTemplate.build',
+      fmt.us(mime.composerUs),
+      fmt.us(mime.buildUs),
+      fmt.ratio(mime.ratio),
+    ]);
     rows.push(['   bytes per message', fmt.int(mime.composerBytes), fmt.int(mime.buildBytes), '']);
     loads.push(`2: ${mime.otherLoad.toFixed(2)}`);
   }
   if (e2e) {
     const rawRate = (e2e.raw[0].rate + e2e.raw[1].rate) / 2;
-    rows.push([`3. messages/s, ${fmt.int(e2e.options.subscribers)} recipients: raw transport | engine`, fmt.rate(rawRate), fmt.rate(e2e.engine.rate), e2e.ratio.toFixed(2)]);
-    rows.push(['   CPU ms per 1,000 messages in the bench process: raw | engine', fmt.ms((((e2e.raw[0].cpu.benchMs + e2e.raw[1].cpu.benchMs) / 2) / e2e.options.subscribers) * 1000), fmt.ms((e2e.engine.cpu.benchMs / e2e.options.subscribers) * 1000), e2e.cpuRatio.toFixed(2)]);
+    rows.push([
+      `3. messages/s, ${fmt.int(e2e.options.subscribers)} recipients: raw transport | engine`,
+      fmt.rate(rawRate),
+      fmt.rate(e2e.engine.rate),
+      e2e.ratio.toFixed(2),
+    ]);
+    rows.push([
+      '   CPU ms per 1,000 messages in the bench process: raw | engine',
+      fmt.ms(((e2e.raw[0].cpu.benchMs + e2e.raw[1].cpu.benchMs) / 2 / e2e.options.subscribers) * 1000),
+      fmt.ms((e2e.engine.cpu.benchMs / e2e.options.subscribers) * 1000),
+      e2e.cpuRatio.toFixed(2),
+    ]);
     if (e2e.engine.cpu.workersMs !== undefined && e2e.workerCpuRatio !== undefined) {
-      rows.push([`   CPU ms per 1,000 messages: raw (bench process) | engine's ${e2e.options.workerProcesses} worker process(es)`, fmt.ms((((e2e.raw[0].cpu.benchMs + e2e.raw[1].cpu.benchMs) / 2) / e2e.options.subscribers) * 1000), fmt.ms((e2e.engine.cpu.workersMs / e2e.options.subscribers) * 1000), e2e.workerCpuRatio.toFixed(2)]);
+      rows.push([
+        `   CPU ms per 1,000 messages: raw (bench process) | engine's ${e2e.options.workerProcesses} worker process(es)`,
+        fmt.ms(((e2e.raw[0].cpu.benchMs + e2e.raw[1].cpu.benchMs) / 2 / e2e.options.subscribers) * 1000),
+        fmt.ms((e2e.engine.cpu.workersMs / e2e.options.subscribers) * 1000),
+        e2e.workerCpuRatio.toFixed(2),
+      ]);
     }
-    rows.push(['   raw runs 1 and 2 | engine steady (10-90%)', `${fmt.rate(e2e.raw[0].rate)} ${fmt.rate(e2e.raw[1].rate)}`, fmt.rate(e2e.engine.steadyRate), (e2e.engine.steadyRate / rawRate).toFixed(2)]);
+    rows.push([
+      '   raw runs 1 and 2 | engine steady (10-90%)',
+      `${fmt.rate(e2e.raw[0].rate)} ${fmt.rate(e2e.raw[1].rate)}`,
+      fmt.rate(e2e.engine.steadyRate),
+      (e2e.engine.steadyRate / rawRate).toFixed(2),
+    ]);
     const mem = e2e.engine.memory;
-    rows.push(['   Redis used_memory (whole instance) before | peak, after', fmt.mb(mem.before.used), `${fmt.mb(mem.peakUsed)}, ${fmt.mb(mem.after.used)}`, '']);
+    rows.push([
+      '   Redis used_memory (whole instance) before | peak, after',
+      fmt.mb(mem.before.used),
+      `${fmt.mb(mem.peakUsed)}, ${fmt.mb(mem.after.used)}`,
+      '',
+    ]);
     loads.push(`3: ${[e2e.raw[0], e2e.engine, e2e.raw[1]].map((r) => (r.cpu.othersMs / r.ms).toFixed(2)).join(' / ')}`);
-    rows.push(["   the send's own keys before | peak, after", fmt.kb(mem.before.own), `${fmt.kb(mem.peakOwn)}, ${fmt.kb(mem.after.own)}`, '']);
+    rows.push([
+      "   the send's own keys before | peak, after",
+      fmt.kb(mem.before.own),
+      `${fmt.kb(mem.peakOwn)}, ${fmt.kb(mem.after.own)}`,
+      '',
+    ]);
   }
   console.log(table(rows));
   console.log('');
   console.log(
-    table([
-      ['machine', ''],
-      ['CPU', m.cpu],
-      ['cores (os.cpus())', m.cores],
-      ['Node', m.node],
-      ['OS', m.os],
-      ['load average at start | end', `${m.load} | ${end.load}`],
-      ['other load by section (cores)', loads.join('; ')],
-      ...(e2e
-        ? [
-            ['settings', `SMTP_MAX_CONNECTIONS=${options.maxConnections} DELIVERY_BATCH_SIZE=${options.batchSize} DELIVERY_CONCURRENCY=${options.concurrency} DELIVERY_QUEUE_HIGH_WATER=${options.highWater} SEND_RATE_PER_SECOND=0`],
-            ['engine workers', options.workerProcesses ? `src/main.ts worker child process, WORKER_PROCESSES=${options.workerProcesses}` : 'in the bench process (--worker-processes=0)'],
-          ]
-        : []),
-      ['run', `${started.toISOString()} (${fmt.s((Date.now() - started.getTime()) / 1000)})`],
-    ], true),
+    table(
+      [
+        ['machine', ''],
+        ['CPU', m.cpu],
+        ['cores (os.cpus())', m.cores],
+        ['Node', m.node],
+        ['OS', m.os],
+        ['load average at start | end', `${m.load} | ${end.load}`],
+        ['other load by section (cores)', loads.join('; ')],
+        ...(e2e
+          ? [
+              [
+                'settings',
+                `SMTP_MAX_CONNECTIONS=${options.maxConnections} DELIVERY_BATCH_SIZE=${options.batchSize} DELIVERY_CONCURRENCY=${options.concurrency} DELIVERY_QUEUE_HIGH_WATER=${options.highWater} SEND_RATE_PER_SECOND=0`,
+              ],
+              [
+                'engine workers',
+                options.workerProcesses
+                  ? `src/main.ts worker child process, WORKER_PROCESSES=${options.workerProcesses}`
+                  : 'in the bench process (--worker-processes=0)',
+              ],
+            ]
+          : []),
+        ['run', `${started.toISOString()} (${fmt.s((Date.now() - started.getTime()) / 1000)})`],
+      ],
+      true,
+    ),
   );
 }
 

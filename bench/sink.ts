@@ -19,7 +19,10 @@ export async function startSink(): Promise<Sink> {
   // The child runs under the same TypeScript loader as this process (tsx puts it in execArgv), without any
   // profiling flag given to the benchmark: the profile is of the engine, not of the sink.
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--cpu-prof') && !a.startsWith('--prof'));
-  const child: ChildProcess = fork(join(__dirname, 'smtp-sink-process.ts'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(join(__dirname, 'smtp-sink-process.ts'), [], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const port = await new Promise<number>((ok, fail) => {
     child.once('error', fail);
     child.once('exit', (code) => fail(new Error(`SMTP sink exited with ${code} before it was ready`)));

@@ -73,7 +73,7 @@ export function treeCpu(root: number): Map<number, number> | undefined {
   }
   if (!stats.has(root)) return undefined;
   const inTree = new Set([root]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [pid, st] of stats) {
       if (!inTree.has(pid) && inTree.has(st.ppid)) {
@@ -90,7 +90,13 @@ export function startWorkerChild(env: Record<string, string>, count: number): Wo
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
     cwd: ROOT,
     // Only the service's settings (no .env, no inherited configuration), plus what a process needs to run.
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env, WORKER_PROCESSES: String(count), LOG_LEVEL: 'warn' },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      ...env,
+      WORKER_PROCESSES: String(count),
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -142,7 +148,9 @@ export function startWorkerChild(env: Record<string, string>, count: number): Wo
       if (alive) {
         child.kill('SIGTERM');
         const kill = setTimeout(() => {
-          console.error(`worker process ${pid} did not exit within ${graceMs / 1000} s of SIGTERM; killing its process group`);
+          console.error(
+            `worker process ${pid} did not exit within ${graceMs / 1000} s of SIGTERM; killing its process group`,
+          );
           try {
             process.kill(-pid, 'SIGKILL');
           } catch {
@@ -154,7 +162,8 @@ export function startWorkerChild(env: Record<string, string>, count: number): Wo
         if (code !== 0) console.error(`worker process ${pid} exited with ${signal ?? `code ${code}`}`);
       }
       // It waits for its forks before exiting; should one outlive it, give it a little (5 s at most), then SIGKILL the group.
-      for (let i = 0; i < Math.min(50, graceMs / 200) && groupAlive(); i++) await new Promise((ok) => setTimeout(ok, 100));
+      for (let i = 0; i < Math.min(50, graceMs / 200) && groupAlive(); i++)
+        await new Promise((ok) => setTimeout(ok, 100));
       if (groupAlive()) {
         console.error(`a process of worker group ${pid} was still running after its parent exited; killing it`);
         try {

@@ -20,7 +20,13 @@ const schema = z.object({
   /** redis:// or rediss:// URL. Default: 127.0.0.1:6379 if it answers, else an embedded redis-server under ./var/redis. */
   REDIS_URL: opt(z.url({ protocol: /^rediss?$/ })),
   /** Prefix of every Redis key and queue this service owns. */
-  REDIS_PREFIX: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/).default('nl')),
+  REDIS_PREFIX: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,40}$/)
+      .default('nl'),
+  ),
   /** smtp:// or smtps:// URL with credentials. Default: write .eml files under ./var/outbox. */
   SMTP_URL: opt(z.url({ protocol: /^smtps?$/ })),
   /** Name of the publication, shown on pages and in mails. */
@@ -30,7 +36,10 @@ const schema = z.object({
   /** Reply-To header; none when empty. */
   MAIL_REPLY_TO: opt(z.string()),
   /** Postal address printed in every newsletter footer. */
-  POSTAL_ADDRESS: z.preprocess(emptyAsUndefined, z.string().default('Newsletter, 1 Example Street, 00000 Example City')),
+  POSTAL_ADDRESS: z.preprocess(
+    emptyAsUndefined,
+    z.string().default('Newsletter, 1 Example Street, 00000 Example City'),
+  ),
   /** Bearer token of /api/admin. Generated into ./var in development. */
   ADMIN_TOKEN: opt(z.string().min(16, 'must be at least 16 characters')),
   /** Secret that signs confirmation and unsubscribe links. Generated into ./var in development. */
@@ -76,7 +85,10 @@ const schema = z.object({
   /** Where embedded data lives: Redis files, the outbox, generated secrets. */
   DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('var')),
   /** pino log level. */
-  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  LOG_LEVEL: z.preprocess(
+    emptyAsUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -101,7 +113,9 @@ export function parseEnv(env: Record<string, string | undefined>): Env {
   }
   const dkim = [cfg.DKIM_DOMAIN, cfg.DKIM_SELECTOR, cfg.DKIM_PRIVATE_KEY ?? cfg.DKIM_PRIVATE_KEY_FILE];
   if (dkim.some(Boolean) && !dkim.every(Boolean)) {
-    throw new ConfigError('DKIM needs all of DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE)');
+    throw new ConfigError(
+      'DKIM needs all of DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE)',
+    );
   }
   return cfg;
 }

@@ -86,13 +86,29 @@ export function buildContainer(input: ContainerInput) {
     dir: input.templatesDir ?? join(__dirname, '..', 'templates'),
     globals: { site_name: config.siteName, postal_address: config.mail.postalAddress },
   });
-  const transport = input.transport ?? createMailTransport({ smtpUrl: config.mail.smtpUrl, outboxDir: join(config.dataDir, 'outbox'), maxConnections: config.mail.maxConnections, dkim: config.mail.dkim });
-  const identity = mailIdentity({ from: config.mail.from, replyTo: config.mail.replyTo, publicUrl: config.publicUrl, siteName: config.siteName });
+  const transport =
+    input.transport ??
+    createMailTransport({
+      smtpUrl: config.mail.smtpUrl,
+      outboxDir: join(config.dataDir, 'outbox'),
+      maxConnections: config.mail.maxConnections,
+      dkim: config.mail.dkim,
+    });
+  const identity = mailIdentity({
+    from: config.mail.from,
+    replyTo: config.mail.replyTo,
+    publicUrl: config.publicUrl,
+    siteName: config.siteName,
+  });
   const mailer = new Mailer({ transport, templates, identity, siteName: config.siteName });
 
   // Use cases.
   const tokens = new SignedTokens({ secret: config.appSecret, clock });
-  const links = new Links({ tokens, publicUrl: config.publicUrl, unsubscribeMailbox: addressOf(config.mail.replyTo ?? config.mail.from) });
+  const links = new Links({
+    tokens,
+    publicUrl: config.publicUrl,
+    unsubscribeMailbox: addressOf(config.mail.replyTo ?? config.mail.from),
+  });
   const policy = new SuppressionPolicy({ subscribers, metrics, clock, log });
   const subscriptions = new Subscriptions({
     subscribers,
@@ -142,7 +158,12 @@ export function buildContainer(input: ContainerInput) {
   });
 
   // HTTP.
-  const page = { siteName: config.siteName, termsUrl: config.terms.url, termsVersion: config.terms.version, termsText: config.terms.text };
+  const page = {
+    siteName: config.siteName,
+    termsUrl: config.terms.url,
+    termsVersion: config.terms.version,
+    termsText: config.terms.text,
+  };
   const app = createApp({
     log,
     adminToken: config.adminToken,
@@ -153,12 +174,21 @@ export function buildContainer(input: ContainerInput) {
       ping: () => redis.ping(),
       metrics: async () => {
         // With Redis down the gauges keep their last values; the counters are still worth serving.
-        const depths = await waitingByQueue([transactionalQueue.queue, campaignQueues.fanout, campaignQueues.deliveries]).catch(() => ({}));
+        const depths = await waitingByQueue([
+          transactionalQueue.queue,
+          campaignQueues.fanout,
+          campaignQueues.deliveries,
+        ]).catch(() => ({}));
         metrics.setQueueDepths(depths);
         return metrics.exposition();
       },
     }),
-    adminRouters: [adminImportRoutes({ subscriberImport }), adminSubscriberRoutes({ subscriptions }), adminArticleRoutes({ articles }), adminCampaignRoutes({ campaigns })],
+    adminRouters: [
+      adminImportRoutes({ subscriberImport }),
+      adminSubscriberRoutes({ subscriptions }),
+      adminArticleRoutes({ articles }),
+      adminCampaignRoutes({ campaigns }),
+    ],
   });
 
   const workers: RunningWorker[] = [];
@@ -204,7 +234,12 @@ export function buildContainer(input: ContainerInput) {
       const run = { ...queues, log };
       workers.push(startQueueWorker(transactionalWorker({ mail: transactionalMail, log }), run));
       workers.push(startQueueWorker(campaignWorker({ delivery, log, lockDurationMs }), run));
-      workers.push(startQueueWorker(deliveryWorker({ delivery, log, concurrency: config.delivery.concurrency, lockDurationMs }), run));
+      workers.push(
+        startQueueWorker(
+          deliveryWorker({ delivery, log, concurrency: config.delivery.concurrency, lockDurationMs }),
+          run,
+        ),
+      );
       if (config.feed.url) {
         feed = new FeedQueue({ ...queues, url: config.feed.url, cron: config.feed.cron, log });
         workers.push(startQueueWorker(feedWorker({ ingester: feedIngester, log }), run));

@@ -12,14 +12,24 @@ async function main(role: Role) {
   const { config, container, log, redis, devSecrets } = service;
 
   if (role !== 'api') container.startWorkers();
-  const extra = role !== 'api' && config.workerProcesses > 1 ? new WorkerProcesses({ entry: __filename, count: config.workerProcesses - 1, log }) : undefined;
+  const extra =
+    role !== 'api' && config.workerProcesses > 1
+      ? new WorkerProcesses({ entry: __filename, count: config.workerProcesses - 1, log })
+      : undefined;
   extra?.start();
   const port = role !== 'worker' ? await container.listen() : undefined;
 
-  const lines = [`newsletter ${role} started`, `  redis:  ${redis.describe}`, `  mail:   ${container.transport.describe}`];
+  const lines = [
+    `newsletter ${role} started`,
+    `  redis:  ${redis.describe}`,
+    `  mail:   ${container.transport.describe}`,
+  ];
   if (extra) lines.push(`  workers: this process and ${config.workerProcesses - 1} more`);
   if (port !== undefined) lines.push(`  http:   http://localhost:${port}/  (public URL ${config.publicUrl})`);
-  if (devSecrets) lines.push(`  admin token (development, ${devSecrets.generated ? 'generated now' : 'kept'} in ${devSecrets.file}): ${config.adminToken}`);
+  if (devSecrets)
+    lines.push(
+      `  admin token (development, ${devSecrets.generated ? 'generated now' : 'kept'} in ${devSecrets.file}): ${config.adminToken}`,
+    );
   process.stdout.write(lines.join('\n') + '\n');
 
   let stopping = false;

@@ -10,7 +10,12 @@ const PAUSED_RECHECK_MS = 2000;
  * A crashed worker's batch is taken over once its lock lapses; the ledger makes the retake resend nothing already
  * accepted.
  */
-export function deliveryWorker(deps: { delivery: CampaignDelivery; log: Logger; concurrency: number; lockDurationMs: number }): WorkerDefinition<BatchJob> {
+export function deliveryWorker(deps: {
+  delivery: CampaignDelivery;
+  log: Logger;
+  concurrency: number;
+  lockDurationMs: number;
+}): WorkerDefinition<BatchJob> {
   return {
     queue: QUEUES.deliveries,
     concurrency: deps.concurrency,
@@ -24,7 +29,10 @@ export function deliveryWorker(deps: { delivery: CampaignDelivery; log: Logger; 
       }
     },
     onFailed(job, attemptsMade, err) {
-      deps.log.warn({ event: 'campaign.batch_retry', campaignId: job?.campaignId, attempt: attemptsMade, err: err.message }, 'batch failed');
+      deps.log.warn(
+        { event: 'campaign.batch_retry', campaignId: job?.campaignId, attempt: attemptsMade, err: err.message },
+        'batch failed',
+      );
     },
   };
 }

@@ -16,7 +16,10 @@ export function feedWorker(deps: { ingester: FeedIngester; log: Logger }): Worke
         return await deps.ingester.poll(job.url);
       } catch (err) {
         const e = err as { code?: string; message?: string };
-        deps.log.warn({ event: 'feed.poll_failed', feed: job.url, code: e.code, attempt: ctx.attempt, err: e.message }, 'feed poll failed');
+        deps.log.warn(
+          { event: 'feed.poll_failed', feed: job.url, code: e.code, attempt: ctx.attempt, err: e.message },
+          'feed poll failed',
+        );
         throw err;
       }
     },

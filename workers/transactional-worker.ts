@@ -4,7 +4,11 @@ import type { TransactionalMail } from '../src/domain/transactional-mail';
 import { GiveUp, QUEUES, type TransactionalJob, type WorkerDefinition } from '../src/queue/jobs';
 
 /** Sends confirmation and welcome mails. Transient failures retry with the job's backoff; a refusal for good ends the job. */
-export function transactionalWorker(deps: { mail: TransactionalMail; log: Logger; concurrency?: number }): WorkerDefinition<TransactionalJob> {
+export function transactionalWorker(deps: {
+  mail: TransactionalMail;
+  log: Logger;
+  concurrency?: number;
+}): WorkerDefinition<TransactionalJob> {
   return {
     queue: QUEUES.transactional,
     concurrency: deps.concurrency ?? 5,
@@ -17,7 +21,16 @@ export function transactionalWorker(deps: { mail: TransactionalMail; log: Logger
       }
     },
     onFailed(job, attemptsMade, err) {
-      deps.log.warn({ event: 'mail.failed', kind: job?.kind, subscriberId: job?.subscriberId, attempt: attemptsMade, err: err.message }, 'transactional mail failed');
+      deps.log.warn(
+        {
+          event: 'mail.failed',
+          kind: job?.kind,
+          subscriberId: job?.subscriberId,
+          attempt: attemptsMade,
+          err: err.message,
+        },
+        'transactional mail failed',
+      );
     },
   };
 }

@@ -1,6 +1,9 @@
 /** The command line was wrong; printed with a pointer to the help, exit 2. */
 export class UsageError extends Error {
-  constructor(message: string, readonly helpFor?: string) {
+  constructor(
+    message: string,
+    readonly helpFor?: string,
+  ) {
     super(message);
   }
 }

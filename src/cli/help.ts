@@ -3,14 +3,27 @@ import { GROUPS, type CommandSpec, type Group } from './command-spec';
 import { PROG } from './program';
 
 function optionLines(spec: CommandSpec<unknown>): [string, string][] {
-  const lines: [string, string][] = Object.entries(spec.options).map(([name, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`, o.help]);
+  const lines: [string, string][] = Object.entries(spec.options).map(([name, o]) => [
+    `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`,
+    o.help,
+  ]);
   lines.push(['-h, --help', 'Show this help']);
   return lines;
 }
 
 /** Rows of "left  right", the right column aligned at `width` (default: the widest left, up to 56); longer lefts wrap. */
-function twoColumns(rows: [string, string][], width = Math.min(Math.max(...rows.map(([a]) => a.length)), 56), indent = 2): string {
-  return rows.map(([a, b]) => (a.length > width ? `${' '.repeat(indent)}${a}\n${' '.repeat(indent + width + 2)}${b}` : `${' '.repeat(indent)}${a.padEnd(width)}  ${b}`)).join('\n');
+function twoColumns(
+  rows: [string, string][],
+  width = Math.min(Math.max(...rows.map(([a]) => a.length)), 56),
+  indent = 2,
+): string {
+  return rows
+    .map(([a, b]) =>
+      a.length > width
+        ? `${' '.repeat(indent)}${a}\n${' '.repeat(indent + width + 2)}${b}`
+        : `${' '.repeat(indent)}${a.padEnd(width)}  ${b}`,
+    )
+    .join('\n');
 }
 
 const usageOf = (spec: CommandSpec<unknown>, brief = false) => {
@@ -28,13 +41,26 @@ export function commandHelp(spec: CommandSpec<unknown>): string {
 
 export function groupHelp(group: Group): string {
   const specs = COMMANDS.filter((c) => c.group === group);
-  return [`Usage: ${PROG} ${group} <command> [options]`, '', `${GROUPS[group]}:`, twoColumns(specs.map((s) => [usageOf(s, true), s.summary])), '', `Run '${PROG} ${group} <command> --help' for a command's options.`].join('\n');
+  return [
+    `Usage: ${PROG} ${group} <command> [options]`,
+    '',
+    `${GROUPS[group]}:`,
+    twoColumns(specs.map((s) => [usageOf(s, true), s.summary])),
+    '',
+    `Run '${PROG} ${group} <command> --help' for a command's options.`,
+  ].join('\n');
 }
 
 export function mainHelp(): string {
   // One width for every section, so the summaries line up down the page.
   const width = Math.min(Math.max(...COMMANDS.map((c) => usageOf(c, true).length)), 56);
-  const sections = (Object.keys(GROUPS) as Group[]).map((g) => `${GROUPS[g]}:\n${twoColumns(COMMANDS.filter((c) => c.group === g).map((s) => [usageOf(s, true), s.summary]), width)}`);
+  const sections = (Object.keys(GROUPS) as Group[]).map(
+    (g) =>
+      `${GROUPS[g]}:\n${twoColumns(
+        COMMANDS.filter((c) => c.group === g).map((s) => [usageOf(s, true), s.summary]),
+        width,
+      )}`,
+  );
   return [
     'Operator CLI of the newsletter service.',
     '',

@@ -19,7 +19,8 @@ import { PROG } from './program';
 // ---------------------------------------------------------------------------------------------------------------
 // Dispatch
 
-type Invocation = { kind: 'help'; text: string; code: number } | { kind: 'run'; spec: CommandSpec<unknown>; input: unknown };
+type Invocation =
+  { kind: 'help'; text: string; code: number } | { kind: 'run'; spec: CommandSpec<unknown>; input: unknown };
 
 const isHelp = (a: string) => a === '--help' || a === '-h';
 
@@ -41,8 +42,14 @@ function resolveInvocation(argv: string[]): Invocation {
   if (isHelp(name)) return { kind: 'help', text: groupHelp(group), code: EXIT.ok };
   const spec = COMMANDS.find((c) => c.group === group && c.name === name);
   if (!spec) {
-    const guess = closest(name, COMMANDS.filter((c) => c.group === group).map((c) => c.name));
-    throw new UsageError(`unknown command "${group} ${name}".${guess ? ` Did you mean "${group} ${guess}"?` : ''}`, group);
+    const guess = closest(
+      name,
+      COMMANDS.filter((c) => c.group === group).map((c) => c.name),
+    );
+    throw new UsageError(
+      `unknown command "${group} ${name}".${guess ? ` Did you mean "${group} ${guess}"?` : ''}`,
+      group,
+    );
   }
   const key = `${group} ${name}`;
   // Help wins over every other mistake on the line: asking for it is how one fixes them.
@@ -50,7 +57,9 @@ function resolveInvocation(argv: string[]): Invocation {
 
   let parsed: { values: Values; positionals: string[] };
   try {
-    const options = Object.fromEntries(Object.entries(spec.options).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}) }]));
+    const options = Object.fromEntries(
+      Object.entries(spec.options).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
+    );
     const result = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
     parsed = { values: result.values, positionals: result.positionals };
   } catch (e) {
@@ -59,7 +68,8 @@ function resolveInvocation(argv: string[]): Invocation {
   const { positionals } = parsed;
   const needed = spec.positionals.filter((p) => !p.optional).length;
   if (positionals.length < needed) throw new UsageError(`missing <${spec.positionals[positionals.length].name}>`, key);
-  if (positionals.length > spec.positionals.length) throw new UsageError(`unexpected argument "${positionals[spec.positionals.length]}"`, key);
+  if (positionals.length > spec.positionals.length)
+    throw new UsageError(`unexpected argument "${positionals[spec.positionals.length]}"`, key);
   try {
     return { kind: 'run', spec, input: spec.parse(parsed.values, positionals) };
   } catch (e) {
@@ -92,7 +102,11 @@ async function boot() {
     role: 'cli',
     requireRedis: true,
     // Logs go to stderr so stdout holds only results; info-level events would drown the CLI's own output.
-    logger: (config) => pino({ level: process.env.LOG_LEVEL ? config.logLevel : 'warn', base: { service: 'newsletter', role: 'cli' } }, pino.destination({ dest: 2, sync: true })),
+    logger: (config) =>
+      pino(
+        { level: process.env.LOG_LEVEL ? config.logLevel : 'warn', base: { service: 'newsletter', role: 'cli' } },
+        pino.destination({ dest: 2, sync: true }),
+      ),
   });
 }
 

@@ -32,7 +32,10 @@ export class LiveLine {
   private lastText: string | undefined;
   private pending: string | undefined;
 
-  constructor(private readonly stream: StatusStream, opts: LiveLineOptions = {}) {
+  constructor(
+    private readonly stream: StatusStream,
+    opts: LiveLineOptions = {},
+  ) {
     this.tty = opts.tty ?? Boolean(stream.isTTY);
     this.intervalMs = opts.intervalMs ?? 5000;
     this.now = opts.now ?? Date.now;
@@ -156,8 +159,13 @@ export function campaignProgressLine(c: Campaign, perSecond: number, opts: { tty
 }
 
 /** The live line of an import: bytes read of the file's size (when known), lines per second, counts so far. */
-export function importProgressLine(p: { bytes: number; size?: number; lines: number; elapsedMs: number; linesPerSecond: number; imported?: number }, opts: { tty: boolean }): string {
-  const head = p.size ? `${bar(p.bytes / p.size, 24, opts.tty)} ${percent(p.bytes, p.size).padStart(4)} ${formatBytes(p.bytes)}/${formatBytes(p.size)}` : `${formatBytes(p.bytes)} read`;
+export function importProgressLine(
+  p: { bytes: number; size?: number; lines: number; elapsedMs: number; linesPerSecond: number; imported?: number },
+  opts: { tty: boolean },
+): string {
+  const head = p.size
+    ? `${bar(p.bytes / p.size, 24, opts.tty)} ${percent(p.bytes, p.size).padStart(4)} ${formatBytes(p.bytes)}/${formatBytes(p.size)}`
+    : `${formatBytes(p.bytes)} read`;
   const imported = p.imported !== undefined ? ` · ${formatCount(p.imported)} imported` : '';
   return `${head} · ${formatCount(p.lines)} rows · ${formatRate(p.linesPerSecond)} rows/s${imported} · ${formatDuration(p.elapsedMs)}`;
 }

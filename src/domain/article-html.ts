@@ -6,19 +6,83 @@ import { convert } from 'html-to-text';
  * with their content, other tags keeping their text. Attributes are limited to the ones below (no event handlers,
  * no style, class or id), and links and images must point at absolute http(s) URLs (links may also be mailto:).
  */
-const ALLOWED_TAGS = ['p', 'br', 'h2', 'h3', 'h4', 'strong', 'b', 'em', 'i', 'u', 'blockquote', 'q', 'ul', 'ol', 'li', 'a', 'img', 'figure', 'figcaption', 'hr'];
+const ALLOWED_TAGS = [
+  'p',
+  'br',
+  'h2',
+  'h3',
+  'h4',
+  'strong',
+  'b',
+  'em',
+  'i',
+  'u',
+  'blockquote',
+  'q',
+  'ul',
+  'ol',
+  'li',
+  'a',
+  'img',
+  'figure',
+  'figcaption',
+  'hr',
+];
 const LINK_SCHEMES = new Set(['http:', 'https:', 'mailto:']);
 const IMAGE_SCHEMES = new Set(['http:', 'https:']);
 /** Dropped with everything inside them: their text is code or chrome, never article prose. */
-const DROPPED_WITH_CONTENT = ['script', 'style', 'textarea', 'option', 'noscript', 'iframe', 'object', 'embed', 'template', 'title', 'head', 'svg', 'math'];
+const DROPPED_WITH_CONTENT = [
+  'script',
+  'style',
+  'textarea',
+  'option',
+  'noscript',
+  'iframe',
+  'object',
+  'embed',
+  'template',
+  'title',
+  'head',
+  'svg',
+  'math',
+];
 const SIZE = /^\d{1,4}%?$/;
 /**
  * Block containers outside the subset. They pass the first step as bare `div`s, then `flattenWrappers` turns one that
  * holds only text into a paragraph (so texts do not run together) and unwraps one that holds blocks (so paragraphs
  * never nest).
  */
-const WRAPPERS = ['div', 'section', 'article', 'header', 'footer', 'main', 'aside', 'address', 'pre', 'td', 'th', 'dt', 'dd', 'caption', 'center'];
-const BLOCK_TAGS = new Set(['p', 'div', 'h2', 'h3', 'h4', 'blockquote', 'ul', 'ol', 'li', 'figure', 'figcaption', 'hr']);
+const WRAPPERS = [
+  'div',
+  'section',
+  'article',
+  'header',
+  'footer',
+  'main',
+  'aside',
+  'address',
+  'pre',
+  'td',
+  'th',
+  'dt',
+  'dd',
+  'caption',
+  'center',
+];
+const BLOCK_TAGS = new Set([
+  'p',
+  'div',
+  'h2',
+  'h3',
+  'h4',
+  'blockquote',
+  'ul',
+  'ol',
+  'li',
+  'figure',
+  'figcaption',
+  'hr',
+]);
 
 /** Options of `sanitiseArticleHtml`. */
 export interface SanitiseOptions {

@@ -33,7 +33,10 @@ export const ARTICLE_LIMITS = {
 const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 const absent = (v: unknown) => (v === null || v === '' ? undefined : v);
-const required = (what: string) => ({ error: (iss: { input: unknown }) => (iss.input === undefined || iss.input === null ? 'is required' : `must be ${what}`) });
+const required = (what: string) => ({
+  error: (iss: { input: unknown }) =>
+    iss.input === undefined || iss.input === null ? 'is required' : `must be ${what}`,
+});
 
 /** One line of text: no line breaks or control characters, trimmed, bounded. */
 const oneLine = (max: number) =>
@@ -61,7 +64,12 @@ const httpUrl = z
 
 const isoDate = z
   .string(required('a string'))
-  .refine((v) => /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(v.trim()) && !Number.isNaN(Date.parse(v.trim())), 'must be an ISO 8601 date, e.g. 2026-11-27T09:30:00Z')
+  .refine(
+    (v) =>
+      /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(v.trim()) &&
+      !Number.isNaN(Date.parse(v.trim())),
+    'must be an ISO 8601 date, e.g. 2026-11-27T09:30:00Z',
+  )
   .transform((v) => new Date(Date.parse(v.trim())).toISOString());
 
 const optional = <T extends z.ZodTypeAny>(t: T) => z.preprocess(absent, t.optional());
@@ -70,8 +78,19 @@ const articleSchema = z.object(
   {
     title: oneLine(ARTICLE_LIMITS.title),
     url: httpUrl,
-    summary: optional(z.string(required('a string')).max(ARTICLE_LIMITS.summary, `must be at most ${ARTICLE_LIMITS.summary} characters`)),
-    bodyHtml: optional(z.string(required('a string')).refine((v) => Buffer.byteLength(v, 'utf8') <= ARTICLE_LIMITS.bodyHtmlBytes, `must be at most ${ARTICLE_LIMITS.bodyHtmlBytes / 1024} KB`)),
+    summary: optional(
+      z
+        .string(required('a string'))
+        .max(ARTICLE_LIMITS.summary, `must be at most ${ARTICLE_LIMITS.summary} characters`),
+    ),
+    bodyHtml: optional(
+      z
+        .string(required('a string'))
+        .refine(
+          (v) => Buffer.byteLength(v, 'utf8') <= ARTICLE_LIMITS.bodyHtmlBytes,
+          `must be at most ${ARTICLE_LIMITS.bodyHtmlBytes / 1024} KB`,
+        ),
+    ),
     imageUrl: optional(httpUrl),
     author: optional(oneLine(ARTICLE_LIMITS.author)),
     publishedAt: optional(isoDate),
@@ -82,7 +101,13 @@ const articleSchema = z.object(
 
 const listSchema = z.object({
   status: optional(z.enum(['new', 'all'], { error: 'must be "new" or "all"' })),
-  limit: optional(z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(ARTICLE_LIMITS.list, `must be at most ${ARTICLE_LIMITS.list}`)),
+  limit: optional(
+    z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(ARTICLE_LIMITS.list, `must be at most ${ARTICLE_LIMITS.list}`),
+  ),
 });
 
 /**
@@ -144,4 +169,3 @@ function parse<T extends z.ZodTypeAny>(schema: T, input: unknown, code: ErrorCod
   const issues = r.error.issues.map((i) => ({ field: i.path.join('.') || 'body', message: i.message }));
   throw new ValidationError(code, `${issues[0].field} ${issues[0].message}`, { issues });
 }
-

@@ -71,14 +71,17 @@ export class CampaignDelivery {
     const { campaigns, subscribers, jobs, options, log } = this.deps;
     for (;;) {
       // Failing (not returning) makes BullMQ retry the job on the next worker, which resumes from the checkpoint.
-      if (isClosing()) throw new Error(`worker shutting down; fan-out of campaign ${campaignId} resumes from its checkpoint`);
+      if (isClosing())
+        throw new Error(`worker shutting down; fan-out of campaign ${campaignId} resumes from its checkpoint`);
       const c = await campaigns.get(campaignId);
       if (!c || c.status !== 'sending') return;
       if ((await jobs.pendingBatches()) >= options.queueHighWater) {
         await sleep(200);
         continue;
       }
-      const ids = (await subscribers.pageActiveIds(c.cursor, options.batchSize)).filter((id) => id <= c.maxSubscriberId);
+      const ids = (await subscribers.pageActiveIds(c.cursor, options.batchSize)).filter(
+        (id) => id <= c.maxSubscriberId,
+      );
       if (!ids.length) {
         const finished = await campaigns.finishFanout(campaignId, this.now());
         log.info({ event: 'campaign.fanout_done', campaignId, queued: c.queued }, 'fan-out done');
@@ -113,18 +116,24 @@ export class CampaignDelivery {
       const group = todo.slice(i, i + this.parallel);
       const subs = await subscribers.getMany(group);
       const sendable = subs.filter((s): s is Subscriber => s?.status === 'active');
-      for (let k = 0; k < group.length; k++) if (subs[k]?.status !== 'active') await campaigns.record(campaignId, group[k], 'skipped');
+      for (let k = 0; k < group.length; k++)
+        if (subs[k]?.status !== 'active') await campaigns.record(campaignId, group[k], 'skipped');
       await rate.take(sendable.length);
       await Promise.all(
         sendable.map(async (sub) => {
           try {
-            await message.send({ email: sub.email, name: sub.name || 'reader', unsubscribe: links.unsubscribe(sub.id) });
+            await message.send({
+              email: sub.email,
+              name: sub.name || 'reader',
+              unsubscribe: links.unsubscribe(sub.id),
+            });
             await campaigns.record(campaignId, sub.id, 'sent');
             metrics.mailSent('newsletter');
           } catch (err) {
             metrics.mailFailed('newsletter', err instanceof PermanentDeliveryError);
             if (err instanceof PermanentDeliveryError) return this.bounce(campaignId, sub, err);
-            if (err instanceof TransientDeliveryError && err.responseCode) await this.deps.policy.apply(sub, { type: 'soft_bounce', reason: err.message, campaignId });
+            if (err instanceof TransientDeliveryError && err.responseCode)
+              await this.deps.policy.apply(sub, { type: 'soft_bounce', reason: err.message, campaignId });
             transient = err as Error;
             unsent.push(sub.id);
             const run = await campaigns.countFailure(campaignId);
@@ -135,9 +144,13 @@ export class CampaignDelivery {
     }
 
     if (transient) {
-      if (!finalAttempt) throw new BatchRetryError(`${unsent.length} of ${ids.length} sends failed: ${transient.message}`);
+      if (!finalAttempt)
+        throw new BatchRetryError(`${unsent.length} of ${ids.length} sends failed: ${transient.message}`);
       for (const id of unsent) await campaigns.record(campaignId, id, 'failed');
-      log.warn({ event: 'campaign.batch_failed', campaignId, failed: unsent.length }, 'batch gave up on some recipients');
+      log.warn(
+        { event: 'campaign.batch_failed', campaignId, failed: unsent.length },
+        'batch gave up on some recipients',
+      );
     }
     const finished = await campaigns.finishIfDone(campaignId, this.now());
     if (finished) await this.onFinished(campaignId, finished);
@@ -151,14 +164,28 @@ export class CampaignDelivery {
 
   private async pauseForFailures(campaignId: number, run: number, err: Error): Promise<void> {
     const reason = `paused after ${run} consecutive failed sends; last error: ${err.message.slice(0, 300)}`;
-    const moved = await this.deps.campaigns.transition(campaignId, ['sending'], 'paused', { reason, pausedAt: this.now() });
+    const moved = await this.deps.campaigns.transition(campaignId, ['sending'], 'paused', {
+      reason,
+      pausedAt: this.now(),
+    });
     if (moved.ok) this.deps.log.error({ event: 'campaign.auto_paused', campaignId, run }, reason);
   }
 
   private async onFinished(campaignId: number, status: CampaignStatus): Promise<void> {
     const c = await this.deps.campaigns.get(campaignId);
     if (c && status === 'sent') await this.deps.articles.markSent(c.articleIds, campaignId);
-    this.deps.log.info({ event: 'campaign.finished', campaignId, status, sent: c?.sent, failed: c?.failed, skipped: c?.skipped, bounced: c?.bounced }, 'campaign finished');
+    this.deps.log.info(
+      {
+        event: 'campaign.finished',
+        campaignId,
+        status,
+        sent: c?.sent,
+        failed: c?.failed,
+        skipped: c?.skipped,
+        bounced: c?.bounced,
+      },
+      'campaign finished',
+    );
   }
 
   private now(): string {

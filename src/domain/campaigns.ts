@@ -28,7 +28,13 @@ export interface CampaignsDeps {
 }
 
 const createSchema = z.strictObject({
-  subject: z.string().trim().min(1).max(200).refine((s) => !/[\r\n\0]/.test(s), 'must be one line').optional(),
+  subject: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .refine((s) => !/[\r\n\0]/.test(s), 'must be one line')
+    .optional(),
   articleIds: z.array(z.number().int().positive()).min(1).max(50).optional(),
 });
 
@@ -51,10 +57,18 @@ export class Campaigns {
       if (missing.length) throw new ValidationError('unknown_articles', `No article with id ${missing.join(', ')}`);
     } else {
       articles = await this.deps.articles.listNew(50);
-      if (!articles.length) throw new ValidationError('no_new_articles', 'There are no new articles to send. Add articles first.');
+      if (!articles.length)
+        throw new ValidationError('no_new_articles', 'There are no new articles to send. Add articles first.');
     }
-    const campaign = await this.deps.campaigns.create({ subject: subject ?? articles[0].title.slice(0, 200), articleIds: articles.map((a) => a.id), now: this.now() });
-    this.deps.log.info({ event: 'campaign.created', campaignId: campaign.id, articles: articles.length }, 'campaign created');
+    const campaign = await this.deps.campaigns.create({
+      subject: subject ?? articles[0].title.slice(0, 200),
+      articleIds: articles.map((a) => a.id),
+      now: this.now(),
+    });
+    this.deps.log.info(
+      { event: 'campaign.created', campaignId: campaign.id, articles: articles.length },
+      'campaign created',
+    );
     return campaign;
   }
 
@@ -71,7 +85,10 @@ export class Campaigns {
   /** The newsletter as a subscriber would see it (sent content once sending started, a fresh render before). */
   async preview(id: number): Promise<string> {
     const content = await this.content(await this.get(id));
-    return this.deps.renderer.personalise(content.html, { name: 'reader', unsubscribeUrl: `${this.deps.publicUrl}/unsubscribe?token=preview` });
+    return this.deps.renderer.personalise(content.html, {
+      name: 'reader',
+      unsubscribeUrl: `${this.deps.publicUrl}/unsubscribe?token=preview`,
+    });
   }
 
   /** Sends one message of the campaign to `to`, right away, outside the list (no ledger, no counters). */
@@ -95,12 +112,18 @@ export class Campaigns {
   /** Renders the newsletter once, stores it, and starts the fan-out. */
   async send(id: number): Promise<Campaign> {
     const campaign = await this.get(id);
-    if (campaign.status !== 'draft') throw new ConflictError('invalid_state', `Campaign ${id} is ${campaign.status}; only a draft can be sent`);
+    if (campaign.status !== 'draft')
+      throw new ConflictError('invalid_state', `Campaign ${id} is ${campaign.status}; only a draft can be sent`);
     await this.deps.campaigns.saveContent(id, await this.render(campaign));
     const maxSubscriberId = await this.deps.subscribers.lastId();
     const total = await this.deps.subscribers.countActiveUpTo(maxSubscriberId);
-    const moved = await this.deps.campaigns.transition(id, ['draft'], 'sending', { startedAt: this.now(), maxSubscriberId, total });
-    if (!moved.ok) throw new ConflictError('invalid_state', `Campaign ${id} is ${moved.current}; only a draft can be sent`);
+    const moved = await this.deps.campaigns.transition(id, ['draft'], 'sending', {
+      startedAt: this.now(),
+      maxSubscriberId,
+      total,
+    });
+    if (!moved.ok)
+      throw new ConflictError('invalid_state', `Campaign ${id} is ${moved.current}; only a draft can be sent`);
     await this.deps.jobs.startFanout(id, 'start');
     this.deps.log.info({ event: 'campaign.sending', campaignId: id, total }, 'campaign sending');
     return this.get(id);
@@ -123,14 +146,23 @@ export class Campaigns {
   }
 
   async cancel(id: number): Promise<Campaign> {
-    await this.move(id, ['draft', 'sending', 'paused'], 'cancelled', { finishedAt: this.now(), reason: 'cancelled by operator' });
+    await this.move(id, ['draft', 'sending', 'paused'], 'cancelled', {
+      finishedAt: this.now(),
+      reason: 'cancelled by operator',
+    });
     return this.get(id);
   }
 
-  private async move(id: number, from: Campaign['status'][], to: Campaign['status'], changes: CampaignChanges): Promise<void> {
+  private async move(
+    id: number,
+    from: Campaign['status'][],
+    to: Campaign['status'],
+    changes: CampaignChanges,
+  ): Promise<void> {
     await this.get(id);
     const moved = await this.deps.campaigns.transition(id, from, to, changes);
-    if (!moved.ok) throw new ConflictError('invalid_state', `Campaign ${id} is ${moved.current}; it cannot become ${to}`);
+    if (!moved.ok)
+      throw new ConflictError('invalid_state', `Campaign ${id} is ${moved.current}; it cannot become ${to}`);
     this.deps.log.info({ event: `campaign.${to}`, campaignId: id }, `campaign ${to}`);
   }
 

@@ -25,10 +25,12 @@ export function normaliseEmail(input: unknown): string {
   const local = raw.slice(0, at);
   const domain = domainToASCII(raw.slice(at + 1).toLowerCase());
   if (!domain) throw new InvalidEmailError('email domain is not a valid domain name');
-  if (Buffer.byteLength(local) > MAX_LOCAL) throw new InvalidEmailError(`email local part is longer than ${MAX_LOCAL} characters`);
+  if (Buffer.byteLength(local) > MAX_LOCAL)
+    throw new InvalidEmailError(`email local part is longer than ${MAX_LOCAL} characters`);
   if (!LOCAL_PART.test(local)) throw new InvalidEmailError('email local part has characters that are not allowed');
   const labels = domain.split('.');
-  if (labels.length < 2 || !labels.every((l) => DOMAIN_LABEL.test(l))) throw new InvalidEmailError('email domain is not a valid domain name');
+  if (labels.length < 2 || !labels.every((l) => DOMAIN_LABEL.test(l)))
+    throw new InvalidEmailError('email domain is not a valid domain name');
   const address = `${local}@${domain}`;
   if (address.length > MAX_ADDRESS) throw new InvalidEmailError(`email is longer than ${MAX_ADDRESS} characters`);
   return address;

@@ -57,21 +57,39 @@ export class FeedIngester {
         // Only a refused entry is skipped; a store failure fails the poll, which retries, and dedup makes that safe.
         if (!(err instanceof ValidationError)) throw err;
         result.invalid++;
-        this.deps.log.warn({ event: 'feed.entry_invalid', feed: url, guid: entry.guid, link: entry.url, code: err.code, reason: err.message }, 'feed entry refused');
+        this.deps.log.warn(
+          {
+            event: 'feed.entry_invalid',
+            feed: url,
+            guid: entry.guid,
+            link: entry.url,
+            code: err.code,
+            reason: err.message,
+          },
+          'feed entry refused',
+        );
       }
     }
-    this.deps.log.info({ event: 'feed.polled', feed: url, format: feed.format, entries: feed.entries.length, ...result }, 'feed polled');
+    this.deps.log.info(
+      { event: 'feed.polled', feed: url, format: feed.format, entries: feed.entries.length, ...result },
+      'feed polled',
+    );
     return result;
   }
 
   /** The document as text, read under the time and size limits. */
   private async download(url: string): Promise<{ document: string; finalUrl: string }> {
-    if (!/^https?:\/\//i.test(url)) throw new FeedError('feed_unreachable', `The feed URL must be http:// or https://: ${url}`);
+    if (!/^https?:\/\//i.test(url))
+      throw new FeedError('feed_unreachable', `The feed URL must be http:// or https://: ${url}`);
     // One signal for the request and the body: a server that trickles its answer is cut off too.
     const signal = AbortSignal.timeout(this.timeoutMs);
     let res: Response;
     try {
-      res = await this.fetch(url, { signal, redirect: 'follow', headers: { accept: ACCEPT, 'user-agent': 'newsletter-feed-poller/1' } });
+      res = await this.fetch(url, {
+        signal,
+        redirect: 'follow',
+        headers: { accept: ACCEPT, 'user-agent': 'newsletter-feed-poller/1' },
+      });
     } catch (err) {
       throw new FeedError('feed_unreachable', `The feed could not be fetched: ${reason(err, this.timeoutMs)}`, { url });
     }
@@ -115,7 +133,10 @@ export class FeedIngester {
 /** Text of the document in the charset the server or the XML declaration names; UTF-8 when neither does. */
 function decode(bytes: Uint8Array, contentType: string | null): string {
   const head = Buffer.from(bytes.subarray(0, 200)).toString('latin1');
-  const label = /charset\s*=\s*"?([\w.:-]+)/i.exec(contentType ?? '')?.[1] ?? /^\s*<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)["']/i.exec(head)?.[1] ?? 'utf-8';
+  const label =
+    /charset\s*=\s*"?([\w.:-]+)/i.exec(contentType ?? '')?.[1] ??
+    /^\s*<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)["']/i.exec(head)?.[1] ??
+    'utf-8';
   let decoder: TextDecoder;
   try {
     decoder = new TextDecoder(label);

@@ -66,7 +66,18 @@ const ENTITY_LIMITS = {
 } as X2jOptions['processEntities'];
 
 /** Elements that may repeat; always read as arrays so one item and many items look alike. */
-const REPEATED = new Set(['item', 'entry', 'link', 'category', 'enclosure', 'media:content', 'media:thumbnail', 'media:group', 'author', 'dc:creator']);
+const REPEATED = new Set([
+  'item',
+  'entry',
+  'link',
+  'category',
+  'enclosure',
+  'media:content',
+  'media:thumbnail',
+  'media:group',
+  'author',
+  'dc:creator',
+]);
 
 /**
  * Elements that carry HTML, kept raw and decoded on their own: an Atom `type="xhtml"` body is markup, and a feed that
@@ -118,15 +129,33 @@ export function parseFeed(xml: string, opts: FeedParseOptions = {}): ParsedFeed 
   const rss = obj(first(doc.rss));
   if (rss && obj(first(rss.channel))) {
     const channel = obj(first(rss.channel))!;
-    return { format: 'rss', title: oneLine(text(channel.title)), entries: list(channel.item).slice(0, maxEntries).map((i) => rssEntry(i, base)) };
+    return {
+      format: 'rss',
+      title: oneLine(text(channel.title)),
+      entries: list(channel.item)
+        .slice(0, maxEntries)
+        .map((i) => rssEntry(i, base)),
+    };
   }
   const rdf = obj(first(doc['rdf:RDF']));
   if (rdf) {
-    return { format: 'rss', title: oneLine(text(obj(first(rdf.channel))?.title)), entries: list(rdf.item).slice(0, maxEntries).map((i) => rssEntry(i, base)) };
+    return {
+      format: 'rss',
+      title: oneLine(text(obj(first(rdf.channel))?.title)),
+      entries: list(rdf.item)
+        .slice(0, maxEntries)
+        .map((i) => rssEntry(i, base)),
+    };
   }
   const feed = obj(first(doc.feed));
   if (feed) {
-    return { format: 'atom', title: oneLine(text(feed.title)), entries: list(feed.entry).slice(0, maxEntries).map((e) => atomEntry(e, base)) };
+    return {
+      format: 'atom',
+      title: oneLine(text(feed.title)),
+      entries: list(feed.entry)
+        .slice(0, maxEntries)
+        .map((e) => atomEntry(e, base)),
+    };
   }
   throw new FeedError('feed_invalid', 'The document is neither an RSS nor an Atom feed.');
 }
@@ -153,7 +182,11 @@ function rssEntry(item: Node, base: string | undefined): FeedEntry {
 
 function atomEntry(entry: Node, base: string | undefined): FeedEntry {
   const links = list(entry.link);
-  const alternate = links.find((l) => attr(l, 'href') && (attr(l, 'rel') ?? 'alternate') === 'alternate' && /html|^$/.test(attr(l, 'type') ?? '')) ?? links.find((l) => attr(l, 'href') && !attr(l, 'rel'));
+  const alternate =
+    links.find(
+      (l) =>
+        attr(l, 'href') && (attr(l, 'rel') ?? 'alternate') === 'alternate' && /html|^$/.test(attr(l, 'type') ?? ''),
+    ) ?? links.find((l) => attr(l, 'href') && !attr(l, 'rel'));
   const enclosure = links.find((l) => attr(l, 'rel') === 'enclosure' && /^image\//.test(attr(l, 'type') ?? ''));
   const content = obj(first(entry.content));
   const body = content?.['@_src'] ? undefined : atomText(entry.content, 'html');
@@ -212,7 +245,12 @@ function decodeFragment(raw: string): string | undefined {
 function imageOf(item: Node): string | undefined {
   const groups = list(item['media:group']);
   const media = [...list(item['media:content']), ...groups.flatMap((g) => list(g['media:content']))];
-  const image = media.find((m) => attr(m, 'medium') === 'image' || /^image\//.test(attr(m, 'type') ?? '') || (!attr(m, 'medium') && !attr(m, 'type') && /\.(jpe?g|png|gif|webp|avif)(\?|$)/i.test(attr(m, 'url') ?? '')));
+  const image = media.find(
+    (m) =>
+      attr(m, 'medium') === 'image' ||
+      /^image\//.test(attr(m, 'type') ?? '') ||
+      (!attr(m, 'medium') && !attr(m, 'type') && /\.(jpe?g|png|gif|webp|avif)(\?|$)/i.test(attr(m, 'url') ?? '')),
+  );
   const thumb = [...list(item['media:thumbnail']), ...groups.flatMap((g) => list(g['media:thumbnail']))][0];
   const enclosure = list(item.enclosure).find((e) => /^image\//.test(attr(e, 'type') ?? ''));
   return attr(image, 'url') ?? attr(thumb, 'url') ?? attr(enclosure, 'url');
@@ -282,12 +320,13 @@ function obj(v: unknown): Node | undefined {
 /** Child elements as objects; a text-only element (`<item>x</item>`) is read as `{ '#text': x }`. */
 function list(v: unknown): Node[] {
   const arr: unknown[] = Array.isArray(v) ? v : v === undefined || v === null ? [] : [v];
-  return arr.map((x) => (obj(x) ?? { '#text': x }));
+  return arr.map((x) => obj(x) ?? { '#text': x });
 }
 
 function clean(e: FeedEntry): FeedEntry {
   const out: FeedEntry = {};
-  for (const [k, v] of Object.entries(e) as [keyof FeedEntry, string | undefined][]) if (v !== undefined && v !== '') out[k] = v;
+  for (const [k, v] of Object.entries(e) as [keyof FeedEntry, string | undefined][])
+    if (v !== undefined && v !== '') out[k] = v;
   return out;
 }
 

@@ -34,7 +34,10 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
  * multi-byte character split across chunks decodes right. Pulling lazily (for await) is the backpressure: the
  * next chunk is read only when the caller asks, so a slow consumer pauses the socket.
  */
-export async function* readLines(source: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<SourceLine[]> {
+export async function* readLines(
+  source: AsyncIterable<Buffer | string>,
+  maxLineBytes: number,
+): AsyncGenerator<SourceLine[]> {
   let line = 0;
   let carry: Buffer[] = [];
   let carryBytes = 0;
@@ -52,7 +55,8 @@ export async function* readLines(source: AsyncIterable<Buffer | string>, maxLine
       if (first && bytes.subarray(0, 3).equals(BOM)) bytes = bytes.subarray(3);
       if (bytes.length && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
       if (bytes.length > maxLineBytes) out.push(tooLong);
-      else out.push(isUtf8(bytes) ? { line, text: bytes.toString('utf8') } : { line, problem: 'line is not valid UTF-8' });
+      else
+        out.push(isUtf8(bytes) ? { line, text: bytes.toString('utf8') } : { line, problem: 'line is not valid UTF-8' });
     }
     first = false;
     carry = [];
@@ -101,7 +105,8 @@ export function ndjsonRecord(text: string): Record<string, unknown> {
   } catch {
     throw new RowError('line is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RowError('line must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new RowError('line must be a JSON object');
   return value as Record<string, unknown>;
 }
 
@@ -125,7 +130,8 @@ export function csvFields(text: string): string[] {
       let from = i + 1;
       for (;;) {
         const q = text.indexOf('"', from);
-        if (q === -1) throw new RowError('a quoted field is not closed on this line (values must not contain line breaks)');
+        if (q === -1)
+          throw new RowError('a quoted field is not closed on this line (values must not contain line breaks)');
         value += text.slice(from, q);
         if (text.charCodeAt(q + 1) === 0x22) {
           value += '"';
@@ -137,13 +143,17 @@ export function csvFields(text: string): string[] {
       }
       fields.push(value);
       if (i === n) return fields;
-      if (text.charCodeAt(i) !== 0x2c) throw new RowError(`unexpected character after a closing quote in field ${fields.length}`);
+      if (text.charCodeAt(i) !== 0x2c)
+        throw new RowError(`unexpected character after a closing quote in field ${fields.length}`);
       i++;
     } else {
       const comma = text.indexOf(',', i);
       const end = comma === -1 ? n : comma;
       const value = text.slice(i, end);
-      if (value.includes('"')) throw new RowError(`a quote inside an unquoted field ${fields.length + 1} (quote the whole field and double the quote)`);
+      if (value.includes('"'))
+        throw new RowError(
+          `a quote inside an unquoted field ${fields.length + 1} (quote the whole field and double the quote)`,
+        );
       fields.push(value);
       if (comma === -1) return fields;
       i = comma + 1;
@@ -168,18 +178,25 @@ export function csvHeader(text: string): CsvColumns {
   try {
     names = csvFields(text);
   } catch (e) {
-    throw new ImportFormatError('invalid_csv_header', `The CSV header (line 1) cannot be read: ${(e as Error).message}.`);
+    throw new ImportFormatError(
+      'invalid_csv_header',
+      `The CSV header (line 1) cannot be read: ${(e as Error).message}.`,
+    );
   }
   const index: CsvColumns['index'] = {};
   names.forEach((raw, i) => {
     const field = KNOWN.find((f) => squash(f) === squash(raw.trim()));
     if (!field) return;
-    if (index[field] !== undefined) throw new ImportFormatError('invalid_csv_header', `The CSV header names the column ${field} twice.`);
+    if (index[field] !== undefined)
+      throw new ImportFormatError('invalid_csv_header', `The CSV header names the column ${field} twice.`);
     index[field] = i;
   });
   const missing = REQUIRED.filter((f) => index[f] === undefined);
   if (missing.length) {
-    throw new ImportFormatError('invalid_csv_header', `The CSV header (line 1) must name the columns email, consentAt and consentSource (name and termsVersion are optional); missing: ${missing.join(', ')}.`);
+    throw new ImportFormatError(
+      'invalid_csv_header',
+      `The CSV header (line 1) must name the columns email, consentAt and consentSource (name and termsVersion are optional); missing: ${missing.join(', ')}.`,
+    );
   }
   return { index, count: names.length };
 }
@@ -187,7 +204,8 @@ export function csvHeader(text: string): CsvColumns {
 /** One CSV data line as a raw record, by the header's columns. Throws RowError. */
 export function csvRecord(text: string, columns: CsvColumns): Record<string, unknown> {
   const fields = csvFields(text);
-  if (fields.length !== columns.count) throw new RowError(`expected ${columns.count} fields as in the header, got ${fields.length}`);
+  if (fields.length !== columns.count)
+    throw new RowError(`expected ${columns.count} fields as in the header, got ${fields.length}`);
   const record: Record<string, unknown> = {};
   for (const f of KNOWN) {
     const i = columns.index[f];
@@ -253,17 +271,32 @@ function oneLine(v: unknown, field: string, max: number): string {
 }
 
 // Date, optionally with a time; a time needs its offset, since a consent time in an unknown zone is off by hours.
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2})))?$/;
+const ISO_DATE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2})))?$/;
 
 /** An ISO-8601 date or date-time, a real calendar day, not in the future; returned as UTC ISO. Throws RowError. */
 export function isoDate(v: unknown, now: Date): string {
-  if (typeof v !== 'string' || !v.trim()) throw new RowError('consentAt is required (an ISO-8601 date such as 2025-03-01T09:30:00Z)');
+  if (typeof v !== 'string' || !v.trim())
+    throw new RowError('consentAt is required (an ISO-8601 date such as 2025-03-01T09:30:00Z)');
   const m = ISO_DATE.exec(v.trim());
-  if (!m) throw new RowError('consentAt must be an ISO-8601 date such as 2025-03-01 or 2025-03-01T09:30:00Z (a time needs Z or an offset)');
+  if (!m)
+    throw new RowError(
+      'consentAt must be an ISO-8601 date such as 2025-03-01 or 2025-03-01T09:30:00Z (a time needs Z or an offset)',
+    );
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', , sign, oh = '0', om = '0'] = m;
   const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number);
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59 || Number(oh) > 23 || Number(om) > 59) {
+  if (
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysInMonth ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59 ||
+    Number(oh) > 23 ||
+    Number(om) > 59
+  ) {
     throw new RowError('consentAt is not a real date and time');
   }
   const offset = (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) * 60_000;

@@ -40,17 +40,21 @@ export class SignedTokens {
 
   /** Returns the subscriber id, or throws InvalidTokenError. */
   verify(purpose: TokenPurpose, token: unknown): number {
-    if (typeof token !== 'string' || token.length > 200) throw new InvalidTokenError('invalid_token', 'The link is not valid.');
+    if (typeof token !== 'string' || token.length > 200)
+      throw new InvalidTokenError('invalid_token', 'The link is not valid.');
     const [payload, mac, extra] = token.split('.');
     if (!payload || !mac || extra !== undefined) throw new InvalidTokenError('invalid_token', 'The link is not valid.');
     const expected = Buffer.from(this.mac(payload));
     const given = Buffer.from(mac);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InvalidTokenError('invalid_token', 'The link is not valid.');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw new InvalidTokenError('invalid_token', 'The link is not valid.');
     const [p, id36, exp36] = Buffer.from(payload, 'base64url').toString().split('.');
     const id = parseInt(id36, 36);
     const exp = parseInt(exp36, 36);
-    if (p !== purpose[0] || !Number.isSafeInteger(id) || id <= 0 || !Number.isSafeInteger(exp)) throw new InvalidTokenError('invalid_token', 'The link is not valid.');
-    if (exp !== 0 && exp * 1000 < this.opts.clock.now().getTime()) throw new InvalidTokenError('expired_token', 'The link has expired.');
+    if (p !== purpose[0] || !Number.isSafeInteger(id) || id <= 0 || !Number.isSafeInteger(exp))
+      throw new InvalidTokenError('invalid_token', 'The link is not valid.');
+    if (exp !== 0 && exp * 1000 < this.opts.clock.now().getTime())
+      throw new InvalidTokenError('expired_token', 'The link has expired.');
     return id;
   }
 

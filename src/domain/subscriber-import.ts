@@ -3,7 +3,18 @@ import type { Logger } from 'pino';
 import type { Clock } from './ports/clock';
 import type { ImportOutcome, SubscriberRepository } from './ports/subscriber-repository';
 import type { Terms } from './terms';
-import { csvHeader, csvRecord, importRow, ImportFormatError, isBlank, ndjsonRecord, readLines, RowError, type CsvColumns, type ImportRow } from './import-parsers';
+import {
+  csvHeader,
+  csvRecord,
+  importRow,
+  ImportFormatError,
+  isBlank,
+  ndjsonRecord,
+  readLines,
+  RowError,
+  type CsvColumns,
+  type ImportRow,
+} from './import-parsers';
 
 export type ImportFormat = 'ndjson' | 'csv';
 
@@ -58,13 +69,23 @@ export interface SubscriberImportOptions {
 export class SubscriberImport {
   private readonly opts: Required<SubscriberImportOptions>;
 
-  constructor(private readonly deps: SubscriberImportDeps, options: SubscriberImportOptions = {}) {
+  constructor(
+    private readonly deps: SubscriberImportDeps,
+    options: SubscriberImportOptions = {},
+  ) {
     this.opts = { batchSize: 500, progressEvery: 10_000, maxErrors: 1000, maxLineBytes: 64 * 1024, ...options };
   }
 
   async run(stream: Readable, format: ImportFormat, onProgress?: ImportProgressListener): Promise<ImportSummary> {
     const { log } = this.deps;
-    const summary: ImportSummary = { lines: 0, imported: 0, skipped: { suppressed: 0, existing: 0 }, invalid: 0, errors: [], truncatedErrors: false };
+    const summary: ImportSummary = {
+      lines: 0,
+      imported: 0,
+      skipped: { suppressed: 0, existing: 0 },
+      invalid: 0,
+      errors: [],
+      truncatedErrors: false,
+    };
     const started = Date.now();
     let columns: CsvColumns | undefined;
     let sawContent = false;
@@ -93,7 +114,8 @@ export class SubscriberImport {
         summary.lines = l.line;
         if ('problem' in l) {
           sawContent = true;
-          if (format === 'csv' && !columns) throw new ImportFormatError('invalid_csv_header', `The CSV header (line 1) cannot be read: ${l.problem}.`);
+          if (format === 'csv' && !columns)
+            throw new ImportFormatError('invalid_csv_header', `The CSV header (line 1) cannot be read: ${l.problem}.`);
           invalid(l.line, l.problem);
         } else if (!isBlank(l.text)) {
           sawContent = true;
@@ -112,11 +134,27 @@ export class SubscriberImport {
         if (onProgress && l.line % this.opts.progressEvery === 0) await onProgress(progressOf(summary));
       }
     }
-    if (!sawContent) throw new ImportFormatError('empty_body', 'The file is empty: send one row a line (NDJSON) or a header row and rows (CSV).');
+    if (!sawContent)
+      throw new ImportFormatError(
+        'empty_body',
+        'The file is empty: send one row a line (NDJSON) or a header row and rows (CSV).',
+      );
     await flush();
     for (const writing of inFlight) await writing;
 
-    log.info({ event: 'import.finished', format, lines: summary.lines, imported: summary.imported, suppressed: summary.skipped.suppressed, existing: summary.skipped.existing, invalid: summary.invalid, ms: Date.now() - started }, 'subscriber import finished');
+    log.info(
+      {
+        event: 'import.finished',
+        format,
+        lines: summary.lines,
+        imported: summary.imported,
+        suppressed: summary.skipped.suppressed,
+        existing: summary.skipped.existing,
+        invalid: summary.invalid,
+        ms: Date.now() - started,
+      },
+      'subscriber import finished',
+    );
     return summary;
   }
 

@@ -24,7 +24,8 @@ export interface Subscriber {
   consent: ConsentEvidence;
 }
 
-export type ConsentEventType = 'subscribed' | 'confirmed' | 'unsubscribed' | 'bounced' | 'complained' | 'imported' | 'erased';
+export type ConsentEventType =
+  'subscribed' | 'confirmed' | 'unsubscribed' | 'bounced' | 'complained' | 'imported' | 'erased';
 
 export interface ConsentEvent extends Partial<ConsentEvidence> {
   id: string;

@@ -79,7 +79,12 @@ export class Subscriptions {
       id = (await subscribers.create({ email, name, status: 'pending', consent, now })).id;
     } else if (existing.status === 'active') {
       // Already subscribed: keep the new consent in the trail, send nothing, answer the same.
-      await subscribers.appendConsent(email, { type: 'subscribed', at: now, evidence: consent, detail: 'already active' });
+      await subscribers.appendConsent(email, {
+        type: 'subscribed',
+        at: now,
+        evidence: consent,
+        detail: 'already active',
+      });
       metrics.signup('already_active');
       return 'pending';
     } else {
@@ -97,7 +102,10 @@ export class Subscriptions {
       await this.deps.mailJobs.enqueue('confirm', id);
       log.info({ event: 'signup.pending', subscriberId: id }, 'confirmation mail queued');
     } else {
-      log.warn({ event: 'signup.confirm_mail_limited', subscriberId: id }, 'confirmation mail limit reached for this address');
+      log.warn(
+        { event: 'signup.confirm_mail_limited', subscriberId: id },
+        'confirmation mail limit reached for this address',
+      );
     }
     return 'pending';
   }
@@ -111,7 +119,10 @@ export class Subscriptions {
   async confirm(token: unknown, ctx: RequestContext): Promise<'confirmed' | 'already_confirmed'> {
     const sub = await this.subscriberFor('confirm', token);
     const now = this.now();
-    const moved = await this.deps.subscribers.transition(sub, ['pending'], 'active', { confirmedAt: now, updatedAt: now });
+    const moved = await this.deps.subscribers.transition(sub, ['pending'], 'active', {
+      confirmedAt: now,
+      updatedAt: now,
+    });
     if (!moved.ok) {
       if (moved.current === 'active') return 'already_confirmed';
       throw new InvalidTokenError('invalid_token', 'This confirmation link is no longer valid. Please sign up again.');
@@ -139,7 +150,9 @@ export class Subscriptions {
   }
 
   /** Everything held on a person (the right of access). */
-  async export(rawEmail: unknown): Promise<{ subscriber: Subscriber; consent: ConsentEvidence; trail: ConsentEvent[] }> {
+  async export(
+    rawEmail: unknown,
+  ): Promise<{ subscriber: Subscriber; consent: ConsentEvidence; trail: ConsentEvent[] }> {
     const email = parseEmail(rawEmail);
     const subscriber = await this.deps.subscribers.getByEmail(email);
     if (!subscriber) throw new NotFoundError('No subscriber with this address');
@@ -150,7 +163,8 @@ export class Subscriptions {
   /** Erases a person; a hash stays in the suppression set so they are never mailed again. */
   async erase(rawEmail: unknown): Promise<void> {
     const email = parseEmail(rawEmail);
-    if (!(await this.deps.subscribers.erase(email, this.now()))) throw new NotFoundError('No subscriber with this address');
+    if (!(await this.deps.subscribers.erase(email, this.now())))
+      throw new NotFoundError('No subscriber with this address');
     this.deps.log.info({ event: 'subscriber.erased', address: redactEmail(email) }, 'subscriber erased');
   }
 
@@ -161,7 +175,11 @@ export class Subscriptions {
     }
     const version = termsVersionOf(input.termsVersion) ?? this.deps.terms.version;
     if (version !== this.deps.terms.version) {
-      throw new ValidationError('terms_outdated', 'The terms have changed since this form was loaded. Please reload the page and agree to the current terms.', { currentVersion: this.deps.terms.version });
+      throw new ValidationError(
+        'terms_outdated',
+        'The terms have changed since this form was loaded. Please reload the page and agree to the current terms.',
+        { currentVersion: this.deps.terms.version },
+      );
     }
   }
 
@@ -173,7 +191,14 @@ export class Subscriptions {
   }
 
   private evidence(ctx: RequestContext, source: string, at: string): ConsentEvidence {
-    return { at, ip: ctx.ip, userAgent: clipUserAgent(ctx.userAgent), termsVersion: this.deps.terms.version, termsHash: this.deps.terms.textHash, source };
+    return {
+      at,
+      ip: ctx.ip,
+      userAgent: clipUserAgent(ctx.userAgent),
+      termsVersion: this.deps.terms.version,
+      termsHash: this.deps.terms.textHash,
+      source,
+    };
   }
 
   private now(): string {
@@ -209,7 +234,8 @@ function cleanText(v: unknown, field: string, max: number): string {
   if (typeof v !== 'string') throw new ValidationError('invalid_request', `${field} must be a string`);
   if (/[\r\n\0]/.test(v)) throw new ValidationError('invalid_request', `${field} must not contain line breaks or NUL`);
   // Other control characters have no place in a name and could confuse mail clients and logs.
-  if (/[\u0001-\u001f\u007f]/.test(v)) throw new ValidationError('invalid_request', `${field} must not contain control characters`);
+  if (/[\u0001-\u001f\u007f]/.test(v))
+    throw new ValidationError('invalid_request', `${field} must not contain control characters`);
   const t = v.trim();
   if (t.length > max) throw new ValidationError('invalid_request', `${field} must be at most ${max} characters`);
   return t;

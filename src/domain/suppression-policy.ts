@@ -43,28 +43,65 @@ export class SuppressionPolicy {
     const now = this.deps.clock.now().toISOString();
     switch (feedback.type) {
       case 'hard_bounce': {
-        const moved = await subscribers.transition(sub, ['pending', 'active'], 'bounced', { bouncedAt: now, updatedAt: now }, { suppress: true });
-        await subscribers.appendConsent(sub.email, { type: 'bounced', at: now, detail: describe(feedback.reason, feedback.campaignId) });
+        const moved = await subscribers.transition(
+          sub,
+          ['pending', 'active'],
+          'bounced',
+          { bouncedAt: now, updatedAt: now },
+          { suppress: true },
+        );
+        await subscribers.appendConsent(sub.email, {
+          type: 'bounced',
+          at: now,
+          detail: describe(feedback.reason, feedback.campaignId),
+        });
         metrics.bounced('hard');
-        log.info({ event: 'subscriber.bounced', subscriberId: sub.id, campaignId: feedback.campaignId }, 'hard bounce: address suppressed');
+        log.info(
+          { event: 'subscriber.bounced', subscriberId: sub.id, campaignId: feedback.campaignId },
+          'hard bounce: address suppressed',
+        );
         return moved.ok ? 'bounced' : 'unchanged';
       }
       case 'soft_bounce':
         metrics.bounced('soft');
-        log.info({ event: 'subscriber.soft_bounced', subscriberId: sub.id, campaignId: feedback.campaignId }, 'soft bounce: will retry');
+        log.info(
+          { event: 'subscriber.soft_bounced', subscriberId: sub.id, campaignId: feedback.campaignId },
+          'soft bounce: will retry',
+        );
         return 'unchanged';
       case 'complaint': {
-        const moved = await subscribers.transition(sub, ['pending', 'active'], 'unsubscribed', { unsubscribedAt: now, updatedAt: now }, { suppress: true });
-        await subscribers.appendConsent(sub.email, { type: 'complained', at: now, detail: describe(feedback.reason ?? 'marked as spam', feedback.campaignId) });
+        const moved = await subscribers.transition(
+          sub,
+          ['pending', 'active'],
+          'unsubscribed',
+          { unsubscribedAt: now, updatedAt: now },
+          { suppress: true },
+        );
+        await subscribers.appendConsent(sub.email, {
+          type: 'complained',
+          at: now,
+          detail: describe(feedback.reason ?? 'marked as spam', feedback.campaignId),
+        });
         metrics.complained();
-        log.warn({ event: 'subscriber.complained', subscriberId: sub.id, campaignId: feedback.campaignId }, 'complaint: address suppressed');
+        log.warn(
+          { event: 'subscriber.complained', subscriberId: sub.id, campaignId: feedback.campaignId },
+          'complaint: address suppressed',
+        );
         return moved.ok ? 'unsubscribed' : 'unchanged';
       }
       case 'unsubscribe': {
-        const moved = await subscribers.transition(sub, ['pending', 'active'], 'unsubscribed', { unsubscribedAt: now, updatedAt: now });
+        const moved = await subscribers.transition(sub, ['pending', 'active'], 'unsubscribed', {
+          unsubscribedAt: now,
+          updatedAt: now,
+        });
         if (!moved.ok) return 'unchanged';
         const evidence = { ip: feedback.from.ip, userAgent: clipUserAgent(feedback.from.userAgent) };
-        await subscribers.appendConsent(sub.email, { type: 'unsubscribed', at: now, evidence, detail: feedback.method });
+        await subscribers.appendConsent(sub.email, {
+          type: 'unsubscribed',
+          at: now,
+          evidence,
+          detail: feedback.method,
+        });
         metrics.unsubscribed(feedback.method);
         log.info({ event: 'subscription.unsubscribed', subscriberId: sub.id, method: feedback.method }, 'unsubscribed');
         return 'unsubscribed';

@@ -30,7 +30,10 @@ export class TransactionalMail {
     const { subscribers, mailer, links, metrics, log } = this.deps;
     const sub = await subscribers.get(subscriberId);
     if (!sub || sub.status !== EXPECTED_STATUS[kind]) {
-      log.info({ event: 'mail.skipped', kind, subscriberId, status: sub?.status ?? 'erased' }, 'subscriber no longer in the expected state');
+      log.info(
+        { event: 'mail.skipped', kind, subscriberId, status: sub?.status ?? 'erased' },
+        'subscriber no longer in the expected state',
+      );
       return 'skipped';
     }
     let messageId: string;
@@ -43,8 +46,10 @@ export class TransactionalMail {
       }));
     } catch (err) {
       metrics.mailFailed(kind, err instanceof PermanentDeliveryError);
-      if (err instanceof PermanentDeliveryError) await this.deps.policy.apply(sub, { type: 'hard_bounce', reason: err.message });
-      else if (err instanceof TransientDeliveryError && err.responseCode) await this.deps.policy.apply(sub, { type: 'soft_bounce', reason: err.message });
+      if (err instanceof PermanentDeliveryError)
+        await this.deps.policy.apply(sub, { type: 'hard_bounce', reason: err.message });
+      else if (err instanceof TransientDeliveryError && err.responseCode)
+        await this.deps.policy.apply(sub, { type: 'soft_bounce', reason: err.message });
       throw err;
     }
     metrics.mailSent(kind);

@@ -7,10 +7,17 @@ export function requireAdmin(adminToken: string) {
   const expected = createHash('sha256').update(adminToken).digest();
   return (req: Request, res: Response, next: NextFunction) => {
     const m = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
-    const given = createHash('sha256').update(m?.[1] ?? '').digest();
+    const given = createHash('sha256')
+      .update(m?.[1] ?? '')
+      .digest();
     if (!m || !timingSafeEqual(given, expected)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="admin"');
-      return jsonError(res, 401, 'unauthorized', 'A valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>).');
+      return jsonError(
+        res,
+        401,
+        'unauthorized',
+        'A valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>).',
+      );
     }
     next();
   };

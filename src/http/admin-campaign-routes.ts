@@ -9,7 +9,8 @@ export function adminCampaignRoutes(deps: { campaigns: Campaigns }): Router {
   const json = express.json({ limit: '64kb' });
   const id = (req: Request) => {
     const n = Number(req.params.id);
-    if (!Number.isSafeInteger(n) || n <= 0) throw new ValidationError('invalid_request', 'campaign id must be a positive integer');
+    if (!Number.isSafeInteger(n) || n <= 0)
+      throw new ValidationError('invalid_request', 'campaign id must be a positive integer');
     return n;
   };
 

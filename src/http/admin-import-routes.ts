@@ -18,7 +18,12 @@ export function adminImportRoutes(deps: { subscriberImport: SubscriberImport }):
     const type = mediaType(req.get('content-type'));
     const format = FORMATS[type.essence];
     if (!format) {
-      return void jsonError(res, 415, 'unsupported_media_type', 'Send NDJSON (Content-Type: application/x-ndjson) or CSV with a header row (Content-Type: text/csv).');
+      return void jsonError(
+        res,
+        415,
+        'unsupported_media_type',
+        'Send NDJSON (Content-Type: application/x-ndjson) or CSV with a header row (Content-Type: text/csv).',
+      );
     }
     if (type.charset && !CHARSETS.has(type.charset)) {
       return void jsonError(res, 415, 'unsupported_encoding', 'The file must be UTF-8 (charset=utf-8).');
@@ -38,10 +43,16 @@ export function adminImportRoutes(deps: { subscriberImport: SubscriberImport }):
     };
 
     try {
-      const summary = await deps.subscriberImport.run(body, format, progressLines ? (progress) => {
-        begin();
-        res.write(JSON.stringify({ progress }) + '\n');
-      } : undefined);
+      const summary = await deps.subscriberImport.run(
+        body,
+        format,
+        progressLines
+          ? (progress) => {
+              begin();
+              res.write(JSON.stringify({ progress }) + '\n');
+            }
+          : undefined,
+      );
       if (!progressLines) return void res.json(summary);
       begin();
       res.end(JSON.stringify({ done: summary }) + '\n');
@@ -56,7 +67,9 @@ export function adminImportRoutes(deps: { subscriberImport: SubscriberImport }):
       req.resume();
       const corrupt = (err as { code?: string }).code?.startsWith('Z_');
       if (!streaming && !corrupt) throw err;
-      const mapped = corrupt ? { status: 400, code: 'invalid_gzip', message: 'The gzip-compressed body is corrupt.' } : mapError(err);
+      const mapped = corrupt
+        ? { status: 400, code: 'invalid_gzip', message: 'The gzip-compressed body is corrupt.' }
+        : mapError(err);
       if (!streaming) return void jsonError(res, mapped.status, mapped.code, mapped.message);
       if (mapped.status >= 500) req.log.error({ event: 'import.failed', err }, 'import failed');
       res.end(JSON.stringify({ error: { code: mapped.code, message: mapped.message } }) + '\n');
@@ -67,7 +80,10 @@ export function adminImportRoutes(deps: { subscriberImport: SubscriberImport }):
 
 function mediaType(header: string | undefined): { essence: string; charset?: string } {
   const [essence, ...params] = (header ?? '').split(';').map((s) => s.trim().toLowerCase());
-  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/^"|"$/g, '');
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice('charset='.length)
+    .replace(/^"|"$/g, '');
   return { essence, charset };
 }
 

@@ -21,7 +21,17 @@ export function createApp(opts: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', opts.trustProxy);
-  app.use(helmet({ contentSecurityPolicy: { directives: { 'form-action': ["'self'"], 'script-src': ["'self'"], 'upgrade-insecure-requests': opts.https ? [] : null } } }));
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          'form-action': ["'self'"],
+          'script-src': ["'self'"],
+          'upgrade-insecure-requests': opts.https ? [] : null,
+        },
+      },
+    }),
+  );
   app.use(requestLogging(opts.log));
   app.use(opts.opsRouter);
   app.use('/api/admin', requireAdmin(opts.adminToken), ...opts.adminRouters);

@@ -54,11 +54,16 @@ export function setRetryAfter(res: Response, err: unknown): void {
 }
 
 export function mapError(err: unknown): MappedError {
-  if (err instanceof DomainError) return { status: STATUS[err.code], code: err.code, message: err.message, details: err.details };
+  if (err instanceof DomainError)
+    return { status: STATUS[err.code], code: err.code, message: err.message, details: err.details };
   const e = err as { type?: string; status?: number; message?: string };
-  if (e?.type === 'entity.too.large') return { status: 413, code: 'payload_too_large', message: 'The request body is too large.' };
-  if (e?.type === 'entity.parse.failed') return { status: 400, code: 'invalid_json', message: 'The request body is not valid JSON.' };
-  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return { status: 415, code: 'unsupported_encoding', message: e.message ?? 'Unsupported encoding' };
-  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return { status: e.status, code: 'bad_request', message: e.message ?? 'Bad request' };
+  if (e?.type === 'entity.too.large')
+    return { status: 413, code: 'payload_too_large', message: 'The request body is too large.' };
+  if (e?.type === 'entity.parse.failed')
+    return { status: 400, code: 'invalid_json', message: 'The request body is not valid JSON.' };
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
+    return { status: 415, code: 'unsupported_encoding', message: e.message ?? 'Unsupported encoding' };
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)
+    return { status: e.status, code: 'bad_request', message: e.message ?? 'Bad request' };
   return { status: 500, code: 'internal_error', message: 'Something went wrong on our side.' };
 }

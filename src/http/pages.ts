@@ -60,12 +60,23 @@ export function signupPage(ctx: PageContext, state: SignupFormState = {}): strin
 
 /** The terms a visitor agrees to (TERMS_TEXT_FILE), for sites that link TERMS_URL to this service. */
 export function termsPage(ctx: PageContext): string {
-  const paragraphs = ctx.termsText.split(/\n\s*\n/).map((p) => `<p>${e(p.trim())}</p>`).join('\n');
-  return layout(ctx, 'Terms', `<h1>Terms</h1><p class="muted">Version ${e(ctx.termsVersion)}</p>\n${paragraphs}\n<p><a href="/">Back to the signup form</a></p>`);
+  const paragraphs = ctx.termsText
+    .split(/\n\s*\n/)
+    .map((p) => `<p>${e(p.trim())}</p>`)
+    .join('\n');
+  return layout(
+    ctx,
+    'Terms',
+    `<h1>Terms</h1><p class="muted">Version ${e(ctx.termsVersion)}</p>\n${paragraphs}\n<p><a href="/">Back to the signup form</a></p>`,
+  );
 }
 
 export function thanksPage(ctx: PageContext): string {
-  return layout(ctx, 'Check your inbox', `<h1>Check your inbox</h1><div class="message ok" role="status">Almost done: we have sent you a link to confirm your subscription.</div><p>If nothing arrives within a few minutes, look in your spam folder.</p>`);
+  return layout(
+    ctx,
+    'Check your inbox',
+    `<h1>Check your inbox</h1><div class="message ok" role="status">Almost done: we have sent you a link to confirm your subscription.</div><p>If nothing arrives within a few minutes, look in your spam folder.</p>`,
+  );
 }
 
 export function confirmPage(ctx: PageContext, token: string): string {
@@ -78,7 +89,11 @@ export function confirmPage(ctx: PageContext, token: string): string {
 }
 
 export function confirmedPage(ctx: PageContext, already: boolean): string {
-  return layout(ctx, 'Subscribed', `<h1>${already ? 'You are already subscribed' : 'You are subscribed'}</h1><div class="message ok" role="status">Thank you. Our next newsletter will reach you by email.</div>`);
+  return layout(
+    ctx,
+    'Subscribed',
+    `<h1>${already ? 'You are already subscribed' : 'You are subscribed'}</h1><div class="message ok" role="status">Thank you. Our next newsletter will reach you by email.</div>`,
+  );
 }
 
 export function unsubscribePage(ctx: PageContext, token: string, alreadyGone: boolean): string {
@@ -92,9 +107,17 @@ export function unsubscribePage(ctx: PageContext, token: string, alreadyGone: bo
 }
 
 export function unsubscribedPage(ctx: PageContext): string {
-  return layout(ctx, 'Unsubscribed', `<h1>You are unsubscribed</h1><div class="message ok" role="status">You will not receive our newsletter any more.</div><p>Changed your mind? <a href="/">Sign up again</a>.</p>`);
+  return layout(
+    ctx,
+    'Unsubscribed',
+    `<h1>You are unsubscribed</h1><div class="message ok" role="status">You will not receive our newsletter any more.</div><p>Changed your mind? <a href="/">Sign up again</a>.</p>`,
+  );
 }
 
 export function errorPage(ctx: PageContext, title: string, message: string): string {
-  return layout(ctx, title, `<h1>${e(title)}</h1><div class="message error" role="alert">${e(message)}</div><p><a href="/">Back to the signup form</a></p>`);
+  return layout(
+    ctx,
+    title,
+    `<h1>${e(title)}</h1><div class="message error" role="alert">${e(message)}</div><p><a href="/">Back to the signup form</a></p>`,
+  );
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Subscriptions } from '../domain/subscriptions';
 import { InvalidTokenError } from '../domain/signed-token';
 import { contextOf } from './request-context';
-import { mapError, setRetryAfter } from './errors';
+import { jsonError, mapError, setRetryAfter } from './errors';
 import * as pages from './pages';
 
 const ASSETS = {
@@ -20,11 +20,13 @@ export function publicRoutes(deps: { subscriptions: Subscriptions; page: pages.P
   const r = Router();
   const json = express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
   const form = express.urlencoded({ limit: BODY_LIMIT, extended: false, parameterLimit: 20 });
-  const html = (res: Response, status: number, body: string) => res.status(status).type('html').setHeader('Cache-Control', 'no-store').send(body);
+  const html = (res: Response, status: number, body: string) =>
+    res.status(status).type('html').setHeader('Cache-Control', 'no-store').send(body);
 
   const tokenFailure = (res: Response, err: unknown, title: string) => {
     if (!(err instanceof InvalidTokenError)) throw err;
-    const message = err.code === 'expired_token' ? 'The link has expired. Please sign up again to get a new one.' : err.message;
+    const message =
+      err.code === 'expired_token' ? 'The link has expired. Please sign up again to get a new one.' : err.message;
     html(res, 400, pages.errorPage(page, title, message));
   };
 
@@ -41,7 +43,8 @@ export function publicRoutes(deps: { subscriptions: Subscriptions; page: pages.P
   r.post('/api/subscriptions', json, form, async (req, res) => {
     const isForm = req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded';
     if (!isForm && !req.is('application/json')) {
-      return void res.status(415).json({ error: { code: 'unsupported_media_type', message: 'Send JSON (application/json) or a form (application/x-www-form-urlencoded).' } });
+      const message = 'Send JSON (application/json) or a form (application/x-www-form-urlencoded).';
+      return void jsonError(res, 415, 'unsupported_media_type', message);
     }
     const body = (req.body ?? {}) as Record<string, unknown>;
     try {
@@ -52,7 +55,16 @@ export function publicRoutes(deps: { subscriptions: Subscriptions; page: pages.P
       const m = mapError(err);
       if (m.status >= 500) throw err;
       setRetryAfter(res, err);
-      return html(res, m.status, pages.signupPage(page, { error: m.message, email: str(body.email), name: str(body.name), source: str(body.source) }));
+      return html(
+        res,
+        m.status,
+        pages.signupPage(page, {
+          error: m.message,
+          email: str(body.email),
+          name: str(body.name),
+          source: str(body.source),
+        }),
+      );
     }
     if (isForm) return void res.redirect(303, '/thanks');
     res.status(202).json({ status: 'pending' });
@@ -82,7 +94,11 @@ export function publicRoutes(deps: { subscriptions: Subscriptions; page: pages.P
     const token = str(req.query.token);
     try {
       const sub = await subscriptions.checkUnsubscribeToken(token);
-      html(res, 200, pages.unsubscribePage(page, token, !sub || sub.status === 'unsubscribed' || sub.status === 'bounced'));
+      html(
+        res,
+        200,
+        pages.unsubscribePage(page, token, !sub || sub.status === 'unsubscribed' || sub.status === 'bounced'),
+      );
     } catch (err) {
       tokenFailure(res, err, 'This unsubscribe link is not valid');
     }

@@ -10,8 +10,18 @@ export interface MailIdentity {
   messageIdDomain: string;
 }
 
-export function mailIdentity(opts: { from: string; replyTo?: string; publicUrl: string; siteName: string }): MailIdentity {
+export function mailIdentity(opts: {
+  from: string;
+  replyTo?: string;
+  publicUrl: string;
+  siteName: string;
+}): MailIdentity {
   const host = new URL(opts.publicUrl).hostname || 'localhost';
   const fromDomain = addressOf(opts.from).split('@')[1] || host;
-  return { from: opts.from, replyTo: opts.replyTo, listId: `${opts.siteName.replace(/[<>\r\n"]/g, '')} <newsletter.${host}>`, messageIdDomain: fromDomain };
+  return {
+    from: opts.from,
+    replyTo: opts.replyTo,
+    listId: `${opts.siteName.replace(/[<>\r\n"]/g, '')} <newsletter.${host}>`,
+    messageIdDomain: fromDomain,
+  };
 }

@@ -35,7 +35,8 @@ export interface MailTransportOptions {
 }
 
 // Headers DKIM signs: the defaults that matter plus both List-Unsubscribe headers (RFC 8058 section 4 requires them signed).
-const DKIM_HEADERS = 'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:List-Id:List-Unsubscribe:List-Unsubscribe-Post';
+const DKIM_HEADERS =
+  'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:List-Id:List-Unsubscribe:List-Unsubscribe-Post';
 
 export function createMailTransport(opts: MailTransportOptions): MailTransport {
   const dkim = opts.dkim ? { ...opts.dkim, headerFieldNames: DKIM_HEADERS } : undefined;
@@ -83,7 +84,10 @@ class OutboxTransport implements MailTransport {
   private readonly transporter: Transporter;
   readonly describe: string;
 
-  constructor(private readonly dir: string, dkim: object | undefined) {
+  constructor(
+    private readonly dir: string,
+    dkim: object | undefined,
+  ) {
     this.transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, dkim: dkim as never });
     this.describe = `outbox ${dir} (no SMTP_URL: messages are written as .eml files)`;
   }
@@ -105,6 +109,7 @@ class OutboxTransport implements MailTransport {
 function classify(err: unknown): Error {
   const e = err as { message?: string; responseCode?: number; permanent?: boolean };
   const message = e?.message ?? String(err);
-  if (e?.responseCode && e.responseCode >= 500 && e.responseCode < 600) return new PermanentDeliveryError(message, e.responseCode);
+  if (e?.responseCode && e.responseCode >= 500 && e.responseCode < 600)
+    return new PermanentDeliveryError(message, e.responseCode);
   return new TransientDeliveryError(message, e?.responseCode);
 }

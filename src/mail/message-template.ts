@@ -42,7 +42,12 @@ export class MessageTemplate {
   constructor(input: MessageTemplateInput) {
     this.messageIdDomain = input.messageIdDomain;
     const root = new MimeNode('multipart/alternative');
-    const headers: Record<string, string> = { From: input.from, To: TO_PLACEHOLDER, Subject: input.subject, 'Message-ID': '<{{message_id}}>' };
+    const headers: Record<string, string> = {
+      From: input.from,
+      To: TO_PLACEHOLDER,
+      Subject: input.subject,
+      'Message-ID': '<{{message_id}}>',
+    };
     if (input.replyTo) headers['Reply-To'] = input.replyTo;
     for (const [k, v] of Object.entries(input.headers ?? {})) headers[k] = v;
     for (const [k, v] of Object.entries(headers)) {
@@ -52,8 +57,13 @@ export class MessageTemplate {
     // MimeNode drops a To it cannot parse, so it gets a real address that becomes the token afterwards.
     this.pushHeaderText(root.buildHeaders().replace(TO_PLACEHOLDER, '{{to}}') + '\r\n\r\n');
     const boundary = (root as unknown as { boundary: string }).boundary;
-    for (const [type, body, kind] of [['text/plain', input.text, 'text'], ['text/html', input.html, 'html']] as const) {
-      this.pushStatic(`--${boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`);
+    for (const [type, body, kind] of [
+      ['text/plain', input.text, 'text'],
+      ['text/html', input.html, 'html'],
+    ] as const) {
+      this.pushStatic(
+        `--${boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`,
+      );
       this.pushBody(body, kind);
       this.pushStatic('\r\n');
     }

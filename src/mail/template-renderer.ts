@@ -40,12 +40,17 @@ export class TemplateRenderer {
 
   constructor(private readonly opts: TemplateRendererOptions) {}
 
-  async render(name: TemplateName, vars: Record<string, string> = {}, raw: Record<string, string> = {}): Promise<RenderedMail> {
+  async render(
+    name: TemplateName,
+    vars: Record<string, string> = {},
+    raw: Record<string, string> = {},
+  ): Promise<RenderedMail> {
     const source = fill(await this.source(`${name}.mjml`), { ...this.opts.globals, ...vars }, raw);
     this.renders++;
     const result = await mjml2html(source, { validationLevel: 'soft', keepComments: false });
     const errors = result.errors.filter((e) => !/has invalid value|Attribute/.test(e.message ?? ''));
-    if (errors.length) throw new TemplateError(`MJML errors in ${name}: ${errors.map((e) => e.formattedMessage).join('; ')}`);
+    if (errors.length)
+      throw new TemplateError(`MJML errors in ${name}: ${errors.map((e) => e.formattedMessage).join('; ')}`);
     return { html: result.html, text: htmlToText(result.html) };
   }
 

@@ -4,14 +4,33 @@ import type { MailKind, Metrics, SignupOutcome, UnsubscribeMethod } from '../dom
 /** The service's Prometheus metrics, in a registry of its own (one per container, so tests do not share counters). */
 export class PrometheusMetrics implements Metrics {
   readonly registry = new Registry();
-  private readonly signups = this.counter('newsletter_signups_total', 'Signup requests accepted (including repeats)', ['outcome']);
+  private readonly signups = this.counter('newsletter_signups_total', 'Signup requests accepted (including repeats)', [
+    'outcome',
+  ]);
   private readonly confirmations = this.counter('newsletter_confirmations_total', 'Subscriptions confirmed');
   private readonly unsubscribes = this.counter('newsletter_unsubscribes_total', 'Unsubscribes', ['method']);
-  private readonly mailsSent = this.counter('newsletter_mails_sent_total', 'Messages the mail server accepted', ['kind']);
-  private readonly mailsFailed = this.counter('newsletter_mails_failed_total', 'Messages that failed', ['kind', 'permanent']);
-  private readonly bounces = this.counter('newsletter_bounces_total', 'Bounces reported, hard (address suppressed) or soft (retried)', ['type']);
-  private readonly complaints = this.counter('newsletter_complaints_total', 'Spam complaints reported (address suppressed)');
-  private readonly queueDepth = new Gauge({ name: 'newsletter_queue_depth', help: 'Jobs waiting or delayed per queue', labelNames: ['queue'], registers: [this.registry] });
+  private readonly mailsSent = this.counter('newsletter_mails_sent_total', 'Messages the mail server accepted', [
+    'kind',
+  ]);
+  private readonly mailsFailed = this.counter('newsletter_mails_failed_total', 'Messages that failed', [
+    'kind',
+    'permanent',
+  ]);
+  private readonly bounces = this.counter(
+    'newsletter_bounces_total',
+    'Bounces reported, hard (address suppressed) or soft (retried)',
+    ['type'],
+  );
+  private readonly complaints = this.counter(
+    'newsletter_complaints_total',
+    'Spam complaints reported (address suppressed)',
+  );
+  private readonly queueDepth = new Gauge({
+    name: 'newsletter_queue_depth',
+    help: 'Jobs waiting or delayed per queue',
+    labelNames: ['queue'],
+    registers: [this.registry],
+  });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });

@@ -20,7 +20,12 @@ export class CampaignQueues implements CampaignJobs {
     this.fanout = new Queue<FanoutJob>(QUEUES.campaigns, {
       connection: opts.connection,
       prefix: opts.prefix,
-      defaultJobOptions: { attempts: 20, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 30 * 24 * 3600 } },
+      defaultJobOptions: {
+        attempts: 20,
+        backoff: { type: 'exponential', delay: 2000 },
+        removeOnComplete: { age: 7 * 24 * 3600 },
+        removeOnFail: { age: 30 * 24 * 3600 },
+      },
     });
     this.deliveries = new Queue<BatchJob>(QUEUES.deliveries, {
       connection: opts.connection,

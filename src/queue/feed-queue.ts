@@ -23,11 +23,22 @@ export class FeedQueue {
   ) {
     const { connection, prefix, url, cron, log } = deps;
     this.queue = new Queue<FeedPollJob>(QUEUES.feed, { connection, prefix });
-    this.queue.on('error', (err) => log.error({ event: 'queue.error', queue: QUEUES.feed, err: err.message }, 'feed queue error'));
+    this.queue.on('error', (err) =>
+      log.error({ event: 'queue.error', queue: QUEUES.feed, err: err.message }, 'feed queue error'),
+    );
     this.ready = this.queue
-      .upsertJobScheduler(SCHEDULER_ID, { pattern: cron, tz: 'UTC' }, { name: 'poll', data: { url }, opts: JOB_OPTIONS })
+      .upsertJobScheduler(
+        SCHEDULER_ID,
+        { pattern: cron, tz: 'UTC' },
+        { name: 'poll', data: { url }, opts: JOB_OPTIONS },
+      )
       .then(() => log.info({ event: 'feed.scheduled', feed: url, cron }, 'feed poll scheduled'))
-      .catch((err: Error) => log.error({ event: 'feed.schedule_failed', feed: url, cron, err: err.message }, 'could not schedule the feed poll'));
+      .catch((err: Error) =>
+        log.error(
+          { event: 'feed.schedule_failed', feed: url, cron, err: err.message },
+          'could not schedule the feed poll',
+        ),
+      );
   }
 
   /** Queues one poll now, outside the schedule (the operator's "fetch the feed"). */

@@ -26,13 +26,19 @@ export interface RunningWorker {
  */
 export function startQueueWorker<T>(def: WorkerDefinition<T>, conn: QueueConnection & { log: Logger }): Worker<T> {
   let closing = false;
-  const lock = def.lockDurationMs ? { lockDuration: def.lockDurationMs, stalledInterval: def.lockDurationMs, maxStalledCount: 10 } : {};
+  const lock = def.lockDurationMs
+    ? { lockDuration: def.lockDurationMs, stalledInterval: def.lockDurationMs, maxStalledCount: 10 }
+    : {};
   const worker = new Worker<T>(
     def.queue,
     async (job, token) => {
       const attempt = job.attemptsMade + 1;
       try {
-        return await def.process(job.data, { attempt, finalAttempt: attempt >= (job.opts.attempts ?? 1), closing: () => closing });
+        return await def.process(job.data, {
+          attempt,
+          finalAttempt: attempt >= (job.opts.attempts ?? 1),
+          closing: () => closing,
+        });
       } catch (err) {
         if (err instanceof RetryLater) {
           await job.moveToDelayed(Date.now() + err.delayMs, token);
@@ -50,6 +56,8 @@ export function startQueueWorker<T>(def: WorkerDefinition<T>, conn: QueueConnect
     return close(force);
   };
   if (def.onFailed) worker.on('failed', (job, err) => def.onFailed!(job?.data, job?.attemptsMade ?? 0, err));
-  worker.on('error', (err) => conn.log.error({ event: 'worker.error', queue: def.queue, err: err.message }, 'worker error'));
+  worker.on('error', (err) =>
+    conn.log.error({ event: 'worker.error', queue: def.queue, err: err.message }, 'worker error'),
+  );
   return worker;
 }

@@ -47,13 +47,20 @@ export async function boot(opts: BootOptions): Promise<Booted> {
   }
   const settings = parseEnv(env);
   const { config, devSecrets } = resolveConfig(settings);
-  const log = opts.logger?.(config) ?? pino({ level: config.logLevel, base: { service: 'newsletter', role: opts.role } });
+  const log =
+    opts.logger?.(config) ?? pino({ level: config.logLevel, base: { service: 'newsletter', role: opts.role } });
   const redis = await resolveRedis(settings.REDIS_URL, config.dataDir);
   // A configured Redis that is down would leave the queue connections retrying forever: say so instead.
   if (opts.requireRedis && !redis.child && !(await redisAnswers(redis.options))) {
     throw new RedisUnavailableError(`Redis does not answer at ${redis.describe}; is it running? (REDIS_URL)`);
   }
-  const container = buildContainer({ config, redis: redis.options, log, clock: opts.clock, processMetrics: opts.processMetrics });
+  const container = buildContainer({
+    config,
+    redis: redis.options,
+    log,
+    clock: opts.clock,
+    processMetrics: opts.processMetrics,
+  });
   return {
     config,
     container,
@@ -82,7 +89,8 @@ export function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { gen
     devSecrets = { generated: created, file };
   }
   const termsText = env.TERMS_TEXT_FILE ? readFileSync(env.TERMS_TEXT_FILE, 'utf8') : defaultTermsText(env.SITE_NAME);
-  const privateKey = env.DKIM_PRIVATE_KEY ?? (env.DKIM_PRIVATE_KEY_FILE ? readFileSync(env.DKIM_PRIVATE_KEY_FILE, 'utf8') : undefined);
+  const privateKey =
+    env.DKIM_PRIVATE_KEY ?? (env.DKIM_PRIVATE_KEY_FILE ? readFileSync(env.DKIM_PRIVATE_KEY_FILE, 'utf8') : undefined);
   const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   const config: AppConfig = {
     env: env.NODE_ENV,
@@ -95,7 +103,14 @@ export function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { gen
       from: env.MAIL_FROM,
       replyTo: env.MAIL_REPLY_TO,
       postalAddress: env.POSTAL_ADDRESS,
-      dkim: env.DKIM_DOMAIN && env.DKIM_SELECTOR && privateKey ? { domainName: env.DKIM_DOMAIN, keySelector: env.DKIM_SELECTOR, privateKey: privateKey.replace(/\\n/g, '\n') } : undefined,
+      dkim:
+        env.DKIM_DOMAIN && env.DKIM_SELECTOR && privateKey
+          ? {
+              domainName: env.DKIM_DOMAIN,
+              keySelector: env.DKIM_SELECTOR,
+              privateKey: privateKey.replace(/\\n/g, '\n'),
+            }
+          : undefined,
       maxConnections: env.SMTP_MAX_CONNECTIONS,
     },
     adminToken,
@@ -111,7 +126,10 @@ export function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { gen
     },
     feed: { url: env.FEED_URL, cron: env.FEED_POLL_CRON },
     workerProcesses: env.WORKER_PROCESSES,
-    limits: { signupsPerIp: env.SIGNUP_RATE_PER_IP, confirmMailsPerAddressPerHour: env.CONFIRM_MAILS_PER_ADDRESS_PER_HOUR },
+    limits: {
+      signupsPerIp: env.SIGNUP_RATE_PER_IP,
+      confirmMailsPerAddressPerHour: env.CONFIRM_MAILS_PER_ADDRESS_PER_HOUR,
+    },
     trustProxy: env.TRUST_PROXY,
     dataDir: env.DATA_DIR,
     logLevel: env.LOG_LEVEL,

@@ -18,7 +18,10 @@ export function loadOrCreateDevSecrets(dataDir: string): { secrets: DevSecrets; 
     if (parsed.adminToken && parsed.appSecret) return { secrets: parsed as DevSecrets, created: false, file };
   }
   mkdirSync(dataDir, { recursive: true });
-  const secrets = { adminToken: randomBytes(24).toString('base64url'), appSecret: randomBytes(32).toString('base64url') };
+  const secrets = {
+    adminToken: randomBytes(24).toString('base64url'),
+    appSecret: randomBytes(32).toString('base64url'),
+  };
   writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
   return { secrets, created: true, file };
 }

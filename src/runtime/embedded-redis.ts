@@ -20,7 +20,14 @@ const SOCKET = 'redis.sock';
 
 /** Answers true when a Redis at these options replies to PING within a second. */
 export async function redisAnswers(options: RedisOptions): Promise<boolean> {
-  const probe = new Redis({ ...options, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const probe = new Redis({
+    ...options,
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   probe.on('error', () => undefined);
   try {
     await probe.connect();
@@ -54,7 +61,26 @@ export async function startEmbeddedRedis(dataDir: string): Promise<RedisTarget> 
   const path = relativeSocketPath(dir);
   if (await redisAnswers({ path })) return { options: { path }, describe: `embedded redis at ${path}` };
   mkdirSync(dir, { recursive: true });
-  const child = spawn('redis-server', ['--port', '0', '--unixsocket', SOCKET, '--unixsocketperm', '700', '--dir', '.', '--appendonly', 'yes', '--save', '', '--daemonize', 'no'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      '0',
+      '--unixsocket',
+      SOCKET,
+      '--unixsocketperm',
+      '700',
+      '--dir',
+      '.',
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+    ],
+    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   const spawnError = new Promise<Error>((ok) => child.once('error', ok));
   for (let i = 0; i < 50; i++) {
     const failed = await Promise.race([spawnError, new Promise<null>((ok) => setTimeout(() => ok(null), 100))]);
@@ -63,7 +89,8 @@ export async function startEmbeddedRedis(dataDir: string): Promise<RedisTarget> 
         'No Redis answers on 127.0.0.1:6379 and redis-server is not on PATH. Install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL=redis://host:6379.',
       );
     }
-    if (await redisAnswers({ path })) return { options: { path }, describe: `embedded redis-server (pid ${child.pid}) at ${path}`, child };
+    if (await redisAnswers({ path }))
+      return { options: { path }, describe: `embedded redis-server (pid ${child.pid}) at ${path}`, child };
     if (child.exitCode !== null) break;
   }
   child.kill('SIGTERM');

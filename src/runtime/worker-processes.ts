@@ -32,13 +32,19 @@ export class WorkerProcesses {
 
   private spawn(n: number): void {
     // Same runtime flags (the TypeScript loader among them), same environment, one process of workers each.
-    const child = fork(this.deps.entry, ['worker'], { env: { ...process.env, WORKER_PROCESSES: '1' }, execArgv: process.execArgv });
+    const child = fork(this.deps.entry, ['worker'], {
+      env: { ...process.env, WORKER_PROCESSES: '1' },
+      execArgv: process.execArgv,
+    });
     this.children.add(child);
     this.deps.log.info({ event: 'worker_process.started', n, pid: child.pid }, 'worker process started');
     child.once('exit', (code, signal) => {
       this.children.delete(child);
       if (this.stopping) return;
-      this.deps.log.error({ event: 'worker_process.exited', n, pid: child.pid, code, signal }, 'worker process exited; starting another');
+      this.deps.log.error(
+        { event: 'worker_process.exited', n, pid: child.pid, code, signal },
+        'worker process exited; starting another',
+      );
       setTimeout(() => !this.stopping && this.spawn(n), 1000).unref();
     });
   }

@@ -126,7 +126,14 @@ export class ArticleStore implements ArticleRepository {
   /** Takes the articles out of the new set and records the campaign that sent them. Idempotent. */
   async markSent(ids: number[], campaignId: number): Promise<void> {
     if (!ids.length) return;
-    await this.redis.eval(MARK_SENT, ids.length + 1, this.keys.newArticles(), ...ids.map((id) => this.keys.article(id)), String(campaignId), ...ids.map(String));
+    await this.redis.eval(
+      MARK_SENT,
+      ids.length + 1,
+      this.keys.newArticles(),
+      ...ids.map((id) => this.keys.article(id)),
+      String(campaignId),
+      ...ids.map(String),
+    );
   }
 
   private async newestIds(key: string, limit: number): Promise<number[]> {

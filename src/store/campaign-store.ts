@@ -75,7 +75,22 @@ export class CampaignStore implements CampaignRepository {
 
   async create(input: { subject: string; articleIds: number[]; now: string }): Promise<Campaign> {
     const id = await this.redis.incr(this.keys.campaignSeq());
-    const row: Row = { id: String(id), status: 'draft', subject: input.subject, articleIds: JSON.stringify(input.articleIds), createdAt: input.now, total: '0', sent: '0', failed: '0', skipped: '0', bounced: '0', queued: '0', cursor: '0', maxSubscriberId: '0', fanoutDone: '0' };
+    const row: Row = {
+      id: String(id),
+      status: 'draft',
+      subject: input.subject,
+      articleIds: JSON.stringify(input.articleIds),
+      createdAt: input.now,
+      total: '0',
+      sent: '0',
+      failed: '0',
+      skipped: '0',
+      bounced: '0',
+      queued: '0',
+      cursor: '0',
+      maxSubscriberId: '0',
+      fanoutDone: '0',
+    };
     await this.redis.multi().hset(this.keys.campaign(id), row).zadd(this.keys.campaigns(), id, String(id)).exec();
     return toCampaign(row);
   }
@@ -97,13 +112,26 @@ export class CampaignStore implements CampaignRepository {
     return ((await pipe.exec()) ?? []).map(([, row]) => toCampaign(row as Row));
   }
 
-  async transition(id: number, from: CampaignStatus[], to: CampaignStatus, changes: CampaignChanges = {}): Promise<CampaignTransition> {
-    const r = (await TRANSITION.run(this.redis, [this.keys.campaign(id)], [to, ...from, '--', ...changeFields(changes)])) as string | null;
+  async transition(
+    id: number,
+    from: CampaignStatus[],
+    to: CampaignStatus,
+    changes: CampaignChanges = {},
+  ): Promise<CampaignTransition> {
+    const r = (await TRANSITION.run(
+      this.redis,
+      [this.keys.campaign(id)],
+      [to, ...from, '--', ...changeFields(changes)],
+    )) as string | null;
     return r === 'ok' ? { ok: true } : { ok: false, current: r as CampaignStatus | null };
   }
 
   async saveContent(id: number, content: CampaignContent): Promise<void> {
-    await this.redis.hset(this.keys.campaignContent(id), { subject: content.subject, html: content.html, text: content.text });
+    await this.redis.hset(this.keys.campaignContent(id), {
+      subject: content.subject,
+      html: content.html,
+      text: content.text,
+    });
   }
 
   async content(id: number): Promise<CampaignContent | null> {
@@ -112,7 +140,11 @@ export class CampaignStore implements CampaignRepository {
   }
 
   async checkpoint(id: number, cursor: number, count: number): Promise<void> {
-    await this.redis.multi().hset(this.keys.campaign(id), 'cursor', String(cursor)).hincrby(this.keys.campaign(id), 'queued', count).exec();
+    await this.redis
+      .multi()
+      .hset(this.keys.campaign(id), 'cursor', String(cursor))
+      .hincrby(this.keys.campaign(id), 'queued', count)
+      .exec();
   }
 
   /** Both bitmaps read in one round trip each for a whole batch. */
@@ -127,7 +159,11 @@ export class CampaignStore implements CampaignRepository {
   }
 
   async record(id: number, subscriberId: number, outcome: DeliveryOutcome): Promise<boolean> {
-    const r = await RECORD.run(this.redis, [this.keys.campaign(id), this.keys.campaignLedger(id), this.keys.campaignSettled(id)], [subscriberId, outcome]);
+    const r = await RECORD.run(
+      this.redis,
+      [this.keys.campaign(id), this.keys.campaignLedger(id), this.keys.campaignSettled(id)],
+      [subscriberId, outcome],
+    );
     return r === 1;
   }
 

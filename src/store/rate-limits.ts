@@ -17,8 +17,18 @@ export class RateLimits implements SignupLimits {
   private readonly perAddress: RateLimiterRedis;
 
   constructor(deps: { redis: Redis; keys: Keys }, opts: RateLimitsOptions) {
-    this.perIp = new RateLimiterRedis({ storeClient: deps.redis, keyPrefix: deps.keys.rateLimit('signup-ip'), points: opts.signupsPerIp, duration: 600 });
-    this.perAddress = new RateLimiterRedis({ storeClient: deps.redis, keyPrefix: deps.keys.rateLimit('confirm-mail'), points: opts.confirmMailsPerAddressPerHour, duration: 3600 });
+    this.perIp = new RateLimiterRedis({
+      storeClient: deps.redis,
+      keyPrefix: deps.keys.rateLimit('signup-ip'),
+      points: opts.signupsPerIp,
+      duration: 600,
+    });
+    this.perAddress = new RateLimiterRedis({
+      storeClient: deps.redis,
+      keyPrefix: deps.keys.rateLimit('confirm-mail'),
+      points: opts.confirmMailsPerAddressPerHour,
+      duration: 3600,
+    });
   }
 
   async takeSignup(ip: string): Promise<number> {

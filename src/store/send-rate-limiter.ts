@@ -10,8 +10,17 @@ import type { Keys } from './keys';
 export class SendRateLimiter implements SendRate {
   private readonly limiter?: RateLimiterRedis;
 
-  constructor(deps: { redis: Redis; keys: Keys }, private readonly perSecond: number) {
-    if (perSecond > 0) this.limiter = new RateLimiterRedis({ storeClient: deps.redis, keyPrefix: deps.keys.rateLimit('send'), points: perSecond, duration: 1 });
+  constructor(
+    deps: { redis: Redis; keys: Keys },
+    private readonly perSecond: number,
+  ) {
+    if (perSecond > 0)
+      this.limiter = new RateLimiterRedis({
+        storeClient: deps.redis,
+        keyPrefix: deps.keys.rateLimit('send'),
+        points: perSecond,
+        duration: 1,
+      });
   }
 
   /** Waits until `n` messages may go. */

@@ -153,10 +153,17 @@ export class SubscriberStore implements SubscriberRepository {
     return { id, created: true };
   }
 
-  async renewConsent(id: number, input: { name?: string; status: SubscriberStatus; consent: ConsentEvidence; now: string }): Promise<boolean> {
+  async renewConsent(
+    id: number,
+    input: { name?: string; status: SubscriberStatus; consent: ConsentEvidence; now: string },
+  ): Promise<boolean> {
     const row: Row = { status: input.status, updatedAt: input.now, ...consentFields(input.consent) };
     if (input.name) row.name = input.name;
-    const written = await RENEW.run(this.redis, [this.keys.subscriber(id), this.keys.activeSubscribers()], [id, input.status, ...Object.entries(row).flat()]);
+    const written = await RENEW.run(
+      this.redis,
+      [this.keys.subscriber(id), this.keys.activeSubscribers()],
+      [id, input.status, ...Object.entries(row).flat()],
+    );
     return written === 1;
   }
 
@@ -168,15 +175,31 @@ export class SubscriberStore implements SubscriberRepository {
     options: { suppress?: boolean } = {},
   ): Promise<SubscriberTransition> {
     const fields = Object.entries(changes).filter((e): e is [string, string] => e[1] !== undefined);
-    const args = [String(sub.id), to, emailHash(sub.email), options.suppress ? '1' : '0', ...from, '--', ...fields.flat()];
-    const r = (await TRANSITION.run(this.redis, [this.keys.subscriber(sub.id), this.keys.activeSubscribers(), this.keys.suppressed()], args)) as string | null;
+    const args = [
+      String(sub.id),
+      to,
+      emailHash(sub.email),
+      options.suppress ? '1' : '0',
+      ...from,
+      '--',
+      ...fields.flat(),
+    ];
+    const r = (await TRANSITION.run(
+      this.redis,
+      [this.keys.subscriber(sub.id), this.keys.activeSubscribers(), this.keys.suppressed()],
+      args,
+    )) as string | null;
     return r === 'ok' ? { ok: true } : { ok: false, current: (r as SubscriberStatus) ?? null };
   }
 
   async erase(email: string, now: string): Promise<boolean> {
     const hash = emailHash(email);
     const id = await this.redis.hget(this.keys.subscriberIndex(), hash);
-    const multi = this.redis.multi().sadd(this.keys.suppressed(), hash).del(this.keys.consentTrail(hash)).hdel(this.keys.subscriberIndex(), hash);
+    const multi = this.redis
+      .multi()
+      .sadd(this.keys.suppressed(), hash)
+      .del(this.keys.consentTrail(hash))
+      .hdel(this.keys.subscriberIndex(), hash);
     if (id) multi.del(this.keys.subscriber(id)).zrem(this.keys.activeSubscribers(), id);
     multi.xadd(this.keys.erasureLog(), '*', 'hash', hash, 'at', now);
     await multi.exec();
@@ -216,17 +239,32 @@ export class SubscriberStore implements SubscriberRepository {
   /** One atomic script per batch (IMPORT_ACTIVE). */
   async importActive(rows: ImportRow[], now: string): Promise<ImportOutcome[]> {
     if (!rows.length) return [];
-    const keys = [this.keys.subscriberIndex(), this.keys.subscriberSeq(), this.keys.activeSubscribers(), this.keys.suppressed()];
+    const keys = [
+      this.keys.subscriberIndex(),
+      this.keys.subscriberSeq(),
+      this.keys.activeSubscribers(),
+      this.keys.suppressed(),
+    ];
     const packed: [string, string[], string][] = [];
     for (const row of rows) {
       const hash = emailHash(row.email);
       keys.push(this.keys.consentTrail(hash));
-      const fields = Object.entries({ email: row.email, name: row.name, status: 'active', createdAt: now, updatedAt: now, ...consentFields(row.consent) }).flat();
+      const fields = Object.entries({
+        email: row.email,
+        name: row.name,
+        status: 'active',
+        createdAt: now,
+        updatedAt: now,
+        ...consentFields(row.consent),
+      }).flat();
       const { at, ...evidence } = row.consent;
       const event = trailEntry({ type: 'imported', at: now, evidence, detail: `consent given at ${at}` });
       packed.push([hash, fields, event]);
     }
-    const letters = (await IMPORT_ACTIVE.run(this.redis, keys, [this.keys.subscriber(''), JSON.stringify(packed)])) as string;
+    const letters = (await IMPORT_ACTIVE.run(this.redis, keys, [
+      this.keys.subscriber(''),
+      JSON.stringify(packed),
+    ])) as string;
     return [...letters].map((l) => IMPORT_OUTCOME[l]);
   }
 }

@@ -44,7 +44,9 @@ async function openPage(options: BrowserContextOptions = {}): Promise<Page & { e
 }
 
 const exportOf = async (email: string) => {
-  const res = await fetch(`${app.base}/api/admin/subscribers/${encodeURIComponent(email)}`, { headers: app.adminHeaders });
+  const res = await fetch(`${app.base}/api/admin/subscribers/${encodeURIComponent(email)}`, {
+    headers: app.adminHeaders,
+  });
   expect(res.status).toBe(200);
   return (await res.json()) as { subscriber: { status: string; name: string } };
 };
@@ -67,7 +69,10 @@ function linkIn(text: string, path: '/confirm' | '/unsubscribe'): string {
 /** A header as sent (unfolded), from the raw header lines; mailparser restructures List-* headers. */
 function rawHeader(mail: ParsedMail, name: string): string | undefined {
   const line = mail.headerLines.find((h) => h.key === name.toLowerCase())?.line;
-  return line?.slice(line.indexOf(':') + 1).replace(/\r?\n(?=[ \t])/g, '').trim();
+  return line
+    ?.slice(line.indexOf(':') + 1)
+    .replace(/\r?\n(?=[ \t])/g, '')
+    .trim();
 }
 
 const decodeHtml = (s: string) => s.replace(/&amp;/g, '&');
@@ -141,7 +146,9 @@ describe('the signup page in a real browser', () => {
     expect(await page.inputValue('#name')).toBe('Plain Reader');
     expect(await page.isChecked('#consent')).toBe(false);
     // Refused before anything was stored.
-    const unknown = await fetch(`${app.base}/api/admin/subscribers/${encodeURIComponent(email)}`, { headers: app.adminHeaders });
+    const unknown = await fetch(`${app.base}/api/admin/subscribers/${encodeURIComponent(email)}`, {
+      headers: app.adminHeaders,
+    });
     expect(unknown.status).toBe(404);
 
     await page.check('#consent');
@@ -155,10 +162,19 @@ describe('the signup page in a real browser', () => {
   });
 
   test('at phone width (375 px) the page does not scroll sideways and the button is on screen', async () => {
-    const page = await openPage({ viewport: { width: 375, height: 667 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const page = await openPage({
+      viewport: { width: 375, height: 667 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
     await page.goto(`${app.base}/`);
 
-    const layout = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth, innerWidth: window.innerWidth }));
+    const layout = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      clientWidth: document.documentElement.clientWidth,
+      innerWidth: window.innerWidth,
+    }));
     expect(layout.innerWidth).toBe(375); // the viewport meta tag is honoured
     expect(layout.scrollWidth).toBeLessThanOrEqual(layout.clientWidth);
 

@@ -6,16 +6,26 @@ import { FeedError, FeedIngester } from '../../src/domain/feed-ingester';
 import { eventually, startTestApp, TestClock, type TestApp } from '../support/test-app';
 
 const SAMPLE = readFileSync(join(__dirname, '..', 'fixtures', 'sample-article.txt'), 'utf8');
-const SAMPLE_PARAGRAPHS = SAMPLE.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean);
+const SAMPLE_PARAGRAPHS = SAMPLE.split(/\n\s*\n/)
+  .map((p) => p.trim())
+  .filter(Boolean);
 const SAMPLE_HTML = SAMPLE_PARAGRAPHS.map((p) => `<p>${p}</p>`).join('\n');
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are read field by field in assertions
 type Json = Record<string, any>;
 
-const api = (app: TestApp, path: string, init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string>; auth?: boolean } = {}) =>
+const api = (
+  app: TestApp,
+  path: string,
+  init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string>; auth?: boolean } = {},
+) =>
   fetch(`${app.base}/api/admin${path}`, {
     method: init.method ?? (init.body !== undefined || init.raw !== undefined ? 'POST' : 'GET'),
-    headers: { ...(init.auth === false ? {} : app.adminHeaders), 'content-type': 'application/json', ...(init.headers ?? {}) },
+    headers: {
+      ...(init.auth === false ? {} : app.adminHeaders),
+      'content-type': 'application/json',
+      ...(init.headers ?? {}),
+    },
     body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
   });
 
@@ -107,7 +117,10 @@ const ATOM = `<?xml version="1.0" encoding="utf-8"?>
   </entry>
 </feed>`;
 
-const LATIN1_RSS = Buffer.from(`<?xml version="1.0" encoding="ISO-8859-1"?><rss version="2.0"><channel><title>L</title><item><title>Caf\u00e9 cr\u00e8me</title><link>https://news.test/cafe</link></item></channel></rss>`, 'latin1');
+const LATIN1_RSS = Buffer.from(
+  `<?xml version="1.0" encoding="ISO-8859-1"?><rss version="2.0"><channel><title>L</title><item><title>Caf\u00e9 cr\u00e8me</title><link>https://news.test/cafe</link></item></channel></rss>`,
+  'latin1',
+);
 
 interface FeedSite {
   base: string;
@@ -116,8 +129,11 @@ interface FeedSite {
 }
 
 async function startFeedSite(): Promise<FeedSite> {
-  const site = { rssBody: rss([RSS_ITEMS.sample, RSS_ITEMS.second, RSS_ITEMS.hostile, RSS_ITEMS.javascriptLink, RSS_ITEMS.noTitle]) } as FeedSite;
-  const send = (res: ServerResponse, type: string, body: string | Buffer) => res.writeHead(200, { 'content-type': type }).end(body);
+  const site = {
+    rssBody: rss([RSS_ITEMS.sample, RSS_ITEMS.second, RSS_ITEMS.hostile, RSS_ITEMS.javascriptLink, RSS_ITEMS.noTitle]),
+  } as FeedSite;
+  const send = (res: ServerResponse, type: string, body: string | Buffer) =>
+    res.writeHead(200, { 'content-type': type }).end(body);
   const server: Server = createServer((req, res) => {
     switch (req.url) {
       case '/rss.xml':
@@ -179,9 +195,19 @@ describe('admin articles API', () => {
 
   test('needs the admin token', async () => {
     await expectError(await api(app, '/articles', { auth: false }), 401, 'unauthorized');
-    await expectError(await api(app, '/articles', { auth: false, body: { title: 'T', url: 'https://news.test/no-auth' } }), 401, 'unauthorized');
-    await expectError(await api(app, '/articles', { headers: { authorization: 'Bearer wrong-token-wrong-token' } }), 401, 'unauthorized');
-    expect(await listArticles(app, 'all')).toEqual(expect.not.arrayContaining([expect.objectContaining({ url: 'https://news.test/no-auth' })]));
+    await expectError(
+      await api(app, '/articles', { auth: false, body: { title: 'T', url: 'https://news.test/no-auth' } }),
+      401,
+      'unauthorized',
+    );
+    await expectError(
+      await api(app, '/articles', { headers: { authorization: 'Bearer wrong-token-wrong-token' } }),
+      401,
+      'unauthorized',
+    );
+    expect(await listArticles(app, 'all')).toEqual(
+      expect.not.arrayContaining([expect.objectContaining({ url: 'https://news.test/no-auth' })]),
+    );
   });
 
   test('POST creates an article: 201, sanitised body, plain-text summary from the body, times from the clock', async () => {
@@ -210,7 +236,9 @@ describe('admin articles API', () => {
     expect(article.bodyHtml.startsWith(SAMPLE_HTML)).toBe(true);
     expect(article.bodyHtml).not.toMatch(/<script|onclick|javascript:/i);
     expect(article.bodyHtml).toContain('<a>bad</a> <a href="https://news.test/world/next">next</a>');
-    expect(article.summary.startsWith('The recent visit to China by the United Nations (UN) High Commissioner')).toBe(true);
+    expect(article.summary.startsWith('The recent visit to China by the United Nations (UN) High Commissioner')).toBe(
+      true,
+    );
     expect(article.summary.length).toBeLessThanOrEqual(300);
     expect(article.summary).not.toMatch(/<|\n/);
 
@@ -220,10 +248,19 @@ describe('admin articles API', () => {
   });
 
   test('POST of a known url answers 200 with the stored article and changes nothing', async () => {
-    const first = await api(app, '/articles', { body: { title: 'Original', url: 'https://news.test/dedup', summary: 'First summary', publishedAt: '2026-11-20T08:00:00Z' } });
+    const first = await api(app, '/articles', {
+      body: {
+        title: 'Original',
+        url: 'https://news.test/dedup',
+        summary: 'First summary',
+        publishedAt: '2026-11-20T08:00:00Z',
+      },
+    });
     expect(first.status).toBe(201);
     const created = await first.json();
-    const again = await api(app, '/articles', { body: { title: 'Changed title', url: 'https://news.test/dedup', summary: 'Other' } });
+    const again = await api(app, '/articles', {
+      body: { title: 'Changed title', url: 'https://news.test/dedup', summary: 'Other' },
+    });
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual(created);
     expect((await listArticles(app, 'all')).filter((a) => a.url === 'https://news.test/dedup')).toHaveLength(1);
@@ -231,7 +268,9 @@ describe('admin articles API', () => {
 
   test('concurrent POSTs of one url make one article', async () => {
     const url = 'https://news.test/race';
-    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => api(app, '/articles', { body: { title: `Race ${i}`, url } })));
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => api(app, '/articles', { body: { title: `Race ${i}`, url } })),
+    );
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 200)).toHaveLength(11);
@@ -243,36 +282,103 @@ describe('admin articles API', () => {
   test.each<[string, Json, RegExp]>([
     ['a missing title', { url: 'https://news.test/x1' }, /^title is required/],
     ['a blank title', { title: '   ', url: 'https://news.test/x2' }, /^title must not be empty/],
-    ['a title over 300 characters', { title: 'x'.repeat(301), url: 'https://news.test/x3' }, /^title must be at most 300/],
-    ['a CRLF in the title', { title: 'Hello\r\nBcc: victim@example.com', url: 'https://news.test/x4' }, /^title must not contain line breaks/],
-    ['a NUL in the title', { title: 'Hello\u0000', url: 'https://news.test/x5' }, /^title must not contain line breaks/],
+    [
+      'a title over 300 characters',
+      { title: 'x'.repeat(301), url: 'https://news.test/x3' },
+      /^title must be at most 300/,
+    ],
+    [
+      'a CRLF in the title',
+      { title: 'Hello\r\nBcc: victim@example.com', url: 'https://news.test/x4' },
+      /^title must not contain line breaks/,
+    ],
+    [
+      'a NUL in the title',
+      { title: 'Hello\u0000', url: 'https://news.test/x5' },
+      /^title must not contain line breaks/,
+    ],
     ['a missing url', { title: 'T' }, /^url is required/],
     ['a javascript: url', { title: 'T', url: 'javascript:alert(1)' }, /^url must be an absolute http/],
     ['a relative url', { title: 'T', url: '/world/x' }, /^url must be an absolute http/],
     ['a url with a line break', { title: 'T', url: 'https://news.test/a\r\nBcc: x@y.z' }, /^url must not contain/],
-    ['a url over 2048 characters', { title: 'T', url: `https://news.test/${'a'.repeat(2040)}` }, /^url must be at most 2048/],
-    ['a data: image', { title: 'T', url: 'https://news.test/x6', imageUrl: 'data:image/png;base64,AAAA' }, /^imageUrl must be an absolute http/],
-    ['an author with a line break', { title: 'T', url: 'https://news.test/x7', author: 'Eve\nX-Injected: 1' }, /^author must not contain line breaks/],
-    ['an author over 200 characters', { title: 'T', url: 'https://news.test/x8', author: 'a'.repeat(201) }, /^author must be at most 200/],
-    ['a summary over 2000 characters', { title: 'T', url: 'https://news.test/x9', summary: 's'.repeat(2001) }, /^summary must be at most 2000/],
-    ['a body over 500 KB', { title: 'T', url: 'https://news.test/x10', bodyHtml: `<p>${'b'.repeat(520 * 1024)}</p>` }, /^bodyHtml must be at most 500 KB/],
-    ['an unreadable date', { title: 'T', url: 'https://news.test/x11', publishedAt: 'yesterday' }, /^publishedAt must be an ISO 8601 date/],
+    [
+      'a url over 2048 characters',
+      { title: 'T', url: `https://news.test/${'a'.repeat(2040)}` },
+      /^url must be at most 2048/,
+    ],
+    [
+      'a data: image',
+      { title: 'T', url: 'https://news.test/x6', imageUrl: 'data:image/png;base64,AAAA' },
+      /^imageUrl must be an absolute http/,
+    ],
+    [
+      'an author with a line break',
+      { title: 'T', url: 'https://news.test/x7', author: 'Eve\nX-Injected: 1' },
+      /^author must not contain line breaks/,
+    ],
+    [
+      'an author over 200 characters',
+      { title: 'T', url: 'https://news.test/x8', author: 'a'.repeat(201) },
+      /^author must be at most 200/,
+    ],
+    [
+      'a summary over 2000 characters',
+      { title: 'T', url: 'https://news.test/x9', summary: 's'.repeat(2001) },
+      /^summary must be at most 2000/,
+    ],
+    [
+      'a body over 500 KB',
+      { title: 'T', url: 'https://news.test/x10', bodyHtml: `<p>${'b'.repeat(520 * 1024)}</p>` },
+      /^bodyHtml must be at most 500 KB/,
+    ],
+    [
+      'an unreadable date',
+      { title: 'T', url: 'https://news.test/x11', publishedAt: 'yesterday' },
+      /^publishedAt must be an ISO 8601 date/,
+    ],
     ['a title that is not a string', { title: 42, url: 'https://news.test/x12' }, /^title must be a string/],
   ])('422 invalid_article for %s, naming the field', async (_what, body, message) => {
     await expectError(await api(app, '/articles', { body }), 422, 'invalid_article', message);
-    if (typeof body.url === 'string') expect((await listArticles(app, 'all')).some((a) => a.url === body.url)).toBe(false);
+    if (typeof body.url === 'string')
+      expect((await listArticles(app, 'all')).some((a) => a.url === body.url)).toBe(false);
   });
 
   test('422 for a body that is not an object, 400 for broken JSON, 413 over 1 MB, 415 for another media type', async () => {
-    await expectError(await api(app, '/articles', { raw: '["a list"]' }), 422, 'invalid_article', /^body must be a JSON object/);
+    await expectError(
+      await api(app, '/articles', { raw: '["a list"]' }),
+      422,
+      'invalid_article',
+      /^body must be a JSON object/,
+    );
     await expectError(await api(app, '/articles', { raw: '{"title": "T", "url": ' }), 400, 'invalid_json');
-    await expectError(await api(app, '/articles', { body: { title: 'T', url: 'https://news.test/huge', bodyHtml: 'x'.repeat(1100 * 1024) } }), 413, 'payload_too_large');
-    await expectError(await api(app, '/articles', { raw: 'title=T&url=https://news.test/form', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type');
+    await expectError(
+      await api(app, '/articles', {
+        body: { title: 'T', url: 'https://news.test/huge', bodyHtml: 'x'.repeat(1100 * 1024) },
+      }),
+      413,
+      'payload_too_large',
+    );
+    await expectError(
+      await api(app, '/articles', {
+        raw: 'title=T&url=https://news.test/form',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+      415,
+      'unsupported_media_type',
+    );
   });
 
   test('GET ?status=new lists unsent articles newest first; a sent article moves to status=all only', async () => {
-    const older = await (await api(app, '/articles', { body: { title: 'Older', url: 'https://news.test/older', publishedAt: '2026-11-25T08:00:00Z' } })).json();
-    const newer = await (await api(app, '/articles', { body: { title: 'Newer', url: 'https://news.test/newer', publishedAt: '2026-11-26T08:00:00+01:00' } })).json();
+    const older = await (
+      await api(app, '/articles', {
+        body: { title: 'Older', url: 'https://news.test/older', publishedAt: '2026-11-25T08:00:00Z' },
+      })
+    ).json();
+    const newer = await (
+      await api(app, '/articles', {
+        body: { title: 'Newer', url: 'https://news.test/newer', publishedAt: '2026-11-26T08:00:00+01:00' },
+      })
+    ).json();
     expect(newer.publishedAt).toBe('2026-11-26T07:00:00.000Z');
 
     const fresh = await listArticles(app, 'new');
@@ -289,7 +395,12 @@ describe('admin articles API', () => {
   });
 
   test('GET with a bad status or limit is a 400 JSON error; a limit is honoured; an unknown id is 404', async () => {
-    await expectError(await api(app, '/articles?status=sent'), 400, 'invalid_request', /^status must be "new" or "all"/);
+    await expectError(
+      await api(app, '/articles?status=sent'),
+      400,
+      'invalid_request',
+      /^status must be "new" or "all"/,
+    );
     await expectError(await api(app, '/articles?limit=0'), 400, 'invalid_request', /^limit/);
     await expectError(await api(app, '/articles?limit=ten'), 400, 'invalid_request', /^limit/);
     await expectError(await api(app, '/articles?status=new&status=all'), 400, 'invalid_request');
@@ -317,7 +428,11 @@ describe('feed ingestion over HTTP', () => {
     expect(result).toEqual({ added: 3, seen: 0, invalid: 2 });
 
     const articles = await listArticles(app, 'new');
-    expect(articles.map((a) => a.title)).toEqual(['UN rights chief’s China visit draws criticism', 'Second story', 'Breaking Bcc: victim@example.com']);
+    expect(articles.map((a) => a.title)).toEqual([
+      'UN rights chief’s China visit draws criticism',
+      'Second story',
+      'Breaking Bcc: victim@example.com',
+    ]);
     const [sample, second, hostile] = articles;
 
     expect(sample).toMatchObject({
@@ -329,7 +444,11 @@ describe('feed ingestion over HTTP', () => {
       publishedAt: '2022-05-30T09:15:00.000Z',
     });
     expect(sample.bodyHtml).toBe(SAMPLE_HTML);
-    expect(second).toMatchObject({ url: 'https://news.test/world/second', bodyHtml: '<p>A short <em>second</em> story.</p>', summary: 'A short second story.' });
+    expect(second).toMatchObject({
+      url: 'https://news.test/world/second',
+      bodyHtml: '<p>A short <em>second</em> story.</p>',
+      summary: 'A short second story.',
+    });
 
     // Nothing from the feed can reach a header or run in a mail.
     expect(hostile.author).toBe('Eve X-Injected: 1');
@@ -344,20 +463,33 @@ describe('feed ingestion over HTTP', () => {
 
   test('polling again adds nothing; an entry whose link changed is still known by its guid', async () => {
     expect(await app.container.feedIngester.poll(`${site.base}/rss.xml`)).toEqual({ added: 0, seen: 3, invalid: 2 });
-    site.rssBody = rss([RSS_ITEMS.sample.replace('/world/bachelet-china', '/world/bachelet-china-updated'), RSS_ITEMS.second]);
+    site.rssBody = rss([
+      RSS_ITEMS.sample.replace('/world/bachelet-china', '/world/bachelet-china-updated'),
+      RSS_ITEMS.second,
+    ]);
     expect(await app.container.feedIngester.poll(`${site.base}/rss.xml`)).toEqual({ added: 0, seen: 2, invalid: 0 });
     expect((await listArticles(app, 'all')).filter((a) => a.guid === 'news-1001')).toHaveLength(1);
   });
 
   test('an Atom feed adds its entries; one whose url was posted through the API is not duplicated', async () => {
-    const posted = await api(app, '/articles', { body: { title: 'Posted by hand', url: 'https://news.test/opinion/posted' } });
+    const posted = await api(app, '/articles', {
+      body: { title: 'Posted by hand', url: 'https://news.test/opinion/posted' },
+    });
     expect(posted.status).toBe(201);
 
     expect(await app.container.feedIngester.poll(`${site.base}/atom.xml`)).toEqual({ added: 1, seen: 1, invalid: 0 });
     const all = await listArticles(app, 'all');
-    expect(all.filter((a) => a.url === 'https://news.test/opinion/posted')).toEqual([expect.objectContaining({ title: 'Posted by hand' })]);
+    expect(all.filter((a) => a.url === 'https://news.test/opinion/posted')).toEqual([
+      expect.objectContaining({ title: 'Posted by hand' }),
+    ]);
     const rights = all.find((a) => a.url === 'https://news.test/opinion/rights');
-    expect(rights).toMatchObject({ title: 'Rights & wrongs', guid: 'tag:news.test,2022:opinion-7', author: 'Ann Editor', summary: 'Why the visit matters.', publishedAt: '2022-05-31T08:00:00.000Z' });
+    expect(rights).toMatchObject({
+      title: 'Rights & wrongs',
+      guid: 'tag:news.test,2022:opinion-7',
+      author: 'Ann Editor',
+      summary: 'Why the visit matters.',
+      publishedAt: '2022-05-31T08:00:00.000Z',
+    });
     expect(rights!.bodyHtml).toBe(`<h2>Rights</h2><p>${SAMPLE_PARAGRAPHS[4]}</p>`);
   });
 
@@ -416,21 +548,32 @@ describe('feed worker', () => {
     expect(await feed.queue.getJobSchedulersCount()).toBe(1);
 
     await feed.pollNow();
-    const articles = (await eventually(async () => {
-      const list = await listArticles(good, 'new');
-      return list.length === 2 ? list : null;
-    }, 15000, 'the feed poll to add two articles'))!;
-    expect(articles.map((a) => a.url).sort()).toEqual(['https://news.test/opinion/posted', 'https://news.test/opinion/rights']);
+    const articles = (await eventually(
+      async () => {
+        const list = await listArticles(good, 'new');
+        return list.length === 2 ? list : null;
+      },
+      15000,
+      'the feed poll to add two articles',
+    ))!;
+    expect(articles.map((a) => a.url).sort()).toEqual([
+      'https://news.test/opinion/posted',
+      'https://news.test/opinion/rights',
+    ]);
   });
 
   test('a broken feed fails its job for a retry, and the service keeps running', async () => {
     const feed = broken.container.feedQueue!;
     await feed.ready;
     await feed.pollNow();
-    const failed = (await eventually(async () => {
-      const jobs = await feed.queue.getJobs(['delayed', 'failed', 'wait']);
-      return jobs.find((j) => j.attemptsMade >= 1 && j.failedReason) ?? null;
-    }, 15000, 'the poll job to fail'))!;
+    const failed = (await eventually(
+      async () => {
+        const jobs = await feed.queue.getJobs(['delayed', 'failed', 'wait']);
+        return jobs.find((j) => j.attemptsMade >= 1 && j.failedReason) ?? null;
+      },
+      15000,
+      'the poll job to fail',
+    ))!;
     expect(failed.failedReason).toMatch(/could not be read as XML/);
     expect(failed.attemptsMade).toBe(1);
     expect((await fetch(`${broken.base}/healthz`)).status).toBe(200);

@@ -3,17 +3,25 @@ import { eventually, settledCount, startTestApp, type TestApp } from '../support
 import { seedArticles, seedSubscribers } from '../support/seed';
 
 const admin = (app: TestApp, path: string, body?: unknown) =>
-  fetch(`${app.base}/api/admin${path}`, { method: body === undefined ? 'GET' : 'POST', headers: { ...app.adminHeaders, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  fetch(`${app.base}/api/admin${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { ...app.adminHeaders, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 
 async function campaignStatus(app: TestApp, id: number) {
   return (await admin(app, `/campaigns/${id}`)).json();
 }
 
 async function waitForStatus(app: TestApp, id: number, status: string, timeoutMs = 60000) {
-  return eventually(async () => {
-    const c = await campaignStatus(app, id);
-    return c.status === status ? c : null;
-  }, timeoutMs, `campaign ${id} to be ${status}`);
+  return eventually(
+    async () => {
+      const c = await campaignStatus(app, id);
+      return c.status === status ? c : null;
+    },
+    timeoutMs,
+    `campaign ${id} to be ${status}`,
+  );
 }
 
 describe('a campaign to 2,000+ subscribers', () => {
@@ -22,7 +30,10 @@ describe('a campaign to 2,000+ subscribers', () => {
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    app = await startTestApp({ smtpUrl: sink.url, env: { DELIVERY_BATCH_SIZE: '150', DELIVERY_QUEUE_HIGH_WATER: '3' } });
+    app = await startTestApp({
+      smtpUrl: sink.url,
+      env: { DELIVERY_BATCH_SIZE: '150', DELIVERY_QUEUE_HIGH_WATER: '3' },
+    });
   });
   afterAll(async () => {
     await app.stop();
@@ -35,7 +46,15 @@ describe('a campaign to 2,000+ subscribers', () => {
     await seedSubscribers(container, 30, { status: 'pending', domain: 'pending.test' });
     await seedSubscribers(container, 30, { status: 'unsubscribed', domain: 'gone.test' });
     // Erased after being active: the record is gone and the address suppressed.
-    for (let i = 0; i < 20; i++) expect((await fetch(`${app.base}/api/admin/subscribers/reader${i}@list.test`, { method: 'DELETE', headers: app.adminHeaders })).status).toBe(204);
+    for (let i = 0; i < 20; i++)
+      expect(
+        (
+          await fetch(`${app.base}/api/admin/subscribers/reader${i}@list.test`, {
+            method: 'DELETE',
+            headers: app.adminHeaders,
+          })
+        ).status,
+      ).toBe(204);
     const articles = await seedArticles(container, 3);
 
     const created = await admin(app, '/campaigns', {});
@@ -62,7 +81,11 @@ describe('a campaign to 2,000+ subscribers', () => {
     expect(container.templates.renders - rendersBefore).toBe(1);
 
     // The articles are no longer new (marked by the worker right after the campaign ends, so possibly a moment later).
-    await eventually(async () => (await container.articleStore.listNew()).length === 0, 5000, 'the articles to be marked sent');
+    await eventually(
+      async () => (await container.articleStore.listNew()).length === 0,
+      5000,
+      'the articles to be marked sent',
+    );
     expect((await admin(app, '/campaigns', {})).status).toBe(422);
   });
 
@@ -85,9 +108,16 @@ describe('a campaign to 2,000+ subscribers', () => {
     expect(mail.html).not.toMatch(/<script/i);
     expect(mail.html).not.toContain('{{');
 
-    const res = await fetch(listUnsub![1], { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    const res = await fetch(listUnsub![1], {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
     expect(res.status).toBe(200);
-    const exported = await (await fetch(`${app.base}/api/admin/subscribers/reader100@list.test`, { headers: app.adminHeaders })).json();
+    const exported = await (
+      await fetch(`${app.base}/api/admin/subscribers/reader100@list.test`, { headers: app.adminHeaders })
+    ).json();
     expect(exported.subscriber.status).toBe('unsubscribed');
   });
 });
@@ -109,7 +139,10 @@ describe('failures, pause and unsubscribes during a send', () => {
         return undefined;
       },
     });
-    app = await startTestApp({ smtpUrl: sink.url, env: { DELIVERY_BATCH_SIZE: '50', SEND_RATE_PER_SECOND: '300', CAMPAIGN_MAX_CONSECUTIVE_FAILURES: '1000' } });
+    app = await startTestApp({
+      smtpUrl: sink.url,
+      env: { DELIVERY_BATCH_SIZE: '50', SEND_RATE_PER_SECOND: '300', CAMPAIGN_MAX_CONSECUTIVE_FAILURES: '1000' },
+    });
   });
   afterAll(async () => {
     await app.stop();
@@ -119,8 +152,28 @@ describe('failures, pause and unsubscribes during a send', () => {
   test('5xx recipients end bounced and suppressed; 4xx recipients are retried and delivered', async () => {
     const { container } = app;
     await seedSubscribers(container, 5, { domain: 'ok.test' });
-    const hard = await Promise.all([0, 1, 2].map((n) => container.subscribers.create({ email: `hard${n}@bounce.test`, name: '', status: 'active', consent: { at: '', ip: '', userAgent: '', termsVersion: '', termsHash: '', source: '' }, now: new Date().toISOString() })));
-    await Promise.all([0, 1].map((n) => container.subscribers.create({ email: `soft${n}@later.test`, name: '', status: 'active', consent: { at: '', ip: '', userAgent: '', termsVersion: '', termsHash: '', source: '' }, now: new Date().toISOString() })));
+    const hard = await Promise.all(
+      [0, 1, 2].map((n) =>
+        container.subscribers.create({
+          email: `hard${n}@bounce.test`,
+          name: '',
+          status: 'active',
+          consent: { at: '', ip: '', userAgent: '', termsVersion: '', termsHash: '', source: '' },
+          now: new Date().toISOString(),
+        }),
+      ),
+    );
+    await Promise.all(
+      [0, 1].map((n) =>
+        container.subscribers.create({
+          email: `soft${n}@later.test`,
+          name: '',
+          status: 'active',
+          consent: { at: '', ip: '', userAgent: '', termsVersion: '', termsHash: '', source: '' },
+          now: new Date().toISOString(),
+        }),
+      ),
+    );
     await seedArticles(container, 1);
     const campaign = await (await admin(app, '/campaigns', { subject: 'Failures' })).json();
     await admin(app, `/campaigns/${campaign.id}/send`, {});
@@ -137,7 +190,15 @@ describe('failures, pause and unsubscribes during a send', () => {
       expect(sink.rcptCounts.get(sub!.email)).toBe(1);
     }
     // A bounced address that signs up again is not mailed.
-    expect((await fetch(`${app.base}/api/subscriptions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'hard0@bounce.test', consent: true }) })).status).toBe(202);
+    expect(
+      (
+        await fetch(`${app.base}/api/subscriptions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'hard0@bounce.test', consent: true }),
+        })
+      ).status,
+    ).toBe(202);
     expect((await container.subscribers.getByEmail('hard0@bounce.test'))?.status).toBe('bounced');
   });
 
@@ -167,7 +228,10 @@ describe('failures, pause and unsubscribes during a send', () => {
 
     expect((await (await admin(app, `/campaigns/${campaign.id}/resume`, {})).json()).status).toBe('sending');
     const done = await waitForStatus(app, campaign.id, 'sent', 60000);
-    const got = sink.messages.slice(before).flatMap((m) => m.to).filter((a) => a.endsWith('@paused.test'));
+    const got = sink.messages
+      .slice(before)
+      .flatMap((m) => m.to)
+      .filter((a) => a.endsWith('@paused.test'));
     expect(got).toHaveLength(1190);
     expect(new Set(got).size).toBe(1190);
     for (const id of leaving) expect(got).not.toContain((await container.subscribers.get(id))!.email);
@@ -231,7 +295,9 @@ describe('campaign API', () => {
 
   test('preview renders every article and no script; test sends one message; bad input gets precise errors', async () => {
     const articles = await seedArticles(app.container, 3);
-    const campaign = await (await admin(app, '/campaigns', { articleIds: [articles[1].id, articles[0].id], subject: 'Two stories' })).json();
+    const campaign = await (
+      await admin(app, '/campaigns', { articleIds: [articles[1].id, articles[0].id], subject: 'Two stories' })
+    ).json();
     expect(campaign.articleIds).toEqual([articles[1].id, articles[0].id]);
     const preview = await admin(app, `/campaigns/${campaign.id}/preview`);
     expect(preview.headers.get('content-type')).toMatch(/text\/html/);
@@ -247,9 +313,15 @@ describe('campaign API', () => {
     expect((await sink.to('editor@news.test')[0].parse()).subject).toBe('[Test] Two stories');
     expect((await campaignStatus(app, campaign.id)).status).toBe('draft');
 
-    expect((await (await admin(app, `/campaigns/${campaign.id}/test`, { to: 'nope' })).json()).error.code).toBe('invalid_email');
-    expect((await (await admin(app, '/campaigns', { articleIds: [99999] })).json()).error.code).toBe('unknown_articles');
-    expect((await (await admin(app, '/campaigns', { subject: 'a\r\nBcc: x@y.z' })).json()).error.code).toBe('invalid_campaign');
+    expect((await (await admin(app, `/campaigns/${campaign.id}/test`, { to: 'nope' })).json()).error.code).toBe(
+      'invalid_email',
+    );
+    expect((await (await admin(app, '/campaigns', { articleIds: [99999] })).json()).error.code).toBe(
+      'unknown_articles',
+    );
+    expect((await (await admin(app, '/campaigns', { subject: 'a\r\nBcc: x@y.z' })).json()).error.code).toBe(
+      'invalid_campaign',
+    );
     expect((await (await admin(app, '/campaigns', { unknown: 1 })).json()).error.code).toBe('invalid_campaign');
     expect((await admin(app, '/campaigns/424242')).status).toBe(404);
     expect((await admin(app, '/campaigns/abc')).status).toBe(400);

@@ -19,7 +19,11 @@ interface CliResult {
 }
 
 /** Runs the real CLI in a child process and waits for it to exit by itself. */
-function cli(env: Record<string, string>, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+function cli(
+  env: Record<string, string>,
+  args: string[],
+  opts: { cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((ok, fail) => {
     const child = spawn(TSX, [CLI, ...args], {
       cwd: opts.cwd ?? ROOT,
@@ -33,7 +37,11 @@ function cli(env: Record<string, string>, args: string[], opts: { cwd?: string; 
     // The CLI must end on its own once its work is done; a hang fails the test instead of holding Jest.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      fail(new Error(`cli ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 30000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      fail(
+        new Error(
+          `cli ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 30000} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+        ),
+      );
     }, opts.timeoutMs ?? 30000);
     child.on('error', fail);
     child.on('close', (code) => {
@@ -77,9 +85,28 @@ describe('operator CLI', () => {
   });
 
   test('--help lists every command, and each command has its own help', async () => {
-    const [main, send, group] = await Promise.all([cli(env, ['--help']), cli(env, ['campaign', 'send', '--help']), cli(env, ['subscribers', '--help'])]);
+    const [main, send, group] = await Promise.all([
+      cli(env, ['--help']),
+      cli(env, ['campaign', 'send', '--help']),
+      cli(env, ['subscribers', '--help']),
+    ]);
     expect(main.code).toBe(0);
-    for (const c of ['articles add', 'articles list', 'subscribers import', 'subscribers show', 'subscribers erase', 'campaign create', 'campaign list', 'campaign preview', 'campaign test', 'campaign send <id> [--follow]', 'campaign status', 'campaign pause', 'campaign resume', 'campaign cancel']) {
+    for (const c of [
+      'articles add',
+      'articles list',
+      'subscribers import',
+      'subscribers show',
+      'subscribers erase',
+      'campaign create',
+      'campaign list',
+      'campaign preview',
+      'campaign test',
+      'campaign send <id> [--follow]',
+      'campaign status',
+      'campaign pause',
+      'campaign resume',
+      'campaign cancel',
+    ]) {
       expect(main.stdout).toContain(c);
     }
     expect(main.stdout).toMatch(/Exit codes: 0 done/);
@@ -114,7 +141,10 @@ describe('operator CLI', () => {
   });
 
   test('a failure after boot exits 1 with the reason', async () => {
-    const [missing, offline] = await Promise.all([cli(env, ['campaign', 'status', '999999']), cli({ ...env, REDIS_URL: 'redis://127.0.0.1:1' }, ['campaign', 'list'])]);
+    const [missing, offline] = await Promise.all([
+      cli(env, ['campaign', 'status', '999999']),
+      cli({ ...env, REDIS_URL: 'redis://127.0.0.1:1' }, ['campaign', 'list']),
+    ]);
     expect(missing).toMatchObject({ code: 1, stdout: '' });
     expect(missing.stderr).toContain('error: No campaign 999999');
     expect(offline.code).toBe(1);
@@ -124,13 +154,33 @@ describe('operator CLI', () => {
   let campaignId: number;
 
   test('articles add and list: added once per url, shown in a table; a bad url exits 1', async () => {
-    const first = await cli(env, ['articles', 'add', '--title', 'UN rights chief’s China visit draws criticism', '--url', 'https://news.test/cli/1', '--author', 'Staff Reporter', '--summary', 'Groups say an opportunity was missed.']);
+    const first = await cli(env, [
+      'articles',
+      'add',
+      '--title',
+      'UN rights chief’s China visit draws criticism',
+      '--url',
+      'https://news.test/cli/1',
+      '--author',
+      'Staff Reporter',
+      '--summary',
+      'Groups say an opportunity was missed.',
+    ]);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^added article \d+: UN rights chief’s China visit draws criticism\n$/);
 
     const jsonFile = join(dataDir, 'articles.json');
-    writeFileSync(jsonFile, JSON.stringify([{ title: 'Second story', url: 'https://news.test/cli/2', publishedAt: '2026-11-26T08:00:00Z' }, { title: 'Same url again', url: 'https://news.test/cli/1' }]));
-    const [fromJson, bad] = await Promise.all([cli(env, ['articles', 'add', '--json', jsonFile]), cli(env, ['articles', 'add', '--title', 'Bad', '--url', 'ftp://news.test/x'])]);
+    writeFileSync(
+      jsonFile,
+      JSON.stringify([
+        { title: 'Second story', url: 'https://news.test/cli/2', publishedAt: '2026-11-26T08:00:00Z' },
+        { title: 'Same url again', url: 'https://news.test/cli/1' },
+      ]),
+    );
+    const [fromJson, bad] = await Promise.all([
+      cli(env, ['articles', 'add', '--json', jsonFile]),
+      cli(env, ['articles', 'add', '--title', 'Bad', '--url', 'ftp://news.test/x']),
+    ]);
     expect(fromJson.code).toBe(0);
     expect(fromJson.stdout).toMatch(/added article \d+: Second story\n/);
     expect(fromJson.stdout).toMatch(/article \d+ already exists with this url, unchanged: UN rights chief/);
@@ -155,7 +205,10 @@ describe('operator CLI', () => {
 
     const out = join(dataDir, 'preview.html');
     // Without --out the file goes to a new temporary folder, never into the working directory.
-    const [explicit, byDefault] = await Promise.all([cli(env, ['campaign', 'preview', String(campaignId), '--out', out]), cli(env, ['campaign', 'preview', String(campaignId)], { cwd: dataDir })]);
+    const [explicit, byDefault] = await Promise.all([
+      cli(env, ['campaign', 'preview', String(campaignId), '--out', out]),
+      cli(env, ['campaign', 'preview', String(campaignId)], { cwd: dataDir }),
+    ]);
     expect(explicit).toMatchObject({ code: 0, stdout: `${out}\n` });
     const html = readFileSync(out, 'utf8');
     expect(html).toContain('UN rights chief’s China visit draws criticism');
@@ -171,7 +224,16 @@ describe('operator CLI', () => {
   test('campaign status --json prints the campaign as the admin API does', async () => {
     const r = await cli(env, ['campaign', 'status', String(campaignId), '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ id: campaignId, status: 'draft', subject: 'Today at the Gazette', total: 0, sent: 0, failed: 0, skipped: 0, bounced: 0 });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      id: campaignId,
+      status: 'draft',
+      subject: 'Today at the Gazette',
+      total: 0,
+      sent: 0,
+      failed: 0,
+      skipped: 0,
+      bounced: 0,
+    });
   });
 
   test('campaign send --follow watches the workers deliver, exits 0 when sent and prints the final counts', async () => {
@@ -201,7 +263,9 @@ describe('operator CLI', () => {
     try {
       const r = await cli(env, ['campaign', 'send', String(id), '--follow'], { timeoutMs: 60000 });
       expect(r.code).toBe(3);
-      expect(r.stderr).toMatch(new RegExp(`campaign ${id} paused: paused after \\d+ consecutive failed sends; last error: .*450`));
+      expect(r.stderr).toMatch(
+        new RegExp(`campaign ${id} paused: paused after \\d+ consecutive failed sends; last error: .*450`),
+      );
       expect(r.stderr).toContain(`campaign resume ${id}`);
     } finally {
       deferAll = false;
@@ -230,7 +294,9 @@ describe('operator CLI without a worker', () => {
     const r = await cli(cliEnv(app.prefix, dataDir), ['campaign', 'send', String(c.id)]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`campaign ${c.id} is sending to 3 active subscribers`);
-    expect(r.stderr).toContain('warning: no worker is running, so nothing will be sent until `npm run worker` or `npm start` runs');
+    expect(r.stderr).toContain(
+      'warning: no worker is running, so nothing will be sent until `npm run worker` or `npm start` runs',
+    );
     await app.container.campaigns.cancel(c.id);
   });
 });

@@ -13,12 +13,21 @@ afterAll(async () => {
 });
 
 test('a confirmation mail refused with 5xx marks the address bounced and suppressed, and it is never tried again', async () => {
-  const signup = () => fetch(`${app.base}/api/subscriptions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'nobody@example.com', consent: true }) });
+  const signup = () =>
+    fetch(`${app.base}/api/subscriptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'nobody@example.com', consent: true }),
+    });
   expect((await signup()).status).toBe(202);
-  const sub = await eventually(async () => {
-    const s = await app.container.subscribers.getByEmail('nobody@example.com');
-    return s?.status === 'bounced' ? s : null;
-  }, 15000, 'the subscriber to be bounced');
+  const sub = await eventually(
+    async () => {
+      const s = await app.container.subscribers.getByEmail('nobody@example.com');
+      return s?.status === 'bounced' ? s : null;
+    },
+    15000,
+    'the subscriber to be bounced',
+  );
   expect(sub!.bouncedAt).toBeTruthy();
   expect(await app.container.subscribers.isSuppressed('nobody@example.com')).toBe(true);
   const trail = await app.container.subscribers.consentTrail('nobody@example.com');

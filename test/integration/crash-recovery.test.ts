@@ -5,7 +5,13 @@ import { seedArticles, seedSubscribers } from '../support/seed';
 import { startWorkerProcess } from '../support/worker-process';
 
 const SUBSCRIBERS = 3000;
-const SETTINGS = { SEND_RATE_PER_SECOND: '500', DELIVERY_BATCH_SIZE: '100', DELIVERY_CONCURRENCY: '4', SMTP_MAX_CONNECTIONS: '5', JOB_LOCK_SECONDS: '2' };
+const SETTINGS = {
+  SEND_RATE_PER_SECOND: '500',
+  DELIVERY_BATCH_SIZE: '100',
+  DELIVERY_CONCURRENCY: '4',
+  SMTP_MAX_CONNECTIONS: '5',
+  JOB_LOCK_SECONDS: '2',
+};
 
 let sink: SmtpSink;
 let app: TestApp;
@@ -45,10 +51,14 @@ test('a worker killed with SIGKILL mid-campaign and restarted finishes it: nobod
   expect(atKill).toBeLessThan(SUBSCRIBERS);
 
   startWorker();
-  const done = await eventually(async () => {
-    const c = await app.container.campaigns.get(campaign.id);
-    return c.status === 'sent' ? c : null;
-  }, 60000, 'the campaign to finish after the restart');
+  const done = await eventually(
+    async () => {
+      const c = await app.container.campaigns.get(campaign.id);
+      return c.status === 'sent' ? c : null;
+    },
+    60000,
+    'the campaign to finish after the restart',
+  );
 
   const counts = new Map<string, number>();
   for (const m of sink.messages) for (const to of m.to) counts.set(to, (counts.get(to) ?? 0) + 1);

@@ -9,7 +9,8 @@ const publicKeyB64 = publicKey.export({ type: 'spki', format: 'der' }).toString(
 
 /** DNS as the verifier sees it: only our selector's TXT record exists. */
 const resolver = (name: string, type: string) => {
-  if (type === 'TXT' && name === 'news2026._domainkey.gazette.test') return Promise.resolve([[`v=DKIM1; k=rsa; p=${publicKeyB64}`]]);
+  if (type === 'TXT' && name === 'news2026._domainkey.gazette.test')
+    return Promise.resolve([[`v=DKIM1; k=rsa; p=${publicKeyB64}`]]);
   return Promise.reject(Object.assign(new Error('not found'), { code: 'ENOTFOUND' }));
 };
 
@@ -19,7 +20,11 @@ beforeAll(async () => {
   sink = await startSmtpSink();
   app = await startTestApp({
     smtpUrl: sink.url,
-    env: { DKIM_DOMAIN: 'gazette.test', DKIM_SELECTOR: 'news2026', DKIM_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+    env: {
+      DKIM_DOMAIN: 'gazette.test',
+      DKIM_SELECTOR: 'news2026',
+      DKIM_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    },
   });
 });
 afterAll(async () => {
@@ -40,12 +45,20 @@ test('newsletters are DKIM-signed, verify with the public key, and the signature
     const [sig] = result.results;
     expect(sig.status.result).toBe('pass');
     expect(sig.signingDomain).toBe('gazette.test');
-    const signed = (sig as unknown as { signingHeaders: { keys: string } }).signingHeaders.keys.toLowerCase().split(': ').join(':').split(':');
-    expect(signed).toEqual(expect.arrayContaining(['from', 'subject', 'list-unsubscribe', 'list-unsubscribe-post', 'list-id']));
+    const signed = (sig as unknown as { signingHeaders: { keys: string } }).signingHeaders.keys
+      .toLowerCase()
+      .split(': ')
+      .join(':')
+      .split(':');
+    expect(signed).toEqual(
+      expect.arrayContaining(['from', 'subject', 'list-unsubscribe', 'list-unsubscribe-post', 'list-id']),
+    );
   }
 
   // A message altered in transit no longer verifies: the test can fail.
-  const tampered = Buffer.from(sink.messages[0].raw.toString().replace('List-Unsubscribe=One-Click', 'List-Unsubscribe=Two-Click'));
+  const tampered = Buffer.from(
+    sink.messages[0].raw.toString().replace('List-Unsubscribe=One-Click', 'List-Unsubscribe=Two-Click'),
+  );
   const bad = await dkimVerify(tampered, { resolver });
   expect(bad.results[0].status.result).not.toBe('pass');
 });

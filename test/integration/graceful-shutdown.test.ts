@@ -2,7 +2,12 @@ import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { deleteKeys, eventually, startTestApp, type TestApp } from '../support/test-app';
 import { seedArticles, seedSubscribers } from '../support/seed';
 
-const SETTINGS = { SEND_RATE_PER_SECOND: '400', DELIVERY_BATCH_SIZE: '50', DELIVERY_QUEUE_HIGH_WATER: '1', JOB_LOCK_SECONDS: '2' };
+const SETTINGS = {
+  SEND_RATE_PER_SECOND: '400',
+  DELIVERY_BATCH_SIZE: '50',
+  DELIVERY_QUEUE_HIGH_WATER: '1',
+  JOB_LOCK_SECONDS: '2',
+};
 let sink: SmtpSink;
 let first: TestApp;
 let second: TestApp | undefined;
@@ -34,10 +39,14 @@ test('a worker shut down mid-campaign lets its batches finish, and the next work
   second = await startTestApp({ smtpUrl: sink.url, env: SETTINGS, prefix: first.prefix, workers: false });
   expect((await second.container.campaigns.get(campaign.id)).status).toBe('sending');
   second.container.startWorkers();
-  const done = await eventually(async () => {
-    const c = await second!.container.campaigns.get(campaign.id);
-    return c.status === 'sent' ? c : null;
-  }, 60000, 'the campaign to finish on the next worker');
+  const done = await eventually(
+    async () => {
+      const c = await second!.container.campaigns.get(campaign.id);
+      return c.status === 'sent' ? c : null;
+    },
+    60000,
+    'the campaign to finish on the next worker',
+  );
 
   const recipients = sink.messages.flatMap((m) => m.to);
   expect(recipients).toHaveLength(1500);

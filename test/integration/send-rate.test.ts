@@ -6,7 +6,10 @@ let sink: SmtpSink;
 let app: TestApp;
 beforeAll(async () => {
   sink = await startSmtpSink();
-  app = await startTestApp({ smtpUrl: sink.url, env: { SEND_RATE_PER_SECOND: '50', DELIVERY_BATCH_SIZE: '20', DELIVERY_CONCURRENCY: '4' } });
+  app = await startTestApp({
+    smtpUrl: sink.url,
+    env: { SEND_RATE_PER_SECOND: '50', DELIVERY_BATCH_SIZE: '20', DELIVERY_CONCURRENCY: '4' },
+  });
 });
 afterAll(async () => {
   await app.stop();
@@ -19,7 +22,11 @@ test('SEND_RATE_PER_SECOND holds across concurrent batches: 150 messages at 50/s
   const campaign = await app.container.campaigns.create({});
   const started = Date.now();
   await app.container.campaigns.send(campaign.id);
-  await eventually(async () => (await app.container.campaigns.get(campaign.id)).status === 'sent', 20000, 'the campaign to be sent');
+  await eventually(
+    async () => (await app.container.campaigns.get(campaign.id)).status === 'sent',
+    20000,
+    'the campaign to be sent',
+  );
   // 50 permits a second: the first 50 go at once, the last 50 no sooner than two windows later.
   expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
   expect(sink.messages).toHaveLength(150);

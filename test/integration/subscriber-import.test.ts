@@ -19,29 +19,71 @@ const CSV = 'text/csv';
 
 /** duplex 'half' lets the body be a stream (Node's fetch requires it then; it is harmless otherwise). */
 function importBody(body: BodyInit, contentType: string, headers: Record<string, string> = {}) {
-  const init = { method: 'POST', headers: { ...app.adminHeaders, 'content-type': contentType, ...headers }, body, duplex: 'half' };
+  const init = {
+    method: 'POST',
+    headers: { ...app.adminHeaders, 'content-type': contentType, ...headers },
+    body,
+    duplex: 'half',
+  };
   return fetch(`${app.base}/api/admin/subscribers/import`, init);
 }
-const exportOf = (email: string) => fetch(`${app.base}/api/admin/subscribers/${encodeURIComponent(email)}`, { headers: app.adminHeaders });
+const exportOf = (email: string) =>
+  fetch(`${app.base}/api/admin/subscribers/${encodeURIComponent(email)}`, { headers: app.adminHeaders });
 const ndjson = (rows: unknown[]) => rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
-const row = (email: string, extra: Record<string, unknown> = {}) => ({ email, consentAt: '2024-05-01T09:30:00Z', consentSource: 'old-newsletter-tool', ...extra });
+const row = (email: string, extra: Record<string, unknown> = {}) => ({
+  email,
+  consentAt: '2024-05-01T09:30:00Z',
+  consentSource: 'old-newsletter-tool',
+  ...extra,
+});
 const countActive = () => app.container.subscribers.countActive();
 
 describe('POST /api/admin/subscribers/import', () => {
   test('an NDJSON import makes each row an active subscriber with its consent evidence and an imported trail event, and mails nothing', async () => {
-    const res = await importBody(ndjson([
-      row('Ada@Example.COM', { name: '  Ada Lovelace ' }),
-      row('bob@example.com', { consentAt: '2023-01-02', consentSource: 'paper form at the fair' }),
-      row('cy@example.com', { consentAt: '2025-06-30T23:15:00+02:00', termsVersion: '2020-01' }),
-    ]), NDJSON);
+    const res = await importBody(
+      ndjson([
+        row('Ada@Example.COM', { name: '  Ada Lovelace ' }),
+        row('bob@example.com', { consentAt: '2023-01-02', consentSource: 'paper form at the fair' }),
+        row('cy@example.com', { consentAt: '2025-06-30T23:15:00+02:00', termsVersion: '2020-01' }),
+      ]),
+      NDJSON,
+    );
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ imported: 3, skipped: { suppressed: 0, existing: 0 }, invalid: 0, errors: [], truncatedErrors: false, lines: 3 });
+    expect(await res.json()).toEqual({
+      imported: 3,
+      skipped: { suppressed: 0, existing: 0 },
+      invalid: 0,
+      errors: [],
+      truncatedErrors: false,
+      lines: 3,
+    });
 
     const ada = await (await exportOf('ada@example.com')).json();
-    expect(ada.subscriber).toMatchObject({ email: 'Ada@example.com', name: 'Ada Lovelace', status: 'active', createdAt: '2026-11-27T12:00:00.000Z' });
+    expect(ada.subscriber).toMatchObject({
+      email: 'Ada@example.com',
+      name: 'Ada Lovelace',
+      status: 'active',
+      createdAt: '2026-11-27T12:00:00.000Z',
+    });
     expect(ada.subscriber.confirmedAt).toBeUndefined();
-    expect(ada.consent).toEqual({ at: '2024-05-01T09:30:00.000Z', ip: 'import', userAgent: '', source: 'old-newsletter-tool', termsVersion: '2026-01', termsHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
-    expect(ada.trail).toEqual([expect.objectContaining({ type: 'imported', at: '2026-11-27T12:00:00.000Z', ip: 'import', source: 'old-newsletter-tool', termsVersion: '2026-01', detail: 'consent given at 2024-05-01T09:30:00.000Z' })]);
+    expect(ada.consent).toEqual({
+      at: '2024-05-01T09:30:00.000Z',
+      ip: 'import',
+      userAgent: '',
+      source: 'old-newsletter-tool',
+      termsVersion: '2026-01',
+      termsHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(ada.trail).toEqual([
+      expect.objectContaining({
+        type: 'imported',
+        at: '2026-11-27T12:00:00.000Z',
+        ip: 'import',
+        source: 'old-newsletter-tool',
+        termsVersion: '2026-01',
+        detail: 'consent given at 2024-05-01T09:30:00.000Z',
+      }),
+    ]);
 
     const bob = await (await exportOf('bob@example.com')).json();
     expect(bob.consent).toMatchObject({ at: '2023-01-02T00:00:00.000Z', source: 'paper form at the fair' });
@@ -49,13 +91,17 @@ describe('POST /api/admin/subscribers/import', () => {
     const cy = await (await exportOf('cy@example.com')).json();
     expect(cy.consent).toMatchObject({ at: '2025-06-30T21:15:00.000Z', termsVersion: '2020-01', termsHash: '' });
 
-    expect(await app.container.transactionalQueue.queue.getJobCounts('waiting', 'delayed')).toEqual({ waiting: 0, delayed: 0 });
+    expect(await app.container.transactionalQueue.queue.getJobCounts('waiting', 'delayed')).toEqual({
+      waiting: 0,
+      delayed: 0,
+    });
   });
 
   test('a CSV import reads the header in any column order, quoted fields, CRLF and a BOM', async () => {
-    const csv = '\ufeffconsentSource,Email,consent_at,name\r\n'
-      + '"web form, footer",dee@example.com,2024-02-29T10:00:00Z,"Dee ""The Reader"" Smith"\r\n'
-      + 'import-2019,eve@example.com,2019-12-31T23:59:59.999-05:00,\r\n';
+    const csv =
+      '\ufeffconsentSource,Email,consent_at,name\r\n' +
+      '"web form, footer",dee@example.com,2024-02-29T10:00:00Z,"Dee ""The Reader"" Smith"\r\n' +
+      'import-2019,eve@example.com,2019-12-31T23:59:59.999-05:00,\r\n';
     const res = await importBody(csv, `${CSV}; charset=utf-8`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ imported: 2, invalid: 0, lines: 3 });
@@ -102,8 +148,10 @@ describe('POST /api/admin/subscribers/import', () => {
     expect(reason(11)).toMatch(/longer than 65536 bytes/);
     expect(reason(12)).toMatch(/JSON object/);
     expect(reason(13)).toMatch(/name is not valid Unicode/);
-    for (const email of ['good1@example.com', 'good2@example.com']) expect((await (await exportOf(email)).json()).subscriber.status).toBe('active');
-    for (const email of ['broken@example.com', 'future@example.com', 'long@example.com', 'crlf@example.com']) expect((await exportOf(email)).status).toBe(404);
+    for (const email of ['good1@example.com', 'good2@example.com'])
+      expect((await (await exportOf(email)).json()).subscriber.status).toBe('active');
+    for (const email of ['broken@example.com', 'future@example.com', 'long@example.com', 'crlf@example.com'])
+      expect((await exportOf(email)).status).toBe(404);
   });
 
   test('bad CSV rows are listed with line numbers counting the header as line 1; a broken quote spoils only its own line', async () => {
@@ -130,7 +178,9 @@ describe('POST /api/admin/subscribers/import', () => {
   });
 
   test('only the first 1000 errors are listed; the rest are counted', async () => {
-    const lines = Array.from({ length: 1203 }, (_, i) => (i === 600 ? JSON.stringify(row('amid-errors@example.com')) : 'nope'));
+    const lines = Array.from({ length: 1203 }, (_, i) =>
+      i === 600 ? JSON.stringify(row('amid-errors@example.com')) : 'nope',
+    );
     const summary = await (await importBody(lines.join('\n'), NDJSON)).json();
     expect(summary).toMatchObject({ imported: 1, invalid: 1202, truncatedErrors: true, lines: 1203 });
     expect(summary.errors).toHaveLength(1000);
@@ -139,9 +189,18 @@ describe('POST /api/admin/subscribers/import', () => {
 
   test('an erased (suppressed) address is skipped and never imported back', async () => {
     await importBody(ndjson([row('gone@example.com')]), NDJSON);
-    expect((await fetch(`${app.base}/api/admin/subscribers/gone%40example.com`, { method: 'DELETE', headers: app.adminHeaders })).status).toBe(204);
+    expect(
+      (
+        await fetch(`${app.base}/api/admin/subscribers/gone%40example.com`, {
+          method: 'DELETE',
+          headers: app.adminHeaders,
+        })
+      ).status,
+    ).toBe(204);
 
-    const summary = await (await importBody(ndjson([row('Gone@EXAMPLE.com'), row('fresh@example.com')]), NDJSON)).json();
+    const summary = await (
+      await importBody(ndjson([row('Gone@EXAMPLE.com'), row('fresh@example.com')]), NDJSON)
+    ).json();
     expect(summary).toMatchObject({ imported: 1, skipped: { suppressed: 1, existing: 0 }, invalid: 0 });
     expect((await exportOf('gone@example.com')).status).toBe(404);
   });
@@ -149,10 +208,17 @@ describe('POST /api/admin/subscribers/import', () => {
   test('a known address is skipped whatever its status: an unsubscribed person is not resubscribed, a repeat in the file counts once', async () => {
     await importBody(ndjson([row('left@example.com')]), NDJSON);
     const left = (await app.container.subscribers.getByEmail('left@example.com'))!;
-    expect(await app.container.subscribers.transition(left, ['active'], 'unsubscribed', { unsubscribedAt: '2026-11-01T00:00:00.000Z', updatedAt: '2026-11-01T00:00:00.000Z' })).toEqual({ ok: true });
+    expect(
+      await app.container.subscribers.transition(left, ['active'], 'unsubscribed', {
+        unsubscribedAt: '2026-11-01T00:00:00.000Z',
+        updatedAt: '2026-11-01T00:00:00.000Z',
+      }),
+    ).toEqual({ ok: true });
     const before = await countActive();
 
-    const summary = await (await importBody(ndjson([row('LEFT@example.com'), row('twice@example.com'), row('Twice@Example.com')]), NDJSON)).json();
+    const summary = await (
+      await importBody(ndjson([row('LEFT@example.com'), row('twice@example.com'), row('Twice@Example.com')]), NDJSON)
+    ).json();
     expect(summary).toMatchObject({ imported: 1, skipped: { suppressed: 0, existing: 2 } });
     const exported = await (await exportOf('left@example.com')).json();
     expect(exported.subscriber.status).toBe('unsubscribed');
@@ -177,10 +243,18 @@ describe('POST /api/admin/subscribers/import', () => {
   });
 
   test('without the admin token the import answers 401 and imports nothing', async () => {
-    const res = await fetch(`${app.base}/api/admin/subscribers/import`, { method: 'POST', headers: { 'content-type': NDJSON }, body: ndjson([row('sneaky@example.com')]) });
+    const res = await fetch(`${app.base}/api/admin/subscribers/import`, {
+      method: 'POST',
+      headers: { 'content-type': NDJSON },
+      body: ndjson([row('sneaky@example.com')]),
+    });
     expect(res.status).toBe(401);
     expect((await res.json()).error.code).toBe('unauthorized');
-    const wrong = await fetch(`${app.base}/api/admin/subscribers/import`, { method: 'POST', headers: { 'content-type': NDJSON, authorization: 'Bearer nope' }, body: ndjson([row('sneaky@example.com')]) });
+    const wrong = await fetch(`${app.base}/api/admin/subscribers/import`, {
+      method: 'POST',
+      headers: { 'content-type': NDJSON, authorization: 'Bearer nope' },
+      body: ndjson([row('sneaky@example.com')]),
+    });
     expect(wrong.status).toBe(401);
     expect((await exportOf('sneaky@example.com')).status).toBe(404);
   });
@@ -213,18 +287,30 @@ describe('POST /api/admin/subscribers/import', () => {
   });
 
   test('with Accept: application/x-ndjson it streams a progress line every 10,000 lines and the summary last', async () => {
-    const rows = Array.from({ length: 25_000 }, (_, i) => (i === 12_345 ? 'oops' : JSON.stringify(row(`progress-${i}@example.com`))));
+    const rows = Array.from({ length: 25_000 }, (_, i) =>
+      i === 12_345 ? 'oops' : JSON.stringify(row(`progress-${i}@example.com`)),
+    );
     const res = await importBody(rows.join('\n'), NDJSON, { accept: NDJSON });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
-    const messages = (await res.text()).trim().split('\n').map((l) => JSON.parse(l));
+    const messages = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(messages).toHaveLength(3);
     expect(messages[0].progress).toMatchObject({ lines: 10_000, invalid: 0 });
     expect(messages[1].progress).toMatchObject({ lines: 20_000, invalid: 1 });
     // Batches are written while the next is read, so the count trails the lines read, and grows.
     expect(messages[1].progress.imported).toBeGreaterThan(messages[0].progress.imported);
     expect(messages[1].progress.imported).toBeLessThanOrEqual(20_000);
-    expect(messages[2].done).toEqual({ imported: 24_999, skipped: { suppressed: 0, existing: 0 }, invalid: 1, errors: [{ line: 12_346, reason: 'line is not valid JSON' }], truncatedErrors: false, lines: 25_000 });
+    expect(messages[2].done).toEqual({
+      imported: 24_999,
+      skipped: { suppressed: 0, existing: 0 },
+      invalid: 1,
+      errors: [{ line: 12_346, reason: 'line is not valid JSON' }],
+      truncatedErrors: false,
+      lines: 25_000,
+    });
   });
 
   test('rows are written to Redis while the body is still arriving', async () => {
@@ -237,7 +323,9 @@ describe('POST /api/admin/subscribers/import', () => {
       async pull(controller) {
         if (sent === 600) await held; // the body stays open here until the test has seen rows land
         if (sent === 1000) return controller.close();
-        controller.enqueue(encoder.encode(ndjson(Array.from({ length: 100 }, (_, i) => row(`slow-${sent + i}@example.com`)))));
+        controller.enqueue(
+          encoder.encode(ndjson(Array.from({ length: 100 }, (_, i) => row(`slow-${sent + i}@example.com`)))),
+        );
         sent += 100;
         await new Promise((ok) => setTimeout(ok, 10));
       },
@@ -255,9 +343,18 @@ describe('POST /api/admin/subscribers/import', () => {
   test('a client that disconnects mid-upload keeps the batches written so far, never imports its cut-off last line, and the server carries on', async () => {
     const before = await countActive();
     const { port } = new URL(app.base);
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/api/admin/subscribers/import', headers: { ...app.adminHeaders, 'content-type': NDJSON } });
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/api/admin/subscribers/import',
+      headers: { ...app.adminHeaders, 'content-type': NDJSON },
+    });
     req.on('error', () => undefined);
-    req.write(ndjson(Array.from({ length: 700 }, (_, i) => row(`cut-${i}@example.com`))) + '{"email":"cut-off@example.com","consentAt":"2024-01-01","consentSource":"x"');
+    req.write(
+      ndjson(Array.from({ length: 700 }, (_, i) => row(`cut-${i}@example.com`))) +
+        '{"email":"cut-off@example.com","consentAt":"2024-01-01","consentSource":"x"',
+    );
     await eventually(async () => (await countActive()) - before >= 500, 10_000, 'the first batch in Redis');
     req.destroy();
     await new Promise((ok) => setTimeout(ok, 200));
@@ -275,15 +372,26 @@ describe('POST /api/admin/subscribers/import', () => {
       yield header;
       for (let i = 0; i < 50_000; i += 1000) {
         let s = '';
-        for (let j = i; j < i + 1000; j++) s += `bulk-${j}@example.com,"Reader ${j}",2025-0${(j % 9) + 1}-01T08:00:00Z,migration\n`;
+        for (let j = i; j < i + 1000; j++)
+          s += `bulk-${j}@example.com,"Reader ${j}",2025-0${(j % 9) + 1}-01T08:00:00Z,migration\n`;
         yield s;
       }
     };
     const res = await importBody(Readable.toWeb(Readable.from(chunks())) as ReadableStream, CSV);
     const summary = await res.json();
-    expect(summary).toEqual({ imported: 50_000, skipped: { suppressed: 0, existing: 0 }, invalid: 0, errors: [], truncatedErrors: false, lines: 50_001 });
+    expect(summary).toEqual({
+      imported: 50_000,
+      skipped: { suppressed: 0, existing: 0 },
+      invalid: 0,
+      errors: [],
+      truncatedErrors: false,
+      lines: 50_001,
+    });
     expect(await countActive()).toBe(before + 50_000);
-    expect((await (await exportOf('bulk-49999@example.com')).json()).subscriber).toMatchObject({ name: 'Reader 49999', status: 'active' });
+    expect((await (await exportOf('bulk-49999@example.com')).json()).subscriber).toMatchObject({
+      name: 'Reader 49999',
+      status: 'active',
+    });
   });
 });
 
@@ -296,7 +404,9 @@ describe('readLines', () => {
 
   test('joins lines split across chunks, even inside a multi-byte character, and strips CR and a leading BOM', async () => {
     const zoe = Buffer.from('Zoë\r\nb\n');
-    expect(await collect([Buffer.from([0xef, 0xbb]), Buffer.from([0xbf]), zoe.subarray(0, 3), zoe.subarray(3), 'c'])).toEqual([
+    expect(
+      await collect([Buffer.from([0xef, 0xbb]), Buffer.from([0xbf]), zoe.subarray(0, 3), zoe.subarray(3), 'c']),
+    ).toEqual([
       { line: 1, text: 'Zoë' },
       { line: 2, text: 'b' },
       { line: 3, text: 'c' },
@@ -304,7 +414,18 @@ describe('readLines', () => {
   });
 
   test('a line over the limit is reported, not buffered, and the next line is read normally', async () => {
-    expect(await collect(['short\n', 'x'.repeat(10), 'x'.repeat(10), 'x'.repeat(10), '\nok\n', 'y'.repeat(16), '\r\n', 'z'.repeat(17)])).toEqual([
+    expect(
+      await collect([
+        'short\n',
+        'x'.repeat(10),
+        'x'.repeat(10),
+        'x'.repeat(10),
+        '\nok\n',
+        'y'.repeat(16),
+        '\r\n',
+        'z'.repeat(17),
+      ]),
+    ).toEqual([
       { line: 1, text: 'short' },
       { line: 2, problem: 'line is longer than 16 bytes' },
       { line: 3, text: 'ok' },

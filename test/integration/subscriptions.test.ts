@@ -15,34 +15,58 @@ afterAll(async () => {
 });
 
 function signup(body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${app.base}/api/subscriptions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return fetch(`${app.base}/api/subscriptions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 }
-const exportOf = (email: string) => fetch(`${app.base}/api/admin/subscribers/${encodeURIComponent(email)}`, { headers: app.adminHeaders });
-const valid = (email: string, extra: Record<string, unknown> = {}) => ({ email, consent: true, termsVersion: '2026-01', ...extra });
+const exportOf = (email: string) =>
+  fetch(`${app.base}/api/admin/subscribers/${encodeURIComponent(email)}`, { headers: app.adminHeaders });
+const valid = (email: string, extra: Record<string, unknown> = {}) => ({
+  email,
+  consent: true,
+  termsVersion: '2026-01',
+  ...extra,
+});
 
 /** The link of the newest mail to `email` (or the nth) that carries one for `path`; waits for it to arrive. */
 async function linkFrom(email: string, path: '/confirm' | '/unsubscribe', nth?: number): Promise<string> {
   const pattern = new RegExp(`https?://[^\\s"<>]+${path}\\?token=[A-Za-z0-9_.-]+`);
-  return eventually<string>(async () => {
-    const links: string[] = [];
-    for (const mail of sink.to(email)) {
-      const m = pattern.exec((await mail.parse()).text ?? '');
-      if (m) links.push(m[0]);
-    }
-    return (nth === undefined ? links.at(-1) : links[nth]) ?? "";
-  }, 15000, `a ${path} link mailed to ${email}`);
+  return eventually<string>(
+    async () => {
+      const links: string[] = [];
+      for (const mail of sink.to(email)) {
+        const m = pattern.exec((await mail.parse()).text ?? '');
+        if (m) links.push(m[0]);
+      }
+      return (nth === undefined ? links.at(-1) : links[nth]) ?? '';
+    },
+    15000,
+    `a ${path} link mailed to ${email}`,
+  );
 }
 const tokenOf = (link: string) => new URL(link).searchParams.get('token')!;
 
 describe('POST /api/subscriptions', () => {
   test('a valid signup answers 202 pending, stores a pending subscriber with consent evidence, and mails a confirmation link', async () => {
-    const res = await signup(valid('Reader.One@Example.COM', { name: 'Zoë Reader', source: 'article-42' }), { 'user-agent': 'TestBrowser/1.0' });
+    const res = await signup(valid('Reader.One@Example.COM', { name: 'Zoë Reader', source: 'article-42' }), {
+      'user-agent': 'TestBrowser/1.0',
+    });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ status: 'pending' });
 
     const exported = await (await exportOf('Reader.One@example.com')).json();
-    expect(exported.subscriber).toMatchObject({ email: 'Reader.One@example.com', name: 'Zoë Reader', status: 'pending' });
-    expect(exported.consent).toMatchObject({ termsVersion: '2026-01', source: 'article-42', userAgent: 'TestBrowser/1.0' });
+    expect(exported.subscriber).toMatchObject({
+      email: 'Reader.One@example.com',
+      name: 'Zoë Reader',
+      status: 'pending',
+    });
+    expect(exported.consent).toMatchObject({
+      termsVersion: '2026-01',
+      source: 'article-42',
+      userAgent: 'TestBrowser/1.0',
+    });
     expect(exported.consent.termsHash).toMatch(/^[0-9a-f]{64}$/);
     expect(exported.consent.ip).toBeTruthy();
     expect(exported.trail.map((e: { type: string }) => e.type)).toEqual(['subscribed']);
@@ -56,7 +80,12 @@ describe('POST /api/subscriptions', () => {
   });
 
   test('a form post answers 303 to the thank-you page and stores the subscriber', async () => {
-    const res = await fetch(`${app.base}/api/subscriptions`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=form%40example.com&consent=true&termsVersion=2026-01' });
+    const res = await fetch(`${app.base}/api/subscriptions`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'email=form%40example.com&consent=true&termsVersion=2026-01',
+    });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/thanks');
     expect((await (await exportOf('form@example.com')).json()).subscriber.status).toBe('pending');
@@ -118,13 +147,21 @@ describe('POST /api/subscriptions', () => {
   });
 
   test('malformed JSON answers 400 invalid_json, an oversized body 413, another content type 415', async () => {
-    const bad = await fetch(`${app.base}/api/subscriptions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":' });
+    const bad = await fetch(`${app.base}/api/subscriptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"email":',
+    });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.code).toBe('invalid_json');
     const big = await signup(valid('big@example.com', { name: 'x'.repeat(40000) }));
     expect(big.status).toBe(413);
     expect((await big.json()).error.code).toBe('payload_too_large');
-    const xml = await fetch(`${app.base}/api/subscriptions`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<a/>' });
+    const xml = await fetch(`${app.base}/api/subscriptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: '<a/>',
+    });
     expect(xml.status).toBe(415);
   });
 
@@ -138,7 +175,11 @@ describe('POST /api/subscriptions', () => {
     await ask(); // new
     await ask(); // pending
     const confirm = tokenOf(await linkFrom(email, '/confirm', 0));
-    await fetch(`${app.base}/confirm`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${confirm}` });
+    await fetch(`${app.base}/confirm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${confirm}`,
+    });
     expect((await (await exportOf(email)).json()).subscriber.status).toBe('active');
     await ask(); // active
     const unsub = await linkFrom(email, '/unsubscribe');
@@ -174,13 +215,23 @@ describe('per-IP rate limit', () => {
   afterAll(() => limited.stop());
 
   test('answers 429 rate_limited with Retry-After once an IP exceeds its signups, for JSON and forms', async () => {
-    const post = (i: number) => fetch(`${limited.base}/api/subscriptions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(valid(`ip${i}@example.com`)) });
+    const post = (i: number) =>
+      fetch(`${limited.base}/api/subscriptions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(valid(`ip${i}@example.com`)),
+      });
     for (let i = 0; i < 3; i++) expect((await post(i)).status).toBe(202);
     const res = await post(4);
     expect(res.status).toBe(429);
     expect((await res.json()).error.code).toBe('rate_limited');
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
-    const form = await fetch(`${limited.base}/api/subscriptions`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=ip9%40example.com&consent=true' });
+    const form = await fetch(`${limited.base}/api/subscriptions`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'email=ip9%40example.com&consent=true',
+    });
     expect(form.status).toBe(429);
     expect(await form.text()).toContain('Too many requests');
   });
@@ -197,7 +248,11 @@ describe('confirmation', () => {
     expect(html).toContain('<form method="post" action="/confirm">');
     expect((await (await exportOf(email)).json()).subscriber.status).toBe('pending');
 
-    const res = await fetch(`${app.base}/confirm`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Confirmer/2' }, body: `token=${tokenOf(link)}` });
+    const res = await fetch(`${app.base}/confirm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Confirmer/2' },
+      body: `token=${tokenOf(link)}`,
+    });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('You are subscribed');
     const exported = await (await exportOf(email)).json();
@@ -211,10 +266,16 @@ describe('confirmation', () => {
     expect(welcome.subject).toMatch(/Welcome/);
     const header = (name: string) => welcome.headerLines.find((h) => h.key === name)?.line;
     expect(header('list-unsubscribe-post')).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
-    expect(header('list-unsubscribe')).toMatch(/^List-Unsubscribe: <http:\/\/127\.0\.0\.1:\d+\/unsubscribe\?token=[\w.-]+>, <mailto:news@gazette\.test\?subject=unsubscribe%20[\w.-]+>$/);
+    expect(header('list-unsubscribe')).toMatch(
+      /^List-Unsubscribe: <http:\/\/127\.0\.0\.1:\d+\/unsubscribe\?token=[\w.-]+>, <mailto:news@gazette\.test\?subject=unsubscribe%20[\w.-]+>$/,
+    );
     expect(header('list-id')).toMatch(/^List-ID: The Test Gazette <newsletter\.127\.0\.0\.1>$/);
 
-    const again = await fetch(`${app.base}/confirm`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${tokenOf(link)}` });
+    const again = await fetch(`${app.base}/confirm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${tokenOf(link)}`,
+    });
     expect(await again.text()).toContain('already subscribed');
   });
 
@@ -223,9 +284,23 @@ describe('confirmation', () => {
     await signup(valid(email));
     const token = tokenOf(await linkFrom(email, '/confirm'));
     const [payload, mac] = token.split('.');
-    const otherId = Buffer.from(Buffer.from(payload, 'base64url').toString().replace(/^c\.[0-9a-z]+/, 'c.1')).toString('base64url');
-    for (const bad of [`${otherId}.${mac}`, `${payload}.${mac.slice(0, -2)}xx`, 'garbage', '', `${payload}.${mac}.extra`]) {
-      const res = await fetch(`${app.base}/confirm`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(bad)}` });
+    const otherId = Buffer.from(
+      Buffer.from(payload, 'base64url')
+        .toString()
+        .replace(/^c\.[0-9a-z]+/, 'c.1'),
+    ).toString('base64url');
+    for (const bad of [
+      `${otherId}.${mac}`,
+      `${payload}.${mac.slice(0, -2)}xx`,
+      'garbage',
+      '',
+      `${payload}.${mac}.extra`,
+    ]) {
+      const res = await fetch(`${app.base}/confirm`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `token=${encodeURIComponent(bad)}`,
+      });
       expect(res.status).toBe(400);
       expect(await res.text()).toContain('not valid');
     }
@@ -239,7 +314,11 @@ describe('confirmation', () => {
     expect((await fetch(`${app.base}/unsubscribe?token=${confirmToken}`, { method: 'POST' })).status).toBe(400);
     const sub = (await (await exportOf(email)).json()).subscriber;
     const unsubToken = app.container.tokens.issue('unsubscribe', sub.id);
-    const res = await fetch(`${app.base}/confirm`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${unsubToken}` });
+    const res = await fetch(`${app.base}/confirm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${unsubToken}`,
+    });
     expect(res.status).toBe(400);
     expect((await (await exportOf(email)).json()).subscriber.status).toBe('pending');
   });
@@ -250,7 +329,11 @@ describe('confirmation', () => {
     const token = tokenOf(await linkFrom(email, '/confirm'));
     clock.advance(7 * 24 * 3600 * 1000 + 60_000);
     try {
-      const res = await fetch(`${app.base}/confirm`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
+      const res = await fetch(`${app.base}/confirm`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `token=${token}`,
+      });
       expect(res.status).toBe(400);
       expect(await res.text()).toContain('expired');
       expect((await (await exportOf(email)).json()).subscriber.status).toBe('pending');
@@ -264,7 +347,11 @@ describe('unsubscribe', () => {
   async function activeSubscriber(email: string): Promise<string> {
     await signup(valid(email));
     const token = tokenOf(await linkFrom(email, '/confirm'));
-    await fetch(`${app.base}/confirm`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
+    await fetch(`${app.base}/confirm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${token}`,
+    });
     return linkFrom(email, '/unsubscribe');
   }
 
@@ -284,7 +371,11 @@ describe('unsubscribe', () => {
 
   test.each([
     ['form-encoded', 'application/x-www-form-urlencoded', 'List-Unsubscribe=One-Click'],
-    ['multipart', 'multipart/form-data; boundary=XyZ', '--XyZ\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--XyZ--\r\n'],
+    [
+      'multipart',
+      'multipart/form-data; boundary=XyZ',
+      '--XyZ\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--XyZ--\r\n',
+    ],
   ])('RFC 8058 one-click (%s) answers 200, never a redirect, and unsubscribes', async (label, type, body) => {
     const email = `oneclick-${label}@example.com`;
     const link = await activeSubscriber(email);
@@ -292,7 +383,9 @@ describe('unsubscribe', () => {
     expect(res.status).toBe(200);
     expect((await (await exportOf(email)).json()).subscriber.status).toBe('unsubscribed');
     // Idempotent: a second click is still a 200.
-    expect((await fetch(link, { method: 'POST', redirect: 'manual', headers: { 'content-type': type }, body })).status).toBe(200);
+    expect(
+      (await fetch(link, { method: 'POST', redirect: 'manual', headers: { 'content-type': type }, body })).status,
+    ).toBe(200);
   });
 
   test('re-subscribing after leaving needs a new signup with consent and a new confirmation', async () => {
@@ -310,7 +403,9 @@ describe('unsubscribe', () => {
 describe('admin export and erasure', () => {
   test('admin routes need the bearer token', async () => {
     expect((await fetch(`${app.base}/api/admin/subscribers/a@example.com`)).status).toBe(401);
-    const wrong = await fetch(`${app.base}/api/admin/subscribers/a@example.com`, { headers: { authorization: 'Bearer nope' } });
+    const wrong = await fetch(`${app.base}/api/admin/subscribers/a@example.com`, {
+      headers: { authorization: 'Bearer nope' },
+    });
     expect(wrong.status).toBe(401);
     expect((await wrong.json()).error.code).toBe('unauthorized');
   });
@@ -319,10 +414,16 @@ describe('admin export and erasure', () => {
     const email = 'forget-me@example.com';
     await signup(valid(email));
     expect((await exportOf(email)).status).toBe(200);
-    const del = await fetch(`${app.base}/api/admin/subscribers/${email}`, { method: 'DELETE', headers: app.adminHeaders });
+    const del = await fetch(`${app.base}/api/admin/subscribers/${email}`, {
+      method: 'DELETE',
+      headers: app.adminHeaders,
+    });
     expect(del.status).toBe(204);
     expect((await exportOf(email)).status).toBe(404);
-    expect((await fetch(`${app.base}/api/admin/subscribers/${email}`, { method: 'DELETE', headers: app.adminHeaders })).status).toBe(404);
+    expect(
+      (await fetch(`${app.base}/api/admin/subscribers/${email}`, { method: 'DELETE', headers: app.adminHeaders }))
+        .status,
+    ).toBe(404);
     // Nothing in Redis names the person any more.
     const keys = await app.container.redis.keys(`${app.prefix}:*`);
     for (const k of keys) {

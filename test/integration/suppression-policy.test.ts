@@ -15,7 +15,14 @@ beforeAll(async () => {
 });
 afterAll(() => app.stop());
 
-const consent = { at: '2026-01-01T00:00:00.000Z', ip: '203.0.113.9', userAgent: 'seed', termsVersion: '2026-01', termsHash: 'h', source: 'test' };
+const consent = {
+  at: '2026-01-01T00:00:00.000Z',
+  ip: '203.0.113.9',
+  userAgent: 'seed',
+  termsVersion: '2026-01',
+  termsHash: 'h',
+  source: 'test',
+};
 
 /** A fresh person with this status, as the store holds them. */
 async function person(status: SubscriberStatus = 'active') {
@@ -42,7 +49,11 @@ async function counter(line: string): Promise<number> {
 
 const at = () => clock.now().toISOString();
 const signup = (email: string) =>
-  fetch(`${app.base}/api/subscriptions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, consent: true }) });
+  fetch(`${app.base}/api/subscriptions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, consent: true }),
+  });
 
 test('a hard bounce moves an active person to bounced, suppresses the address and records why', async () => {
   const before = await counter('newsletter_bounces_total{type="hard"}');
@@ -94,7 +105,9 @@ test('an unsubscribe records the evidence once and is not a suppression: the per
   expect(r.effect).toBe('unsubscribed');
   expect(r.after.status).toBe('unsubscribed');
   expect(r.suppressed).toBe(false);
-  expect(r.trail).toEqual([{ id: '1', type: 'unsubscribed', at: at(), ip: '198.51.100.4', userAgent: 'Mail  Client', detail: 'one-click' }]);
+  expect(r.trail).toEqual([
+    { id: '1', type: 'unsubscribed', at: at(), ip: '198.51.100.4', userAgent: 'Mail  Client', detail: 'one-click' },
+  ]);
   expect(await policy.apply(r.after, { type: 'unsubscribe', method: 'page', from })).toBe('unchanged');
   expect(await app.container.subscribers.consentTrail(r.sub.email)).toHaveLength(1);
   expect(await counter('newsletter_unsubscribes_total{method="one-click"}')).toBe(before + 1);

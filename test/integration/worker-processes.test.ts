@@ -19,16 +19,24 @@ test('WORKER_PROCESSES=2 runs two worker processes that share a campaign, and SI
   const worker = startWorkerProcess(app, sink.url, { WORKER_PROCESSES: '2', DELIVERY_BATCH_SIZE: '100' });
   try {
     // Two processes, each with its own delivery worker connection.
-    await eventually(async () => (await app.container.campaignQueues.deliveries.getWorkers()).length === 2, 20000, 'two delivery workers');
+    await eventually(
+      async () => (await app.container.campaignQueues.deliveries.getWorkers()).length === 2,
+      20000,
+      'two delivery workers',
+    );
 
     await seedSubscribers(app.container, 2000);
     await seedArticles(app.container, 1);
     const campaign = await app.container.campaigns.create({});
     await app.container.campaigns.send(campaign.id);
-    const done = await eventually(async () => {
-      const c = await app.container.campaigns.get(campaign.id);
-      return c.status === 'sent' ? c : null;
-    }, 60000, 'the campaign to be sent');
+    const done = await eventually(
+      async () => {
+        const c = await app.container.campaigns.get(campaign.id);
+        return c.status === 'sent' ? c : null;
+      },
+      60000,
+      'the campaign to be sent',
+    );
     expect(done!.sent).toBe(2000);
     expect(new Set(sink.messages.flatMap((m) => m.to)).size).toBe(2000);
     expect(sink.messages).toHaveLength(2000);
@@ -38,5 +46,9 @@ test('WORKER_PROCESSES=2 runs two worker processes that share a campaign, and SI
     expect(code).toBe(0);
   }
   // The forked process went with it.
-  await eventually(async () => (await app.container.campaignQueues.deliveries.getWorkers()).length === 0, 10000, 'no delivery workers left');
+  await eventually(
+    async () => (await app.container.campaignQueues.deliveries.getWorkers()).length === 0,
+    10000,
+    'no delivery workers left',
+  );
 });

@@ -24,5 +24,10 @@ const ARGS = [
 
 /** Launches headless Chromium; the caller closes it. */
 export function launchBrowser(opts: LaunchOptions = {}): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, ...opts, args: [...ARGS, ...(opts.args ?? [])] });
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    ...opts,
+    args: [...ARGS, ...(opts.args ?? [])],
+  });
 }

@@ -1,17 +1,36 @@
 import type { Container } from '../../src/container';
 import type { SubscriberStatus } from '../../src/domain/subscriber';
 
-const consent = { at: '2026-01-01T00:00:00.000Z', ip: '203.0.113.9', userAgent: 'seed', termsVersion: '2026-01', termsHash: 'seed', source: 'test-seed' };
+const consent = {
+  at: '2026-01-01T00:00:00.000Z',
+  ip: '203.0.113.9',
+  userAgent: 'seed',
+  termsVersion: '2026-01',
+  termsHash: 'seed',
+  source: 'test-seed',
+};
 
 /** Creates subscribers straight through the store (the signup flow has its own tests); returns their ids in order. */
-export async function seedSubscribers(container: Container, count: number, opts: { status?: SubscriberStatus; domain?: string; from?: number } = {}): Promise<number[]> {
+export async function seedSubscribers(
+  container: Container,
+  count: number,
+  opts: { status?: SubscriberStatus; domain?: string; from?: number } = {},
+): Promise<number[]> {
   const ids: number[] = [];
   const now = new Date().toISOString();
   const start = opts.from ?? 0;
   for (let i = start; i < start + count; i += 200) {
     const chunk = Array.from({ length: Math.min(200, start + count - i) }, (_, k) => i + k);
     const created = await Promise.all(
-      chunk.map((n) => container.subscribers.create({ email: `reader${n}@${opts.domain ?? 'list.test'}`, name: `Reader ${n}`, status: opts.status ?? 'active', consent, now })),
+      chunk.map((n) =>
+        container.subscribers.create({
+          email: `reader${n}@${opts.domain ?? 'list.test'}`,
+          name: `Reader ${n}`,
+          status: opts.status ?? 'active',
+          consent,
+          now,
+        }),
+      ),
     );
     ids.push(...created.map((c) => c.id));
   }

@@ -32,7 +32,9 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}) {
       rcptCounts.set(addr, (rcptCounts.get(addr) ?? 0) + 1);
       const code = opts.rcptResponse?.(addr);
       if (code) {
-        const err = new Error(code >= 500 ? 'No such user here' : 'Try again later') as Error & { responseCode: number };
+        const err = new Error(code >= 500 ? 'No such user here' : 'Try again later') as Error & {
+          responseCode: number;
+        };
         err.responseCode = code;
         return cb(err);
       }
@@ -44,7 +46,12 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}) {
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
         const finish = () => {
-          messages.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()), raw, parse: () => simpleParser(raw) });
+          messages.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
+            raw,
+            parse: () => simpleParser(raw),
+          });
           waiters.splice(0).forEach((w) => w());
           cb();
         };

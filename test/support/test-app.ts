@@ -11,7 +11,10 @@ import { boot } from '../../src/runtime/boot';
 export const TEST_REDIS = { host: '127.0.0.1', port: 6379 };
 
 /** The secrets every test process shares, so a CLI or worker child verifies the links the test app signs. */
-export const TEST_SECRETS = { ADMIN_TOKEN: 'test-admin-token-0123456789', APP_SECRET: 'test-app-secret-0123456789abcdef0123456789' };
+export const TEST_SECRETS = {
+  ADMIN_TOKEN: 'test-admin-token-0123456789',
+  APP_SECRET: 'test-app-secret-0123456789abcdef0123456789',
+};
 
 /** A clock a test can move. */
 export class TestClock implements Clock {
@@ -61,7 +64,12 @@ export async function startTestApp(opts: TestAppOptions = {}) {
     ...(opts.smtpUrl ? { SMTP_URL: opts.smtpUrl } : {}),
     ...(opts.env ?? {}),
   };
-  const service = await boot({ role: 'test', env, clock: opts.clock, logger: () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  const service = await boot({
+    role: 'test',
+    env,
+    clock: opts.clock,
+    logger: () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+  });
   const { container, config } = service;
   if (opts.workers !== false) container.startWorkers();
   await container.listen(port);

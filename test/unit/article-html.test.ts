@@ -28,12 +28,16 @@ describe('sanitiseArticleHtml', () => {
   });
 
   test('drops scripts, styles and frames with their content, and keeps the text of other unknown tags', () => {
-    const out = sanitiseArticleHtml('<script>alert("x")</script><style>p{color:red}</style><iframe src="https://evil.test"></iframe><p>Kept <span>text</span> <font>too</font></p><noscript>no</noscript>');
+    const out = sanitiseArticleHtml(
+      '<script>alert("x")</script><style>p{color:red}</style><iframe src="https://evil.test"></iframe><p>Kept <span>text</span> <font>too</font></p><noscript>no</noscript>',
+    );
     expect(out).toBe('<p>Kept text too</p>');
   });
 
   test('removes event handlers, style, class and id attributes', () => {
-    const out = sanitiseArticleHtml('<p onclick="steal()" style="position:fixed" class="x" id="y">Hi <img src="https://news.test/i.png" onerror="steal()" onload="x()" style="width:1px"></p>');
+    const out = sanitiseArticleHtml(
+      '<p onclick="steal()" style="position:fixed" class="x" id="y">Hi <img src="https://news.test/i.png" onerror="steal()" onload="x()" style="width:1px"></p>',
+    );
     expect(out).toBe('<p>Hi <img src="https://news.test/i.png" /></p>');
     expectInert(out);
   });
@@ -55,26 +59,36 @@ describe('sanitiseArticleHtml', () => {
   });
 
   test('an image from data:, javascript: or nowhere is dropped whole', () => {
-    const out = sanitiseArticleHtml('<p>a<img src="data:image/png;base64,AAAA">b<img src="javascript:alert(1)">c<img>d<img src="https://news.test/ok.png" alt="ok"></p>');
+    const out = sanitiseArticleHtml(
+      '<p>a<img src="data:image/png;base64,AAAA">b<img src="javascript:alert(1)">c<img>d<img src="https://news.test/ok.png" alt="ok"></p>',
+    );
     expect(out).toBe('<p>abcd<img src="https://news.test/ok.png" alt="ok" /></p>');
   });
 
   test('relative links and images are made absolute against the article url, or refused without one', () => {
     const html = '<p><a href="/world/2">next</a><img src="../img/a.jpg" alt="a"></p>';
-    expect(sanitiseArticleHtml(html, { baseUrl: 'https://news.test/world/1/index.html' })).toBe('<p><a href="https://news.test/world/2">next</a><img src="https://news.test/world/img/a.jpg" alt="a" /></p>');
+    expect(sanitiseArticleHtml(html, { baseUrl: 'https://news.test/world/1/index.html' })).toBe(
+      '<p><a href="https://news.test/world/2">next</a><img src="https://news.test/world/img/a.jpg" alt="a" /></p>',
+    );
     expect(sanitiseArticleHtml(html)).toBe('<p><a>next</a></p>');
   });
 
   test('a wrapper around blocks is unwrapped, so paragraphs never nest', () => {
-    expect(sanitiseArticleHtml('<div class="entry"><p>a</p><section><h2>b</h2><div>c <b>d</b></div></section></div>')).toBe('<p>a</p><h2>b</h2><p>c <b>d</b></p>');
+    expect(
+      sanitiseArticleHtml('<div class="entry"><p>a</p><section><h2>b</h2><div>c <b>d</b></div></section></div>'),
+    ).toBe('<p>a</p><h2>b</h2><p>c <b>d</b></p>');
   });
 
   test('only numeric image sizes survive', () => {
-    expect(sanitiseArticleHtml('<img src="https://n.test/a.png" width="100%" height="expression(alert(1))">')).toBe('<img src="https://n.test/a.png" width="100%" />');
+    expect(sanitiseArticleHtml('<img src="https://n.test/a.png" width="100%" height="expression(alert(1))">')).toBe(
+      '<img src="https://n.test/a.png" width="100%" />',
+    );
   });
 
   test('h1 becomes h2 and h5/h6 become h4; block containers become paragraphs so texts do not run together', () => {
-    expect(sanitiseArticleHtml('<h1>T</h1><h5>F</h5><h6>S</h6><div>one</div><section>two</section>')).toBe('<h2>T</h2><h4>F</h4><h4>S</h4><p>one</p><p>two</p>');
+    expect(sanitiseArticleHtml('<h1>T</h1><h5>F</h5><h6>S</h6><div>one</div><section>two</section>')).toBe(
+      '<h2>T</h2><h4>F</h4><h4>S</h4><p>one</p><p>two</p>',
+    );
   });
 
   test('a hostile mix comes out inert', () => {
@@ -97,7 +111,9 @@ describe('sanitiseArticleHtml', () => {
 
 describe('summaryFrom', () => {
   test('is plain text: no tags, no link targets, entities decoded, whitespace collapsed', () => {
-    const s = summaryFrom('<h2>Head</h2>\n<p>Tom &amp; Jerry &#8220;quoted&#8221; <a href="https://x.test/secret">link</a><img src="https://x.test/i.png" alt="pic"></p>\r\n<p>Second\tpara</p>');
+    const s = summaryFrom(
+      '<h2>Head</h2>\n<p>Tom &amp; Jerry &#8220;quoted&#8221; <a href="https://x.test/secret">link</a><img src="https://x.test/i.png" alt="pic"></p>\r\n<p>Second\tpara</p>',
+    );
     expect(s).toBe('Head Tom & Jerry “quoted” link Second para');
   });
 

@@ -145,7 +145,9 @@ describe('parseFeed: RSS 2.0', () => {
   });
 
   test('a channel with a single item gives a list of one', () => {
-    const one = parseFeed('<rss version="2.0"><channel><title>One</title><item><title>Alone</title><link>https://news.test/alone</link></item></channel></rss>');
+    const one = parseFeed(
+      '<rss version="2.0"><channel><title>One</title><item><title>Alone</title><link>https://news.test/alone</link></item></channel></rss>',
+    );
     expect(one.entries).toEqual([{ title: 'Alone', url: 'https://news.test/alone' }]);
   });
 
@@ -154,17 +156,22 @@ describe('parseFeed: RSS 2.0', () => {
   });
 
   test('a permalink guid stands in for a missing link', () => {
-    const f = parseFeed('<rss version="2.0"><channel><item><title>T</title><guid>https://news.test/by-guid</guid></item></channel></rss>');
+    const f = parseFeed(
+      '<rss version="2.0"><channel><item><title>T</title><guid>https://news.test/by-guid</guid></item></channel></rss>',
+    );
     expect(f.entries[0].url).toBe('https://news.test/by-guid');
   });
 
   test('unescaped HTML in a description is read as HTML rather than torn apart', () => {
-    const f = parseFeed('<rss version="2.0"><channel><item><title>T</title><link>https://n.test/t</link><description><p>Raw <b>markup</b></p></description></item></channel></rss>');
+    const f = parseFeed(
+      '<rss version="2.0"><channel><item><title>T</title><link>https://n.test/t</link><description><p>Raw <b>markup</b></p></description></item></channel></rss>',
+    );
     expect(f.entries[0].bodyHtml).toBe('<p>Raw <b>markup</b></p>');
   });
 
   test('reads RSS 1.0 (RDF) too', () => {
-    const f = parseFeed(`<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+    const f =
+      parseFeed(`<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
       <channel rdf:about="https://news.test/"><title>RDF</title></channel>
       <item rdf:about="https://news.test/r1"><title>R1</title><link>https://news.test/r1</link></item></rdf:RDF>`);
     expect(f.entries).toEqual([{ title: 'R1', url: 'https://news.test/r1' }]);
@@ -206,7 +213,9 @@ describe('parseFeed: Atom', () => {
   });
 
   test('a feed with a single entry gives a list of one', () => {
-    const one = parseFeed('<feed xmlns="http://www.w3.org/2005/Atom"><title>One</title><entry><title>Alone</title><id>urn:x:1</id><link href="https://news.test/a"/></entry></feed>');
+    const one = parseFeed(
+      '<feed xmlns="http://www.w3.org/2005/Atom"><title>One</title><entry><title>Alone</title><id>urn:x:1</id><link href="https://news.test/a"/></entry></feed>',
+    );
     expect(one.entries).toEqual([{ title: 'Alone', guid: 'urn:x:1', url: 'https://news.test/a' }]);
   });
 });
@@ -230,7 +239,9 @@ describe('parseFeed: hostile and broken documents', () => {
   });
 
   test('an external entity is refused, never fetched or read', () => {
-    expectFeedInvalid('<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><rss version="2.0"><channel><item><title>&xxe;</title><link>https://n.test/x</link></item></channel></rss>');
+    expectFeedInvalid(
+      '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><rss version="2.0"><channel><item><title>&xxe;</title><link>https://n.test/x</link></item></channel></rss>',
+    );
   });
 
   test('line breaks in a title or author, literal or as character references, become spaces', () => {
@@ -264,7 +275,12 @@ describe('parseFeed: hostile and broken documents', () => {
   });
 
   test('reads at most maxEntries entries', () => {
-    const items = Array.from({ length: 30 }, (_, i) => `<item><title>T${i}</title><link>https://n.test/${i}</link></item>`).join('');
-    expect(parseFeed(`<rss version="2.0"><channel>${items}</channel></rss>`, { maxEntries: 10 }).entries).toHaveLength(10);
+    const items = Array.from(
+      { length: 30 },
+      (_, i) => `<item><title>T${i}</title><link>https://n.test/${i}</link></item>`,
+    ).join('');
+    expect(parseFeed(`<rss version="2.0"><channel>${items}</channel></rss>`, { maxEntries: 10 }).entries).toHaveLength(
+      10,
+    );
   });
 });

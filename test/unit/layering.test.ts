@@ -13,12 +13,18 @@ const DEPCRUISE = join(ROOT, 'node_modules', '.bin', 'depcruise');
 function check(files: Record<string, string>): { code: number | null; output: string } {
   const dir = mkdtempSync(join(tmpdir(), 'nl-layers-'));
   try {
-    const all = { 'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'commonjs', strict: true } }), ...files };
+    const all = {
+      'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'commonjs', strict: true } }),
+      ...files,
+    };
     for (const [path, text] of Object.entries(all)) {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
       writeFileSync(join(dir, path), text);
     }
-    const r = spawnSync(DEPCRUISE, ['src', '--config', join(ROOT, '.dependency-cruiser.cjs'), '--no-progress'], { cwd: dir, encoding: 'utf8' });
+    const r = spawnSync(DEPCRUISE, ['src', '--config', join(ROOT, '.dependency-cruiser.cjs'), '--no-progress'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     return { code: r.status, output: r.stdout + r.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -26,16 +32,29 @@ function check(files: Record<string, string>): { code: number | null; output: st
 }
 
 const port = { 'src/domain/ports/store.ts': 'export interface Store { get(id: number): Promise<string> }\n' };
-const adapter = { 'src/store/redis-store.ts': "import type { Store } from '../domain/ports/store';\nexport class RedisStore implements Store { async get() { return ''; } }\n" };
+const adapter = {
+  'src/store/redis-store.ts':
+    "import type { Store } from '../domain/ports/store';\nexport class RedisStore implements Store { async get() { return ''; } }\n",
+};
 
 test('a domain that uses its own port passes, and an adapter implementing the port passes', () => {
-  const r = check({ ...port, ...adapter, 'src/domain/use-case.ts': "import type { Store } from './ports/store';\nexport const run = (s: Store) => s.get(1);\n" });
+  const r = check({
+    ...port,
+    ...adapter,
+    'src/domain/use-case.ts':
+      "import type { Store } from './ports/store';\nexport const run = (s: Store) => s.get(1);\n",
+  });
   expect(r.output).toContain('no dependency violations');
   expect(r.code).toBe(0);
 });
 
 test('the domain importing an adapter fails the check, even as a type-only import', () => {
-  const r = check({ ...port, ...adapter, 'src/domain/use-case.ts': "import type { RedisStore } from '../store/redis-store';\nexport const run = (s: RedisStore) => s.get();\n" });
+  const r = check({
+    ...port,
+    ...adapter,
+    'src/domain/use-case.ts':
+      "import type { RedisStore } from '../store/redis-store';\nexport const run = (s: RedisStore) => s.get();\n",
+  });
   expect(r.output).toMatch(/error domain-is-pure: src\/domain\/use-case\.ts → src\/store\/redis-store\.ts/);
   expect(r.code).not.toBe(0);
 });
@@ -47,7 +66,9 @@ test('an adapter importing another adapter, or HTTP importing a store, fails the
     'src/mail/mailer.ts': "import { RedisStore } from '../store/redis-store';\nexport const m = new RedisStore();\n",
     'src/http/routes.ts': "import { RedisStore } from '../store/redis-store';\nexport const s = new RedisStore();\n",
   });
-  expect(r.output).toMatch(/error adapters-use-only-domain-and-lib: src\/mail\/mailer\.ts → src\/store\/redis-store\.ts/);
+  expect(r.output).toMatch(
+    /error adapters-use-only-domain-and-lib: src\/mail\/mailer\.ts → src\/store\/redis-store\.ts/,
+  );
   expect(r.output).toMatch(/error http-calls-the-domain: src\/http\/routes\.ts → src\/store\/redis-store\.ts/);
   expect(r.code).not.toBe(0);
 });

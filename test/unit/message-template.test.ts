@@ -10,7 +10,11 @@ const template = new MessageTemplate({
   headers: { 'List-Unsubscribe': '<{{unsubscribe_url}}>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
   messageIdDomain: 'gazette.test',
 });
-const values = { to: 'zoe@example.com', name: 'Zoë <b>&', unsubscribe_url: 'https://gazette.test/unsubscribe?token=abc.def' };
+const values = {
+  to: 'zoe@example.com',
+  name: 'Zoë <b>&',
+  unsubscribe_url: 'https://gazette.test/unsubscribe?token=abc.def',
+};
 
 describe('MessageTemplate', () => {
   test('builds a message that a mail parser reads back with every value in place', async () => {

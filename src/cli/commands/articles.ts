@@ -8,7 +8,14 @@ import { formatTime, table } from '../format';
 import { err, out, terminalWidth } from '../output';
 import { PROG } from '../program';
 
-const ARTICLE_FLAGS: Record<string, string> = { title: 'title', url: 'url', summary: 'summary', image: 'imageUrl', author: 'author', published: 'publishedAt' };
+const ARTICLE_FLAGS: Record<string, string> = {
+  title: 'title',
+  url: 'url',
+  summary: 'summary',
+  image: 'imageUrl',
+  author: 'author',
+  published: 'publishedAt',
+};
 
 const articlesAdd = command<{ json: string } | { json?: undefined; article: Record<string, string> }>({
   group: 'articles',
@@ -31,12 +38,16 @@ const articlesAdd = command<{ json: string } | { json?: undefined; article: Reco
     published: { type: 'string', value: 'ISO', help: 'Publication time, ISO 8601 (default: now)' },
     json: { type: 'string', value: 'file.json', help: 'Read the article(s) from a JSON file instead of flags' },
   },
-  examples: [`${PROG} articles add --title "Rates held" --url https://news.example/rates --author "Staff"`, `${PROG} articles add --json articles.json`],
+  examples: [
+    `${PROG} articles add --title "Rates held" --url https://news.example/rates --author "Staff"`,
+    `${PROG} articles add --json articles.json`,
+  ],
   parse(values) {
     const json = str(values, 'json');
     if (json !== undefined) {
       const mixed = Object.keys(ARTICLE_FLAGS).filter((f) => values[f] !== undefined);
-      if (mixed.length) throw new UsageError(`--json cannot be combined with ${mixed.map((f) => `--${f}`).join(', ')}`, 'articles add');
+      if (mixed.length)
+        throw new UsageError(`--json cannot be combined with ${mixed.map((f) => `--${f}`).join(', ')}`, 'articles add');
       return { json };
     }
     required(values, 'title', 'articles add');
@@ -71,8 +82,18 @@ const articlesAdd = command<{ json: string } | { json?: undefined; article: Reco
   },
 });
 
-function printArticleResult({ article, created }: { article: { id: number; title: string; url: string }; created: boolean }) {
-  out(created ? `added article ${article.id}: ${article.title}` : `article ${article.id} already exists with this url, unchanged: ${article.title}`);
+function printArticleResult({
+  article,
+  created,
+}: {
+  article: { id: number; title: string; url: string };
+  created: boolean;
+}) {
+  out(
+    created
+      ? `added article ${article.id}: ${article.title}`
+      : `article ${article.id} already exists with this url, unchanged: ${article.title}`,
+  );
 }
 
 async function readJsonFile(file: string): Promise<unknown[]> {
@@ -125,7 +146,13 @@ const articlesList = command<{ status: 'new' | 'all'; limit: number }>({
           { header: 'CAMPAIGN', value: (a) => (a.sentInCampaign ? `#${a.sentInCampaign}` : 'new') },
           { header: 'TITLE', value: (a) => a.title, flex: true },
         ],
-        { maxWidth: terminalWidth(), empty: input.status === 'new' ? 'No new articles. Add some with: articles add' : 'No articles yet. Add some with: articles add' },
+        {
+          maxWidth: terminalWidth(),
+          empty:
+            input.status === 'new'
+              ? 'No new articles. Add some with: articles add'
+              : 'No articles yet. Add some with: articles add',
+        },
       ),
     );
     if (articles.length === input.limit) err(`(the newest ${input.limit}; use --limit to see more)`);

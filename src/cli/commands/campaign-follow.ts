@@ -32,7 +32,10 @@ export async function warnIfNoWorker(container: Container): Promise<void> {
  */
 export async function follow({ container, signal }: Ctx, id: number, opts: { json: boolean }): Promise<number> {
   let c = await container.campaigns.get(id);
-  if (c.status === 'draft') throw new CliError(`campaign ${id} is a draft, so there is nothing to follow yet: start it with campaign send ${id} --follow`);
+  if (c.status === 'draft')
+    throw new CliError(
+      `campaign ${id} is a draft, so there is nothing to follow yet: start it with campaign send ${id} --follow`,
+    );
   const live = new LiveLine(process.stderr, { intervalMs: 5000 });
   const meter = new RateMeter(10_000);
   const pollMs = live.tty ? 500 : 1000;
@@ -51,7 +54,9 @@ export async function follow({ container, signal }: Ctx, id: number, opts: { jso
       await sleep(pollMs, undefined, { signal });
     } catch {
       live.done();
-      err(`stopped following; campaign ${id} is still ${c.status}. Follow it again with: ${PROG} campaign status ${id} --follow`);
+      err(
+        `stopped following; campaign ${id} is still ${c.status}. Follow it again with: ${PROG} campaign status ${id} --follow`,
+      );
       return EXIT.interrupted;
     }
     c = await container.campaigns.get(id);
@@ -72,6 +77,9 @@ export async function follow({ container, signal }: Ctx, id: number, opts: { jso
 
 function finalLine(c: Campaign): string {
   const took = c.startedAt && c.finishedAt ? Date.parse(c.finishedAt) - Date.parse(c.startedAt) : NaN;
-  const speed = Number.isFinite(took) && took > 0 ? ` in ${formatDuration(took)} (${formatRate((processedOf(c) * 1000) / took)} msg/s)` : '';
+  const speed =
+    Number.isFinite(took) && took > 0
+      ? ` in ${formatDuration(took)} (${formatRate((processedOf(c) * 1000) / took)} msg/s)`
+      : '';
   return `campaign ${c.id} ${c.status}: ${formatCount(c.sent)} sent, ${formatCount(c.failed)} failed, ${formatCount(c.bounced)} bounced, ${formatCount(c.skipped)} skipped of ${formatCount(c.total)}${speed}`;
 }

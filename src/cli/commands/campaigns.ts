@@ -17,7 +17,9 @@ const campaignCreate = command<{ subject?: string; articleIds?: number[] }>({
   name: 'create',
   synopsis: '[--subject S] [--articles 1,2,3]',
   summary: 'Create a draft campaign from new articles',
-  details: ['With no --articles, the campaign carries every new article; the subject defaults to the lead article\'s title.'],
+  details: [
+    "With no --articles, the campaign carries every new article; the subject defaults to the lead article's title.",
+  ],
   positionals: [],
   options: {
     subject: { type: 'string', value: 'S', help: 'Subject line' },
@@ -25,14 +27,20 @@ const campaignCreate = command<{ subject?: string; articleIds?: number[] }>({
   },
   parse(values) {
     const list = str(values, 'articles');
-    const articleIds = list === undefined ? undefined : list.split(',').map((s) => positiveInt(s.trim(), 'each --articles id'));
-    if (articleIds && new Set(articleIds).size !== articleIds.length) throw new UsageError('--articles lists an id twice', 'campaign create');
+    const articleIds =
+      list === undefined ? undefined : list.split(',').map((s) => positiveInt(s.trim(), 'each --articles id'));
+    if (articleIds && new Set(articleIds).size !== articleIds.length)
+      throw new UsageError('--articles lists an id twice', 'campaign create');
     return { subject: str(values, 'subject'), articleIds };
   },
   async run({ container }, input) {
     const c = await container.campaigns.create(input);
-    out(`created campaign ${c.id} (draft) with ${c.articleIds.length} article${c.articleIds.length === 1 ? '' : 's'}: ${c.subject}`);
-    err(`next: ${PROG} campaign preview ${c.id}, then campaign test ${c.id} --to you@example.com, then campaign send ${c.id} --follow`);
+    out(
+      `created campaign ${c.id} (draft) with ${c.articleIds.length} article${c.articleIds.length === 1 ? '' : 's'}: ${c.subject}`,
+    );
+    err(
+      `next: ${PROG} campaign preview ${c.id}, then campaign test ${c.id} --to you@example.com, then campaign send ${c.id} --follow`,
+    );
   },
 });
 
@@ -52,7 +60,11 @@ const campaignList = command<Record<string, never>>({
         [
           { header: 'ID', value: (c) => c.id, right: true },
           { header: 'STATUS', value: (c) => c.status },
-          { header: 'SENT', value: (c) => (c.status === 'draft' ? '-' : `${formatCount(c.sent)}/${formatCount(c.total)}`), right: true },
+          {
+            header: 'SENT',
+            value: (c) => (c.status === 'draft' ? '-' : `${formatCount(c.sent)}/${formatCount(c.total)}`),
+            right: true,
+          },
           { header: 'FAILED', value: (c) => formatCount(c.failed), right: true },
           { header: 'BOUNCED', value: (c) => formatCount(c.bounced), right: true },
           { header: 'CREATED', value: (c) => formatTime(c.createdAt) },
@@ -69,14 +81,20 @@ const campaignPreview = command<{ id: number; out?: string }>({
   name: 'preview',
   synopsis: '<id> [--out file.html]',
   summary: 'Write the rendered newsletter to an HTML file',
-  details: ['Writes the newsletter as a subscriber would see it (the sent content once sending started) and prints the file\'s path.'],
+  details: [
+    "Writes the newsletter as a subscriber would see it (the sent content once sending started) and prints the file's path.",
+  ],
   positionals: [{ name: 'id' }],
-  options: { out: { type: 'string', short: 'o', value: 'file.html', help: 'Where to write it (default: a new temporary file)' } },
+  options: {
+    out: { type: 'string', short: 'o', value: 'file.html', help: 'Where to write it (default: a new temporary file)' },
+  },
   parse: (values, positionals) => ({ id: campaignId(positionals), out: str(values, 'out') }),
   async run({ container }, input) {
     const html = await container.campaigns.preview(input.id);
     // Never into the working directory unasked: that may be a checkout, and a preview there would be committed.
-    const path = input.out ? resolve(input.out) : join(await mkdtemp(join(tmpdir(), 'newsletter-preview-')), `campaign-${input.id}.html`);
+    const path = input.out
+      ? resolve(input.out)
+      : join(await mkdtemp(join(tmpdir(), 'newsletter-preview-')), `campaign-${input.id}.html`);
     try {
       await writeFile(path, html);
     } catch (e) {
@@ -97,11 +115,14 @@ const campaignTest = command<{ id: number; to: string }>({
   parse: (values, positionals) => ({ id: campaignId(positionals), to: required(values, 'to', 'campaign test') }),
   async run({ container }, input) {
     const r = await container.campaigns.test(input.id, { to: input.to });
-    out(`test message of campaign ${input.id} sent to ${r.to} (${container.transport.describe}; message id ${r.messageId})`);
+    out(
+      `test message of campaign ${input.id} sent to ${r.to} (${container.transport.describe}; message id ${r.messageId})`,
+    );
   },
 });
 
-const FOLLOW_HELP = 'Show live progress on stderr until the campaign ends; exit 0 when it is sent, 1 when it fails or is cancelled, 3 when it pauses';
+const FOLLOW_HELP =
+  'Show live progress on stderr until the campaign ends; exit 0 when it is sent, 1 when it fails or is cancelled, 3 when it pauses';
 
 const campaignSend = command<{ id: number; follow: boolean }>({
   group: 'campaign',
@@ -125,14 +146,18 @@ const campaignStatus = command<{ id: number; json: boolean; follow: boolean }>({
   group: 'campaign',
   name: 'status',
   synopsis: '<id> [--json] [--follow]',
-  summary: 'Show a campaign\'s status and counts',
+  summary: "Show a campaign's status and counts",
   details: ['--json prints the campaign as GET /api/admin/campaigns/:id answers it (with --follow, once it ends).'],
   positionals: [{ name: 'id' }],
   options: {
     json: { type: 'boolean', help: 'Print JSON' },
     follow: { type: 'boolean', short: 'f', help: FOLLOW_HELP },
   },
-  parse: (values, positionals) => ({ id: campaignId(positionals), json: Boolean(values.json), follow: Boolean(values.follow) }),
+  parse: (values, positionals) => ({
+    id: campaignId(positionals),
+    json: Boolean(values.json),
+    follow: Boolean(values.follow),
+  }),
   async run(ctx, input) {
     if (input.follow) {
       const c = await ctx.container.campaigns.get(input.id);
@@ -162,9 +187,21 @@ function lifecycle(name: 'pause' | 'resume' | 'cancel', summary: string, details
   });
 }
 
-const campaignPause = lifecycle('pause', 'Pause a sending campaign', 'Every batch checks the status before it sends, so sending stops within one batch; resume continues where it stopped.');
-const campaignResume = lifecycle('resume', 'Resume a paused campaign', 'Continues from where the campaign stopped; nobody is mailed twice.');
-const campaignCancel = lifecycle('cancel', 'Cancel a campaign for good', 'A cancelled campaign cannot be resumed; the messages already sent stay sent.');
+const campaignPause = lifecycle(
+  'pause',
+  'Pause a sending campaign',
+  'Every batch checks the status before it sends, so sending stops within one batch; resume continues where it stopped.',
+);
+const campaignResume = lifecycle(
+  'resume',
+  'Resume a paused campaign',
+  'Continues from where the campaign stopped; nobody is mailed twice.',
+);
+const campaignCancel = lifecycle(
+  'cancel',
+  'Cancel a campaign for good',
+  'A cancelled campaign cannot be resumed; the messages already sent stay sent.',
+);
 
 function campaignBlock(c: Campaign): string {
   const processed = processedOf(c);
@@ -173,7 +210,12 @@ function campaignBlock(c: Campaign): string {
     ['status', c.status],
     ['subject', c.subject],
     ['articles', c.articleIds.join(', ')],
-    ['progress', c.status === 'draft' ? '-' : `${formatCount(processed)} of ${c.fanoutDone || c.status !== 'sending' ? '' : '~'}${formatCount(c.total)} (${percent(processed, c.total)})`],
+    [
+      'progress',
+      c.status === 'draft'
+        ? '-'
+        : `${formatCount(processed)} of ${c.fanoutDone || c.status !== 'sending' ? '' : '~'}${formatCount(c.total)} (${percent(processed, c.total)})`,
+    ],
     ['sent', formatCount(c.sent)],
     ['failed', formatCount(c.failed)],
     ['bounced', formatCount(c.bounced)],
@@ -186,4 +228,14 @@ function campaignBlock(c: Campaign): string {
 }
 
 /** The campaign group, in help order. */
-export const CAMPAIGN_COMMANDS = [campaignCreate, campaignList, campaignPreview, campaignTest, campaignSend, campaignStatus, campaignPause, campaignResume, campaignCancel];
+export const CAMPAIGN_COMMANDS = [
+  campaignCreate,
+  campaignList,
+  campaignPreview,
+  campaignTest,
+  campaignSend,
+  campaignStatus,
+  campaignPause,
+  campaignResume,
+  campaignCancel,
+];

@@ -20,13 +20,19 @@ class Meter extends Transform {
 }
 
 /** Streams a file (or stdin) into the subscriber import with a live progress line; prints the summary. */
-export async function importFile(container: Container, signal: AbortSignal, input: { file: string; format: ImportFormat; gzip: boolean; size?: number }): Promise<number> {
+export async function importFile(
+  container: Container,
+  signal: AbortSignal,
+  input: { file: string; format: ImportFormat; gzip: boolean; size?: number },
+): Promise<number> {
   const source: Readable = input.file === '-' ? process.stdin : createReadStream(input.file);
   if (input.file === '-' && process.stdin.isTTY) err('reading subscribers from the terminal; end with Ctrl-D');
   const raw = new Meter();
   const decoded = input.gzip ? new Meter() : raw;
   const ignore = () => undefined; // the import sees the same error through its stream
-  const body: Readable = input.gzip ? pipeline(source, raw, createGunzip(), decoded, ignore) : pipeline(source, raw, ignore);
+  const body: Readable = input.gzip
+    ? pipeline(source, raw, createGunzip(), decoded, ignore)
+    : pipeline(source, raw, ignore);
   const stop = () => source.destroy(new Error('interrupted'));
   signal.addEventListener('abort', stop, { once: true });
 
@@ -36,7 +42,19 @@ export async function importFile(container: Container, signal: AbortSignal, inpu
   let imported: number | undefined;
   const draw = () => {
     lineRate.add(Date.now(), decoded.lines);
-    live.update(importProgressLine({ bytes: raw.bytes, size: input.size, lines: decoded.lines, elapsedMs: Date.now() - started, linesPerSecond: lineRate.perSecond(), imported }, { tty: live.tty }));
+    live.update(
+      importProgressLine(
+        {
+          bytes: raw.bytes,
+          size: input.size,
+          lines: decoded.lines,
+          elapsedMs: Date.now() - started,
+          linesPerSecond: lineRate.perSecond(),
+          imported,
+        },
+        { tty: live.tty },
+      ),
+    );
   };
   const timer = setInterval(draw, live.tty ? 200 : 1000);
   // In a log, a first line of zeros says nothing; the next ones come every few seconds.
@@ -48,7 +66,9 @@ export async function importFile(container: Container, signal: AbortSignal, inpu
   } catch (e) {
     live.clear();
     if (signal.aborted) {
-      err(`import interrupted after ${formatCount(decoded.lines)} lines: the rows written so far are kept, and running the same import again skips them as existing.`);
+      err(
+        `import interrupted after ${formatCount(decoded.lines)} lines: the rows written so far are kept, and running the same import again skips them as existing.`,
+      );
       return EXIT.interrupted;
     }
     throw e;
@@ -65,11 +85,16 @@ export async function importFile(container: Container, signal: AbortSignal, inpu
 
 function printImportSummary(name: string, s: ImportSummary, elapsedMs: number) {
   const rows = s.imported + s.skipped.suppressed + s.skipped.existing + s.invalid;
-  out(`imported ${formatCount(s.imported)} of ${formatCount(rows)} rows from ${name} in ${formatDuration(elapsedMs)} (${formatRate((rows * 1000) / Math.max(elapsedMs, 1))} rows/s)`);
+  out(
+    `imported ${formatCount(s.imported)} of ${formatCount(rows)} rows from ${name} in ${formatDuration(elapsedMs)} (${formatRate((rows * 1000) / Math.max(elapsedMs, 1))} rows/s)`,
+  );
   out(
     keyValues([
       ['  imported', formatCount(s.imported)],
-      ['  skipped', `${formatCount(s.skipped.suppressed + s.skipped.existing)} (${formatCount(s.skipped.suppressed)} suppressed, ${formatCount(s.skipped.existing)} already subscribed)`],
+      [
+        '  skipped',
+        `${formatCount(s.skipped.suppressed + s.skipped.existing)} (${formatCount(s.skipped.suppressed)} suppressed, ${formatCount(s.skipped.existing)} already subscribed)`,
+      ],
       ['  invalid', formatCount(s.invalid)],
     ]),
   );

@@ -28,7 +28,10 @@ const subscribersImport = command<{ file: string; format: ImportFormat; gzip: bo
   options: {
     format: { type: 'string', value: 'csv|ndjson', help: 'Format of the file (default: from its extension)' },
   },
-  examples: [`${PROG} subscribers import readers.csv`, `zcat readers.ndjson.gz | ${PROG} subscribers import - --format ndjson`],
+  examples: [
+    `${PROG} subscribers import readers.csv`,
+    `zcat readers.ndjson.gz | ${PROG} subscribers import - --format ndjson`,
+  ],
   parse(values, [file]) {
     const gzip = /\.gz$/i.test(file);
     const given = str(values, 'format');
@@ -41,7 +44,11 @@ const subscribersImport = command<{ file: string; format: ImportFormat; gzip: bo
     } else {
       const ext = /\.([a-z0-9]+)$/i.exec(file.replace(/\.gz$/i, ''))?.[1]?.toLowerCase();
       format = ext ? IMPORT_FORMATS[ext] : undefined;
-      if (!format) throw new UsageError(`cannot tell the format of "${basename(file)}" from its name: pass --format csv or --format ndjson`, 'subscribers import');
+      if (!format)
+        throw new UsageError(
+          `cannot tell the format of "${basename(file)}" from its name: pass --format csv or --format ndjson`,
+          'subscribers import',
+        );
     }
     if (file === '-') return { file, format, gzip: false };
     let size: number;
@@ -51,7 +58,9 @@ const subscribersImport = command<{ file: string; format: ImportFormat; gzip: bo
       size = st.size;
     } catch (e) {
       if (e instanceof CliError) throw e;
-      throw new CliError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      throw new CliError(
+        `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      );
     }
     return { file, format, gzip, size };
   },
@@ -84,7 +93,10 @@ const subscribersShow = command<{ email: string; json: boolean }>({
         ['confirmed', s.confirmedAt && formatTime(s.confirmedAt)],
         ['unsubscribed', s.unsubscribedAt && formatTime(s.unsubscribedAt)],
         ['bounced', s.bouncedAt && formatTime(s.bouncedAt)],
-        ['consent', `${formatTime(c.at)}, terms ${c.termsVersion || '-'}, source ${c.source || '-'}, ip ${c.ip || '-'}`],
+        [
+          'consent',
+          `${formatTime(c.at)}, terms ${c.termsVersion || '-'}, source ${c.source || '-'}, ip ${c.ip || '-'}`,
+        ],
       ]),
     );
     out();
@@ -97,7 +109,11 @@ const subscribersShow = command<{ email: string; json: boolean }>({
           { header: 'EVENT', value: (e) => e.type },
           { header: 'TERMS', value: (e) => e.termsVersion || '-' },
           { header: 'IP', value: (e) => e.ip || '-' },
-          { header: 'SOURCE / DETAIL', value: (e) => [e.source, e.detail].filter(Boolean).join(' · ') || '-', flex: true },
+          {
+            header: 'SOURCE / DETAIL',
+            value: (e) => [e.source, e.detail].filter(Boolean).join(' · ') || '-',
+            flex: true,
+          },
         ],
         { maxWidth: terminalWidth() },
       ),
@@ -110,7 +126,9 @@ const subscribersErase = command<{ email: string }>({
   name: 'erase',
   synopsis: '<email>',
   summary: 'Erase a subscriber; a hash of the address stays suppressed',
-  details: ['Deletes the record and consent trail (the right to erasure). A hash of the address stays on the suppression list, so it is never mailed again, even if it comes back in an import.'],
+  details: [
+    'Deletes the record and consent trail (the right to erasure). A hash of the address stays on the suppression list, so it is never mailed again, even if it comes back in an import.',
+  ],
   positionals: [{ name: 'email' }],
   options: {},
   parse: (_values, [email]) => ({ email }),

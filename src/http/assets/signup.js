@@ -11,22 +11,37 @@
   form.addEventListener('submit', function (event) {
     event.preventDefault();
     var data = {};
-    new FormData(form).forEach(function (v, k) { data[k] = v; });
+    new FormData(form).forEach(function (v, k) {
+      data[k] = v;
+    });
     data.consent = form.elements.consent.checked;
     var button = form.querySelector('button');
     button.disabled = true;
-    fetch(form.action, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(data) })
+    fetch(form.action, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(data),
+    })
       .then(function (res) {
-        return res.json().catch(function () { return {}; }).then(function (body) {
-          if (res.status === 202) {
-            form.hidden = true;
-            show('ok', 'Almost done: check your inbox and click the link to confirm your subscription.');
-          } else {
-            show('error', (body.error && body.error.message) || 'Something went wrong. Please try again.');
-          }
-        });
+        return res
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (body) {
+            if (res.status === 202) {
+              form.hidden = true;
+              show('ok', 'Almost done: check your inbox and click the link to confirm your subscription.');
+            } else {
+              show('error', (body.error && body.error.message) || 'Something went wrong. Please try again.');
+            }
+          });
       })
-      .catch(function () { show('error', 'Network error. Please try again.'); })
-      .finally(function () { button.disabled = false; });
+      .catch(function () {
+        show('error', 'Network error. Please try again.');
+      })
+      .finally(function () {
+        button.disabled = false;
+      });
   });
 })();
