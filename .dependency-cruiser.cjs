@@ -32,7 +32,8 @@ module.exports = {
     {
       name: 'domain-is-pure',
       comment:
-        'The domain holds the business rules and reaches Redis, SMTP, HTTP and queues only through its own ports, so it imports no project file outside src/domain and none of the infrastructure libraries.',
+        'The domain holds the business rules and reaches Redis, SMTP, HTTP and queues only through its own ports, ' +
+        'so it imports no project file outside src/domain and none of the infrastructure libraries.',
       severity: 'error',
       from: { path: '^src/domain/' },
       to: {
@@ -64,7 +65,8 @@ module.exports = {
     {
       name: 'adapters-use-only-domain-and-lib',
       comment:
-        'An adapter (store, mail, queue, metrics) implements domain ports with one technology, so it imports only src/domain, src/lib and its own folder, never another adapter or an outer layer.',
+        'An adapter (store, mail, queue, metrics) implements domain ports with one technology, ' +
+        'so it imports only src/domain, src/lib and its own folder, never another adapter or an outer layer.',
       severity: 'error',
       from: { path: '^src/(store|mail|queue|metrics)/' },
       to: { path: PROJECT, pathNot: ['^src/(domain|lib)/', '^src/$1/'] },
@@ -72,7 +74,8 @@ module.exports = {
     {
       name: 'http-calls-the-domain',
       comment:
-        'HTTP routes translate requests into domain calls and get their collaborators from the container, so they import only src/domain, src/lib and src/http.',
+        'HTTP routes translate requests into domain calls and get their collaborators from the container, ' +
+        'so they import only src/domain, src/lib and src/http.',
       severity: 'error',
       from: { path: '^src/http/' },
       to: { path: PROJECT, pathNot: '^src/(domain|lib|http)/' },
@@ -80,7 +83,8 @@ module.exports = {
     {
       name: 'workers-are-processors',
       comment:
-        'A worker only turns a queued job into a domain call, so it imports only src/domain, src/queue, src/lib and other workers.',
+        'A worker only turns a queued job into a domain call, ' +
+        'so it imports only src/domain, src/queue, src/lib and other workers.',
       severity: 'error',
       from: { path: '^workers/' },
       to: { path: PROJECT, pathNot: '^(src/(domain|queue|lib)/|workers/)' },
@@ -89,7 +93,8 @@ module.exports = {
       // The workers' side of this rule is workers-are-processors (which lets workers import src/queue).
       name: 'only-the-composition-root-wires',
       comment:
-        'Only src/container.ts picks the concrete store, mail, queue, http, metrics and worker modules, so everything else depends on domain ports and stays swappable.',
+        'Only src/container.ts picks the concrete store, mail, queue, http, metrics and worker modules, ' +
+        'so everything else depends on domain ports and stays swappable.',
       severity: 'error',
       from: { path: '^(src/[^/]+)(/|$)', pathNot: '^src/container\\.ts$' },
       to: { path: '^(src/(store|mail|queue|http|metrics)|workers)/', pathNot: '^$1/' },
@@ -97,7 +102,8 @@ module.exports = {
     {
       name: 'config-is-a-leaf',
       comment:
-        'The configuration is read from the environment before anything else exists, so src/config.ts imports nothing of the project except src/lib.',
+        'The configuration is read from the environment before anything else exists, ' +
+        'so src/config.ts imports nothing of the project except src/lib.',
       severity: 'error',
       from: { path: '^src/config\\.ts$' },
       to: { path: PROJECT, pathNot: '^src/lib/' },
@@ -118,7 +124,8 @@ module.exports = {
       'ioredis-only-in-store-and-runtime',
       ['ioredis'],
       '^src/(store/|runtime/|container\\.ts$)',
-      'Redis connections are made by the container and the runtime and used by the stores, so nothing else imports ioredis.',
+      'Redis connections are made by the container and the runtime and used by the stores, ' +
+        'so nothing else imports ioredis.',
     ),
     confine(
       'mail-libs-only-in-mail',

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Counts the imports between the project's areas, from dependency-cruiser's JSON on stdin:
-//   depcruise src workers --config .dependency-cruiser.cjs --output-type json --no-progress | node .ci/import-counts.cjs
+//   depcruise src workers --config .dependency-cruiser.cjs --output-type json --no-progress \
+//     | node .ci/import-counts.cjs
 // (that is `npm run deps:folders`). Each count is the number of (file, imported module) pairs from one area to
 // another, type-only imports included; npm packages and Node built-ins are left out.
 // Prints the cross-area pairs, largest first, then the imports inside each area. Layering violations do not stop

@@ -31,7 +31,10 @@ export interface EndToEndOptions {
   highWater: number;
   /** Give up on a run after this long. */
   timeoutMs: number;
-  /** Write a V8 CPU profile of this process during the engine run (campaigns.send to sent) to this file, and one of the second raw run next to it (`.raw.cpuprofile`). */
+  /**
+   * Write a V8 CPU profile of this process during the engine run (campaigns.send to sent) to this file, and one of
+   * the second raw run next to it (`.raw.cpuprofile`).
+   */
   cpuProfile?: string;
   /**
    * 0: the engine's workers run in this process (buildContainer + startWorkers). N >= 1: they run as the real
@@ -52,9 +55,15 @@ interface CpuUse {
   elu: number;
   /** CPU the rest of the machine used meanwhile (all cores busy time minus this process, the sink and Redis), ms. */
   othersMs: number;
-  /** Commands Redis processed meanwhile (inside Lua scripts included), from all its clients but the benchmark's probe. */
+  /**
+   * Commands Redis processed meanwhile (inside Lua scripts included), from all its clients but the benchmark's
+   * probe.
+   */
   redisCommands: number;
-  /** With --worker-processes: CPU of the worker child and its forks (from /proc), ms, in all and by pid; undefined if unreadable. */
+  /**
+   * With --worker-processes: CPU of the worker child and its forks (from /proc), ms, in all and by pid; undefined
+   * if unreadable.
+   */
   workersMs?: number;
   workersByPid?: { pid: number; ms: number }[];
 }
@@ -106,9 +115,15 @@ export interface EndToEndResult {
   raw: RawResult[];
   engine: EngineResult;
   ratio: number;
-  /** Raw transport's CPU per message / the engine's, in the benchmark process: less sensitive to other load than rates. */
+  /**
+   * Raw transport's CPU per message / the engine's, in the benchmark process: less sensitive to other load than
+   * rates.
+   */
   cpuRatio: number;
-  /** With --worker-processes: raw transport's CPU per message in the benchmark process / the worker processes' (undefined if /proc was unreadable). */
+  /**
+   * With --worker-processes: raw transport's CPU per message in the benchmark process / the worker processes'
+   * (undefined if /proc was unreadable).
+   */
   workerCpuRatio?: number;
 }
 
@@ -161,7 +176,8 @@ export async function endToEndSection(
       logger: () => pino({ level: 'warn', base: { service: 'newsletter-bench' } }),
     });
     const { container, config } = service;
-    // With --worker-processes the workers run in the child started before the engine run; this container only seeds, sends and watches.
+    // With --worker-processes the workers run in the child started before the engine run; this container only seeds,
+    // sends and watches.
     if (!opts.workerProcesses) container.startWorkers();
     const { campaigns, articleStore } = container;
 
@@ -169,7 +185,8 @@ export async function endToEndSection(
     await seed(container, opts.subscribers);
     for (const input of sampleArticleInputs()) await container.articles.add(input);
     console.log(
-      `seeded ${fmt.int(opts.subscribers)} active subscribers and 5 articles under prefix ${prefix} in ${fmt.s((performance.now() - tSeed) / 1000)}`,
+      `seeded ${fmt.int(opts.subscribers)} active subscribers and 5 articles under prefix ${prefix} ` +
+        `in ${fmt.s((performance.now() - tSeed) / 1000)}`,
     );
 
     // The raw side sends the campaign's own message bytes: the same render, the same template, real values.
@@ -194,7 +211,8 @@ export async function endToEndSection(
     const template = factory.template(content);
     const prebuilt = Array.from({ length: 500 }, (_, i) => template.build(factory.values(i + 1)));
     const messageBytes = prebuilt[0].raw.length;
-    // As many sends in flight as the engine can have: DELIVERY_CONCURRENCY batches, each sending max(2 x connections, 10) at once.
+    // As many sends in flight as the engine can have: DELIVERY_CONCURRENCY batches, each sending
+    // max(2 x connections, 10) at once.
     const window = opts.concurrency * Math.max(opts.maxConnections * 2, 10);
     const envelopeFrom = addressOf(config.mail.from);
     const rawMessage = (i: number): RawMessage => ({
@@ -203,7 +221,9 @@ export async function endToEndSection(
       messageId: prebuilt[i % prebuilt.length].messageId,
     });
     console.log(
-      `message: ${fmt.int(messageBytes)} bytes; ${opts.maxConnections} pooled SMTP connections; batches of ${opts.batchSize}, ${opts.concurrency} at once; queue high water ${opts.highWater} batches; no send-rate limit`,
+      `message: ${fmt.int(messageBytes)} bytes; ${opts.maxConnections} pooled SMTP connections; ` +
+        `batches of ${opts.batchSize}, ${opts.concurrency} at once; ` +
+        `queue high water ${opts.highWater} batches; no send-rate limit`,
     );
 
     // Untimed warm-up: without it the first timed run pays for the JIT compiling Nodemailer's SMTP path (measured
@@ -218,14 +238,18 @@ export async function endToEndSection(
       workers = startWorkerChild({ ...settings, WORKER_PROCESSES: String(opts.workerProcesses) }, opts.workerProcesses);
       await waitForWorkers(container, workers, opts.workerProcesses);
       console.log(
-        `worker processes: \`node --import tsx src/main.ts worker\` (pid ${workers.pid}) with WORKER_PROCESSES=${opts.workerProcesses}; ${opts.workerProcesses} delivery worker${opts.workerProcesses > 1 ? 's' : ''} registered after ${fmt.s((performance.now() - tStart) / 1000)}`,
+        `worker processes: \`node --import tsx src/main.ts worker\` (pid ${workers.pid}) ` +
+          `with WORKER_PROCESSES=${opts.workerProcesses}; ` +
+          `${opts.workerProcesses} delivery worker${opts.workerProcesses > 1 ? 's' : ''} ` +
+          `registered after ${fmt.s((performance.now() - tStart) / 1000)}`,
       );
       // Let the last fork finish starting up, so its start-up is not counted in the engine run.
       await sleep(1000);
     }
     const engine = await engineRun(container, sink, probe, opts, campaign.id, prefix, workers);
     console.log(
-      `engine: ${fmt.s(engine.ms / 1000)}, ${fmt.rate(engine.rate)} (campaign ${engine.status}, sent ${fmt.int(engine.sent)}, sink received ${fmt.int(engine.received)})`,
+      `engine: ${fmt.s(engine.ms / 1000)}, ${fmt.rate(engine.rate)} ` +
+        `(campaign ${engine.status}, sent ${fmt.int(engine.sent)}, sink received ${fmt.int(engine.received)})`,
     );
     if (workers) {
       const tStop = performance.now();
@@ -292,7 +316,10 @@ async function seed(container: Container, n: number): Promise<void> {
   }
 }
 
-/** Waits until the child's N processes each have a delivery worker registered in Redis (CLIENT LIST, through BullMQ). */
+/**
+ * Waits until the child's N processes each have a delivery worker registered in Redis (CLIENT LIST, through
+ * BullMQ).
+ */
 async function waitForWorkers(container: Container, child: WorkerChild, n: number): Promise<void> {
   const deadline = performance.now() + 60_000;
   for (;;) {
@@ -355,7 +382,10 @@ async function cpuSince(
   };
 }
 
-/** The ceiling: prebuilt messages through one pooled Nodemailer transport (the service's own SMTP transport), no Redis, no BullMQ. */
+/**
+ * The ceiling: prebuilt messages through one pooled Nodemailer transport (the service's own SMTP transport), no
+ * Redis, no BullMQ.
+ */
 async function rawRun(
   sink: Sink,
   probe: RedisProbe,
@@ -454,7 +484,8 @@ async function engineRun(
   if (profiler) {
     writeFileSync(opts.cpuProfile!, JSON.stringify(await profiler.stop()));
     console.log(
-      `CPU profile of the engine run written to ${opts.cpuProfile} (summary: npx tsx bench/profile-summary.ts ${opts.cpuProfile})`,
+      `CPU profile of the engine run written to ${opts.cpuProfile} ` +
+        `(summary: npx tsx bench/profile-summary.ts ${opts.cpuProfile})`,
     );
   }
   sampling = false;
@@ -470,7 +501,8 @@ async function engineRun(
   const received = (await sink.stats()).messages - received0;
   if (status !== 'sent' || c?.sent !== opts.subscribers || received !== opts.subscribers) {
     console.log(
-      `CHECK FAILED: campaign ${status}, sent ${c?.sent}, failed ${c?.failed}, skipped ${c?.skipped}; the sink received ${received} of ${opts.subscribers}`,
+      `CHECK FAILED: campaign ${status}, sent ${c?.sent}, failed ${c?.failed}, skipped ${c?.skipped}; ` +
+        `the sink received ${received} of ${opts.subscribers}`,
     );
   }
 
@@ -525,7 +557,8 @@ function printEndToEnd(r: EndToEndResult): void {
     `${(cpu.elu * 100).toFixed(0)}%`,
     (cpu.othersMs / ms).toFixed(2),
   ];
-  // The engine's worker processes (--worker-processes): their CPU from /proc, in the bench-process column; no event-loop figure for them.
+  // The engine's worker processes (--worker-processes): their CPU from /proc, in the bench-process column; no
+  // event-loop figure for them.
   const workersRow = (count: number, cpu: CpuUse) => [
     `  + its ${count} worker process${count > 1 ? 'es' : ''} (child)`,
     '',
@@ -556,30 +589,46 @@ function printEndToEnd(r: EndToEndResult): void {
     ]),
   );
   console.log(
-    `CPU/1k = CPU ms per 1,000 messages. * Redis CPU counts every client of the shared Redis on 127.0.0.1:6379. Other load: CPU the rest of the machine used meanwhile, in cores (of ${cpus().length}).`,
+    'CPU/1k = CPU ms per 1,000 messages. * Redis CPU counts every client of the shared Redis on 127.0.0.1:6379. ' +
+      `Other load: CPU the rest of the machine used meanwhile, in cores (of ${cpus().length}).`,
   );
   console.log(
-    `engine steady rate (10% -> 90% sent): ${fmt.rate(r.engine.steadyRate)}; most batch jobs waiting at once: ${r.engine.maxPendingBatches} (high water ${r.options.highWater})`,
+    `engine steady rate (10% -> 90% sent): ${fmt.rate(r.engine.steadyRate)}; ` +
+      `most batch jobs waiting at once: ${r.engine.maxPendingBatches} (high water ${r.options.highWater})`,
   );
   console.log(`ratio engine / raw (mean of the two raw runs): ${r.ratio.toFixed(2)}`);
   console.log(
-    `Redis commands processed per message during the engine run (those inside Lua scripts included, the benchmark's own probes left out): ${(r.engine.cpu.redisCommands / n).toFixed(1)}; other clients' background during the raw runs: ${(r.raw[0].cpu.redisCommands / n).toFixed(2)} and ${(r.raw[1].cpu.redisCommands / n).toFixed(2)} per message-time`,
+    'Redis commands processed per message during the engine run ' +
+      "(those inside Lua scripts included, the benchmark's own probes left out): " +
+      `${(r.engine.cpu.redisCommands / n).toFixed(1)}; other clients' background during the raw runs: ` +
+      `${(r.raw[0].cpu.redisCommands / n).toFixed(2)} and ${(r.raw[1].cpu.redisCommands / n).toFixed(2)} ` +
+      'per message-time',
   );
   console.log(
-    `CPU per message in the benchmark process, raw / engine: ${r.cpuRatio.toFixed(2)} (the engine's process spends ${fmt.ms((r.engine.cpu.benchMs / n) * 1000)} per 1,000 messages, the raw client ${fmt.ms(((r.raw[0].cpu.benchMs + r.raw[1].cpu.benchMs) / 2 / n) * 1000)})`,
+    `CPU per message in the benchmark process, raw / engine: ${r.cpuRatio.toFixed(2)} ` +
+      `(the engine's process spends ${fmt.ms((r.engine.cpu.benchMs / n) * 1000)} per 1,000 messages, ` +
+      `the raw client ${fmt.ms(((r.raw[0].cpu.benchMs + r.raw[1].cpu.benchMs) / 2 / n) * 1000)})`,
   );
   if (r.options.workerProcesses) {
     const w = r.engine.cpu;
     console.log(
-      `worker processes (WORKER_PROCESSES=${r.options.workerProcesses}): the engine ran in \`src/main.ts worker\` and its forks; the bench process only called campaigns.send and watched, so its engine row is that driver's CPU and event loop.`,
+      `worker processes (WORKER_PROCESSES=${r.options.workerProcesses}): ` +
+        'the engine ran in `src/main.ts worker` and its forks; ' +
+        'the bench process only called campaigns.send and watched, ' +
+        "so its engine row is that driver's CPU and event loop.",
     );
     if (w.workersMs !== undefined && r.workerCpuRatio !== undefined) {
       console.log(
-        `CPU per message, raw client / the worker processes: ${r.workerCpuRatio.toFixed(2)} (worker processes ${fmt.ms((w.workersMs / n) * 1000)} per 1,000 messages: ${w.workersByPid!.map((p) => `pid ${p.pid} ${fmt.ms((p.ms / n) * 1000)}`).join(', ')}; with the driver ${fmt.ms(((w.workersMs + w.benchMs) / n) * 1000)}; ${(w.workersMs / r.engine.ms).toFixed(2)} cores during the send)`,
+        `CPU per message, raw client / the worker processes: ${r.workerCpuRatio.toFixed(2)} ` +
+          `(worker processes ${fmt.ms((w.workersMs / n) * 1000)} per 1,000 messages: ` +
+          `${w.workersByPid!.map((p) => `pid ${p.pid} ${fmt.ms((p.ms / n) * 1000)}`).join(', ')}; ` +
+          `with the driver ${fmt.ms(((w.workersMs + w.benchMs) / n) * 1000)}; ` +
+          `${(w.workersMs / r.engine.ms).toFixed(2)} cores during the send)`,
       );
     } else
       console.log(
-        'CPU of the worker processes: not available (/proc could not be read); the "other load" column then includes it.',
+        'CPU of the worker processes: not available (/proc could not be read); ' +
+          'the "other load" column then includes it.',
       );
   }
   const m = r.engine.memory;
@@ -593,7 +642,9 @@ function printEndToEnd(r: EndToEndResult): void {
   ];
   console.log('');
   console.log(
-    `seeded list under the prefix: ${fmt.int(m.list.keys)} keys, ${fmt.mb(m.list.bytes)} (${fmt.int(m.list.bytes / r.options.subscribers)} bytes per subscriber, of which ${fmt.int(m.consentTrails.bytes / r.options.subscribers)} in the per-address consent trails)`,
+    `seeded list under the prefix: ${fmt.int(m.list.keys)} keys, ${fmt.mb(m.list.bytes)} ` +
+      `(${fmt.int(m.list.bytes / r.options.subscribers)} bytes per subscriber, ` +
+      `of which ${fmt.int(m.consentTrails.bytes / r.options.subscribers)} in the per-address consent trails)`,
   );
   console.log(
     table([
@@ -605,6 +656,7 @@ function printEndToEnd(r: EndToEndResult): void {
     ]),
   );
   console.log(
-    `used_memory is the whole shared instance (other clients' keys come and go in it); "send's own keys" is MEMORY USAGE of this campaign's queue, job and ledger keys.`,
+    "used_memory is the whole shared instance (other clients' keys come and go in it); " +
+      `"send's own keys" is MEMORY USAGE of this campaign's queue, job and ledger keys.`,
   );
 }

@@ -135,7 +135,8 @@ export async function renderingSection(opts: { campaignSize: number }): Promise<
     textBytes: Buffer.byteLength(content.text),
   };
   console.log(
-    `newsletter: 5 articles from test/fixtures/sample-article.txt; rendered HTML ${fmt.kb(result.htmlBytes)}, text part ${fmt.kb(result.textBytes)}`,
+    'newsletter: 5 articles from test/fixtures/sample-article.txt; ' +
+      `rendered HTML ${fmt.kb(result.htmlBytes)}, text part ${fmt.kb(result.textBytes)}`,
   );
   console.log(
     table([
@@ -153,7 +154,8 @@ export async function renderingSection(opts: { campaignSize: number }): Promise<
         `±${spread(cand).toFixed(1)}%`,
       ],
       [
-        `  + one-time cold render ${fmt.ms(renderOnceMs)} and compile ${fmt.ms(compileMs)} over ${fmt.int(opts.campaignSize)}`,
+        `  + one-time cold render ${fmt.ms(renderOnceMs)} and compile ${fmt.ms(compileMs)} ` +
+          `over ${fmt.int(opts.campaignSize)}`,
         fmt.us(amortisedUs),
         fmt.int(1e6 / amortisedUs),
         '',
@@ -161,7 +163,8 @@ export async function renderingSection(opts: { campaignSize: number }): Promise<
     ]),
   );
   console.log(
-    `ratio (baseline / render once + build, amortised): ${fmt.ratio(result.ratio)}; other load on the machine meanwhile: ${result.otherLoad.toFixed(2)} cores`,
+    `ratio (baseline / render once + build, amortised): ${fmt.ratio(result.ratio)}; ` +
+      `other load on the machine meanwhile: ${result.otherLoad.toFixed(2)} cores`,
   );
   return result;
 }
@@ -253,7 +256,8 @@ export async function mimeSection(): Promise<MimeResult> {
     ]),
   );
   console.log(
-    `ratio (MailComposer / MessageTemplate.build): ${fmt.ratio(result.ratio)}; other load on the machine meanwhile: ${result.otherLoad.toFixed(2)} cores`,
+    `ratio (MailComposer / MessageTemplate.build): ${fmt.ratio(result.ratio)}; ` +
+      `other load on the machine meanwhile: ${result.otherLoad.toFixed(2)} cores`,
   );
   return result;
 }

@@ -50,7 +50,8 @@ export function summarise(profile: Profile, top = 15): string {
       .slice(0, n)
       .map(([k, us]) => [k, ms(us), pct(us)]);
   return [
-    `profile: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (${((busy / total) * 100).toFixed(0)}%); percentages are of busy time`,
+    `profile: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy ` +
+      `(${((busy / total) * 100).toFixed(0)}%); percentages are of busy time`,
     '',
     table([['self time by function', 'self', 'of busy'], ...rows(fn, top)]),
     '',

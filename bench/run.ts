@@ -8,7 +8,8 @@
  *   npm run bench -- --subscribers=20000 --connections=20 --concurrency=4 --batch=200 --high-water=50
  *   npm run bench -- --only=e2e --cpu-profile=engine.cpuprofile   profile the engine run; then
  *   npx tsx bench/profile-summary.ts engine.cpuprofile
- *   npm run bench -- --only=e2e --worker-processes=2  the engine's workers as `src/main.ts worker` with WORKER_PROCESSES=2
+ *   npm run bench -- --only=e2e --worker-processes=2  the engine's workers as `src/main.ts worker`
+ *                                                     with WORKER_PROCESSES=2
  */
 import { errorMessage, errorStack } from '../src/lib/errors';
 import { renderingSection, mimeSection, type MimeResult, type RenderResult } from './micro';
@@ -27,7 +28,10 @@ const num = (name: string, def: number) => {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
   return v;
 };
-/** --worker-processes=N: 0 (default) runs the workers in this process; N >= 1 runs them as a `src/main.ts worker` child. */
+/**
+ * --worker-processes=N: 0 (default) runs the workers in this process; N >= 1 runs them as a `src/main.ts worker`
+ * child.
+ */
 const workerProcesses = (() => {
   const v = Number(args.get('worker-processes') ?? 0);
   if (!Number.isInteger(v) || v < 0 || v > 64) throw new Error('--worker-processes must be an integer from 0 to 64');
@@ -130,7 +134,8 @@ async function main() {
     ]);
     if (e2e.engine.cpu.workersMs !== undefined && e2e.workerCpuRatio !== undefined) {
       rows.push([
-        `   CPU ms per 1,000 messages: raw (bench process) | engine's ${e2e.options.workerProcesses} worker process(es)`,
+        '   CPU ms per 1,000 messages: raw (bench process) | ' +
+          `engine's ${e2e.options.workerProcesses} worker process(es)`,
         fmt.ms(((e2e.raw[0].cpu.benchMs + e2e.raw[1].cpu.benchMs) / 2 / e2e.options.subscribers) * 1000),
         fmt.ms((e2e.engine.cpu.workersMs / e2e.options.subscribers) * 1000),
         e2e.workerCpuRatio.toFixed(2),
@@ -173,7 +178,9 @@ async function main() {
           ? [
               [
                 'settings',
-                `SMTP_MAX_CONNECTIONS=${options.maxConnections} DELIVERY_BATCH_SIZE=${options.batchSize} DELIVERY_CONCURRENCY=${options.concurrency} DELIVERY_QUEUE_HIGH_WATER=${options.highWater} SEND_RATE_PER_SECOND=0`,
+                `SMTP_MAX_CONNECTIONS=${options.maxConnections} DELIVERY_BATCH_SIZE=${options.batchSize} ` +
+                  `DELIVERY_CONCURRENCY=${options.concurrency} DELIVERY_QUEUE_HIGH_WATER=${options.highWater} ` +
+                  'SEND_RATE_PER_SECOND=0',
               ],
               [
                 'engine workers',

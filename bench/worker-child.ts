@@ -25,7 +25,10 @@ export interface WorkerChild {
    * counted in their parent's cutime/cstime). Undefined where /proc cannot be read.
    */
   cpu(): Map<number, number> | undefined;
-  /** SIGTERM, then wait for it (and its forks) to finish the work in hand and exit; SIGKILL to the group after `graceMs`. */
+  /**
+   * SIGTERM, then wait for it (and its forks) to finish the work in hand and exit; SIGKILL to the group after
+   * `graceMs`.
+   */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -161,7 +164,8 @@ export function startWorkerChild(env: Record<string, string>, count: number): Wo
         clearTimeout(kill);
         if (code !== 0) console.error(`worker process ${pid} exited with ${signal ?? `code ${code}`}`);
       }
-      // It waits for its forks before exiting; should one outlive it, give it a little (5 s at most), then SIGKILL the group.
+      // It waits for its forks before exiting; should one outlive it, give it a little (5 s at most), then SIGKILL the
+      // group.
       for (let i = 0; i < Math.min(50, graceMs / 200) && groupAlive(); i++)
         await new Promise((ok) => setTimeout(ok, 100));
       if (groupAlive()) {

@@ -17,7 +17,10 @@ const schema = z.object({
   PORT: int(3000, 0, 65535),
   /** Public base URL used in links (confirmation, unsubscribe). Default http://localhost:PORT. */
   PUBLIC_URL: opt(z.url({ protocol: /^https?$/ })),
-  /** redis:// or rediss:// URL. Default: 127.0.0.1:6379 if it answers, else an embedded redis-server under ./var/redis. */
+  /**
+   * redis:// or rediss:// URL.
+   * Default: 127.0.0.1:6379 if it answers, else an embedded redis-server under ./var/redis.
+   */
   REDIS_URL: opt(z.url({ protocol: /^rediss?$/ })),
   /** Prefix of every Redis key and queue this service owns. */
   REDIS_PREFIX: z.preprocess(
@@ -48,7 +51,10 @@ const schema = z.object({
   TERMS_VERSION: z.preprocess(emptyAsUndefined, z.string().max(64).default('1')),
   /** Where the terms are published (linked from the form). */
   TERMS_URL: z.preprocess(emptyAsUndefined, z.string().default('/terms')),
-  /** Optional file with the full terms text; its SHA-256 is recorded with each consent. Default: the form's consent sentence. */
+  /**
+   * Optional file with the full terms text; its SHA-256 is recorded with each consent.
+   * Default: the form's consent sentence.
+   */
   TERMS_TEXT_FILE: opt(z.string()),
   /** DKIM signing domain; DKIM is on when domain, selector and key are set. */
   DKIM_DOMAIN: opt(z.string()),
@@ -66,9 +72,15 @@ const schema = z.object({
   DELIVERY_QUEUE_HIGH_WATER: int(50, 1, 100000),
   /** Batch jobs processed at once per worker process. */
   DELIVERY_CONCURRENCY: int(4, 1, 64),
-  /** How long a worker's claim on a job lasts without renewal: after a crash, another worker takes the job over after this. */
+  /**
+   * How long a worker's claim on a job lasts without renewal:
+   * after a crash, another worker takes the job over after this.
+   */
   JOB_LOCK_SECONDS: int(30, 2, 600),
-  /** Processes that run the workers in `npm start` and `npm run worker` (this one plus forks); one per core is best for delivery. */
+  /**
+   * Processes that run the workers in `npm start` and `npm run worker` (this one plus forks);
+   * one per core is best for delivery.
+   */
   WORKER_PROCESSES: int(1, 1, 64),
   /** Consecutive failed sends after which a campaign pauses itself. */
   CAMPAIGN_MAX_CONSECUTIVE_FAILURES: int(50, 1),

@@ -26,10 +26,10 @@ async function main(role: Role) {
   ];
   if (extra) lines.push(`  workers: this process and ${config.workerProcesses - 1} more`);
   if (port !== undefined) lines.push(`  http:   http://localhost:${port}/  (public URL ${config.publicUrl})`);
-  if (devSecrets)
-    lines.push(
-      `  admin token (development, ${devSecrets.generated ? 'generated now' : 'kept'} in ${devSecrets.file}): ${config.adminToken}`,
-    );
+  if (devSecrets) {
+    const origin = `${devSecrets.generated ? 'generated now' : 'kept'} in ${devSecrets.file}`;
+    lines.push(`  admin token (development, ${origin}): ${config.adminToken}`);
+  }
   process.stdout.write(lines.join('\n') + '\n');
 
   let stopping = false;

@@ -3,7 +3,10 @@ import { PermanentDeliveryError } from '../src/domain/errors';
 import type { TransactionalMail } from '../src/domain/transactional-mail';
 import { GiveUp, QUEUES, type TransactionalJob, type WorkerDefinition } from '../src/queue/jobs';
 
-/** Sends confirmation and welcome mails. Transient failures retry with the job's backoff; a refusal for good ends the job. */
+/**
+ * Sends confirmation and welcome mails.
+ * Transient failures retry with the job's backoff; a refusal for good ends the job.
+ */
 export function transactionalWorker(deps: {
   mail: TransactionalMail;
   log: Logger;

@@ -11,7 +11,10 @@ function optionLines(spec: CommandSpec<unknown>): [string, string][] {
   return lines;
 }
 
-/** Rows of "left  right", the right column aligned at `width` (default: the widest left, up to 56); longer lefts wrap. */
+/**
+ * Rows of "left  right", the right column aligned at `width` (default: the widest left, up to 56);
+ * longer lefts wrap.
+ */
 function twoColumns(
   rows: [string, string][],
   width = Math.min(Math.max(...rows.map(([a]) => a.length)), 56),
@@ -69,7 +72,8 @@ export function mainHelp(): string {
     '',
     ...sections.flatMap((s) => [s, '']),
     'Settings come from the environment, as for npm start (REDIS_URL, REDIS_PREFIX, SMTP_URL, DATA_DIR, ...). With no',
-    'REDIS_URL the CLI finds the same Redis npm start uses: 127.0.0.1:6379, else the embedded one under DATA_DIR/redis.',
+    'REDIS_URL the CLI finds the same Redis npm start uses: 127.0.0.1:6379, ' +
+      'else the embedded one under DATA_DIR/redis.',
     'Results go to stdout; progress, hints and errors to stderr. Logs: LOG_LEVEL (default warn here), on stderr.',
     '',
     'Exit codes: 0 done; 1 failed, or a followed campaign ended failed or cancelled; 2 usage error;',

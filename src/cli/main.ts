@@ -84,7 +84,8 @@ function argsErrorMessage(e: Error & { code?: string }, spec: CommandSpec<unknow
   if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) {
     const known = Object.keys(spec.options);
     const guess = closest(option.replace(/^-+/, ''), known);
-    return `unknown option ${option} for "${spec.group} ${spec.name}"${guess ? `. Did you mean --${guess}?` : known.length ? '' : ' (it takes none)'}`;
+    const hint = guess ? `. Did you mean --${guess}?` : known.length ? '' : ' (it takes none)';
+    return `unknown option ${option} for "${spec.group} ${spec.name}"${hint}`;
   }
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
     return /does not take an argument/.test(e.message) ? `${option} does not take a value` : `${option} needs a value`;

@@ -151,11 +151,11 @@ export function campaignProgressLine(c: Campaign, perSecond: number, opts: { tty
   const approx = c.fanoutDone || c.status !== 'sending' ? '' : '~';
   const eta = c.status === 'sending' ? ` · ETA ${formatDuration(etaMs(total - processed, perSecond))}` : '';
   const state = c.status === 'sending' ? '' : ` · ${c.status}`;
-  return (
-    `${bar(total ? processed / total : 0, 24, opts.tty)} ${percent(processed, total).padStart(4)} ` +
-    `${formatCount(c.sent)}/${approx}${formatCount(total)} sent · ${formatCount(c.failed)} failed · ${formatCount(c.bounced)} bounced · ` +
-    `${formatCount(c.skipped)} skipped · ${formatRate(perSecond)} msg/s${eta}${state}`
-  );
+  const head = `${bar(total ? processed / total : 0, 24, opts.tty)} ${percent(processed, total).padStart(4)}`;
+  const counts =
+    `${formatCount(c.sent)}/${approx}${formatCount(total)} sent · ${formatCount(c.failed)} failed · ` +
+    `${formatCount(c.bounced)} bounced · ${formatCount(c.skipped)} skipped`;
+  return `${head} ${counts} · ${formatRate(perSecond)} msg/s${eta}${state}`;
 }
 
 /** The live line of an import: bytes read of the file's size (when known), lines per second, counts so far. */
@@ -164,8 +164,10 @@ export function importProgressLine(
   opts: { tty: boolean },
 ): string {
   const head = p.size
-    ? `${bar(p.bytes / p.size, 24, opts.tty)} ${percent(p.bytes, p.size).padStart(4)} ${formatBytes(p.bytes)}/${formatBytes(p.size)}`
+    ? `${bar(p.bytes / p.size, 24, opts.tty)} ${percent(p.bytes, p.size).padStart(4)} ` +
+      `${formatBytes(p.bytes)}/${formatBytes(p.size)}`
     : `${formatBytes(p.bytes)} read`;
   const imported = p.imported !== undefined ? ` · ${formatCount(p.imported)} imported` : '';
-  return `${head} · ${formatCount(p.lines)} rows · ${formatRate(p.linesPerSecond)} rows/s${imported} · ${formatDuration(p.elapsedMs)}`;
+  const rows = `${formatCount(p.lines)} rows · ${formatRate(p.linesPerSecond)} rows/s`;
+  return `${head} · ${rows}${imported} · ${formatDuration(p.elapsedMs)}`;
 }

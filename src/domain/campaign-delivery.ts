@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { CampaignStatus } from './campaign';
 import { PermanentDeliveryError, TransientDeliveryError } from './errors';
 import type { Links } from './links';
 import type { ArticleRepository } from './ports/article-repository';
@@ -9,7 +10,6 @@ import type { MailSender } from './ports/mail-sender';
 import type { Metrics } from './ports/metrics';
 import type { SendRate } from './ports/rate-limits';
 import type { SubscriberRepository } from './ports/subscriber-repository';
-import type { CampaignStatus } from './campaign';
 import type { Subscriber } from './subscriber';
 import type { SuppressionPolicy } from './suppression-policy';
 
@@ -64,13 +64,13 @@ export class CampaignDelivery {
 
   /**
    * Pages through active subscribers after the checkpoint, in id order, adding one batch job per page. Waits
-   * while the delivery queue is deep so Redis holds a bounded number of batches whatever the list size. Stops
+   * while the delivery queue is deep so the queue holds a bounded number of batches whatever the list size. Stops
    * when the campaign is no longer sending (resume starts a new fan-out from the checkpoint).
    */
   async fanOut(campaignId: number, isClosing: () => boolean = () => false): Promise<void> {
     const { campaigns, subscribers, jobs, options, log } = this.deps;
     for (;;) {
-      // Failing (not returning) makes BullMQ retry the job on the next worker, which resumes from the checkpoint.
+      // Failing (not returning) makes the queue retry the job on the next worker, which resumes from the checkpoint.
       if (isClosing())
         throw new Error(`worker shutting down; fan-out of campaign ${campaignId} resumes from its checkpoint`);
       const c = await campaigns.get(campaignId);

@@ -220,7 +220,10 @@ function atomText(v: unknown, as: 'html' | 'text'): string | undefined {
   return isMarkup ? value : escapeHtml(value).replace(/\n{2,}/g, '</p><p>');
 }
 
-/** An element kept raw (see HTML_FIELDS) read as the HTML it carries: escaped or CDATA HTML decoded, inline markup as is. */
+/**
+ * An element kept raw (see HTML_FIELDS) read as the HTML it carries:
+ * escaped or CDATA HTML decoded, inline markup as is.
+ */
 function html(v: unknown): string | undefined {
   const raw = text(first(v));
   return raw === undefined ? undefined : decodeFragment(raw);
@@ -262,7 +265,10 @@ function rssAuthor(v: string | undefined): string | undefined {
   return m ? m[1] : v;
 }
 
-/** Resolves a relative link against the feed's URL. A value with control characters is passed on as is, to be refused. */
+/**
+ * Resolves a relative link against the feed's URL.
+ * A value with control characters is passed on as is, to be refused.
+ */
 function resolve(v: string | undefined, base: string | undefined): string | undefined {
   if (!v) return undefined;
   const value = v.trim();

@@ -195,7 +195,8 @@ export function csvHeader(text: string): CsvColumns {
   if (missing.length) {
     throw new ImportFormatError(
       'invalid_csv_header',
-      `The CSV header (line 1) must name the columns email, consentAt and consentSource (name and termsVersion are optional); missing: ${missing.join(', ')}.`,
+      `The CSV header (line 1) must name the columns email, consentAt and consentSource ` +
+        `(name and termsVersion are optional); missing: ${missing.join(', ')}.`,
     );
   }
   return { index, count: names.length };

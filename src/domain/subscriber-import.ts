@@ -62,7 +62,8 @@ export interface SubscriberImportOptions {
 /**
  * Imports subscribers who consented elsewhere: each row brings its consent evidence and becomes active at once,
  * with no confirmation mail. Streams end to end: memory holds one input chunk, one batch being built and
- * IN_FLIGHT batches being written, whatever the file's size; reading waits for Redis, so the sender is slowed, not buffered.
+ * IN_FLIGHT batches being written, whatever the file's size; reading waits for Redis,
+ * so the sender is slowed, not buffered.
  * Rows are committed batch by batch: an import cut short keeps what it wrote, and running it again skips those
  * rows as existing.
  */

@@ -18,7 +18,11 @@ export function termsOf(version: string, text: string): Terms {
 export function defaultTermsText(siteName: string): string {
   return [
     `${siteName} newsletter. ${CONSENT_SENTENCE}`,
-    'By subscribing you agree that we send you our newsletter by email. We keep your address, your name if you give it, and the proof of your consent (when, from which IP address and browser, to which version of these terms) for as long as you are subscribed.',
-    'You can leave at any time with the unsubscribe link in every newsletter, and ask us for a copy of what we hold on you or to erase it.',
+    'By subscribing you agree that we send you our newsletter by email. ' +
+      'We keep your address, your name if you give it, and the proof of your consent ' +
+      '(when, from which IP address and browser, to which version of these terms) ' +
+      'for as long as you are subscribed.',
+    'You can leave at any time with the unsubscribe link in every newsletter, ' +
+      'and ask us for a copy of what we hold on you or to erase it.',
   ].join('\n\n');
 }

@@ -37,20 +37,33 @@ export interface SignupFormState {
 }
 
 export function signupPage(ctx: PageContext, state: SignupFormState = {}): string {
+  const message =
+    `<div id="message" class="message${state.error ? ' error' : ''}" role="status" aria-live="polite"` +
+    `${state.error ? '' : ' hidden'}>${state.error ? e(state.error) : ''}</div>`;
+  const emailInput =
+    `<input id="email" name="email" type="email" autocomplete="email" required maxlength="254" ` +
+    `value="${e(state.email ?? '')}">`;
+  const honeypot =
+    `<div class="hp" aria-hidden="true"><label for="website">Leave this field empty</label>` +
+    `<input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>`;
+  const termsLink = `<a href="${e(ctx.termsUrl)}" target="_blank" rel="noopener">terms</a>`;
+  const consent =
+    `<div class="consent"><input id="consent" name="consent" type="checkbox" value="true" required>` +
+    `<label for="consent">${e(CONSENT_SENTENCE.replace(' the terms.', ''))} the ${termsLink}.</label></div>`;
   return layout(
     ctx,
     'Subscribe',
     `<h1>Sign up to receive our latest news!</h1>
-<div id="message" class="message${state.error ? ' error' : ''}" role="status" aria-live="polite"${state.error ? '' : ' hidden'}>${state.error ? e(state.error) : ''}</div>
+${message}
 <form id="signup" method="post" action="/api/subscriptions" novalidate>
   <label for="email">Email address</label>
-  <input id="email" name="email" type="email" autocomplete="email" required maxlength="254" value="${e(state.email ?? '')}">
+  ${emailInput}
   <label for="name">Name <span class="muted">(optional)</span></label>
   <input id="name" name="name" type="text" autocomplete="name" maxlength="100" value="${e(state.name ?? '')}">
-  <div class="hp" aria-hidden="true"><label for="website">Leave this field empty</label><input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>
+  ${honeypot}
   <input type="hidden" name="termsVersion" value="${e(ctx.termsVersion)}">
   <input type="hidden" name="source" value="${e(state.source ?? 'signup-page')}">
-  <div class="consent"><input id="consent" name="consent" type="checkbox" value="true" required><label for="consent">${e(CONSENT_SENTENCE.replace(' the terms.', ''))} the <a href="${e(ctx.termsUrl)}" target="_blank" rel="noopener">terms</a>.</label></div>
+  ${consent}
   <button type="submit">Subscribe</button>
 </form>
 <p class="muted">We send a confirmation link first. You can leave with one click from any newsletter.</p>
@@ -67,7 +80,8 @@ export function termsPage(ctx: PageContext): string {
   return layout(
     ctx,
     'Terms',
-    `<h1>Terms</h1><p class="muted">Version ${e(ctx.termsVersion)}</p>\n${paragraphs}\n<p><a href="/">Back to the signup form</a></p>`,
+    `<h1>Terms</h1><p class="muted">Version ${e(ctx.termsVersion)}</p>\n${paragraphs}\n` +
+      `<p><a href="/">Back to the signup form</a></p>`,
   );
 }
 
@@ -75,7 +89,9 @@ export function thanksPage(ctx: PageContext): string {
   return layout(
     ctx,
     'Check your inbox',
-    `<h1>Check your inbox</h1><div class="message ok" role="status">Almost done: we have sent you a link to confirm your subscription.</div><p>If nothing arrives within a few minutes, look in your spam folder.</p>`,
+    `<h1>Check your inbox</h1>` +
+      `<div class="message ok" role="status">Almost done: we have sent you a link to confirm your subscription.</div>` +
+      `<p>If nothing arrives within a few minutes, look in your spam folder.</p>`,
   );
 }
 
@@ -83,8 +99,9 @@ export function confirmPage(ctx: PageContext, token: string): string {
   return layout(
     ctx,
     'Confirm your subscription',
-    `<h1>Confirm your subscription</h1><p>One more click and you will receive our newsletter.</p>
-<form method="post" action="/confirm"><input type="hidden" name="token" value="${e(token)}"><button type="submit">Confirm my subscription</button></form>`,
+    `<h1>Confirm your subscription</h1><p>One more click and you will receive our newsletter.</p>\n` +
+      `<form method="post" action="/confirm"><input type="hidden" name="token" value="${e(token)}">` +
+      `<button type="submit">Confirm my subscription</button></form>`,
   );
 }
 
@@ -92,7 +109,8 @@ export function confirmedPage(ctx: PageContext, already: boolean): string {
   return layout(
     ctx,
     'Subscribed',
-    `<h1>${already ? 'You are already subscribed' : 'You are subscribed'}</h1><div class="message ok" role="status">Thank you. Our next newsletter will reach you by email.</div>`,
+    `<h1>${already ? 'You are already subscribed' : 'You are subscribed'}</h1>` +
+      `<div class="message ok" role="status">Thank you. Our next newsletter will reach you by email.</div>`,
   );
 }
 
@@ -101,8 +119,9 @@ export function unsubscribePage(ctx: PageContext, token: string, alreadyGone: bo
   return layout(
     ctx,
     'Unsubscribe',
-    `<h1>Unsubscribe</h1><p>Click the button to stop receiving our newsletter.</p>
-<form method="post" action="/unsubscribe?token=${e(encodeURIComponent(token))}"><button type="submit">Unsubscribe</button></form>`,
+    `<h1>Unsubscribe</h1><p>Click the button to stop receiving our newsletter.</p>\n` +
+      `<form method="post" action="/unsubscribe?token=${e(encodeURIComponent(token))}">` +
+      `<button type="submit">Unsubscribe</button></form>`,
   );
 }
 
@@ -110,7 +129,9 @@ export function unsubscribedPage(ctx: PageContext): string {
   return layout(
     ctx,
     'Unsubscribed',
-    `<h1>You are unsubscribed</h1><div class="message ok" role="status">You will not receive our newsletter any more.</div><p>Changed your mind? <a href="/">Sign up again</a>.</p>`,
+    `<h1>You are unsubscribed</h1>` +
+      `<div class="message ok" role="status">You will not receive our newsletter any more.</div>` +
+      `<p>Changed your mind? <a href="/">Sign up again</a>.</p>`,
   );
 }
 
@@ -118,6 +139,7 @@ export function errorPage(ctx: PageContext, title: string, message: string): str
   return layout(
     ctx,
     title,
-    `<h1>${e(title)}</h1><div class="message error" role="alert">${e(message)}</div><p><a href="/">Back to the signup form</a></p>`,
+    `<h1>${e(title)}</h1><div class="message error" role="alert">${e(message)}</div>` +
+      `<p><a href="/">Back to the signup form</a></p>`,
   );
 }

@@ -14,7 +14,10 @@ const ASSETS = {
 
 const BODY_LIMIT = '16kb';
 
-/** The visitor's side: signup page and API, confirmation, unsubscribe. Handlers validate, call one use case, map the result. */
+/**
+ * The visitor's side: signup page and API, confirmation, unsubscribe.
+ * Handlers validate, call one use case, map the result.
+ */
 export function publicRoutes(deps: { subscriptions: Subscriptions; page: pages.PageContext }): Router {
   const { subscriptions, page } = deps;
   const r = Router();

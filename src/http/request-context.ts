@@ -10,7 +10,10 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** Gives each request an id (kept from X-Request-Id when sane) and a child logger; logs one line per request, without query strings (they carry tokens). */
+/**
+ * Gives each request an id (kept from X-Request-Id when sane) and a child logger;
+ * logs one line per request, without query strings (they carry tokens).
+ */
 export function requestLogging(log: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
     const given = req.get('x-request-id');

@@ -34,9 +34,11 @@ export interface MailTransportOptions {
   dkim?: { domainName: string; keySelector: string; privateKey: string };
 }
 
-// Headers DKIM signs: the defaults that matter plus both List-Unsubscribe headers (RFC 8058 section 4 requires them signed).
+// Headers DKIM signs: the defaults that matter plus both List-Unsubscribe headers
+// (RFC 8058 section 4 requires them signed).
 const DKIM_HEADERS =
-  'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:List-Id:List-Unsubscribe:List-Unsubscribe-Post';
+  'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:' +
+  'List-Id:List-Unsubscribe:List-Unsubscribe-Post';
 
 export function createMailTransport(opts: MailTransportOptions): MailTransport {
   const dkim = opts.dkim ? { ...opts.dkim, headerFieldNames: DKIM_HEADERS } : undefined;

@@ -10,7 +10,10 @@ export interface MessageTemplateInput {
   subject: string;
   html: string;
   text: string;
-  /** Extra headers (List-Id, List-Unsubscribe...). Values may hold `{{token}}`s; tokens are never allowed to add lines. */
+  /**
+   * Extra headers (List-Id, List-Unsubscribe...).
+   * Values may hold `{{token}}`s; tokens are never allowed to add lines.
+   */
   headers?: Record<string, string>;
   /** Domain of the Message-ID. */
   messageIdDomain: string;
@@ -124,7 +127,8 @@ function encodeSegment(s: string): Buffer {
 
 function encodeValue(value: string, kind: 'header' | 'html' | 'text'): Buffer {
   if (kind === 'header') {
-    // Header values come from validated addresses and our own URLs; refusing a line break here is the last guard against header injection.
+    // Header values come from validated addresses and our own URLs;
+    // refusing a line break here is the last guard against header injection.
     if (/[\r\n\0]/.test(value)) throw new Error('a header value must not contain a line break');
     return Buffer.from(value);
   }

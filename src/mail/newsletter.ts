@@ -15,10 +15,12 @@ export class MjmlNewsletterRenderer implements NewsletterRenderer {
     const blocks: string[] = [];
     for (const a of input.articles) {
       const image = a.imageUrl
-        ? `<mj-image src="${escapeHtml(a.imageUrl)}" alt="${escapeHtml(a.title)}" padding="0 24px 8px" border-radius="4px" />`
+        ? `<mj-image src="${escapeHtml(a.imageUrl)}" alt="${escapeHtml(a.title)}" ` +
+          `padding="0 24px 8px" border-radius="4px" />`
         : '';
       const byline = a.author
-        ? `<mj-text font-family="Helvetica, Arial, sans-serif" font-size="13px" color="#57606a" css-class="muted" padding="0 24px 8px">By ${escapeHtml(a.author)}</mj-text>`
+        ? `<mj-text font-family="Helvetica, Arial, sans-serif" font-size="13px" color="#57606a" css-class="muted" ` +
+          `padding="0 24px 8px">By ${escapeHtml(a.author)}</mj-text>`
         : '';
       blocks.push(
         await templates.partial(

@@ -30,7 +30,8 @@ const VAR = /\[\[([a-z_]+)\]\]/g;
 /**
  * Renders the MJML templates. Two kinds of placeholders:
  * - `[[name]]` (escaped) and `[[[name]]]` (trusted MJML) are filled at render time, before MJML runs;
- * - `{{name}}` survives rendering and is filled per recipient by MessageTemplate, so one render serves a whole campaign.
+ * - `{{name}}` survives rendering and is filled per recipient by MessageTemplate,
+ *   so one render serves a whole campaign.
  * Partials are inlined here rather than by mj-include so render-time values reach them too.
  */
 export class TemplateRenderer {

@@ -2,7 +2,10 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { QUEUES, type FeedPollJob } from './jobs';
 
-/** Id of the one schedule; upserting it on every start keeps one schedule however often, and by however many processes, the service starts. */
+/**
+ * Id of the one schedule; upserting it on every start keeps one schedule however often, and by however many
+ * processes, the service starts.
+ */
 const SCHEDULER_ID = 'feed-poll';
 
 const JOB_OPTIONS = {

@@ -15,7 +15,10 @@ export interface BootOptions {
   env?: Record<string, string | undefined>;
   /** Builds the logger. Default: pino at LOG_LEVEL on stdout. */
   logger?: (config: AppConfig) => Logger;
-  /** Refuse to go on when the configured Redis does not answer, instead of retrying in the background. Default false. */
+  /**
+   * Refuse to go on when the configured Redis does not answer, instead of retrying in the background.
+   * Default false.
+   */
   requireRedis?: boolean;
   /** Default: the system clock. */
   clock?: Clock;

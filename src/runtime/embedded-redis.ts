@@ -86,7 +86,9 @@ export async function startEmbeddedRedis(dataDir: string): Promise<RedisTarget> 
     const failed = await Promise.race([spawnError, new Promise<null>((ok) => setTimeout(() => ok(null), 100))]);
     if (failed) {
       throw new RedisUnavailableError(
-        'No Redis answers on 127.0.0.1:6379 and redis-server is not on PATH. Install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL=redis://host:6379.',
+        'No Redis answers on 127.0.0.1:6379 and redis-server is not on PATH. ' +
+          'Install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) ' +
+          'or set REDIS_URL=redis://host:6379.',
       );
     }
     if (await redisAnswers({ path }))

@@ -10,7 +10,8 @@ type Row = Record<string, string>;
  * Finds an article by url (then by guid) or creates it, in one script, so two concurrent adds of one url (or one
  * guid) make one article. When found by url, a guid not yet indexed is attached to it, so a later move of the url
  * is still recognised by its guid.
- * KEYS: seq, url index, guid index, new zset, all zset. ARGV: article key prefix, url, guid or '', score, field, value...
+ * KEYS: seq, url index, guid index, new zset, all zset.
+ * ARGV: article key prefix, url, guid or '', score, field, value...
  * Returns {id, created (0/1)}.
  */
 const ADD = `

@@ -62,7 +62,10 @@ if ARGV[2] == 'sent' then redis.call('HSET', KEYS[1], 'consecutiveFailures', 0) 
 return 1
 `);
 
-/** CampaignRepository on Redis: a hash per campaign with its counters, its content hash, and two bitmaps by subscriber id. */
+/**
+ * CampaignRepository on Redis: a hash per campaign with its counters, its content hash, and two bitmaps by
+ * subscriber id.
+ */
 export class CampaignStore implements CampaignRepository {
   constructor(private readonly deps: { redis: Redis; keys: Keys }) {}
 

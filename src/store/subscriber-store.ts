@@ -19,7 +19,8 @@ type Row = Record<string, string>;
 /**
  * Moves a subscriber between statuses only if it is in one of the allowed ones, and keeps the active index and
  * suppression set in step, in one atomic script so a confirm racing an unsubscribe cannot leave both applied.
- * KEYS: subscriber hash, active zset, suppressed set. ARGV: id, to, email hash, suppress(0/1), allowed..., '--', field, value...
+ * KEYS: subscriber hash, active zset, suppressed set.
+ * ARGV: id, to, email hash, suppress(0/1), allowed..., '--', field, value...
  */
 const TRANSITION = new LuaScript(`
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -85,7 +86,10 @@ return table.concat(out)
 
 const IMPORT_OUTCOME: Record<string, ImportOutcome> = { i: 'imported', s: 'suppressed', e: 'existing' };
 
-/** SubscriberRepository on Redis: a hash per person, the index by address hash, the active zset, the suppression set, the trail lists. */
+/**
+ * SubscriberRepository on Redis: a hash per person, the index by address hash, the active zset, the suppression
+ * set, the trail lists.
+ */
 export class SubscriberStore implements SubscriberRepository {
   private readonly keys: Keys;
 

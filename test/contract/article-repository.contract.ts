@@ -2,7 +2,10 @@ import type { Article, NewArticle } from '../../src/domain/article';
 import type { ArticleRepository } from '../../src/domain/ports/article-repository';
 import { freshRepositoryPerTest, time, type RepositoryFixture } from './fixture';
 
-/** A validated article named by `slug`, its url https://news.example/<slug>, published at time(0) unless `changes` says otherwise. */
+/**
+ * A validated article named by `slug`, its url https://news.example/<slug>, published at time(0) unless `changes`
+ * says otherwise.
+ */
 function newArticle(slug: string, changes: Partial<NewArticle> = {}): NewArticle {
   return {
     title: `Article ${slug}`,

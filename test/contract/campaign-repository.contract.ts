@@ -22,7 +22,10 @@ export function campaignRepositoryContract(
       return repo.create({ subject: 'The weekly digest', articleIds: [3, 1, 2], now });
     }
 
-    /** A campaign in 'sending' whose fan-out has queued `queued` recipients (subscriber ids 1..queued), not yet done. */
+    /**
+     * A campaign in 'sending' whose fan-out has queued `queued` recipients (subscriber ids 1..queued), not yet
+     * done.
+     */
     async function sending(queued: number): Promise<number> {
       const { id } = await draft();
       expect(

@@ -56,6 +56,8 @@ async function pollError(ingester: FeedIngester, url: string): Promise<FeedError
 // ---------------------------------------------------------------------------------------------------------------
 // A site serving its feeds over real HTTP.
 
+const COOKIE_THIEF_LINK = '<a href="javascript:alert(document.cookie)">this</a>';
+
 const RSS_ITEMS = {
   sample: `<item>
       <title>UN rights chief&#8217;s China visit draws criticism</title>
@@ -79,20 +81,31 @@ const RSS_ITEMS = {
       <link>https://news.test/world/hostile</link>
       <author>eve@evil.test (Eve&#13;&#10;X-Injected: 1)</author>
       <pubDate>Sat, 28 May 2022 12:00:00 GMT</pubDate>
-      <content:encoded><![CDATA[<p onclick="steal()">Read <a href="javascript:alert(document.cookie)">this</a> and <a href="/safe">that</a>.</p>
+      <content:encoded><![CDATA[<p onclick="steal()">Read ${COOKIE_THIEF_LINK} and <a href="/safe">that</a>.</p>
         <img src="x" onerror="alert(1)"><script>alert(2)</script><iframe src="https://evil.test/"></iframe>
         <img src="data:image/png;base64,AAAA"><img src="/img/ok.png" alt="ok">]]></content:encoded>
     </item>`,
-  javascriptLink: `<item><title>Click me</title><link>javascript:alert(1)</link><description>bad link</description></item>`,
+  javascriptLink:
+    '<item><title>Click me</title><link>javascript:alert(1)</link>' + '<description>bad link</description></item>',
   noTitle: `<item><link>https://news.test/untitled</link><description>no title</description></item>`,
 };
 
+const RSS_NAMESPACES = [
+  'xmlns:content="http://purl.org/rss/1.0/modules/content/"',
+  'xmlns:dc="http://purl.org/dc/elements/1.1/"',
+  'xmlns:media="http://search.yahoo.com/mrss/"',
+].join(' ');
+
 const rss = (items: string[]) => `<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/">
+<rss version="2.0" ${RSS_NAMESPACES}>
   <channel><title>The Test Gazette</title><link>https://news.test/</link>
     ${items.join('\n    ')}
   </channel>
 </rss>`;
+
+const RIGHTS_HTML_ESCAPED =
+  `&lt;h1&gt;Rights&lt;/h1&gt;&lt;p&gt;${SAMPLE_PARAGRAPHS[4]}&lt;/p&gt;` + '&lt;script&gt;alert(1)&lt;/script&gt;';
+const XHTML_DIV = '<div xmlns="http://www.w3.org/1999/xhtml">';
 
 const ATOM = `<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom">
@@ -106,19 +119,21 @@ const ATOM = `<?xml version="1.0" encoding="utf-8"?>
     <published>2022-05-31T10:00:00+02:00</published>
     <author><name>Ann Editor</name></author>
     <summary>Why the visit matters.</summary>
-    <content type="html">&lt;h1&gt;Rights&lt;/h1&gt;&lt;p&gt;${SAMPLE_PARAGRAPHS[4]}&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;</content>
+    <content type="html">${RIGHTS_HTML_ESCAPED}</content>
   </entry>
   <entry>
     <title>Already posted through the API</title>
     <link href="https://news.test/opinion/posted"/>
     <id>tag:news.test,2022:opinion-8</id>
     <updated>2022-05-30T07:30:00Z</updated>
-    <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Same url as an article posted by hand.</p></div></content>
+    <content type="xhtml">${XHTML_DIV}<p>Same url as an article posted by hand.</p></div></content>
   </entry>
 </feed>`;
 
 const LATIN1_RSS = Buffer.from(
-  `<?xml version="1.0" encoding="ISO-8859-1"?><rss version="2.0"><channel><title>L</title><item><title>Caf\u00e9 cr\u00e8me</title><link>https://news.test/cafe</link></item></channel></rss>`,
+  '<?xml version="1.0" encoding="ISO-8859-1"?><rss version="2.0"><channel><title>L</title>' +
+    '<item><title>Caf\u00e9 cr\u00e8me</title><link>https://news.test/cafe</link></item>' +
+    '</channel></rss>',
   'latin1',
 );
 
@@ -150,7 +165,9 @@ async function startFeedSite(): Promise<FeedSite> {
         // Streamed with no Content-Length: only counting the bytes read can stop it.
         res.writeHead(200, { 'content-type': 'application/rss+xml' });
         res.write('<rss version="2.0"><channel><title>Big</title>');
-        const item = `<item><title>Filler</title><link>https://news.test/f</link><description>${'x'.repeat(1000)}</description></item>`;
+        const item =
+          '<item><title>Filler</title><link>https://news.test/f</link>' +
+          `<description>${'x'.repeat(1000)}</description></item>`;
         for (let i = 0; i < 100; i++) res.write(item);
         return void res.end('</channel></rss>');
       }
@@ -215,7 +232,9 @@ describe('admin articles API', () => {
       body: {
         title: '  UN rights chief’s China visit draws criticism  ',
         url: 'https://NEWS.test:443/world/bachelet',
-        bodyHtml: `${SAMPLE_HTML}<script>alert(1)</script><p onclick="x()"><a href="javascript:alert(2)">bad</a> <a href="/world/next">next</a></p>`,
+        bodyHtml:
+          `${SAMPLE_HTML}<script>alert(1)</script>` +
+          '<p onclick="x()"><a href="javascript:alert(2)">bad</a> <a href="/world/next">next</a></p>',
         imageUrl: 'https://news.test/img/lead.jpg',
         author: 'Staff Reporter',
       },

@@ -80,7 +80,8 @@ describe('a campaign to 2,000+ subscribers', () => {
     // One render for the whole campaign, none per recipient.
     expect(container.templates.renders - rendersBefore).toBe(1);
 
-    // The articles are no longer new (marked by the worker right after the campaign ends, so possibly a moment later).
+    // The articles are no longer new (marked by the worker right after the campaign ends, so possibly a moment
+    // later).
     await eventually(
       async () => (await container.articleStore.listNew()).length === 0,
       5000,

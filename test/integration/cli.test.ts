@@ -39,7 +39,8 @@ function cli(
       child.kill('SIGKILL');
       fail(
         new Error(
-          `cli ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 30000} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+          `cli ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 30000} ms\n` +
+            `stdout: ${stdout}\nstderr: ${stderr}`,
         ),
       );
     }, opts.timeoutMs ?? 30000);

@@ -20,23 +20,27 @@ function expectInert(html: string) {
 describe('sanitiseArticleHtml', () => {
   test('keeps the email-safe subset as it is', () => {
     const html =
-      '<h2>Sub</h2><h3>Three</h3><h4>Four</h4><p>A <strong>b</strong> <b>c</b> <em>d</em> <i>e</i> <u>f</u> <q>g</q><br /></p>' +
+      '<h2>Sub</h2><h3>Three</h3><h4>Four</h4>' +
+      '<p>A <strong>b</strong> <b>c</b> <em>d</em> <i>e</i> <u>f</u> <q>g</q><br /></p>' +
       '<blockquote>quote</blockquote><ul><li>one</li></ul><ol><li>two</li></ol><hr />' +
-      '<figure><img src="https://news.test/a.jpg" alt="A picture" width="600" height="400" /><figcaption>Cap</figcaption></figure>' +
+      '<figure><img src="https://news.test/a.jpg" alt="A picture" width="600" height="400" />' +
+      '<figcaption>Cap</figcaption></figure>' +
       '<p><a href="https://news.test/x">link</a> <a href="mailto:desk@news.test">mail</a></p>';
     expect(sanitiseArticleHtml(html)).toBe(html);
   });
 
   test('drops scripts, styles and frames with their content, and keeps the text of other unknown tags', () => {
     const out = sanitiseArticleHtml(
-      '<script>alert("x")</script><style>p{color:red}</style><iframe src="https://evil.test"></iframe><p>Kept <span>text</span> <font>too</font></p><noscript>no</noscript>',
+      '<script>alert("x")</script><style>p{color:red}</style><iframe src="https://evil.test"></iframe>' +
+        '<p>Kept <span>text</span> <font>too</font></p><noscript>no</noscript>',
     );
     expect(out).toBe('<p>Kept text too</p>');
   });
 
   test('removes event handlers, style, class and id attributes', () => {
     const out = sanitiseArticleHtml(
-      '<p onclick="steal()" style="position:fixed" class="x" id="y">Hi <img src="https://news.test/i.png" onerror="steal()" onload="x()" style="width:1px"></p>',
+      '<p onclick="steal()" style="position:fixed" class="x" id="y">' +
+        'Hi <img src="https://news.test/i.png" onerror="steal()" onload="x()" style="width:1px"></p>',
     );
     expect(out).toBe('<p>Hi <img src="https://news.test/i.png" /></p>');
     expectInert(out);
@@ -60,7 +64,8 @@ describe('sanitiseArticleHtml', () => {
 
   test('an image from data:, javascript: or nowhere is dropped whole', () => {
     const out = sanitiseArticleHtml(
-      '<p>a<img src="data:image/png;base64,AAAA">b<img src="javascript:alert(1)">c<img>d<img src="https://news.test/ok.png" alt="ok"></p>',
+      '<p>a<img src="data:image/png;base64,AAAA">b<img src="javascript:alert(1)">c<img>' +
+        'd<img src="https://news.test/ok.png" alt="ok"></p>',
     );
     expect(out).toBe('<p>abcd<img src="https://news.test/ok.png" alt="ok" /></p>');
   });
@@ -92,10 +97,13 @@ describe('sanitiseArticleHtml', () => {
   });
 
   test('a hostile mix comes out inert', () => {
-    const hostile = `<p>Hello</p><img src=x onerror=alert(1)><svg onload=alert(1)><script>alert(2)</script></svg>
-      <a href="javascript:alert(3)" onmouseover="alert(4)">x</a><math><mtext><table><mglyph><style><img src=x onerror=alert(5)>
+    const hostile =
+      `<p>Hello</p><img src=x onerror=alert(1)><svg onload=alert(1)><script>alert(2)</script></svg>
+      <a href="javascript:alert(3)" onmouseover="alert(4)">x</a>` +
+      `<math><mtext><table><mglyph><style><img src=x onerror=alert(5)>
       <iframe srcdoc="<script>alert(6)</script>"></iframe><form action="https://evil.test"><input name="p"></form>
-      <object data="https://evil.test/x.swf"></object><link rel="stylesheet" href="https://evil.test/x.css"><meta http-equiv="refresh" content="0;url=https://evil.test">`;
+      <object data="https://evil.test/x.swf"></object><link rel="stylesheet" href="https://evil.test/x.css">` +
+      '<meta http-equiv="refresh" content="0;url=https://evil.test">';
     const out = sanitiseArticleHtml(hostile);
     expectInert(out);
     expect(out).toContain('<p>Hello</p>');
@@ -112,7 +120,8 @@ describe('sanitiseArticleHtml', () => {
 describe('summaryFrom', () => {
   test('is plain text: no tags, no link targets, entities decoded, whitespace collapsed', () => {
     const s = summaryFrom(
-      '<h2>Head</h2>\n<p>Tom &amp; Jerry &#8220;quoted&#8221; <a href="https://x.test/secret">link</a><img src="https://x.test/i.png" alt="pic"></p>\r\n<p>Second\tpara</p>',
+      '<h2>Head</h2>\n<p>Tom &amp; Jerry &#8220;quoted&#8221; <a href="https://x.test/secret">link</a>' +
+        '<img src="https://x.test/i.png" alt="pic"></p>\r\n<p>Second\tpara</p>',
     );
     expect(s).toBe('Head Tom & Jerry “quoted” link Second para');
   });

@@ -10,8 +10,15 @@ const SAMPLE_HTML = SAMPLE.split(/\n\s*\n/)
   .map((p) => `<p>${p}</p>`)
   .join('\n');
 
+const RSS_NAMESPACES = [
+  'xmlns:content="http://purl.org/rss/1.0/modules/content/"',
+  'xmlns:dc="http://purl.org/dc/elements/1.1/"',
+  'xmlns:media="http://search.yahoo.com/mrss/"',
+  'xmlns:atom="http://www.w3.org/2005/Atom"',
+].join(' ');
+
 const RSS = `<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/" xmlns:atom="http://www.w3.org/2005/Atom">
+<rss version="2.0" ${RSS_NAMESPACES}>
   <channel>
     <title>The Test Gazette</title>
     <link>https://news.test/</link>
@@ -38,6 +45,8 @@ const RSS = `<?xml version="1.0" encoding="UTF-8"?>
   </channel>
 </rss>`;
 
+const XHTML_DIV = '<div xmlns="http://www.w3.org/1999/xhtml">';
+
 const ATOM = `<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">
   <title>The Test Gazette</title>
@@ -52,7 +61,7 @@ const ATOM = `<?xml version="1.0" encoding="utf-8"?>
     <updated>2022-05-31T08:00:00Z</updated>
     <author><name>Ann Editor</name><email>ann@news.test</email></author>
     <summary type="text">A short summary.</summary>
-    <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Inline <strong>XHTML</strong> &amp; an entity</p></div></content>
+    <content type="xhtml">${XHTML_DIV}<p>Inline <strong>XHTML</strong> &amp; an entity</p></div></content>
   </entry>
   <entry>
     <title>Plain title</title>
@@ -76,6 +85,8 @@ function laughs(): string {
 </channel></rss>`;
 }
 
+const SVG_DATA_IMAGE = '<img src="data:image/svg+xml;base64,PHN2Zz4=">';
+
 const HOSTILE = `<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">
   <channel><title>Evil</title>
@@ -86,7 +97,7 @@ const HOSTILE = `<?xml version="1.0" encoding="UTF-8"?>
 Bcc: all@example.com)</author>
       <content:encoded><![CDATA[<p>Read <a href="javascript:alert(document.cookie)" onclick="steal()">this</a></p>
         <img src="x" onerror="alert(1)"><script>alert(2)</script><iframe src="https://evil.test"></iframe>
-        <p style="display:none" onmouseover="steal()">hidden</p><img src="data:image/svg+xml;base64,PHN2Zz4=">]]></content:encoded>
+        <p style="display:none" onmouseover="steal()">hidden</p>${SVG_DATA_IMAGE}]]></content:encoded>
     </item>
     <item>
       <title>Line
@@ -146,7 +157,8 @@ describe('parseFeed: RSS 2.0', () => {
 
   test('a channel with a single item gives a list of one', () => {
     const one = parseFeed(
-      '<rss version="2.0"><channel><title>One</title><item><title>Alone</title><link>https://news.test/alone</link></item></channel></rss>',
+      '<rss version="2.0"><channel><title>One</title>' +
+        '<item><title>Alone</title><link>https://news.test/alone</link></item></channel></rss>',
     );
     expect(one.entries).toEqual([{ title: 'Alone', url: 'https://news.test/alone' }]);
   });
@@ -164,7 +176,8 @@ describe('parseFeed: RSS 2.0', () => {
 
   test('unescaped HTML in a description is read as HTML rather than torn apart', () => {
     const f = parseFeed(
-      '<rss version="2.0"><channel><item><title>T</title><link>https://n.test/t</link><description><p>Raw <b>markup</b></p></description></item></channel></rss>',
+      '<rss version="2.0"><channel><item><title>T</title><link>https://n.test/t</link>' +
+        '<description><p>Raw <b>markup</b></p></description></item></channel></rss>',
     );
     expect(f.entries[0].bodyHtml).toBe('<p>Raw <b>markup</b></p>');
   });
@@ -214,7 +227,8 @@ describe('parseFeed: Atom', () => {
 
   test('a feed with a single entry gives a list of one', () => {
     const one = parseFeed(
-      '<feed xmlns="http://www.w3.org/2005/Atom"><title>One</title><entry><title>Alone</title><id>urn:x:1</id><link href="https://news.test/a"/></entry></feed>',
+      '<feed xmlns="http://www.w3.org/2005/Atom"><title>One</title>' +
+        '<entry><title>Alone</title><id>urn:x:1</id><link href="https://news.test/a"/></entry></feed>',
     );
     expect(one.entries).toEqual([{ title: 'Alone', guid: 'urn:x:1', url: 'https://news.test/a' }]);
   });
@@ -232,7 +246,10 @@ describe('parseFeed: hostile and broken documents', () => {
   });
 
   test('one large entity repeated many times (quadratic blow-up) is refused as feed_invalid', () => {
-    const doc = `<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "${'a'.repeat(1900)}">]><rss version="2.0"><channel><item><title>${'&a;'.repeat(5000)}</title><link>https://n.test/q</link></item></channel></rss>`;
+    const doc =
+      `<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "${'a'.repeat(1900)}">]>` +
+      `<rss version="2.0"><channel><item><title>${'&a;'.repeat(5000)}</title><link>https://n.test/q</link></item>` +
+      '</channel></rss>';
     const started = Date.now();
     expectFeedInvalid(doc);
     expect(Date.now() - started).toBeLessThan(1000);
@@ -240,7 +257,8 @@ describe('parseFeed: hostile and broken documents', () => {
 
   test('an external entity is refused, never fetched or read', () => {
     expectFeedInvalid(
-      '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><rss version="2.0"><channel><item><title>&xxe;</title><link>https://n.test/x</link></item></channel></rss>',
+      '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>' +
+        '<rss version="2.0"><channel><item><title>&xxe;</title><link>https://n.test/x</link></item></channel></rss>',
     );
   });
 

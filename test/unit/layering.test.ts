@@ -34,7 +34,8 @@ function check(files: Record<string, string>): { code: number | null; output: st
 const port = { 'src/domain/ports/store.ts': 'export interface Store { get(id: number): Promise<string> }\n' };
 const adapter = {
   'src/store/redis-store.ts':
-    "import type { Store } from '../domain/ports/store';\nexport class RedisStore implements Store { async get() { return ''; } }\n",
+    "import type { Store } from '../domain/ports/store';\n" +
+    "export class RedisStore implements Store { async get() { return ''; } }\n",
 };
 
 test('a domain that uses its own port passes, and an adapter implementing the port passes', () => {

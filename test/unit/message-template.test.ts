@@ -1,7 +1,10 @@
 import { simpleParser } from 'mailparser';
 import { MessageTemplate } from '../../src/mail/message-template';
 
-const longHtml = `<p>${'Word '.repeat(400)}</p><p>Dear {{name}}, <a href="{{unsubscribe_url}}">leave</a>.</p><p>.leading dot line</p>`;
+const longHtml =
+  `<p>${'Word '.repeat(400)}</p>` +
+  '<p>Dear {{name}}, <a href="{{unsubscribe_url}}">leave</a>.</p>' +
+  '<p>.leading dot line</p>';
 const template = new MessageTemplate({
   from: 'Büro Gazette <news@gazette.test>',
   subject: 'Grüße: the week’s news',

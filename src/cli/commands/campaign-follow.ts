@@ -10,7 +10,8 @@ import { campaignProgressLine, LiveLine, processedOf, RateMeter } from '../progr
 import { PROG } from '../program';
 
 const NO_WORKER =
-  'warning: no worker is running, so nothing will be sent until `npm run worker` or `npm start` runs against the same Redis and REDIS_PREFIX.';
+  'warning: no worker is running, so nothing will be sent until `npm run worker` or `npm start` ' +
+  'runs against the same Redis and REDIS_PREFIX.';
 
 /** True when some worker takes delivery jobs; undefined when Redis will not tell (CLIENT LIST not allowed). */
 async function workersRunning(container: Container): Promise<boolean | undefined> {
@@ -55,7 +56,8 @@ export async function follow({ container, signal }: Ctx, id: number, opts: { jso
     } catch {
       live.done();
       err(
-        `stopped following; campaign ${id} is still ${c.status}. Follow it again with: ${PROG} campaign status ${id} --follow`,
+        `stopped following; campaign ${id} is still ${c.status}. ` +
+          `Follow it again with: ${PROG} campaign status ${id} --follow`,
       );
       return EXIT.interrupted;
     }
@@ -81,5 +83,8 @@ function finalLine(c: Campaign): string {
     Number.isFinite(took) && took > 0
       ? ` in ${formatDuration(took)} (${formatRate((processedOf(c) * 1000) / took)} msg/s)`
       : '';
-  return `campaign ${c.id} ${c.status}: ${formatCount(c.sent)} sent, ${formatCount(c.failed)} failed, ${formatCount(c.bounced)} bounced, ${formatCount(c.skipped)} skipped of ${formatCount(c.total)}${speed}`;
+  const counts =
+    `${formatCount(c.sent)} sent, ${formatCount(c.failed)} failed, ` +
+    `${formatCount(c.bounced)} bounced, ${formatCount(c.skipped)} skipped`;
+  return `campaign ${c.id} ${c.status}: ${counts} of ${formatCount(c.total)}${speed}`;
 }

@@ -35,11 +35,11 @@ const campaignCreate = command<{ subject?: string; articleIds?: number[] }>({
   },
   async run({ container }, input) {
     const c = await container.campaigns.create(input);
-    out(
-      `created campaign ${c.id} (draft) with ${c.articleIds.length} article${c.articleIds.length === 1 ? '' : 's'}: ${c.subject}`,
-    );
+    const articles = `${c.articleIds.length} article${c.articleIds.length === 1 ? '' : 's'}`;
+    out(`created campaign ${c.id} (draft) with ${articles}: ${c.subject}`);
     err(
-      `next: ${PROG} campaign preview ${c.id}, then campaign test ${c.id} --to you@example.com, then campaign send ${c.id} --follow`,
+      `next: ${PROG} campaign preview ${c.id}, then campaign test ${c.id} --to you@example.com, ` +
+        `then campaign send ${c.id} --follow`,
     );
   },
 });
@@ -82,7 +82,8 @@ const campaignPreview = command<{ id: number; out?: string }>({
   synopsis: '<id> [--out file.html]',
   summary: 'Write the rendered newsletter to an HTML file',
   details: [
-    "Writes the newsletter as a subscriber would see it (the sent content once sending started) and prints the file's path.",
+    'Writes the newsletter as a subscriber would see it (the sent content once sending started) ' +
+      "and prints the file's path.",
   ],
   positionals: [{ name: 'id' }],
   options: {
@@ -116,13 +117,15 @@ const campaignTest = command<{ id: number; to: string }>({
   async run({ container }, input) {
     const r = await container.campaigns.test(input.id, { to: input.to });
     out(
-      `test message of campaign ${input.id} sent to ${r.to} (${container.transport.describe}; message id ${r.messageId})`,
+      `test message of campaign ${input.id} sent to ${r.to} ` +
+        `(${container.transport.describe}; message id ${r.messageId})`,
     );
   },
 });
 
 const FOLLOW_HELP =
-  'Show live progress on stderr until the campaign ends; exit 0 when it is sent, 1 when it fails or is cancelled, 3 when it pauses';
+  'Show live progress on stderr until the campaign ends; ' +
+  'exit 0 when it is sent, 1 when it fails or is cancelled, 3 when it pauses';
 
 const campaignSend = command<{ id: number; follow: boolean }>({
   group: 'campaign',
@@ -190,7 +193,8 @@ function lifecycle(name: 'pause' | 'resume' | 'cancel', summary: string, details
 const campaignPause = lifecycle(
   'pause',
   'Pause a sending campaign',
-  'Every batch checks the status before it sends, so sending stops within one batch; resume continues where it stopped.',
+  'Every batch checks the status before it sends, so sending stops within one batch; ' +
+    'resume continues where it stopped.',
 );
 const campaignResume = lifecycle(
   'resume',
@@ -205,6 +209,7 @@ const campaignCancel = lifecycle(
 
 function campaignBlock(c: Campaign): string {
   const processed = processedOf(c);
+  const approx = c.fanoutDone || c.status !== 'sending' ? '' : '~';
   return keyValues([
     ['campaign', c.id],
     ['status', c.status],
@@ -214,7 +219,7 @@ function campaignBlock(c: Campaign): string {
       'progress',
       c.status === 'draft'
         ? '-'
-        : `${formatCount(processed)} of ${c.fanoutDone || c.status !== 'sending' ? '' : '~'}${formatCount(c.total)} (${percent(processed, c.total)})`,
+        : `${formatCount(processed)} of ${approx}${formatCount(c.total)} (${percent(processed, c.total)})`,
     ],
     ['sent', formatCount(c.sent)],
     ['failed', formatCount(c.failed)],

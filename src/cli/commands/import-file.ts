@@ -67,7 +67,8 @@ export async function importFile(
     live.clear();
     if (signal.aborted) {
       err(
-        `import interrupted after ${formatCount(decoded.lines)} lines: the rows written so far are kept, and running the same import again skips them as existing.`,
+        `import interrupted after ${formatCount(decoded.lines)} lines: the rows written so far are kept, ` +
+          `and running the same import again skips them as existing.`,
       );
       return EXIT.interrupted;
     }
@@ -85,16 +86,14 @@ export async function importFile(
 
 function printImportSummary(name: string, s: ImportSummary, elapsedMs: number) {
   const rows = s.imported + s.skipped.suppressed + s.skipped.existing + s.invalid;
-  out(
-    `imported ${formatCount(s.imported)} of ${formatCount(rows)} rows from ${name} in ${formatDuration(elapsedMs)} (${formatRate((rows * 1000) / Math.max(elapsedMs, 1))} rows/s)`,
-  );
+  const speed = ` in ${formatDuration(elapsedMs)} (${formatRate((rows * 1000) / Math.max(elapsedMs, 1))} rows/s)`;
+  out(`imported ${formatCount(s.imported)} of ${formatCount(rows)} rows from ${name}${speed}`);
+  const { suppressed, existing } = s.skipped;
+  const skippedBy = `${formatCount(suppressed)} suppressed, ${formatCount(existing)} already subscribed`;
   out(
     keyValues([
       ['  imported', formatCount(s.imported)],
-      [
-        '  skipped',
-        `${formatCount(s.skipped.suppressed + s.skipped.existing)} (${formatCount(s.skipped.suppressed)} suppressed, ${formatCount(s.skipped.existing)} already subscribed)`,
-      ],
+      ['  skipped', `${formatCount(suppressed + existing)} (${skippedBy})`],
       ['  invalid', formatCount(s.invalid)],
     ]),
   );

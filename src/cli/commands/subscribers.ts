@@ -58,9 +58,8 @@ const subscribersImport = command<{ file: string; format: ImportFormat; gzip: bo
       size = st.size;
     } catch (e) {
       if (e instanceof CliError) throw e;
-      throw new CliError(
-        `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
-      );
+      const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+      throw new CliError(`cannot read ${file}: ${reason}`);
     }
     return { file, format, gzip, size };
   },
@@ -127,7 +126,9 @@ const subscribersErase = command<{ email: string }>({
   synopsis: '<email>',
   summary: 'Erase a subscriber; a hash of the address stays suppressed',
   details: [
-    'Deletes the record and consent trail (the right to erasure). A hash of the address stays on the suppression list, so it is never mailed again, even if it comes back in an import.',
+    'Deletes the record and consent trail (the right to erasure). ' +
+      'A hash of the address stays on the suppression list, so it is never mailed again, ' +
+      'even if it comes back in an import.',
   ],
   positionals: [{ name: 'email' }],
   options: {},
