@@ -23,7 +23,7 @@ import { opsRoutes } from './http/ops-routes';
 import { publicRoutes } from './http/public-routes';
 import { addressOf } from './mail/address';
 import { mailIdentity } from './mail/mail-identity';
-import { createMailTransport, type MailTransport } from './mail/mail-transport';
+import { createMailTransport } from './mail/mail-transport';
 import { Mailer } from './mail/mailer';
 import { MjmlNewsletterRenderer } from './mail/newsletter';
 import { TemplateRenderer } from './mail/template-renderer';
@@ -44,17 +44,13 @@ import { deliveryWorker } from '../workers/delivery-worker';
 import { feedWorker } from '../workers/feed-worker';
 import { transactionalWorker } from '../workers/transactional-worker';
 
-/** What the composition root needs from the outside; tests pass their own clock and prefix (in the config). */
+/** What the composition root needs from the outside; tests pass their own clock, and their key prefix in the config. */
 export interface ContainerInput {
   config: AppConfig;
   redis: RedisOptions;
   log: Logger;
   /** Default: the system clock. */
   clock?: Clock;
-  /** Default: SMTP when the config names a server, else the outbox folder. */
-  transport?: MailTransport;
-  /** Folder of the MJML templates. Default: ./templates of the project. */
-  templatesDir?: string;
   /** Collect Node's process metrics (CPU, memory, event loop) too. Default false. */
   processMetrics?: boolean;
 }
@@ -83,17 +79,16 @@ export function buildContainer(input: ContainerInput) {
   const campaignQueues = new CampaignQueues(queues);
 
   const templates = new TemplateRenderer({
-    dir: input.templatesDir ?? join(__dirname, '..', 'templates'),
+    dir: join(__dirname, '..', 'templates'),
     globals: { site_name: config.siteName, postal_address: config.mail.postalAddress },
   });
-  const transport =
-    input.transport ??
-    createMailTransport({
-      smtpUrl: config.mail.smtpUrl,
-      outboxDir: join(config.dataDir, 'outbox'),
-      maxConnections: config.mail.maxConnections,
-      dkim: config.mail.dkim,
-    });
+  // SMTP when the config names a server, else the outbox folder.
+  const transport = createMailTransport({
+    smtpUrl: config.mail.smtpUrl,
+    outboxDir: join(config.dataDir, 'outbox'),
+    maxConnections: config.mail.maxConnections,
+    dkim: config.mail.dkim,
+  });
   const identity = mailIdentity({
     from: config.mail.from,
     replyTo: config.mail.replyTo,

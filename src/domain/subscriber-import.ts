@@ -18,7 +18,7 @@ import {
 
 export type ImportFormat = 'ndjson' | 'csv';
 
-/** Batches sent before the oldest must be answered: 2 keeps Redis busy while the next batch is parsed and sent. */
+/** Batches sent before the oldest must be answered: 2 keeps the store busy while the next batch is parsed and sent. */
 const IN_FLIGHT = 2;
 
 /** Counts so far; sent as progress and as the first part of the summary. */
@@ -49,7 +49,7 @@ export interface SubscriberImportDeps {
 }
 
 export interface SubscriberImportOptions {
-  /** Rows written to Redis in one atomic round trip. Default 500. */
+  /** Rows written in one atomic store call. Default 500. */
   batchSize?: number;
   /** Lines between progress reports. Default 10,000. */
   progressEvery?: number;
@@ -62,7 +62,7 @@ export interface SubscriberImportOptions {
 /**
  * Imports subscribers who consented elsewhere: each row brings its consent evidence and becomes active at once,
  * with no confirmation mail. Streams end to end: memory holds one input chunk, one batch being built and
- * IN_FLIGHT batches being written, whatever the file's size; reading waits for Redis,
+ * IN_FLIGHT batches being written, whatever the file's size; reading waits for the store,
  * so the sender is slowed, not buffered.
  * Rows are committed batch by batch: an import cut short keeps what it wrote, and running it again skips those
  * rows as existing.
@@ -91,7 +91,7 @@ export class SubscriberImport {
     let columns: CsvColumns | undefined;
     let sawContent = false;
     let batch: ImportRow[] = [];
-    // Up to IN_FLIGHT batches sent while the next is parsed, so Redis never waits for us; it runs them in order.
+    // Up to IN_FLIGHT batches sent while the next is parsed, so the store never waits for us; it runs them in order.
     const inFlight: Promise<void>[] = [];
     const flush = async () => {
       const rows = batch;

@@ -350,7 +350,7 @@ export function subscriberRepositoryContract(
     });
 
     describe('erase', () => {
-      test('erase removes the record, the index entry, the trail and the active membership, leaves the address suppressed, and spares everyone else', async () => {
+      test('erase removes record, index entry, trail and active membership, leaves the address suppressed, spares the rest', async () => {
         const ada = await createPerson('Ada@example.com', { status: 'active' });
         const bob = await createPerson('bob@example.com', { status: 'active' });
         for (const { email } of [ada, bob])

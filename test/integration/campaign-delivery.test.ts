@@ -1,6 +1,6 @@
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { eventually, settledCount, startTestApp, type TestApp } from '../support/test-app';
-import { seedArticles, seedSubscribers } from '../support/seed';
+import { seedAddresses, seedArticles, seedSubscribers } from '../support/seed';
 
 const admin = (app: TestApp, path: string, body?: unknown) =>
   fetch(`${app.base}/api/admin${path}`, {
@@ -153,28 +153,8 @@ describe('failures, pause and unsubscribes during a send', () => {
   test('5xx recipients end bounced and suppressed; 4xx recipients are retried and delivered', async () => {
     const { container } = app;
     await seedSubscribers(container, 5, { domain: 'ok.test' });
-    const hard = await Promise.all(
-      [0, 1, 2].map((n) =>
-        container.subscribers.create({
-          email: `hard${n}@bounce.test`,
-          name: '',
-          status: 'active',
-          consent: { at: '', ip: '', userAgent: '', termsVersion: '', termsHash: '', source: '' },
-          now: new Date().toISOString(),
-        }),
-      ),
-    );
-    await Promise.all(
-      [0, 1].map((n) =>
-        container.subscribers.create({
-          email: `soft${n}@later.test`,
-          name: '',
-          status: 'active',
-          consent: { at: '', ip: '', userAgent: '', termsVersion: '', termsHash: '', source: '' },
-          now: new Date().toISOString(),
-        }),
-      ),
-    );
+    const hard = await seedAddresses(container, ['hard0@bounce.test', 'hard1@bounce.test', 'hard2@bounce.test']);
+    await seedAddresses(container, ['soft0@later.test', 'soft1@later.test']);
     await seedArticles(container, 1);
     const campaign = await (await admin(app, '/campaigns', { subject: 'Failures' })).json();
     await admin(app, `/campaigns/${campaign.id}/send`, {});
@@ -183,8 +163,8 @@ describe('failures, pause and unsubscribes during a send', () => {
     expect(sink.to('soft0@later.test')).toHaveLength(1);
     expect(sink.to('soft1@later.test')).toHaveLength(1);
     expect(sink.rcptCounts.get('soft0@later.test')).toBe(2);
-    for (const h of hard) {
-      const sub = await container.subscribers.get(h.id);
+    for (const id of hard) {
+      const sub = await container.subscribers.get(id);
       expect(sub?.status).toBe('bounced');
       expect(await container.subscribers.isSuppressed(sub!.email)).toBe(true);
       // Never retried.

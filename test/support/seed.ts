@@ -37,6 +37,15 @@ export async function seedSubscribers(
   return ids;
 }
 
+/** Active subscribers with these exact addresses (for a sink that answers by address); returns their ids. */
+export async function seedAddresses(container: Container, emails: string[]): Promise<number[]> {
+  const now = new Date().toISOString();
+  const created = await Promise.all(
+    emails.map((email) => container.subscribers.create({ email, name: '', status: 'active', consent, now })),
+  );
+  return created.map((c) => c.id);
+}
+
 /** Two articles from the site, the first carrying the sample article's text. */
 export async function seedArticles(container: Container, n = 2) {
   const out = [];

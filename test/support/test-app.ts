@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import pino from 'pino';
-import { Redis } from 'ioredis';
 import type { Clock } from '../../src/domain/ports/clock';
 import { boot } from '../../src/runtime/boot';
+import { deleteKeys, TEST_REDIS } from './redis';
 
-export const TEST_REDIS = { host: '127.0.0.1', port: 6379 };
+export { deleteKeys, TEST_REDIS };
 
 /** The secrets every test process shares, so a CLI or worker child verifies the links the test app signs. */
 export const TEST_SECRETS = {
@@ -98,17 +98,6 @@ function freePort(): Promise<number> {
       srv.close(() => ok(port));
     });
   });
-}
-
-export async function deleteKeys(pattern: string): Promise<void> {
-  const redis = new Redis(TEST_REDIS);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
-  redis.disconnect();
 }
 
 /** Polls until `check` returns a truthy value. */
