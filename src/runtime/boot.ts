@@ -81,7 +81,7 @@ export async function boot(opts: BootOptions): Promise<Booted> {
  * Turns validated settings into the configuration the container takes: fills development secrets, reads key and
  * terms files, derives the terms hash.
  */
-export function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated: boolean; file: string } } {
+function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated: boolean; file: string } } {
   let adminToken = env.ADMIN_TOKEN;
   let appSecret = env.APP_SECRET;
   let devSecrets: { generated: boolean; file: string } | undefined;

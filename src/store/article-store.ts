@@ -120,10 +120,6 @@ export class ArticleStore implements ArticleRepository {
     return this.getMany(await this.newestIds(this.keys.allArticles(), limit));
   }
 
-  async countNew(): Promise<number> {
-    return this.redis.zcard(this.keys.newArticles());
-  }
-
   /** Takes the articles out of the new set and records the campaign that sent them. Idempotent. */
   async markSent(ids: number[], campaignId: number): Promise<void> {
     if (!ids.length) return;

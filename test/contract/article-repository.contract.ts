@@ -64,7 +64,7 @@ export function articleRepositoryContract(
         const again = newArticle('a', { title: 'Retitled', summary: 'Other.', publishedAt: time(5) });
         expect(await repo.add(again)).toEqual({ article: stored, created: false });
         expect(await repo.list()).toEqual([stored]);
-        expect(await repo.countNew()).toBe(1);
+        expect(await repo.listNew()).toHaveLength(1);
       });
 
       test('a different url with a known guid returns the first article with created false', async () => {
@@ -100,7 +100,7 @@ export function articleRepositoryContract(
         expect(two.article).toEqual(one.article);
         expect([one.created, two.created].sort()).toEqual([false, true]);
         expect(await repo.list()).toEqual([one.article]);
-        expect(await repo.countNew()).toBe(1);
+        expect(await repo.listNew()).toHaveLength(1);
       });
 
       test('two concurrent adds of one guid under different urls make one article', async () => {
@@ -134,7 +134,7 @@ export function articleRepositoryContract(
         expect(await repo.list(2)).toEqual(newestFirst.slice(0, 2));
         expect(await repo.listNew()).toEqual(newestFirst);
         expect(await repo.listNew(3)).toEqual(newestFirst.slice(0, 3));
-        expect(await repo.countNew()).toBe(4);
+        expect(await repo.listNew()).toHaveLength(4);
       });
     });
 
@@ -147,7 +147,7 @@ export function articleRepositoryContract(
         );
         await repo.markSent([a.id, c.id], 7);
         expect(await repo.listNew()).toEqual([b]);
-        expect(await repo.countNew()).toBe(1);
+        expect(await repo.listNew()).toHaveLength(1);
         expect(await repo.list()).toEqual([{ ...a, sentInCampaign: 7 }, b, { ...c, sentInCampaign: 7 }]);
         expect(await repo.get(a.id)).toEqual({ ...a, sentInCampaign: 7 });
         expect((await repo.get(b.id))?.sentInCampaign).toBeUndefined();
@@ -159,7 +159,7 @@ export function articleRepositoryContract(
         await repo.markSent([a.id], 7);
         await repo.markSent([a.id], 9);
         expect(await repo.get(a.id)).toEqual({ ...a, sentInCampaign: 7 });
-        expect(await repo.countNew()).toBe(0);
+        expect(await repo.listNew()).toHaveLength(0);
       });
 
       test('markSent of no ids or of unknown ids does not fail and creates nothing; known ids beside unknown ones are marked', async () => {

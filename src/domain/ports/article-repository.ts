@@ -16,7 +16,6 @@ export interface ArticleRepository {
   getMany(ids: number[]): Promise<Article[]>;
   listNew(limit?: number): Promise<Article[]>;
   list(limit?: number): Promise<Article[]>;
-  countNew(): Promise<number>;
   /** Takes the articles out of the new ones; the first campaign to send an article stays recorded on it. */
   markSent(ids: number[], campaignId: number): Promise<void>;
 }
