@@ -19,6 +19,15 @@ const confine = (name, packages, allowed, comment) => ({
   to: { path: npm(...packages) },
 });
 
+/** Modules under `from` may import, of the project, only what `allowed` matches. */
+const onlyImports = (name, from, allowed, comment) => ({
+  name,
+  comment,
+  severity: 'error',
+  from: { path: from },
+  to: { path: PROJECT, pathNot: allowed },
+});
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -55,40 +64,33 @@ module.exports = {
         pathNot: '^src/domain/',
       },
     },
-    {
-      name: 'lib-is-a-leaf',
-      comment: 'src/lib holds generic helpers that every layer may use, so it must not depend on any of those layers.',
-      severity: 'error',
-      from: { path: '^src/lib/' },
-      to: { path: PROJECT, pathNot: '^src/lib/' },
-    },
-    {
-      name: 'adapters-use-only-domain-and-lib',
-      comment:
-        'An adapter (store, mail, queue, metrics) implements domain ports with one technology, ' +
+    onlyImports(
+      'lib-is-a-leaf',
+      '^src/lib/',
+      '^src/lib/',
+      'src/lib holds generic helpers that every layer may use, so it must not depend on any of those layers.',
+    ),
+    onlyImports(
+      'adapters-use-only-domain-and-lib',
+      '^src/(store|mail|queue|metrics)/',
+      ['^src/(domain|lib)/', '^src/$1/'],
+      'An adapter (store, mail, queue, metrics) implements domain ports with one technology, ' +
         'so it imports only src/domain, src/lib and its own folder, never another adapter or an outer layer.',
-      severity: 'error',
-      from: { path: '^src/(store|mail|queue|metrics)/' },
-      to: { path: PROJECT, pathNot: ['^src/(domain|lib)/', '^src/$1/'] },
-    },
-    {
-      name: 'http-calls-the-domain',
-      comment:
-        'HTTP routes translate requests into domain calls and get their collaborators from the container, ' +
+    ),
+    onlyImports(
+      'http-calls-the-domain',
+      '^src/http/',
+      '^src/(domain|lib|http)/',
+      'HTTP routes translate requests into domain calls and get their collaborators from the container, ' +
         'so they import only src/domain, src/lib and src/http.',
-      severity: 'error',
-      from: { path: '^src/http/' },
-      to: { path: PROJECT, pathNot: '^src/(domain|lib|http)/' },
-    },
-    {
-      name: 'workers-are-processors',
-      comment:
-        'A worker only turns a queued job into a domain call, ' +
+    ),
+    onlyImports(
+      'workers-are-processors',
+      '^workers/',
+      '^(src/(domain|queue|lib)/|workers/)',
+      'A worker only turns a queued job into a domain call, ' +
         'so it imports only src/domain, src/queue, src/lib and other workers.',
-      severity: 'error',
-      from: { path: '^workers/' },
-      to: { path: PROJECT, pathNot: '^(src/(domain|queue|lib)/|workers/)' },
-    },
+    ),
     {
       // The workers' side of this rule is workers-are-processors (which lets workers import src/queue).
       name: 'only-the-composition-root-wires',
@@ -99,15 +101,13 @@ module.exports = {
       from: { path: '^(src/[^/]+)(/|$)', pathNot: '^src/container\\.ts$' },
       to: { path: '^(src/(store|mail|queue|http|metrics)|workers)/', pathNot: '^$1/' },
     },
-    {
-      name: 'config-is-a-leaf',
-      comment:
-        'The configuration is read from the environment before anything else exists, ' +
+    onlyImports(
+      'config-is-a-leaf',
+      '^src/config\\.ts$',
+      '^src/lib/',
+      'The configuration is read from the environment before anything else exists, ' +
         'so src/config.ts imports nothing of the project except src/lib.',
-      severity: 'error',
-      from: { path: '^src/config\\.ts$' },
-      to: { path: PROJECT, pathNot: '^src/lib/' },
-    },
+    ),
     confine(
       'bullmq-only-in-queue',
       ['bullmq'],

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CampaignStatus } from './campaign';
-import { PermanentDeliveryError, TransientDeliveryError } from './errors';
+import { PermanentDeliveryError } from './errors';
 import type { Links } from './links';
 import type { ArticleRepository } from './ports/article-repository';
 import type { CampaignRepository } from './ports/campaign-repository';
@@ -131,9 +131,10 @@ export class CampaignDelivery {
             metrics.mailSent('newsletter');
           } catch (err) {
             metrics.mailFailed('newsletter', err instanceof PermanentDeliveryError);
-            if (err instanceof PermanentDeliveryError) return this.bounce(campaignId, sub, err);
-            if (err instanceof TransientDeliveryError && err.responseCode)
-              await this.deps.policy.apply(sub, { type: 'soft_bounce', reason: err.message, campaignId });
+            // What the failure does to the person is the suppression policy's call; the ledger is ours.
+            await this.deps.policy.sendFailed(sub, err, campaignId);
+            if (err instanceof PermanentDeliveryError)
+              return void (await campaigns.record(campaignId, sub.id, 'bounced'));
             transient = err as Error;
             unsent.push(sub.id);
             const run = await campaigns.countFailure(campaignId);
@@ -154,12 +155,6 @@ export class CampaignDelivery {
     }
     const finished = await campaigns.finishIfDone(campaignId, this.now());
     if (finished) await this.onFinished(campaignId, finished);
-  }
-
-  /** A 5xx: the address does not take mail. What that does to the person is the suppression policy's call. */
-  private async bounce(campaignId: number, sub: Subscriber, err: PermanentDeliveryError): Promise<void> {
-    await this.deps.policy.apply(sub, { type: 'hard_bounce', reason: err.message, campaignId });
-    await this.deps.campaigns.record(campaignId, sub.id, 'bounced');
   }
 
   private async pauseForFailures(campaignId: number, run: number, err: Error): Promise<void> {

@@ -1,8 +1,15 @@
 import type { Logger } from 'pino';
 import type { Clock } from './ports/clock';
 import type { Metrics, UnsubscribeMethod } from './ports/metrics';
-import type { SubscriberRepository } from './ports/subscriber-repository';
-import { clipUserAgent, type RequestContext, type Subscriber } from './subscriber';
+import { PermanentDeliveryError, TransientDeliveryError } from './errors';
+import type { SubscriberChanges, SubscriberRepository } from './ports/subscriber-repository';
+import {
+  clipUserAgent,
+  type ConsentEventType,
+  type RequestContext,
+  type Subscriber,
+  type SubscriberStatus,
+} from './subscriber';
 
 /** What came back about a person's mail, whoever reports it: the SMTP session, the person, later a webhook. */
 export type Feedback =
@@ -43,24 +50,14 @@ export class SuppressionPolicy {
     const now = this.deps.clock.now().toISOString();
     switch (feedback.type) {
       case 'hard_bounce': {
-        const moved = await subscribers.transition(
-          sub,
-          ['pending', 'active'],
-          'bounced',
-          { bouncedAt: now, updatedAt: now },
-          { suppress: true },
-        );
-        await subscribers.appendConsent(sub.email, {
-          type: 'bounced',
-          at: now,
-          detail: describe(feedback.reason, feedback.campaignId),
-        });
+        const detail = describe(feedback.reason, feedback.campaignId);
+        const moved = await this.suppress(sub, 'bounced', { bouncedAt: now, updatedAt: now }, 'bounced', detail);
         metrics.bounced('hard');
         log.info(
           { event: 'subscriber.bounced', subscriberId: sub.id, campaignId: feedback.campaignId },
           'hard bounce: address suppressed',
         );
-        return moved.ok ? 'bounced' : 'unchanged';
+        return moved ? 'bounced' : 'unchanged';
       }
       case 'soft_bounce':
         metrics.bounced('soft');
@@ -70,24 +67,15 @@ export class SuppressionPolicy {
         );
         return 'unchanged';
       case 'complaint': {
-        const moved = await subscribers.transition(
-          sub,
-          ['pending', 'active'],
-          'unsubscribed',
-          { unsubscribedAt: now, updatedAt: now },
-          { suppress: true },
-        );
-        await subscribers.appendConsent(sub.email, {
-          type: 'complained',
-          at: now,
-          detail: describe(feedback.reason ?? 'marked as spam', feedback.campaignId),
-        });
+        const detail = describe(feedback.reason ?? 'marked as spam', feedback.campaignId);
+        const changes = { unsubscribedAt: now, updatedAt: now };
+        const moved = await this.suppress(sub, 'unsubscribed', changes, 'complained', detail);
         metrics.complained();
         log.warn(
           { event: 'subscriber.complained', subscriberId: sub.id, campaignId: feedback.campaignId },
           'complaint: address suppressed',
         );
-        return moved.ok ? 'unsubscribed' : 'unchanged';
+        return moved ? 'unsubscribed' : 'unchanged';
       }
       case 'unsubscribe': {
         const moved = await subscribers.transition(sub, ['pending', 'active'], 'unsubscribed', {
@@ -107,6 +95,34 @@ export class SuppressionPolicy {
         return 'unsubscribed';
       }
     }
+  }
+
+  /**
+   * What a failed send says about the address, for every sender: a refusal for good is a hard bounce, a 4xx answer
+   * a soft one, and a connection problem (no answer code) says nothing about the address.
+   */
+  async sendFailed(sub: Subscriber, err: unknown, campaignId?: number): Promise<FeedbackEffect> {
+    if (err instanceof PermanentDeliveryError) {
+      return this.apply(sub, { type: 'hard_bounce', reason: err.message, campaignId });
+    }
+    if (err instanceof TransientDeliveryError && err.responseCode) {
+      return this.apply(sub, { type: 'soft_bounce', reason: err.message, campaignId });
+    }
+    return 'unchanged';
+  }
+
+  /** Moves a pending or active person to `to`, suppresses the address, and records the event whatever the status. */
+  private async suppress(
+    sub: Subscriber,
+    to: SubscriberStatus,
+    changes: SubscriberChanges,
+    type: ConsentEventType,
+    detail: string,
+  ): Promise<boolean> {
+    const { subscribers, clock } = this.deps;
+    const moved = await subscribers.transition(sub, ['pending', 'active'], to, changes, { suppress: true });
+    await subscribers.appendConsent(sub.email, { type, at: clock.now().toISOString(), detail });
+    return moved.ok;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { PermanentDeliveryError, TransientDeliveryError } from './errors';
+import { PermanentDeliveryError } from './errors';
 import type { Links } from './links';
 import type { TransactionalKind, MailSender } from './ports/mail-sender';
 import type { Metrics } from './ports/metrics';
@@ -46,10 +46,7 @@ export class TransactionalMail {
       }));
     } catch (err) {
       metrics.mailFailed(kind, err instanceof PermanentDeliveryError);
-      if (err instanceof PermanentDeliveryError)
-        await this.deps.policy.apply(sub, { type: 'hard_bounce', reason: err.message });
-      else if (err instanceof TransientDeliveryError && err.responseCode)
-        await this.deps.policy.apply(sub, { type: 'soft_bounce', reason: err.message });
+      await this.deps.policy.sendFailed(sub, err);
       throw err;
     }
     metrics.mailSent(kind);
