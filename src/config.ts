@@ -38,6 +38,19 @@ const schema = z.object({
   MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default('Newsletter <newsletter@localhost>')),
   /** Reply-To header; none when empty. */
   MAIL_REPLY_TO: opt(z.string()),
+  /**
+   * Domain whose mail comes back to this service: with it set, each message's envelope sender is
+   * `bounces+<signed token>@BOUNCE_DOMAIN` (VERP), so a bounce names its recipient and campaign. Point its MX at
+   * the feedback mailbox. Default: bounces go to the From address.
+   */
+  BOUNCE_DOMAIN: opt(
+    z
+      .string()
+      .regex(
+        /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i,
+        'must be a domain name like bounces.example.com',
+      ),
+  ),
   /** Postal address printed in every newsletter footer. */
   POSTAL_ADDRESS: z.preprocess(
     emptyAsUndefined,
@@ -147,6 +160,8 @@ export interface AppConfig {
     postalAddress: string;
     dkim?: { domainName: string; keySelector: string; privateKey: string };
     maxConnections: number;
+    /** VERP envelope senders under this domain when set. */
+    bounceDomain?: string;
   };
   adminToken: string;
   appSecret: string;

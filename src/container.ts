@@ -7,6 +7,7 @@ import { Articles } from './domain/articles';
 import { CampaignDelivery } from './domain/campaign-delivery';
 import { Campaigns } from './domain/campaigns';
 import { FeedIngester } from './domain/feed-ingester';
+import { FeedbackReceiver } from './domain/feedback';
 import { Links } from './domain/links';
 import { systemClock, type Clock } from './domain/ports/clock';
 import { SignedTokens } from './domain/signed-token';
@@ -35,6 +36,7 @@ import { queueConnection, startQueueWorker, type RunningWorker } from './queue/q
 import { TransactionalQueue } from './queue/transactional-queue';
 import { ArticleStore } from './store/article-store';
 import { CampaignStore } from './store/campaign-store';
+import { FeedbackStore } from './store/feedback-store';
 import { Keys } from './store/keys';
 import { RateLimits } from './store/rate-limits';
 import { SendRateLimiter } from './store/send-rate-limiter';
@@ -95,7 +97,13 @@ export function buildContainer(input: ContainerInput) {
     publicUrl: config.publicUrl,
     siteName: config.siteName,
   });
-  const mailer = new Mailer({ transport, templates, identity, siteName: config.siteName });
+  const mailer = new Mailer({
+    transport,
+    templates,
+    identity,
+    siteName: config.siteName,
+    bounceDomain: config.mail.bounceDomain,
+  });
 
   // Use cases.
   const tokens = new SignedTokens({ secret: config.appSecret, clock });
@@ -115,6 +123,15 @@ export function buildContainer(input: ContainerInput) {
     metrics,
     log,
     terms: config.terms,
+  });
+  const feedback = new FeedbackReceiver({
+    subscribers,
+    campaigns: campaignStore,
+    ledger: new FeedbackStore({ redis, keys }),
+    policy,
+    tokens,
+    clock,
+    log,
   });
   const transactionalMail = new TransactionalMail({ subscribers, mailer, links, policy, metrics, log });
   const subscriberImport = new SubscriberImport({ subscribers, clock, log, terms: config.terms });
@@ -198,6 +215,8 @@ export function buildContainer(input: ContainerInput) {
     subscribers,
     subscriptions,
     subscriberImport,
+    /** Where webhooks and the feedback mailbox hand their reports. */
+    feedback,
     tokens,
     links,
     templates,

@@ -126,6 +126,7 @@ export class CampaignDelivery {
               email: sub.email,
               name: sub.name || 'reader',
               unsubscribe: links.unsubscribe(sub.id),
+              returnToken: links.returnToken(sub.id, campaignId),
             });
             await campaigns.record(campaignId, sub.id, 'sent');
             metrics.mailSent('newsletter');

@@ -10,7 +10,12 @@ export interface Campaign {
   sent: number;
   failed: number;
   skipped: number;
+  /** Refused during the SMTP session (5xx). */
   bounced: number;
+  /** Accepted, then reported back as a hard bounce (a bounce notice, a provider's webhook). */
+  lateBounces: number;
+  /** Recipients who reported the campaign as spam. */
+  complained: number;
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;

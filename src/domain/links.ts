@@ -12,6 +12,11 @@ export class Links {
     return `${this.base}/confirm?token=${this.deps.tokens.issue('confirm', subscriberId)}`;
   }
 
+  /** The signed token a message carries back in its envelope sender and Message-ID (see SignedTokens.issueReturn). */
+  returnToken(subscriberId: number, campaignId?: number): string {
+    return this.deps.tokens.issueReturn(subscriberId, campaignId);
+  }
+
   /**
    * The visible unsubscribe URL and the List-Unsubscribe header value (RFC 2369), https first as RFC 8058
    * one-click needs, then a mailto for clients that only do mail.

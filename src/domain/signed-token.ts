@@ -4,6 +4,13 @@ import type { Clock } from './ports/clock';
 
 export type TokenPurpose = 'confirm' | 'unsubscribe';
 
+const RETURN_TOKEN = /f-([0-9a-z]{1,11})-([0-9a-z]{1,11})-([0-9a-f]{16})/;
+
+/** Every return token written somewhere in a text (a bounce's recipients, its quoted headers), first match first. */
+export function findReturnTokens(text: string): string[] {
+  return [...text.toLowerCase().matchAll(new RegExp(`\\b${RETURN_TOKEN.source}\\b`, 'g'))].map((m) => m[0]);
+}
+
 export class InvalidTokenError extends DomainError {
   declare readonly code: 'invalid_token' | 'expired_token';
   constructor(code: 'invalid_token' | 'expired_token', message: string) {
@@ -56,6 +63,35 @@ export class SignedTokens {
     if (exp !== 0 && exp * 1000 < this.opts.clock.now().getTime())
       throw new InvalidTokenError('expired_token', 'The link has expired.');
     return id;
+  }
+
+  /**
+   * The return token a message carries in its envelope sender (VERP) and its Message-ID, so whatever comes back (a
+   * bounce, a complaint report) names its recipient and campaign without guessing from the text. It is lowercase
+   * letters, digits and hyphens only, since some relays change the case of local parts and Message-IDs are matched
+   * by eye in mail logs: `f-<subscriber>-<campaign>-<mac>`, campaign 0 for mail outside campaigns.
+   */
+  issueReturn(subscriberId: number, campaignId = 0): string {
+    const body = `f-${subscriberId.toString(36)}-${campaignId.toString(36)}`;
+    return `${body}-${this.returnMac(body)}`;
+  }
+
+  /** The recipient and campaign of a return token, or null when it is not one of ours. */
+  verifyReturn(token: string): { subscriberId: number; campaignId?: number } | null {
+    const m = RETURN_TOKEN.exec(token.toLowerCase());
+    if (!m || m[0].length !== token.length) return null;
+    const body = `f-${m[1]}-${m[2]}`;
+    const expected = Buffer.from(this.returnMac(body));
+    const given = Buffer.from(m[3]);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    const subscriberId = parseInt(m[1], 36);
+    const campaignId = parseInt(m[2], 36);
+    if (!Number.isSafeInteger(subscriberId) || subscriberId <= 0 || !Number.isSafeInteger(campaignId)) return null;
+    return campaignId > 0 ? { subscriberId, campaignId } : { subscriberId };
+  }
+
+  private returnMac(body: string): string {
+    return createHmac('sha256', this.opts.secret).update(`return:${body}`).digest('hex').slice(0, 16);
   }
 
   private mac(payload: string): string {

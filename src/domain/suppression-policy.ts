@@ -11,16 +11,22 @@ import {
   type SubscriberStatus,
 } from './subscriber';
 
-/** What came back about a person's mail, whoever reports it: the SMTP session, the person, later a webhook. */
+/**
+ * Who reported what happened to a mail: our own SMTP session, a provider's webhook, the generic webhook, or the
+ * feedback mailbox (bounce notices, abuse reports, mailed unsubscribes).
+ */
+export type FeedbackSource = 'smtp' | 'ses' | 'postmark' | 'mailgun' | 'sendgrid' | 'generic' | 'mailbox';
+
+/** What came back about a person's mail, whoever reports it: the SMTP session, the person, a provider. */
 export type Feedback =
-  /** The address does not take mail (an SMTP 5xx for the recipient). */
-  | { type: 'hard_bounce'; reason: string; campaignId?: number }
+  /** The address does not take mail (an SMTP 5xx for the recipient, a provider's permanent bounce). */
+  | { type: 'hard_bounce'; reason: string; campaignId?: number; source?: FeedbackSource }
   /** It did not take mail this time (an SMTP 4xx); the sender retries. */
-  | { type: 'soft_bounce'; reason: string; campaignId?: number }
+  | { type: 'soft_bounce'; reason: string; campaignId?: number; source?: FeedbackSource }
   /** The person marked a mail as spam. */
-  | { type: 'complaint'; reason?: string; campaignId?: number }
-  /** The person asked to leave. */
-  | { type: 'unsubscribe'; method: UnsubscribeMethod; from: RequestContext };
+  | { type: 'complaint'; reason?: string; campaignId?: number; source?: FeedbackSource }
+  /** The person asked to leave: on our page (with its request), by mail, or through a provider. */
+  | { type: 'unsubscribe'; method: UnsubscribeMethod; from?: RequestContext; source?: FeedbackSource };
 
 /** What the feedback did to the person. */
 export type FeedbackEffect = 'bounced' | 'unsubscribed' | 'unchanged';
@@ -50,7 +56,7 @@ export class SuppressionPolicy {
     const now = this.deps.clock.now().toISOString();
     switch (feedback.type) {
       case 'hard_bounce': {
-        const detail = describe(feedback.reason, feedback.campaignId);
+        const detail = describe(feedback.reason, feedback.campaignId, feedback.source);
         const moved = await this.suppress(sub, 'bounced', { bouncedAt: now, updatedAt: now }, 'bounced', detail);
         metrics.bounced('hard');
         log.info(
@@ -67,7 +73,7 @@ export class SuppressionPolicy {
         );
         return 'unchanged';
       case 'complaint': {
-        const detail = describe(feedback.reason ?? 'marked as spam', feedback.campaignId);
+        const detail = describe(feedback.reason ?? 'marked as spam', feedback.campaignId, feedback.source);
         const changes = { unsubscribedAt: now, updatedAt: now };
         const moved = await this.suppress(sub, 'unsubscribed', changes, 'complained', detail);
         metrics.complained();
@@ -83,13 +89,11 @@ export class SuppressionPolicy {
           updatedAt: now,
         });
         if (!moved.ok) return 'unchanged';
-        const evidence = { ip: feedback.from.ip, userAgent: clipUserAgent(feedback.from.userAgent) };
-        await subscribers.appendConsent(sub.email, {
-          type: 'unsubscribed',
-          at: now,
-          evidence,
-          detail: feedback.method,
-        });
+        const evidence = feedback.from
+          ? { ip: feedback.from.ip, userAgent: clipUserAgent(feedback.from.userAgent) }
+          : undefined;
+        const detail = feedback.source ? `${feedback.method} (${feedback.source})` : feedback.method;
+        await subscribers.appendConsent(sub.email, { type: 'unsubscribed', at: now, evidence, detail });
         metrics.unsubscribed(feedback.method);
         log.info({ event: 'subscription.unsubscribed', subscriberId: sub.id, method: feedback.method }, 'unsubscribed');
         return 'unsubscribed';
@@ -126,7 +130,8 @@ export class SuppressionPolicy {
   }
 }
 
-function describe(reason: string, campaignId: number | undefined): string {
-  const short = reason.slice(0, MAX_REASON);
-  return campaignId ? `campaign ${campaignId}: ${short}` : short;
+/** The trail's detail: who reported it, about which campaign, in their words (bounded). */
+function describe(reason: string, campaignId: number | undefined, source: FeedbackSource = 'smtp'): string {
+  const about = campaignId ? `campaign ${campaignId}: ` : '';
+  return `${source}: ${about}${reason.slice(0, MAX_REASON)}`;
 }

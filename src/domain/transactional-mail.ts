@@ -43,6 +43,7 @@ export class TransactionalMail {
         name: sub.name || 'there',
         unsubscribe: links.unsubscribe(sub.id),
         confirmUrl: kind === 'confirm' ? links.confirm(sub.id) : undefined,
+        returnToken: links.returnToken(sub.id),
       }));
     } catch (err) {
       metrics.mailFailed(kind, err instanceof PermanentDeliveryError);

@@ -37,6 +37,11 @@ export class Mailer implements MailSender {
       templates: TemplateRenderer;
       identity: MailIdentity;
       siteName: string;
+      /**
+       * With it, each message's envelope sender is `bounces+<return token>@bounceDomain` (VERP), so bounce notices
+       * come back addressed to the recipient they are about. Without it, the From address.
+       */
+      bounceDomain?: string;
     },
   ) {
     this.envelopeFrom = addressOf(deps.identity.from);
@@ -44,12 +49,12 @@ export class Mailer implements MailSender {
 
   prepareNewsletter(campaignId: number, content: CampaignContent): PreparedNewsletter {
     const template = this.newsletterTemplate(campaignId, content);
-    return { send: (to) => this.send(template, recipientValues(to)) };
+    return { send: (to) => this.send(template, recipientValues(to), to.returnToken) };
   }
 
   async sendTransactional(kind: TransactionalKind, to: Addressee): Promise<SentMail> {
     const template = await this.transactionalTemplate(kind);
-    return this.send(template, { ...recipientValues(to), confirm_url: to.confirmUrl ?? '' });
+    return this.send(template, { ...recipientValues(to), confirm_url: to.confirmUrl ?? '' }, to.returnToken);
   }
 
   /** The compiled newsletter of a campaign (kept per campaign; id 0, for tests and benchmarks, is never kept). */
@@ -96,9 +101,11 @@ export class Mailer implements MailSender {
     });
   }
 
-  private send(template: MessageTemplate, values: RecipientValues): Promise<SentMail> {
-    const { raw, messageId } = template.build(values);
-    return this.deps.transport.send({ envelope: { from: this.envelopeFrom, to: values.to }, raw, messageId });
+  private send(template: MessageTemplate, values: RecipientValues, returnToken?: string): Promise<SentMail> {
+    const { raw, messageId } = template.build(values, returnToken);
+    const from =
+      returnToken && this.deps.bounceDomain ? `bounces+${returnToken}@${this.deps.bounceDomain}` : this.envelopeFrom;
+    return this.deps.transport.send({ envelope: { from, to: values.to }, raw, messageId });
   }
 }
 

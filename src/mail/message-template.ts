@@ -82,9 +82,13 @@ export class MessageTemplate {
     return [...names];
   }
 
-  /** The whole message for one recipient, and its Message-ID. */
-  build(values: RecipientValues): { raw: Buffer; messageId: string } {
-    const messageId = `${randomBytes(12).toString('hex')}@${this.messageIdDomain}`;
+  /**
+   * The whole message for one recipient, and its Message-ID. A return token leads the Message-ID so a bounce notice
+   * or an abuse report that quotes only the original headers still names its recipient.
+   */
+  build(values: RecipientValues, returnToken?: string): { raw: Buffer; messageId: string } {
+    const unique = randomBytes(12).toString('hex');
+    const messageId = `${returnToken ? `${returnToken}.${unique}` : unique}@${this.messageIdDomain}`;
     const chunks: Buffer[] = [];
     for (const p of this.parts) {
       if (Buffer.isBuffer(p)) chunks.push(p);

@@ -115,6 +115,7 @@ function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated:
             }
           : undefined,
       maxConnections: env.SMTP_MAX_CONNECTIONS,
+      bounceDomain: env.BOUNCE_DOMAIN?.toLowerCase(),
     },
     adminToken,
     appSecret,

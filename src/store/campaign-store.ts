@@ -63,6 +63,18 @@ return 1
 `);
 
 /**
+ * Counts a late report once per recipient and kind. A late bounce counts only for a message the ledger has as sent.
+ * KEYS: campaign, feedback bitmap, ledger. ARGV: subscriber id, counter field.
+ */
+const RECORD_FEEDBACK = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[2] == 'lateBounces' and redis.call('GETBIT', KEYS[3], ARGV[1]) == 0 then return 0 end
+if redis.call('SETBIT', KEYS[2], ARGV[1], 1) == 1 then return 0 end
+redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+return 1
+`);
+
+/**
  * CampaignRepository on Redis: a hash per campaign with its counters, its content hash, and two bitmaps by
  * subscriber id.
  */
@@ -170,6 +182,15 @@ export class CampaignStore implements CampaignRepository {
     return r === 1;
   }
 
+  async recordFeedback(id: number, subscriberId: number, kind: 'bounced' | 'complained'): Promise<boolean> {
+    const r = await RECORD_FEEDBACK.run(
+      this.redis,
+      [this.keys.campaign(id), this.keys.campaignFeedback(id, kind), this.keys.campaignLedger(id)],
+      [subscriberId, kind === 'bounced' ? 'lateBounces' : 'complained'],
+    );
+    return r === 1;
+  }
+
   async countFailure(id: number): Promise<number> {
     return this.redis.hincrby(this.keys.campaign(id), 'consecutiveFailures', 1);
   }
@@ -209,6 +230,8 @@ function toCampaign(r: Row): Campaign {
     failed: n('failed'),
     skipped: n('skipped'),
     bounced: n('bounced'),
+    lateBounces: n('lateBounces'),
+    complained: n('complained'),
     createdAt: r.createdAt,
     startedAt: r.startedAt || undefined,
     finishedAt: r.finishedAt || undefined,

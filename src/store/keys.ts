@@ -32,4 +32,10 @@ export class Keys {
   campaignLedger = (id: number | string) => this.k('campaign', id, 'ledger');
   /** bitmap of subscriber ids that ended in a final non-success state (skipped, bounced, failed) */
   campaignSettled = (id: number | string) => this.k('campaign', id, 'settled');
+  /** bitmaps of subscriber ids reported back after the send: kind is 'bounced' or 'complained' */
+  campaignFeedback = (id: number | string, kind: string) => this.k('campaign', id, kind);
+  /** string key per handled inbound report (source and id), expiring: the webhooks' idempotency */
+  feedbackSeen = (source: string, eventId: string) => this.k('feedback', 'seen', source, eventId);
+  /** sorted set of one person's soft bounce times (ms) */
+  softBounces = (subscriberId: number) => this.k('feedback', 'soft', subscriberId);
 }

@@ -4,7 +4,7 @@ import { freshRepositoryPerTest, time, type RepositoryFixture } from './fixture'
 
 /** The four outcome counters of a campaign: zero unless given. */
 function counters(counts: Partial<Record<DeliveryOutcome, number>> = {}): Pick<Campaign, DeliveryOutcome> {
-  return { sent: 0, failed: 0, skipped: 0, bounced: 0, ...counts };
+  return { sent: 0, failed: 0, skipped: 0, bounced: 0, lateBounces: 0, complained: 0, ...counts };
 }
 
 /**

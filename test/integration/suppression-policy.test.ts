@@ -61,7 +61,7 @@ test('a hard bounce moves an active person to bounced, suppresses the address an
   expect(r.effect).toBe('bounced');
   expect(r.after).toMatchObject({ status: 'bounced', bouncedAt: at(), updatedAt: at() });
   expect(r.suppressed).toBe(true);
-  expect(r.trail.map((e) => [e.type, e.detail])).toEqual([['bounced', 'campaign 7: 550 5.1.1 No such user']]);
+  expect(r.trail.map((e) => [e.type, e.detail])).toEqual([['bounced', 'smtp: campaign 7: 550 5.1.1 No such user']]);
   expect(await app.container.subscribers.pageActiveIds(r.sub.id - 1, 1)).not.toContain(r.sub.id);
   expect(await counter('newsletter_bounces_total{type="hard"}')).toBe(before + 1);
 });
@@ -71,7 +71,7 @@ test('a pending person whose confirmation bounces ends bounced too; a second rep
   expect(r.after.status).toBe('bounced');
   expect(await policy.apply(r.after, { type: 'hard_bounce', reason: '550 again' })).toBe('unchanged');
   const trail = await app.container.subscribers.consentTrail(r.sub.email);
-  expect(trail.map((e) => e.detail)).toEqual(['550 mailbox unavailable', '550 again']);
+  expect(trail.map((e) => e.detail)).toEqual(['smtp: 550 mailbox unavailable', 'smtp: 550 again']);
 });
 
 test('a soft bounce changes nothing for the person and only counts', async () => {
@@ -90,7 +90,7 @@ test('a complaint unsubscribes and suppresses: a later signup from the address s
   expect(r.effect).toBe('unsubscribed');
   expect(r.after).toMatchObject({ status: 'unsubscribed', unsubscribedAt: at() });
   expect(r.suppressed).toBe(true);
-  expect(r.trail.map((e) => [e.type, e.detail])).toEqual([['complained', 'campaign 5: marked as spam']]);
+  expect(r.trail.map((e) => [e.type, e.detail])).toEqual([['complained', 'smtp: campaign 5: marked as spam']]);
   expect(await counter('newsletter_complaints_total')).toBe(before + 1);
 
   expect((await signup(r.sub.email)).status).toBe(202);

@@ -48,6 +48,12 @@ export interface CampaignRepository {
    * once. A 'sent' resets the run of consecutive failures. Returns true when this call recorded it.
    */
   record(id: number, subscriberId: number, outcome: DeliveryOutcome): Promise<boolean>;
+  /**
+   * Counts a report that came back after the send, once per recipient and kind: 'bounced' adds to `lateBounces`
+   * (when the ledger has the message as sent; a recipient refused in the session already counts in `bounced`),
+   * 'complained' to `complained`. Returns true when this call counted it.
+   */
+  recordFeedback(id: number, subscriberId: number, kind: 'bounced' | 'complained'): Promise<boolean>;
   /** Counts one more failed send in a row; returns the length of the run. */
   countFailure(id: number): Promise<number>;
   /** Marks the fan-out done, then behaves as `finishIfDone`. */

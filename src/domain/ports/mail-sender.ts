@@ -11,6 +11,8 @@ export interface Addressee {
   unsubscribe: { url: string; header: string };
   /** The confirmation mail's link. */
   confirmUrl?: string;
+  /** Names the recipient and campaign in whatever comes back: the envelope sender (VERP) and the Message-ID. */
+  returnToken?: string;
 }
 
 export interface SentMail {

@@ -1,7 +1,7 @@
 import type { TransactionalKind } from './mail-sender';
 
 export type SignupOutcome = 'new' | 'renewed' | 'already_active' | 'suppressed' | 'honeypot';
-export type UnsubscribeMethod = 'page' | 'one-click' | 'mailto';
+export type UnsubscribeMethod = 'page' | 'one-click' | 'mailto' | 'provider';
 export type MailKind = TransactionalKind | 'newsletter';
 
 /** The counters operators watch. */
