@@ -2,8 +2,9 @@ import type { Campaign, CampaignStatus } from '../../src/domain/campaign';
 import type { CampaignRepository, DeliveryOutcome } from '../../src/domain/ports/campaign-repository';
 import { freshRepositoryPerTest, time, type RepositoryFixture } from './fixture';
 
-/** The four outcome counters of a campaign: zero unless given. */
-function counters(counts: Partial<Record<DeliveryOutcome, number>> = {}): Pick<Campaign, DeliveryOutcome> {
+/** A campaign's counters: the four delivery outcomes and the two kinds of late feedback, zero unless given. */
+type Counters = Pick<Campaign, DeliveryOutcome | 'lateBounces' | 'complained'>;
+function counters(counts: Partial<Counters> = {}): Counters {
   return { sent: 0, failed: 0, skipped: 0, bounced: 0, lateBounces: 0, complained: 0, ...counts };
 }
 

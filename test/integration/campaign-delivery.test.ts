@@ -96,7 +96,18 @@ describe('a campaign to 2,000+ subscribers', () => {
     const header = (name: string) => mail.headerLines.find((h) => h.key === name)?.line ?? '';
     expect(mail.subject).toBe('UN rights chief’s China visit draws criticism');
     expect(mail.from?.value[0]).toMatchObject({ name: 'The Test Gazette', address: 'news@gazette.test' });
-    expect(header('message-id')).toMatch(/^Message-ID: <[0-9a-f]{24}@gazette\.test>$/);
+    // The return token leads the Message-ID (so a bounce quoting only the headers names its recipient); a random
+    // part after it keeps every Message-ID unique.
+    const messageId = /^Message-ID: <(f-[0-9a-z]+-[0-9a-z]+-[0-9a-f]{16})\.[0-9a-f]{24}@gazette\.test>$/.exec(
+      header('message-id'),
+    );
+    expect(messageId).not.toBeNull();
+    const reader = await app.container.subscribers.getByEmail('reader100@list.test');
+    const [campaign] = await app.container.campaigns.list();
+    expect(app.container.tokens.verifyReturn(messageId![1])).toEqual({
+      subscriberId: reader!.id,
+      campaignId: campaign.id,
+    });
     expect(header('list-id')).toContain('List-ID: The Test Gazette');
     expect(header('list-unsubscribe-post')).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
     const listUnsub = /<(http[^>]+)>, <mailto:[^>]+>/.exec(header('list-unsubscribe'));
