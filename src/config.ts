@@ -9,6 +9,8 @@ const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === 
 const opt = <T extends z.ZodTypeAny>(t: T) => z.preprocess(emptyAsUndefined, t.optional());
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(def));
+/** A share between 0 and 1, written as a decimal (0.003 is 0.3 %). */
+const rate = (def: number) => z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(1).default(def));
 
 const schema = z.object({
   /** development | production | test. Production refuses to start without real secrets. */
@@ -97,6 +99,17 @@ const schema = z.object({
   WORKER_PROCESSES: int(1, 1, 64),
   /** Consecutive failed sends after which a campaign pauses itself. */
   CAMPAIGN_MAX_CONSECUTIVE_FAILURES: int(50, 1),
+  /**
+   * Complaints per delivered message above which a sending campaign pauses itself (0.003 = 0.3 %, about the most
+   * mailbox providers tolerate).
+   */
+  CAMPAIGN_MAX_COMPLAINT_RATE: rate(0.003),
+  /** Hard bounces per message handed off (sent + refused) above which a sending campaign pauses itself. */
+  CAMPAIGN_MAX_BOUNCE_RATE: rate(0.05),
+  /** Messages handed off (since the last resume) before the complaint and bounce rates are judged. */
+  CAMPAIGN_RATE_MIN_MESSAGES: int(1000, 1),
+  /** Soft bounces within 30 days after which a person is marked bounced and the address suppressed. */
+  BOUNCE_SOFT_LIMIT: int(3, 1),
   /** RSS or Atom feed of the site; polled when set. */
   FEED_URL: opt(z.url({ protocol: /^https?$/ })),
   /** Cron pattern of the feed poll (UTC). */
@@ -175,6 +188,10 @@ export interface AppConfig {
     maxConsecutiveFailures: number;
     lockSeconds: number;
   };
+  /** When a sending campaign pauses itself for its complaint or hard-bounce rate. */
+  campaignHealth: { maxComplaintRate: number; maxBounceRate: number; minMessages: number };
+  /** Soft bounces in 30 days that suppress an address. */
+  softBounceLimit: number;
   feed: { url?: string; cron: string };
   /** Processes that run the workers in one `npm start` or `npm run worker`. */
   workerProcesses: number;

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from './config';
 import { Articles } from './domain/articles';
 import { CampaignDelivery } from './domain/campaign-delivery';
+import { CampaignHealth } from './domain/campaign-health';
 import { Campaigns } from './domain/campaigns';
 import { FeedIngester } from './domain/feed-ingester';
 import { FeedbackReceiver } from './domain/feedback';
@@ -112,7 +113,16 @@ export function buildContainer(input: ContainerInput) {
     publicUrl: config.publicUrl,
     unsubscribeMailbox: addressOf(config.mail.replyTo ?? config.mail.from),
   });
-  const policy = new SuppressionPolicy({ subscribers, metrics, clock, log });
+  const feedbackLedger = new FeedbackStore({ redis, keys });
+  const policy = new SuppressionPolicy({
+    subscribers,
+    ledger: feedbackLedger,
+    metrics,
+    clock,
+    log,
+    options: { softBounceLimit: config.softBounceLimit },
+  });
+  const health = new CampaignHealth({ campaigns: campaignStore, metrics, clock, log, limits: config.campaignHealth });
   const subscriptions = new Subscriptions({
     subscribers,
     limits: new RateLimits({ redis, keys }, config.limits),
@@ -127,8 +137,9 @@ export function buildContainer(input: ContainerInput) {
   const feedback = new FeedbackReceiver({
     subscribers,
     campaigns: campaignStore,
-    ledger: new FeedbackStore({ redis, keys }),
+    ledger: feedbackLedger,
     policy,
+    health,
     tokens,
     clock,
     log,
@@ -157,6 +168,7 @@ export function buildContainer(input: ContainerInput) {
     mailer,
     links,
     policy,
+    health,
     rate: new SendRateLimiter({ redis, keys }, config.delivery.ratePerSecond),
     clock,
     metrics,
@@ -217,6 +229,8 @@ export function buildContainer(input: ContainerInput) {
     subscriberImport,
     /** Where webhooks and the feedback mailbox hand their reports. */
     feedback,
+    /** What bounces, complaints and unsubscribes do to a person. */
+    policy,
     tokens,
     links,
     templates,

@@ -15,9 +15,9 @@ export function transactionalWorker(deps: {
   return {
     queue: QUEUES.transactional,
     concurrency: deps.concurrency ?? 5,
-    async process(job) {
+    async process(job, ctx) {
       try {
-        return await deps.mail.send(job.kind, job.subscriberId);
+        return await deps.mail.send(job.kind, job.subscriberId, ctx.finalAttempt);
       } catch (err) {
         if (err instanceof PermanentDeliveryError) throw new GiveUp(err.message);
         throw err;

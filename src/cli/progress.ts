@@ -1,4 +1,4 @@
-import type { Campaign } from '../domain/campaign';
+import type { CampaignReport } from '../domain/campaigns';
 import { formatBytes, formatCount, formatDuration, formatRate, truncate } from './format';
 
 /** What a live status line writes to: stderr in the CLI, anything with `write` in tests. */
@@ -129,9 +129,9 @@ export class RateMeter {
   }
 }
 
-/** Recipients a campaign has dealt with, whatever the outcome. */
-export function processedOf(c: Pick<Campaign, 'sent' | 'failed' | 'bounced' | 'skipped'>): number {
-  return c.sent + c.failed + c.bounced + c.skipped;
+/** Recipients a campaign has dealt with, whatever the outcome (a late bounce was counted as sent before). */
+export function processedOf(c: Pick<CampaignReport, 'sent' | 'failed' | 'bouncedInSession' | 'skipped'>): number {
+  return c.sent + c.failed + c.bouncedInSession + c.skipped;
 }
 
 /** Milliseconds left at `perSecond`, or NaN when there is no rate to go by. */
@@ -143,9 +143,10 @@ export function etaMs(remaining: number, perSecond: number): number {
 /**
  * The live line of a campaign being followed:
  * `[████░░░░] 52% 1,083/2,080 sent · 0 failed · 0 bounced · 0 skipped · 412 msg/s · ETA 3.0s`.
- * `total` is an estimate until the fan-out is done, so the line says "~" before it.
+ * `total` is an estimate until the fan-out is done, so the line says "~" before it. The counts are each recipient's
+ * outcome in the session, so they add up to the total; late bounces and complaints are in `campaign status`.
  */
-export function campaignProgressLine(c: Campaign, perSecond: number, opts: { tty: boolean }): string {
+export function campaignProgressLine(c: CampaignReport, perSecond: number, opts: { tty: boolean }): string {
   const processed = processedOf(c);
   const total = Math.max(c.total, processed);
   const approx = c.fanoutDone || c.status !== 'sending' ? '' : '~';
@@ -154,7 +155,7 @@ export function campaignProgressLine(c: Campaign, perSecond: number, opts: { tty
   const head = `${bar(total ? processed / total : 0, 24, opts.tty)} ${percent(processed, total).padStart(4)}`;
   const counts =
     `${formatCount(c.sent)}/${approx}${formatCount(total)} sent · ${formatCount(c.failed)} failed · ` +
-    `${formatCount(c.bounced)} bounced · ${formatCount(c.skipped)} skipped`;
+    `${formatCount(c.bouncedInSession)} bounced · ${formatCount(c.skipped)} skipped`;
   return `${head} ${counts} · ${formatRate(perSecond)} msg/s${eta}${state}`;
 }
 

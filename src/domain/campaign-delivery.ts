@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { CampaignStatus } from './campaign';
+import type { CampaignHealth } from './campaign-health';
 import { PermanentDeliveryError } from './errors';
 import type { Links } from './links';
 import type { ArticleRepository } from './ports/article-repository';
@@ -52,6 +53,7 @@ export class CampaignDelivery {
       mailer: MailSender;
       links: Links;
       policy: SuppressionPolicy;
+      health: CampaignHealth;
       rate: SendRate;
       clock: Clock;
       metrics: Metrics;
@@ -108,17 +110,22 @@ export class CampaignDelivery {
     const todo = ids.filter((_, i) => !recorded[i]);
     let transient: Error | undefined;
     const unsent: number[] = [];
+    // A 4xx on the last try is a soft bounce for the suppression policy; on an earlier one it is only a deferral.
+    const attempt = { campaignId, willRetry: !finalAttempt };
 
     for (let i = 0; i < todo.length; i += this.parallel) {
-      const status = await campaigns.status(campaignId);
-      if (status === 'cancelled' || status === null) return;
-      if (status === 'paused') throw new CampaignPausedSignal(`campaign ${campaignId} is paused`);
       const group = todo.slice(i, i + this.parallel);
       const subs = await subscribers.getMany(group);
       const sendable = subs.filter((s): s is Subscriber => s?.status === 'active');
       for (let k = 0; k < group.length; k++)
         if (subs[k]?.status !== 'active') await campaigns.record(campaignId, group[k], 'skipped');
       await rate.take(sendable.length);
+      // Read after the wait for permits, which at a low send rate lasts up to a second: a pause or cancel (an
+      // automatic one included) that came meanwhile holds for this group too.
+      const status = await campaigns.status(campaignId);
+      if (status === 'cancelled' || status === null) return;
+      if (status === 'paused') throw new CampaignPausedSignal(`campaign ${campaignId} is paused`);
+      let bounced = false;
       await Promise.all(
         sendable.map(async (sub) => {
           try {
@@ -133,9 +140,11 @@ export class CampaignDelivery {
           } catch (err) {
             metrics.mailFailed('newsletter', err instanceof PermanentDeliveryError);
             // What the failure does to the person is the suppression policy's call; the ledger is ours.
-            await this.deps.policy.sendFailed(sub, err, campaignId);
-            if (err instanceof PermanentDeliveryError)
-              return void (await campaigns.record(campaignId, sub.id, 'bounced'));
+            await this.deps.policy.sendFailed(sub, err, attempt);
+            if (err instanceof PermanentDeliveryError) {
+              if (await campaigns.record(campaignId, sub.id, 'bounced')) bounced = true;
+              return;
+            }
             transient = err as Error;
             unsent.push(sub.id);
             const run = await campaigns.countFailure(campaignId);
@@ -143,6 +152,8 @@ export class CampaignDelivery {
           }
         }),
       );
+      // Refusals raise the hard-bounce rate: judge it before the next group goes out.
+      if (bounced) await this.deps.health.check(campaignId);
     }
 
     if (transient) {
@@ -156,15 +167,14 @@ export class CampaignDelivery {
     }
     const finished = await campaigns.finishIfDone(campaignId, this.now());
     if (finished) await this.onFinished(campaignId, finished);
+    // Also judged once a batch when nothing bounced in it: the sends of this batch may be what brings the campaign
+    // to the minimum of messages the rates need. A finished campaign has nothing left to hold back.
+    else await this.deps.health.check(campaignId);
   }
 
   private async pauseForFailures(campaignId: number, run: number, err: Error): Promise<void> {
     const reason = `paused after ${run} consecutive failed sends; last error: ${err.message.slice(0, 300)}`;
-    const moved = await this.deps.campaigns.transition(campaignId, ['sending'], 'paused', {
-      reason,
-      pausedAt: this.now(),
-    });
-    if (moved.ok) this.deps.log.error({ event: 'campaign.auto_paused', campaignId, run }, reason);
+    await this.deps.health.pause(campaignId, 'consecutive_failures', reason, { run });
   }
 
   private async onFinished(campaignId: number, status: CampaignStatus): Promise<void> {
@@ -179,6 +189,8 @@ export class CampaignDelivery {
         failed: c?.failed,
         skipped: c?.skipped,
         bounced: c?.bounced,
+        lateBounces: c?.lateBounces,
+        complained: c?.complained,
       },
       'campaign finished',
     );

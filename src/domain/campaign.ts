@@ -1,5 +1,19 @@
 export type CampaignStatus = 'draft' | 'sending' | 'paused' | 'cancelled' | 'sent' | 'failed';
 
+/** Why a campaign paused itself: a run of failed sends, or a complaint or hard-bounce rate past its limit. */
+export type AutoPauseCause = 'consecutive_failures' | 'complaint_rate' | 'bounce_rate';
+
+/**
+ * The counters as they stood when an operator last resumed the campaign. The rate check (campaign-health.ts)
+ * judges only what happened after them: the resume acknowledged everything before.
+ */
+export interface RateBaseline {
+  sent: number;
+  bounced: number;
+  lateBounces: number;
+  complained: number;
+}
+
 export interface Campaign {
   id: number;
   status: CampaignStatus;
@@ -21,6 +35,8 @@ export interface Campaign {
   finishedAt?: string;
   /** Why the campaign paused itself or failed. */
   reason?: string;
+  /** Set by a resume: the rate check counts from here. */
+  rateBaseline?: RateBaseline;
   /** Highest subscriber id a send includes: people who sign up during the send wait for the next one. */
   maxSubscriberId: number;
   /** Fan-out checkpoint: every active id up to this one is in a batch job. */

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Article } from './article';
 import type { Campaign, CampaignContent } from './campaign';
+import { campaignFigures, type CampaignFigures } from './campaign-health';
 import { InvalidEmailError, normaliseEmail } from './email-address';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import type { Links } from './links';
@@ -38,12 +39,24 @@ const createSchema = z.strictObject({
   articleIds: z.array(z.number().int().positive()).min(1).max(50).optional(),
 });
 
+/**
+ * A campaign as operators see it (GET /api/admin/campaigns/:id, `campaign status --json`): the stored campaign and
+ * its figures, defined in campaign-health.ts. `bounced` is every hard bounce, the parts being `bouncedInSession`
+ * (refused in the SMTP session) and `lateBounces` (reported back later); before late reports existed the two were
+ * the same number, so a script reading `bounced` keeps its meaning.
+ */
+export type CampaignReport = Omit<Campaign, 'bounced'> & CampaignFigures;
+
+export function campaignReport(c: Campaign): CampaignReport {
+  return { ...c, ...campaignFigures(c) };
+}
+
 /** The operator's side of campaigns: create from new articles, preview, test, send, pause, resume, cancel. */
 export class Campaigns {
   constructor(private readonly deps: CampaignsDeps) {}
 
   /** A draft from the given articles, or from every new article; the subject defaults to the lead article's title. */
-  async create(input: unknown): Promise<Campaign> {
+  async create(input: unknown): Promise<CampaignReport> {
     const parsed = createSchema.safeParse(input ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -69,22 +82,20 @@ export class Campaigns {
       { event: 'campaign.created', campaignId: campaign.id, articles: articles.length },
       'campaign created',
     );
-    return campaign;
+    return campaignReport(campaign);
   }
 
-  async get(id: number): Promise<Campaign> {
-    const c = await this.deps.campaigns.get(id);
-    if (!c) throw new NotFoundError(`No campaign ${id}`);
-    return c;
+  async get(id: number): Promise<CampaignReport> {
+    return campaignReport(await this.load(id));
   }
 
-  list(): Promise<Campaign[]> {
-    return this.deps.campaigns.list();
+  async list(): Promise<CampaignReport[]> {
+    return (await this.deps.campaigns.list()).map(campaignReport);
   }
 
   /** The newsletter as a subscriber would see it (sent content once sending started, a fresh render before). */
   async preview(id: number): Promise<string> {
-    const content = await this.content(await this.get(id));
+    const content = await this.content(await this.load(id));
     return this.deps.renderer.personalise(content.html, {
       name: 'reader',
       unsubscribeUrl: `${this.deps.publicUrl}/unsubscribe?token=preview`,
@@ -93,7 +104,7 @@ export class Campaigns {
 
   /** Sends one message of the campaign to `to`, right away, outside the list (no ledger, no counters). */
   async test(id: number, input: unknown): Promise<{ messageId: string; to: string }> {
-    const campaign = await this.get(id);
+    const campaign = await this.load(id);
     let to: string;
     try {
       to = normaliseEmail((input as { to?: unknown } | undefined)?.to);
@@ -110,8 +121,8 @@ export class Campaigns {
   }
 
   /** Renders the newsletter once, stores it, and starts the fan-out. */
-  async send(id: number): Promise<Campaign> {
-    const campaign = await this.get(id);
+  async send(id: number): Promise<CampaignReport> {
+    const campaign = await this.load(id);
     if (campaign.status !== 'draft')
       throw new ConflictError('invalid_state', `Campaign ${id} is ${campaign.status}; only a draft can be sent`);
     await this.deps.campaigns.saveContent(id, await this.render(campaign));
@@ -130,14 +141,18 @@ export class Campaigns {
   }
 
   /** Every batch checks the status before each group of sends, so a pause holds within one batch. */
-  async pause(id: number): Promise<Campaign> {
+  async pause(id: number): Promise<CampaignReport> {
     await this.move(id, ['sending'], 'paused', { reason: 'paused by operator', pausedAt: this.now() });
     return this.get(id);
   }
 
-  async resume(id: number): Promise<Campaign> {
-    await this.move(id, ['paused'], 'sending', { reason: '', resetFailures: true });
-    const c = await this.get(id);
+  /**
+   * A resume acknowledges the campaign as it stands: its counters become the rate baseline, so the rate check judges
+   * only what is sent from now on (see judgeRates) instead of pausing it again at once.
+   */
+  async resume(id: number): Promise<CampaignReport> {
+    await this.move(id, ['paused'], 'sending', { reason: '', resetFailures: true, rateBaseline: true });
+    const c = await this.load(id);
     // The fan-out stopped when the pause began; a new one continues from its checkpoint. Its run id must be new (a
     // finished fan-out job keeps its id for days) and need not be ordered: the transition above lets one resume in.
     if (!c.fanoutDone) await this.deps.jobs.startFanout(id, `resume-${randomUUID()}`);
@@ -145,7 +160,7 @@ export class Campaigns {
     return this.get(id);
   }
 
-  async cancel(id: number): Promise<Campaign> {
+  async cancel(id: number): Promise<CampaignReport> {
     await this.move(id, ['draft', 'sending', 'paused'], 'cancelled', {
       finishedAt: this.now(),
       reason: 'cancelled by operator',
@@ -159,11 +174,17 @@ export class Campaigns {
     to: Campaign['status'],
     changes: CampaignChanges,
   ): Promise<void> {
-    await this.get(id);
+    await this.load(id);
     const moved = await this.deps.campaigns.transition(id, from, to, changes);
     if (!moved.ok)
       throw new ConflictError('invalid_state', `Campaign ${id} is ${moved.current}; it cannot become ${to}`);
     this.deps.log.info({ event: `campaign.${to}`, campaignId: id }, `campaign ${to}`);
+  }
+
+  private async load(id: number): Promise<Campaign> {
+    const c = await this.deps.campaigns.get(id);
+    if (!c) throw new NotFoundError(`No campaign ${id}`);
+    return c;
   }
 
   private async content(campaign: Campaign): Promise<CampaignContent> {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { CampaignHealth } from './campaign-health';
 import type { CampaignRepository } from './ports/campaign-repository';
 import type { Clock } from './ports/clock';
 import type { FeedbackLedger } from './ports/feedback-ledger';
@@ -49,6 +50,7 @@ export class FeedbackReceiver {
       campaigns: CampaignRepository;
       ledger: FeedbackLedger;
       policy: SuppressionPolicy;
+      health: CampaignHealth;
       tokens: SignedTokens;
       clock: Clock;
       log: Logger;
@@ -56,7 +58,7 @@ export class FeedbackReceiver {
   ) {}
 
   async receive(report: InboundFeedback): Promise<FeedbackOutcome> {
-    const { ledger, log } = this.deps;
+    const { ledger, campaigns, health, log } = this.deps;
     const found = await this.recipient(report);
     if (!found) {
       log.info({ event: 'feedback.unknown_recipient', source: report.source, type: report.type }, 'no such recipient');
@@ -65,12 +67,10 @@ export class FeedbackReceiver {
     if (!(await ledger.firstSeen(report.source, report.eventId, SEEN_TTL_SECONDS))) return 'duplicate';
     const { sub, campaignId } = found;
     const effect = await this.apply(sub, report, campaignId);
-    if (campaignId && report.type !== 'unsubscribe' && (report.type === 'complaint' || report.bounceType !== 'soft'))
-      await this.deps.campaigns.recordFeedback(
-        campaignId,
-        sub.id,
-        report.type === 'complaint' ? 'complained' : 'bounced',
-      );
+    const counter = campaignCounter(report);
+    // Late reports come while the campaign may still be sending: each one counted can tip its rates past a limit.
+    if (campaignId && counter && (await campaigns.recordFeedback(campaignId, sub.id, counter)))
+      await health.check(campaignId);
     log.info(
       {
         event: 'feedback.received',
@@ -114,4 +114,14 @@ export class FeedbackReceiver {
     const sub = await subscribers.getByEmail(report.email);
     return sub ? { sub, campaignId: report.campaignId } : null;
   }
+}
+
+/**
+ * What a report counts as on its campaign: complaints and hard bounces. A soft bounce says nothing for good about
+ * the message, and an unsubscribe is the person's right, not a delivery problem.
+ */
+function campaignCounter(report: InboundFeedback): 'complained' | 'bounced' | null {
+  if (report.type === 'complaint') return 'complained';
+  if (report.type === 'bounce' && report.bounceType !== 'soft') return 'bounced';
+  return null;
 }

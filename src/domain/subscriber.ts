@@ -25,7 +25,7 @@ export interface Subscriber {
 }
 
 export type ConsentEventType =
-  'subscribed' | 'confirmed' | 'unsubscribed' | 'bounced' | 'complained' | 'imported' | 'erased';
+  'subscribed' | 'confirmed' | 'unsubscribed' | 'bounced' | 'soft_bounced' | 'complained' | 'imported' | 'erased';
 
 export interface ConsentEvent extends Partial<ConsentEvidence> {
   id: string;

@@ -25,8 +25,11 @@ export class TransactionalMail {
     },
   ) {}
 
-  /** A person who left or was erased since the mail was queued gets nothing. */
-  async send(kind: TransactionalKind, subscriberId: number): Promise<'sent' | 'skipped'> {
+  /**
+   * A person who left or was erased since the mail was queued gets nothing. `finalAttempt`: no retry follows if this
+   * send fails, so a 4xx now is a soft bounce rather than a deferral.
+   */
+  async send(kind: TransactionalKind, subscriberId: number, finalAttempt: boolean): Promise<'sent' | 'skipped'> {
     const { subscribers, mailer, links, metrics, log } = this.deps;
     const sub = await subscribers.get(subscriberId);
     if (!sub || sub.status !== EXPECTED_STATUS[kind]) {
@@ -47,7 +50,7 @@ export class TransactionalMail {
       }));
     } catch (err) {
       metrics.mailFailed(kind, err instanceof PermanentDeliveryError);
-      await this.deps.policy.sendFailed(sub, err);
+      await this.deps.policy.sendFailed(sub, err, { willRetry: !finalAttempt });
       throw err;
     }
     metrics.mailSent(kind);

@@ -1,4 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AutoPauseCause } from '../domain/campaign';
+import type { FeedbackSource } from '../domain/feedback-source';
 import type { MailKind, Metrics, SignupOutcome, UnsubscribeMethod } from '../domain/ports/metrics';
 
 /** The service's Prometheus metrics, in a registry of its own (one per container, so tests do not share counters). */
@@ -16,14 +18,22 @@ export class PrometheusMetrics implements Metrics {
     'kind',
     'permanent',
   ]);
+  // The source label has a handful of values (smtp, each provider, mailbox), so it costs a few series at most.
   private readonly bounces = this.counter(
     'newsletter_bounces_total',
-    'Bounces reported, hard (address suppressed) or soft (retried)',
-    ['type'],
+    'Bounces, by type and by who reported them: hard (address suppressed) or soft (a message given up on for a ' +
+      'temporary reason; the address is suppressed at BOUNCE_SOFT_LIMIT in 30 days)',
+    ['type', 'source'],
   );
   private readonly complaints = this.counter(
     'newsletter_complaints_total',
-    'Spam complaints reported (address suppressed)',
+    'Spam complaints (address suppressed), by who reported them',
+    ['source'],
+  );
+  private readonly autoPauses = this.counter(
+    'newsletter_campaign_auto_pauses_total',
+    'Campaigns that paused themselves, by reason: consecutive_failures, complaint_rate or bounce_rate',
+    ['reason'],
   );
   private readonly queueDepth = new Gauge({
     name: 'newsletter_queue_depth',
@@ -51,11 +61,14 @@ export class PrometheusMetrics implements Metrics {
   mailFailed(kind: MailKind, permanent: boolean): void {
     this.mailsFailed.inc({ kind, permanent: String(permanent) });
   }
-  bounced(type: 'hard' | 'soft'): void {
-    this.bounces.inc({ type });
+  bounced(type: 'hard' | 'soft', source: FeedbackSource): void {
+    this.bounces.inc({ type, source });
   }
-  complained(): void {
-    this.complaints.inc();
+  complained(source: FeedbackSource): void {
+    this.complaints.inc({ source });
+  }
+  campaignAutoPaused(cause: AutoPauseCause): void {
+    this.autoPauses.inc({ reason: cause });
   }
 
   /** Sets the depth gauge of each queue, by name. */

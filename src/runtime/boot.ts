@@ -128,6 +128,12 @@ function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated:
       maxConsecutiveFailures: env.CAMPAIGN_MAX_CONSECUTIVE_FAILURES,
       lockSeconds: env.JOB_LOCK_SECONDS,
     },
+    campaignHealth: {
+      maxComplaintRate: env.CAMPAIGN_MAX_COMPLAINT_RATE,
+      maxBounceRate: env.CAMPAIGN_MAX_BOUNCE_RATE,
+      minMessages: env.CAMPAIGN_RATE_MIN_MESSAGES,
+    },
+    softBounceLimit: env.BOUNCE_SOFT_LIMIT,
     feed: { url: env.FEED_URL, cron: env.FEED_POLL_CRON },
     workerProcesses: env.WORKER_PROCESSES,
     limits: {

@@ -11,7 +11,13 @@ import { LuaScript } from './lua-script';
 
 type Row = Record<string, string>;
 
-/** Moves status from one of ARGV[2..] ('--' ends them) to ARGV[1] and sets the remaining field/value pairs. */
+/** Not a hash field: asks TRANSITION to keep the current counters as the rate baseline. */
+const RATE_BASELINE = '*rateBaseline';
+
+/**
+ * Moves status from one of ARGV[2..] ('--' ends them) to ARGV[1] and sets the remaining field/value pairs. The
+ * pseudo-field RATE_BASELINE copies the rate counters into the baseline fields instead, inside the same step.
+ */
 const TRANSITION = new LuaScript(`
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
@@ -25,7 +31,13 @@ if not allowed then return status end
 redis.call('HSET', KEYS[1], 'status', ARGV[1])
 i = i + 1
 while ARGV[i] do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  if ARGV[i] == '${RATE_BASELINE}' then
+    local c = redis.call('HMGET', KEYS[1], 'sent', 'bounced', 'lateBounces', 'complained')
+    redis.call('HSET', KEYS[1], 'baseSent', c[1] or '0', 'baseBounced', c[2] or '0',
+      'baseLateBounces', c[3] or '0', 'baseComplained', c[4] or '0')
+  else
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
   i = i + 2
 end
 return 'ok'
@@ -215,6 +227,7 @@ function changeFields(c: CampaignChanges): string[] {
   if (c.maxSubscriberId !== undefined) fields.maxSubscriberId = String(c.maxSubscriberId);
   if (c.total !== undefined) fields.total = String(c.total);
   if (c.resetFailures) fields.consecutiveFailures = '0';
+  if (c.rateBaseline) fields[RATE_BASELINE] = '1';
   return Object.entries(fields).flat();
 }
 
@@ -236,6 +249,15 @@ function toCampaign(r: Row): Campaign {
     startedAt: r.startedAt || undefined,
     finishedAt: r.finishedAt || undefined,
     reason: r.reason || undefined,
+    rateBaseline:
+      r.baseSent === undefined
+        ? undefined
+        : {
+            sent: n('baseSent'),
+            bounced: n('baseBounced'),
+            lateBounces: n('baseLateBounces'),
+            complained: n('baseComplained'),
+          },
     maxSubscriberId: n('maxSubscriberId'),
     cursor: n('cursor'),
     queued: n('queued'),

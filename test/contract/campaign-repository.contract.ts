@@ -154,6 +154,37 @@ export function campaignRepositoryContract(
         expect(await repo.status(42)).toBeNull();
       });
 
+      test('with rateBaseline it keeps the counters as they are at that moment; later counts move, the baseline stays', async () => {
+        const id = await sending(4);
+        expect((await repo.get(id))?.rateBaseline).toBeUndefined();
+        await recordAll(id, ['sent', 'sent', 'bounced']);
+        expect(await repo.recordFeedback(id, 1, 'complained')).toBe(true);
+        expect(await repo.recordFeedback(id, 2, 'bounced')).toBe(true);
+        expect(await repo.transition(id, ['sending'], 'paused', { reason: 'complaints' })).toEqual({ ok: true });
+        expect(await repo.transition(id, ['paused'], 'sending', { reason: '', rateBaseline: true })).toEqual({
+          ok: true,
+        });
+        const baseline = { sent: 2, bounced: 1, lateBounces: 1, complained: 1 };
+        expect(await repo.get(id)).toMatchObject({ status: 'sending', rateBaseline: baseline });
+
+        expect(await repo.record(id, 4, 'sent')).toBe(true);
+        expect(await repo.recordFeedback(id, 4, 'complained')).toBe(true);
+        expect(await repo.get(id)).toMatchObject({
+          ...counters({ sent: 3, bounced: 1, lateBounces: 1, complained: 2 }),
+          rateBaseline: baseline,
+        });
+      });
+
+      test('a refused transition with rateBaseline keeps no baseline', async () => {
+        const id = await sending(1);
+        await recordAll(id, ['sent']);
+        expect(await repo.transition(id, ['paused'], 'sending', { rateBaseline: true })).toEqual({
+          ok: false,
+          current: 'sending',
+        });
+        expect((await repo.get(id))?.rateBaseline).toBeUndefined();
+      });
+
       test('countFailure counts the run of failures, and a transition with resetFailures starts it from zero again', async () => {
         const id = await sending(3);
         expect(await repo.countFailure(id)).toBe(1);
@@ -212,6 +243,61 @@ export function campaignRepositoryContract(
         expect(await repo.countFailure(id)).toBe(2);
         expect(await repo.record(id, 1, 'sent')).toBe(true);
         expect(await repo.countFailure(id)).toBe(1);
+      });
+    });
+
+    describe('late feedback', () => {
+      test('recordFeedback counts a late bounce and a complaint once per recipient and kind, and returns true when it counted', async () => {
+        const id = await sending(3);
+        await recordAll(id, ['sent', 'sent', 'sent']);
+        expect(await repo.recordFeedback(id, 1, 'bounced')).toBe(true);
+        expect(await repo.recordFeedback(id, 1, 'bounced')).toBe(false);
+        expect(await repo.recordFeedback(id, 1, 'complained')).toBe(true);
+        expect(await repo.recordFeedback(id, 1, 'complained')).toBe(false);
+        expect(await repo.recordFeedback(id, 2, 'complained')).toBe(true);
+        expect(await repo.get(id)).toMatchObject(counters({ sent: 3, lateBounces: 1, complained: 2 }));
+      });
+
+      test('a late bounce counts only for a recipient the ledger has as sent; a complaint counts whatever the ledger says', async () => {
+        const id = await sending(4);
+        await recordAll(id, ['bounced', 'skipped', 'failed']);
+        for (const subscriberId of [1, 2, 3, 4])
+          expect(await repo.recordFeedback(id, subscriberId, 'bounced')).toBe(false);
+        expect(await repo.recordFeedback(id, 1, 'complained')).toBe(true);
+        expect(await repo.get(id)).toMatchObject(counters({ bounced: 1, skipped: 1, failed: 1, complained: 1 }));
+        // Sent later (a retried batch): its late bounce now counts.
+        expect(await repo.record(id, 4, 'sent')).toBe(true);
+        expect(await repo.recordFeedback(id, 4, 'bounced')).toBe(true);
+        expect(await repo.get(id)).toMatchObject({ sent: 1, lateBounces: 1 });
+      });
+
+      test('concurrent reports of one recipient and kind count once', async () => {
+        const id = await sending(1);
+        await recordAll(id, ['sent']);
+        const bounces = await Promise.all(Array.from({ length: 8 }, () => repo.recordFeedback(id, 1, 'bounced')));
+        const complaints = await Promise.all(Array.from({ length: 8 }, () => repo.recordFeedback(id, 1, 'complained')));
+        expect(bounces.filter(Boolean)).toHaveLength(1);
+        expect(complaints.filter(Boolean)).toHaveLength(1);
+        expect(await repo.get(id)).toMatchObject(counters({ sent: 1, lateBounces: 1, complained: 1 }));
+      });
+
+      test('late feedback is per campaign', async () => {
+        const a = await sending(1);
+        const b = await sending(1);
+        await repo.record(a, 1, 'sent');
+        await repo.record(b, 1, 'sent');
+        expect(await repo.recordFeedback(a, 1, 'complained')).toBe(true);
+        expect(await repo.recordFeedback(b, 1, 'complained')).toBe(true);
+        expect(await repo.recordFeedback(b, 1, 'bounced')).toBe(true);
+        expect(await repo.get(a)).toMatchObject(counters({ sent: 1, complained: 1 }));
+        expect(await repo.get(b)).toMatchObject(counters({ sent: 1, lateBounces: 1, complained: 1 }));
+      });
+
+      test('for an unknown campaign recordFeedback returns false and creates nothing', async () => {
+        expect(await repo.recordFeedback(42, 1, 'complained')).toBe(false);
+        expect(await repo.recordFeedback(42, 1, 'bounced')).toBe(false);
+        expect(await repo.get(42)).toBeNull();
+        expect(await repo.list()).toEqual([]);
       });
     });
 

@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ArticleStore } from '../../src/store/article-store';
 import { CampaignStore } from '../../src/store/campaign-store';
+import { FeedbackStore } from '../../src/store/feedback-store';
 import { Keys } from '../../src/store/keys';
 import { SubscriberStore } from '../../src/store/subscriber-store';
 import { articleRepositoryContract } from './article-repository.contract';
 import { campaignRepositoryContract } from './campaign-repository.contract';
+import { feedbackLedgerContract } from './feedback-ledger.contract';
 import { deleteKeys, TEST_REDIS } from '../support/redis';
 import type { RepositoryFixture } from './fixture';
 import { subscriberRepositoryContract } from './subscriber-repository.contract';
@@ -38,4 +40,8 @@ campaignRepositoryContract(
 articleRepositoryContract(
   'ArticleStore (Redis)',
   onFreshPrefix((deps) => new ArticleStore(deps)),
+);
+feedbackLedgerContract(
+  'FeedbackStore (Redis)',
+  onFreshPrefix((deps) => new FeedbackStore(deps)),
 );

@@ -174,6 +174,11 @@ describe('failures, pause and unsubscribes during a send', () => {
     expect(sink.to('soft0@later.test')).toHaveLength(1);
     expect(sink.to('soft1@later.test')).toHaveLength(1);
     expect(sink.rcptCounts.get('soft0@later.test')).toBe(2);
+    // A 4xx that was retried and then delivered is no bounce: nothing about it in the person's trail.
+    for (const email of ['soft0@later.test', 'soft1@later.test']) {
+      const trail = await container.subscribers.consentTrail(email);
+      expect(trail.filter((e) => e.type === 'soft_bounced' || e.type === 'bounced')).toEqual([]);
+    }
     for (const id of hard) {
       const sub = await container.subscribers.get(id);
       expect(sub?.status).toBe('bounced');
@@ -250,6 +255,41 @@ describe('failures, pause and unsubscribes during a send', () => {
   });
 });
 
+describe('a 4xx answer on the last try of a batch', () => {
+  let sink: SmtpSink;
+  let app: TestApp;
+  beforeAll(async () => {
+    sink = await startSmtpSink({ rcptResponse: (addr) => (addr.startsWith('full@') ? 452 : undefined) });
+    // No workers: the test runs the batch itself, as the delivery worker would, choosing which try it is.
+    app = await startTestApp({ smtpUrl: sink.url, workers: false });
+  });
+  afterAll(async () => {
+    await app.stop();
+    await sink.close();
+  });
+
+  test('is a soft bounce from smtp in the trail; on an earlier try it was only a deferral', async () => {
+    const { container } = app;
+    const [full, fine] = await seedAddresses(container, ['full@mailbox.test', 'fine@mailbox.test']);
+    await seedArticles(container, 1);
+    const campaign = await container.campaigns.create({ subject: 'Last try' });
+    await container.campaigns.send(campaign.id);
+
+    await expect(container.delivery.deliverBatch(campaign.id, [full, fine], false)).rejects.toThrow(/452/);
+    expect(await container.subscribers.consentTrail('full@mailbox.test')).toEqual([]);
+    await container.delivery.deliverBatch(campaign.id, [full, fine], true);
+
+    expect(sink.to('fine@mailbox.test')).toHaveLength(1);
+    expect(sink.rcptCounts.get('full@mailbox.test')).toBe(2);
+    const trail = await container.subscribers.consentTrail('full@mailbox.test');
+    expect(trail.map((e) => [e.type, e.source])).toEqual([['soft_bounced', 'smtp']]);
+    expect(trail[0].detail).toMatch(new RegExp(`^smtp: campaign ${campaign.id}: .*452`));
+    // One soft bounce is below the limit: the person stays on the list; the campaign counts the send as failed.
+    expect((await container.subscribers.get(full))!.status).toBe('active');
+    expect(await container.campaigns.get(campaign.id)).toMatchObject({ sent: 1, failed: 1, bounced: 0 });
+  });
+});
+
 describe('a campaign that keeps failing', () => {
   let sink: SmtpSink;
   let app: TestApp;
@@ -270,6 +310,8 @@ describe('a campaign that keeps failing', () => {
     const paused = await waitForStatus(app, campaign.id, 'paused', 20000);
     expect(paused.reason).toMatch(/consecutive failed sends/);
     expect(paused.sent).toBe(0);
+    const metrics = await (await fetch(`${app.base}/metrics`)).text();
+    expect(metrics).toMatch(/^newsletter_campaign_auto_pauses_total\{reason="consecutive_failures"\} 1$/m);
   });
 });
 

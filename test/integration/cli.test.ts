@@ -225,7 +225,8 @@ describe('operator CLI', () => {
   test('campaign status --json prints the campaign as the admin API does', async () => {
     const r = await cli(env, ['campaign', 'status', String(campaignId), '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({
+    const printed = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(printed).toMatchObject({
       id: campaignId,
       status: 'draft',
       subject: 'Today at the Gazette',
@@ -234,7 +235,15 @@ describe('operator CLI', () => {
       failed: 0,
       skipped: 0,
       bounced: 0,
+      bouncedInSession: 0,
+      lateBounces: 0,
+      delivered: 0,
+      complained: 0,
+      bounceRate: 0,
+      complaintRate: 0,
     });
+    const api = await fetch(`${app.base}/api/admin/campaigns/${campaignId}`, { headers: app.adminHeaders });
+    expect(printed).toEqual(await api.json());
   });
 
   test('campaign send --follow watches the workers deliver, exits 0 when sent and prints the final counts', async () => {
@@ -252,7 +261,25 @@ describe('operator CLI', () => {
 
     const status = await cli(env, ['campaign', 'status', String(campaignId)]);
     expect(status.stdout).toMatch(/status\s+sent/);
-    expect(status.stdout).toMatch(/sent\s+60/);
+    expect(status.stdout).toMatch(/sent\s+60\n/);
+    expect(status.stdout).toMatch(/delivered\s+60\n/);
+    expect(status.stdout).toMatch(/bounced\s+0 \(0 in the SMTP session, 0 reported later\)\n/);
+    expect(status.stdout).toMatch(/bounce rate\s+0\.00% of 60 handed off\n/);
+    expect(status.stdout).toMatch(/complaint rate\s+0\.00% of delivered\n/);
+
+    // A complaint reported later shows in the status and its rate.
+    const sent = sink.messages[0];
+    const recipient = await app.container.subscribers.getByEmail(sent.to[0]);
+    const token = app.container.tokens.issueReturn(recipient!.id, campaignId);
+    await app.container.feedback.receive({
+      source: 'mailbox',
+      eventId: 'cli-1',
+      type: 'complaint',
+      returnToken: token,
+    });
+    const after = await cli(env, ['campaign', 'status', String(campaignId)]);
+    expect(after.stdout).toMatch(/complained\s+1\n/);
+    expect(after.stdout).toMatch(/complaint rate\s+1\.67% of delivered\n/);
   });
 
   test('campaign send --follow exits non-zero with the reason when the campaign pauses itself', async () => {

@@ -1,6 +1,6 @@
-import pino from 'pino';
+import { PermanentDeliveryError, TransientDeliveryError } from '../../src/domain/errors';
 import type { SubscriberStatus } from '../../src/domain/subscriber';
-import { SuppressionPolicy, type Feedback } from '../../src/domain/suppression-policy';
+import type { Feedback, SuppressionPolicy } from '../../src/domain/suppression-policy';
 import { startTestApp, TestClock, type TestApp } from '../support/test-app';
 
 const clock = new TestClock();
@@ -10,8 +10,7 @@ let n = 0;
 
 beforeAll(async () => {
   app = await startTestApp({ clock, workers: false });
-  const { subscribers, metrics } = app.container;
-  policy = new SuppressionPolicy({ subscribers, metrics, clock, log: pino({ level: 'silent' }) });
+  policy = app.container.policy;
 });
 afterAll(() => app.stop());
 
@@ -56,14 +55,14 @@ const signup = (email: string) =>
   });
 
 test('a hard bounce moves an active person to bounced, suppresses the address and records why', async () => {
-  const before = await counter('newsletter_bounces_total{type="hard"}');
+  const before = await counter('newsletter_bounces_total{type="hard",source="smtp"}');
   const r = await apply('active', { type: 'hard_bounce', reason: '550 5.1.1 No such user', campaignId: 7 });
   expect(r.effect).toBe('bounced');
   expect(r.after).toMatchObject({ status: 'bounced', bouncedAt: at(), updatedAt: at() });
   expect(r.suppressed).toBe(true);
   expect(r.trail.map((e) => [e.type, e.detail])).toEqual([['bounced', 'smtp: campaign 7: 550 5.1.1 No such user']]);
   expect(await app.container.subscribers.pageActiveIds(r.sub.id - 1, 1)).not.toContain(r.sub.id);
-  expect(await counter('newsletter_bounces_total{type="hard"}')).toBe(before + 1);
+  expect(await counter('newsletter_bounces_total{type="hard",source="smtp"}')).toBe(before + 1);
 });
 
 test('a pending person whose confirmation bounces ends bounced too; a second report changes nothing but is recorded', async () => {
@@ -74,24 +73,99 @@ test('a pending person whose confirmation bounces ends bounced too; a second rep
   expect(trail.map((e) => e.detail)).toEqual(['smtp: 550 mailbox unavailable', 'smtp: 550 again']);
 });
 
-test('a soft bounce changes nothing for the person and only counts', async () => {
-  const before = await counter('newsletter_bounces_total{type="soft"}');
-  const r = await apply('active', { type: 'soft_bounce', reason: '452 mailbox full', campaignId: 3 });
+test('a hard bounce lands in the trail with who reported it as its source', async () => {
+  const r = await apply('active', { type: 'hard_bounce', reason: '5.1.1 unknown user', source: 'ses' });
+  expect(r.trail).toEqual([{ id: '1', type: 'bounced', at: at(), source: 'ses', detail: 'ses: 5.1.1 unknown user' }]);
+});
+
+test('a soft bounce below the limit changes nothing for the person but is recorded and counted by source', async () => {
+  const before = await counter('newsletter_bounces_total{type="soft",source="postmark"}');
+  const r = await apply('active', {
+    type: 'soft_bounce',
+    reason: '452 mailbox full',
+    campaignId: 3,
+    source: 'postmark',
+  });
   expect(r.effect).toBe('unchanged');
   expect(r.after.status).toBe('active');
   expect(r.suppressed).toBe(false);
-  expect(r.trail).toEqual([]);
-  expect(await counter('newsletter_bounces_total{type="soft"}')).toBe(before + 1);
+  expect(r.trail).toEqual([
+    { id: '1', type: 'soft_bounced', at: at(), source: 'postmark', detail: 'postmark: campaign 3: 452 mailbox full' },
+  ]);
+  expect(await counter('newsletter_bounces_total{type="soft",source="postmark"}')).toBe(before + 1);
+});
+
+test('the third soft bounce within 30 days moves the person to bounced and suppresses the address, once', async () => {
+  const sub = await person('active');
+  const soft = (reason: string): Feedback => ({ type: 'soft_bounce', reason, source: 'mailbox' });
+  expect(await policy.apply(sub, soft('mailbox full'))).toBe('unchanged');
+  clock.advance(10 * 24 * 3600 * 1000);
+  expect(await policy.apply(sub, soft('mailbox full'))).toBe('unchanged');
+  clock.advance(10 * 24 * 3600 * 1000);
+  expect(await policy.apply(sub, soft('over quota'))).toBe('bounced');
+  const after = (await app.container.subscribers.get(sub.id))!;
+  expect(after).toMatchObject({ status: 'bounced', bouncedAt: at() });
+  expect(await app.container.subscribers.isSuppressed(sub.email)).toBe(true);
+  // A fourth finds the person bounced already: recorded as evidence, no second 'bounced' event.
+  expect(await policy.apply(after, soft('still full'))).toBe('unchanged');
+  const trail = await app.container.subscribers.consentTrail(sub.email);
+  expect(trail.map((e) => [e.type, e.source, e.detail])).toEqual([
+    ['soft_bounced', 'mailbox', 'mailbox: mailbox full'],
+    ['soft_bounced', 'mailbox', 'mailbox: mailbox full'],
+    ['soft_bounced', 'mailbox', 'mailbox: over quota'],
+    ['bounced', 'mailbox', '3 soft bounces in 30 days'],
+    ['soft_bounced', 'mailbox', 'mailbox: still full'],
+  ]);
+});
+
+test('soft bounces more than 30 days old do not count towards the limit', async () => {
+  const sub = await person('active');
+  const soft: Feedback = { type: 'soft_bounce', reason: 'mailbox full', source: 'generic' };
+  expect(await policy.apply(sub, soft)).toBe('unchanged');
+  expect(await policy.apply(sub, soft)).toBe('unchanged');
+  clock.advance(31 * 24 * 3600 * 1000);
+  expect(await policy.apply(sub, soft)).toBe('unchanged');
+  expect(await policy.apply(sub, soft)).toBe('unchanged');
+  expect((await app.container.subscribers.get(sub.id))!.status).toBe('active');
+  expect(await policy.apply(sub, soft)).toBe('bounced');
+});
+
+describe('sendFailed: what a failed send in our own SMTP session says', () => {
+  const deferral = () => new TransientDeliveryError('451 4.7.1 greylisted, try again later', 451);
+
+  test('a 4xx that will be retried is a deferral: nothing recorded, nothing counted', async () => {
+    const sub = await person('active');
+    const before = await counter('newsletter_bounces_total{type="soft",source="smtp"}');
+    for (let i = 0; i < 5; i++)
+      expect(await policy.sendFailed(sub, deferral(), { campaignId: 4, willRetry: true })).toBe('unchanged');
+    expect(await app.container.subscribers.consentTrail(sub.email)).toEqual([]);
+    expect((await app.container.subscribers.get(sub.id))!.status).toBe('active');
+    expect(await counter('newsletter_bounces_total{type="soft",source="smtp"}')).toBe(before);
+  });
+
+  test('a 4xx on the last try is a soft bounce from smtp; a 5xx a hard bounce; no answer code says nothing', async () => {
+    const sub = await person('active');
+    expect(await policy.sendFailed(sub, deferral(), { campaignId: 4, willRetry: false })).toBe('unchanged');
+    const noAnswer = new TransientDeliveryError('connect ECONNREFUSED');
+    expect(await policy.sendFailed(sub, noAnswer, { willRetry: false })).toBe('unchanged');
+    const refused = new PermanentDeliveryError('550 5.1.1 no such user', 550);
+    expect(await policy.sendFailed(sub, refused, { campaignId: 4, willRetry: true })).toBe('bounced');
+    const trail = await app.container.subscribers.consentTrail(sub.email);
+    expect(trail.map((e) => [e.type, e.source, e.detail])).toEqual([
+      ['soft_bounced', 'smtp', 'smtp: campaign 4: 451 4.7.1 greylisted, try again later'],
+      ['bounced', 'smtp', 'smtp: campaign 4: 550 5.1.1 no such user'],
+    ]);
+  });
 });
 
 test('a complaint unsubscribes and suppresses: a later signup from the address sends nothing', async () => {
-  const before = await counter('newsletter_complaints_total');
+  const before = await counter('newsletter_complaints_total{source="smtp"}');
   const r = await apply('active', { type: 'complaint', campaignId: 5 });
   expect(r.effect).toBe('unsubscribed');
   expect(r.after).toMatchObject({ status: 'unsubscribed', unsubscribedAt: at() });
   expect(r.suppressed).toBe(true);
   expect(r.trail.map((e) => [e.type, e.detail])).toEqual([['complained', 'smtp: campaign 5: marked as spam']]);
-  expect(await counter('newsletter_complaints_total')).toBe(before + 1);
+  expect(await counter('newsletter_complaints_total{source="smtp"}')).toBe(before + 1);
 
   expect((await signup(r.sub.email)).status).toBe(202);
   expect((await app.container.subscribers.get(r.sub.id))!.status).toBe('unsubscribed');

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Container } from '../../container';
-import type { Campaign } from '../../domain/campaign';
+import type { CampaignReport } from '../../domain/campaigns';
 import type { Ctx } from '../command-spec';
 import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';
@@ -77,14 +77,19 @@ export async function follow({ container, signal }: Ctx, id: number, opts: { jso
   return EXIT.failed;
 }
 
-function finalLine(c: Campaign): string {
+function finalLine(c: CampaignReport): string {
   const took = c.startedAt && c.finishedAt ? Date.parse(c.finishedAt) - Date.parse(c.startedAt) : NaN;
   const speed =
     Number.isFinite(took) && took > 0
       ? ` in ${formatDuration(took)} (${formatRate((processedOf(c) * 1000) / took)} msg/s)`
       : '';
+  // Each recipient once, so the counts add up to the total; what came back later follows them.
   const counts =
     `${formatCount(c.sent)} sent, ${formatCount(c.failed)} failed, ` +
-    `${formatCount(c.bounced)} bounced, ${formatCount(c.skipped)} skipped`;
-  return `campaign ${c.id} ${c.status}: ${counts} of ${formatCount(c.total)}${speed}`;
+    `${formatCount(c.bouncedInSession)} bounced, ${formatCount(c.skipped)} skipped`;
+  const late =
+    c.lateBounces || c.complained
+      ? `; reported later: ${formatCount(c.lateBounces)} bounced, ${formatCount(c.complained)} complained`
+      : '';
+  return `campaign ${c.id} ${c.status}: ${counts} of ${formatCount(c.total)}${speed}${late}`;
 }

@@ -1,7 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Campaign } from '../../domain/campaign';
+import type { CampaignReport } from '../../domain/campaigns';
 import { command, positiveInt, required, str } from '../command-spec';
 import { CliError, UsageError } from '../errors';
 import { formatCount, formatTime, keyValues, table } from '../format';
@@ -67,6 +67,7 @@ const campaignList = command<Record<string, never>>({
           },
           { header: 'FAILED', value: (c) => formatCount(c.failed), right: true },
           { header: 'BOUNCED', value: (c) => formatCount(c.bounced), right: true },
+          { header: 'COMPLAINED', value: (c) => formatCount(c.complained), right: true },
           { header: 'CREATED', value: (c) => formatTime(c.createdAt) },
           { header: 'SUBJECT', value: (c) => c.subject, flex: true },
         ],
@@ -150,7 +151,11 @@ const campaignStatus = command<{ id: number; json: boolean; follow: boolean }>({
   name: 'status',
   synopsis: '<id> [--json] [--follow]',
   summary: "Show a campaign's status and counts",
-  details: ['--json prints the campaign as GET /api/admin/campaigns/:id answers it (with --follow, once it ends).'],
+  details: [
+    '--json prints the campaign as GET /api/admin/campaigns/:id answers it (with --follow, once it ends).',
+    'delivered = sent minus late bounces; bounced = refused in the SMTP session plus reported later (hard bounces); ' +
+      'bounce rate = bounced / handed off (sent + refused in the session); complaint rate = complained / delivered.',
+  ],
   positionals: [{ name: 'id' }],
   options: {
     json: { type: 'boolean', help: 'Print JSON' },
@@ -207,9 +212,10 @@ const campaignCancel = lifecycle(
   'A cancelled campaign cannot be resumed; the messages already sent stay sent.',
 );
 
-function campaignBlock(c: Campaign): string {
+function campaignBlock(c: CampaignReport): string {
   const processed = processedOf(c);
   const approx = c.fanoutDone || c.status !== 'sending' ? '' : '~';
+  const rate = (r: number) => `${(r * 100).toFixed(2)}%`;
   return keyValues([
     ['campaign', c.id],
     ['status', c.status],
@@ -222,8 +228,16 @@ function campaignBlock(c: Campaign): string {
         : `${formatCount(processed)} of ${approx}${formatCount(c.total)} (${percent(processed, c.total)})`,
     ],
     ['sent', formatCount(c.sent)],
+    ['delivered', formatCount(c.delivered)],
     ['failed', formatCount(c.failed)],
-    ['bounced', formatCount(c.bounced)],
+    [
+      'bounced',
+      `${formatCount(c.bounced)} (${formatCount(c.bouncedInSession)} in the SMTP session, ` +
+        `${formatCount(c.lateBounces)} reported later)`,
+    ],
+    ['bounce rate', `${rate(c.bounceRate)} of ${formatCount(c.handedOff)} handed off`],
+    ['complained', formatCount(c.complained)],
+    ['complaint rate', `${rate(c.complaintRate)} of delivered`],
     ['skipped', formatCount(c.skipped)],
     ['created', formatTime(c.createdAt)],
     ['started', formatTime(c.startedAt)],

@@ -15,6 +15,11 @@ export interface CampaignChanges {
   total?: number;
   /** Start counting consecutive failures from zero again. */
   resetFailures?: boolean;
+  /**
+   * Keep the counters as they are at this transition (sent, bounced, lateBounces, complained) as the campaign's
+   * `rateBaseline`, in the same atomic step, so no report lands between the read and the status change.
+   */
+  rateBaseline?: boolean;
 }
 
 export type CampaignTransition = { ok: true } | { ok: false; current: CampaignStatus | null };

@@ -1,3 +1,5 @@
+import type { AutoPauseCause } from '../campaign';
+import type { FeedbackSource } from '../feedback-source';
 import type { TransactionalKind } from './mail-sender';
 
 export type SignupOutcome = 'new' | 'renewed' | 'already_active' | 'suppressed' | 'honeypot';
@@ -11,6 +13,9 @@ export interface Metrics {
   unsubscribed(method: UnsubscribeMethod): void;
   mailSent(kind: MailKind): void;
   mailFailed(kind: MailKind, permanent: boolean): void;
-  bounced(type: 'hard' | 'soft'): void;
-  complained(): void;
+  /** A bounce the suppression policy applied, by who reported it. */
+  bounced(type: 'hard' | 'soft', source: FeedbackSource): void;
+  complained(source: FeedbackSource): void;
+  /** A campaign paused itself. */
+  campaignAutoPaused(cause: AutoPauseCause): void;
 }
