@@ -27,7 +27,7 @@ const basic = (user: string, password: string) => ({
 });
 
 /** Posts as Postmark does with the credentials written into the webhook URL. */
-const send = (record: Record<string, unknown>, auth = basic(USER, PASSWORD)) =>
+const send = (record: Record<string, unknown>, auth: Record<string, string> = basic(USER, PASSWORD)) =>
   postWebhook(app, 'postmark', JSON.stringify(record), auth);
 
 /** A bounce webhook as Postmark documents it (with Postmark's own sample values where they do not matter). */

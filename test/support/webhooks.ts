@@ -11,7 +11,7 @@ export interface WebhookAnswer {
 export async function postWebhook(
   app: TestApp,
   provider: string,
-  body: string | Buffer,
+  body: string,
   headers: Record<string, string> = {},
 ): Promise<WebhookAnswer> {
   const res = await fetch(`${app.base}/api/webhooks/${provider}`, {
