@@ -41,6 +41,8 @@ export function webhookRoutes(deps: { providers: WebhookProvider[]; feedback: Fe
         res.json({ received: reports.length });
       } catch (err) {
         if (err instanceof DomainError) logRefusal(req, provider.name, err);
+        if (err instanceof DomainError && err.code === 'invalid_signature' && provider.challenge)
+          res.setHeader('WWW-Authenticate', provider.challenge);
         throw err;
       }
     },

@@ -59,6 +59,8 @@ const subscriptionChange = z.object({
  */
 export class PostmarkWebhook implements WebhookProvider {
   readonly name = 'postmark';
+  // HTTP clients that send credentials only when challenged (RFC 7617) need this to try them.
+  readonly challenge = 'Basic realm="webhooks", charset="UTF-8"';
 
   constructor(private readonly opts: PostmarkWebhookOptions) {}
 

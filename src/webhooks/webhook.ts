@@ -25,6 +25,8 @@ export interface WebhookDelivery {
  */
 export interface WebhookProvider {
   readonly name: WebhookName;
+  /** The `WWW-Authenticate` challenge sent with a refusal, for a provider that authenticates with HTTP auth. */
+  readonly challenge?: string;
   read(delivery: WebhookDelivery): Promise<InboundFeedback[]>;
 }
 

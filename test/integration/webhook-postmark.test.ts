@@ -144,6 +144,10 @@ test('wrong or missing credentials are refused with 401 and change nothing', asy
     expect(r.body.error?.code).toBe('invalid_signature');
   }
   expect(await personView(app, email)).toEqual({ status: 'active', trail: [] });
+  // A client that sends the URL's credentials only when challenged is told to.
+  const challenged = await fetch(`${app.base}/api/webhooks/postmark`, { method: 'POST', body: JSON.stringify(record) });
+  expect(challenged.status).toBe(401);
+  expect(challenged.headers.get('www-authenticate')).toBe('Basic realm="webhooks", charset="UTF-8"');
 });
 
 test('a body that is not a Postmark record is refused with 400 naming what is wrong', async () => {
