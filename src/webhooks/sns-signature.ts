@@ -70,9 +70,9 @@ export interface SnsSignaturesOptions {
  * Amazon SNS host over https (TLS to that host vouches for the certificate) and kept by URL, since SNS publishes a
  * new certificate at a new URL.
  *
- * Written on node:crypto rather than a validator package: the maintained ones fetch certificates with their own
- * https.get (no timeout, no size bound, nothing a test without the network can stand in for), and one keeps a
- * process-wide cache and signs UnsubscribeConfirmation with the wrong fields.
+ * Written on node:crypto rather than a validator package: sns-validator and sns-payload-validator fetch certificates
+ * with their own https.get (no timeout, no size bound, nothing a test without the network can stand in for), and
+ * sns-validator keeps a process-wide cache and builds UnsubscribeConfirmation's signed string with the wrong fields.
  */
 export class SnsSignatures {
   private readonly certs = new Map<string, Promise<X509Certificate>>();
@@ -90,7 +90,8 @@ export class SnsSignatures {
       );
     const cert = await this.certificate(m.SigningCertURL);
     const now = this.opts.clock.now().getTime();
-    if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo))
+    // A negated range check, so that a date Date.parse cannot read (NaN) refuses rather than passes.
+    if (!(now >= Date.parse(cert.validFrom) && now <= Date.parse(cert.validTo)))
       throw invalidSignature('The SNS signing certificate is not valid at this time.');
     let valid: boolean;
     try {

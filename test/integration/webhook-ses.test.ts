@@ -7,17 +7,21 @@ import { personView, postWebhook, reports } from '../support/webhooks';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ses-feedback';
 const CERT_URL = 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem';
+const EXPIRED_CERT_URL =
+  'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.pem';
 const SUBSCRIBE_URL = `https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=${TOPIC}&Token=2336412f37fb687f`;
 
 // Our own stand-in for Amazon's signing key and the certificate SNS publishes for it.
 const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
 let certificate = '';
+let expiredCertificate = '';
 
 /** What the service fetched from "Amazon": the test's network, since this machine has none to Amazon. */
 const fetched: string[] = [];
 const httpGet: HttpGet = (url) => {
   fetched.push(url);
   if (url === CERT_URL) return Promise.resolve({ status: 200, body: certificate });
+  if (url === EXPIRED_CERT_URL) return Promise.resolve({ status: 200, body: expiredCertificate });
   if (url === SUBSCRIBE_URL) return Promise.resolve({ status: 200, body: '<ConfirmSubscriptionResponse/>' });
   return Promise.resolve({ status: 404, body: '' });
 };
@@ -25,17 +29,23 @@ const httpGet: HttpGet = (url) => {
 let app: TestApp;
 let n = 0;
 
-beforeAll(async () => {
+/** A self-signed certificate for our signing key, valid between the two dates. */
+async function certificateFor(from: string, to: string): Promise<string> {
   const pems = await generate([{ name: 'commonName', value: 'sns.amazonaws.com' }], {
     keyPair: {
       privateKey: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       publicKey: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     },
     algorithm: 'sha256',
-    notBeforeDate: new Date('2020-01-01T00:00:00Z'),
-    notAfterDate: new Date('2040-01-01T00:00:00Z'),
+    notBeforeDate: new Date(from),
+    notAfterDate: new Date(to),
   });
-  certificate = pems.cert;
+  return pems.cert;
+}
+
+beforeAll(async () => {
+  certificate = await certificateFor('2020-01-01T00:00:00Z', '2040-01-01T00:00:00Z');
+  expiredCertificate = await certificateFor('2020-01-01T00:00:00Z', '2021-01-01T00:00:00Z');
   app = await startTestApp({ workers: false, httpGet, env: { SES_TOPIC_ARN: TOPIC } });
 });
 afterAll(() => app.stop());
@@ -288,6 +298,15 @@ test('a certificate SNS does not have (404 on its host) makes the message unveri
   const r = await post(signSns(notification(bounce(['a@ses.test'], 'Permanent', 'notificationType')), '1', url));
   expect(r.status).toBe(401);
   expect(fetched).toContain(url);
+});
+
+test('a message signed with an expired certificate is refused with 401', async () => {
+  const [email] = await readers(1);
+  const message = signSns(notification(bounce([email], 'Permanent', 'notificationType')), '2', EXPIRED_CERT_URL);
+  const r = await post(message);
+  expect(r.status).toBe(401);
+  expect(r.body.error?.message).toBe('The SNS signing certificate is not valid at this time.');
+  expect((await personView(app, email)).status).toBe('active');
 });
 
 test('a body that is not an SES notification is refused with 400 naming what is wrong', async () => {
