@@ -109,6 +109,16 @@ test('a complaint unsubscribes and records it; an unsubscribe unsubscribes', asy
   expect(reports(await personView(app, leaver))).toEqual([['unsubscribed', 'provider (mailgun)']]);
 });
 
+test('a refusal to send to an address on Mailgun’s own lists counts as what put it there', async () => {
+  const complainer = (await reader()).email;
+  const leaver = (await reader()).email;
+  const suppressed = (reason: string) => ({ ...permanentFailure, reason, 'delivery-status': { code: 605 } });
+  await send({ signature: signature(), 'event-data': event(complainer, suppressed('suppress-complaint')) });
+  await send({ signature: signature(), 'event-data': event(leaver, suppressed('suppress-unsubscribe')) });
+  expect(reports(await personView(app, complainer))).toEqual([['complained', 'mailgun: suppress-complaint']]);
+  expect(reports(await personView(app, leaver))).toEqual([['unsubscribed', 'provider (mailgun)']]);
+});
+
 test('the return token in the original Message-ID names the reader, whatever address the event states', async () => {
   const { email, id } = await reader();
   const token = app.container.links.returnToken(id);
