@@ -1,8 +1,12 @@
 // Architecture layering check: `npm run lint:layers` (also part of `npm run lint`).
 // The layout: src/domain (pure business rules and its ports), adapters in src/store, src/mail, src/queue and
-// src/metrics, the HTTP edge in src/http, the CLI in src/cli, process plumbing in src/runtime, generic helpers in
-// src/lib, job processors in workers/, src/config.ts, and src/container.ts, the one place that wires them together.
+// src/metrics, the HTTP edge in src/http, the providers' webhook adapters in src/webhooks, the CLI in src/cli,
+// process plumbing in src/runtime, generic helpers in src/lib, job processors in workers/, src/config.ts, and
+// src/container.ts, the one place that wires them together.
 // Tests and bench are not checked: they may reach into any layer.
+
+/** The webhook adapters' contract: the one file of src/webhooks that the HTTP edge and the runtime may name. */
+const WEBHOOK_CONTRACT = '^src/webhooks/webhook\\.ts$';
 
 /** A module of this project (as opposed to an npm package or a Node built-in). */
 const PROJECT = '^(src|workers|test|bench|templates)/|^[^/]+\\.(ts|js|cjs|json)$';
@@ -80,9 +84,16 @@ module.exports = {
     onlyImports(
       'http-calls-the-domain',
       '^src/http/',
-      '^src/(domain|lib|http)/',
+      ['^src/(domain|lib|http)/', WEBHOOK_CONTRACT],
       'HTTP routes translate requests into domain calls and get their collaborators from the container, ' +
-        'so they import only src/domain, src/lib and src/http.',
+        'so they import only src/domain, src/lib, src/http and the webhook adapters’ contract.',
+    ),
+    onlyImports(
+      'webhooks-verify-and-translate',
+      '^src/webhooks/',
+      '^src/(domain|lib|webhooks)/',
+      'A webhook adapter verifies a provider’s delivery and translates it into the domain’s InboundFeedback, ' +
+        'so it imports only src/domain, src/lib and its own folder; the routes and the store reach it through the container.',
     ),
     onlyImports(
       'workers-are-processors',
@@ -95,11 +106,11 @@ module.exports = {
       // The workers' side of this rule is workers-are-processors (which lets workers import src/queue).
       name: 'only-the-composition-root-wires',
       comment:
-        'Only src/container.ts picks the concrete store, mail, queue, http, metrics and worker modules, ' +
-        'so everything else depends on domain ports and stays swappable.',
+        'Only src/container.ts picks the concrete store, mail, queue, http, metrics, webhook and worker modules, ' +
+        'so everything else depends on domain ports (or the webhook contract) and stays swappable.',
       severity: 'error',
       from: { path: '^(src/[^/]+)(/|$)', pathNot: '^src/container\\.ts$' },
-      to: { path: '^(src/(store|mail|queue|http|metrics)|workers)/', pathNot: '^$1/' },
+      to: { path: '^(src/(store|mail|queue|http|metrics|webhooks)|workers)/', pathNot: ['^$1/', WEBHOOK_CONTRACT] },
     },
     onlyImports(
       'config-is-a-leaf',

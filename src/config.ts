@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { parsePublicKey } from './lib/public-key';
 
 /**
  * Every setting the service reads, with its default and a line saying what it is for.
@@ -114,6 +115,61 @@ const schema = z.object({
   FEED_URL: opt(z.url({ protocol: /^https?$/ })),
   /** Cron pattern of the feed poll (UTC). */
   FEED_POLL_CRON: z.preprocess(emptyAsUndefined, z.string().default('*/15 * * * *')),
+  /**
+   * The generic webhook (POST /api/webhooks/generic): HMAC-SHA256 key of its `X-Webhook-Signature` header.
+   * Unset: that webhook answers 404.
+   */
+  WEBHOOK_SECRET: opt(z.string().min(32, 'must be at least 32 characters')),
+  /**
+   * Oldest signature, in seconds, that the Mailgun and generic webhooks accept; older is refused as a replay. Mailgun
+   * resends a delivery that failed here with its first signature (after 5, 10, 15 minutes, then up to 8 hours):
+   * raise this to take such retries (a Mailgun signature still works for one event only).
+   */
+  WEBHOOK_MAX_AGE_SECONDS: int(300, 60, 86400),
+  /**
+   * Amazon SES through SNS (POST /api/webhooks/ses): the ARNs of the SNS topics SES publishes bounces and
+   * complaints to, comma-separated. Messages from other topics are refused; subscriptions from these are confirmed.
+   * Unset: that webhook answers 404.
+   */
+  SES_TOPIC_ARN: opt(
+    z
+      .string()
+      .transform((s) => s.split(/[\s,]+/).filter(Boolean))
+      .pipe(
+        z
+          .array(
+            z
+              .string()
+              .regex(
+                /^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
+                'must be SNS topic ARNs like arn:aws:sns:eu-west-1:123456789012:ses-feedback',
+              ),
+          )
+          .min(1, 'must name at least one topic'),
+      ),
+  ),
+  /**
+   * Postmark (POST /api/webhooks/postmark): the basic-auth user and password written into the webhook URL at
+   * Postmark (Postmark does not sign webhooks). Set both, or neither: then that webhook answers 404.
+   */
+  POSTMARK_WEBHOOK_USER: opt(
+    z
+      .string()
+      .max(100)
+      .regex(/^[^:\s]+$/, 'must not contain a colon or spaces'),
+  ),
+  POSTMARK_WEBHOOK_PASSWORD: opt(z.string().min(16, 'must be at least 16 characters').max(200)),
+  /** Mailgun (POST /api/webhooks/mailgun): the account's HTTP webhook signing key. Unset: that webhook answers 404. */
+  MAILGUN_WEBHOOK_SIGNING_KEY: opt(z.string().min(16, 'must be at least 16 characters')),
+  /**
+   * SendGrid (POST /api/webhooks/sendgrid): the verification key of the Signed Event Webhook, as SendGrid shows it
+   * (base64) or as PEM. Unset: that webhook answers 404.
+   */
+  SENDGRID_WEBHOOK_PUBLIC_KEY: opt(
+    z
+      .string()
+      .refine(isEcPublicKey, 'must be the Signed Event Webhook verification key (an EC public key, base64 or PEM)'),
+  ),
   /** Signups accepted per client IP per 10 minutes. */
   SIGNUP_RATE_PER_IP: int(20, 1),
   /** Confirmation mails per address per hour. */
@@ -155,7 +211,18 @@ export function parseEnv(env: Record<string, string | undefined>): Env {
       'DKIM needs all of DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE)',
     );
   }
+  if (Boolean(cfg.POSTMARK_WEBHOOK_USER) !== Boolean(cfg.POSTMARK_WEBHOOK_PASSWORD)) {
+    throw new ConfigError('The Postmark webhook needs both POSTMARK_WEBHOOK_USER and POSTMARK_WEBHOOK_PASSWORD');
+  }
   return cfg;
+}
+
+function isEcPublicKey(text: string): boolean {
+  try {
+    return parsePublicKey(text).asymmetricKeyType === 'ec';
+  } catch {
+    return false;
+  }
 }
 
 /** The resolved configuration the composition root hands to each part. */
@@ -193,6 +260,17 @@ export interface AppConfig {
   /** Soft bounces in 30 days that suppress an address. */
   softBounceLimit: number;
   feed: { url?: string; cron: string };
+  /** Inbound bounce, complaint and unsubscribe webhooks; a provider without its secret has no endpoint. */
+  webhooks: {
+    /** Oldest signature accepted from Mailgun and the generic webhook, in seconds. */
+    maxAgeSeconds: number;
+    generic?: { secret: string };
+    ses?: { topicArns: string[] };
+    postmark?: { user: string; password: string };
+    mailgun?: { signingKey: string };
+    /** The verification key, base64 DER or PEM. */
+    sendgrid?: { publicKey: string };
+  };
   /** Processes that run the workers in one `npm start` or `npm run worker`. */
   workerProcesses: number;
   limits: { signupsPerIp: number; confirmMailsPerAddressPerHour: number };

@@ -23,6 +23,7 @@ import { adminSubscriberRoutes } from './http/admin-routes';
 import { createApp } from './http/app';
 import { opsRoutes } from './http/ops-routes';
 import { publicRoutes } from './http/public-routes';
+import { webhookRoutes } from './http/webhook-routes';
 import { addressOf } from './mail/address';
 import { mailIdentity } from './mail/mail-identity';
 import { createMailTransport } from './mail/mail-transport';
@@ -42,6 +43,13 @@ import { Keys } from './store/keys';
 import { RateLimits } from './store/rate-limits';
 import { SendRateLimiter } from './store/send-rate-limiter';
 import { SubscriberStore } from './store/subscriber-store';
+import { GenericWebhook } from './webhooks/generic';
+import { httpsGet } from './webhooks/https-get';
+import { MailgunWebhook } from './webhooks/mailgun';
+import { PostmarkWebhook } from './webhooks/postmark';
+import { SendGridWebhook } from './webhooks/sendgrid';
+import { SesWebhook } from './webhooks/ses';
+import type { HttpGet, WebhookProvider } from './webhooks/webhook';
 import { campaignWorker } from '../workers/campaign-worker';
 import { deliveryWorker } from '../workers/delivery-worker';
 import { feedWorker } from '../workers/feed-worker';
@@ -56,6 +64,8 @@ export interface ContainerInput {
   clock?: Clock;
   /** Collect Node's process metrics (CPU, memory, event loop) too. Default false. */
   processMetrics?: boolean;
+  /** How the SES webhook reaches Amazon SNS (certificates, subscription confirmation). Default: real HTTPS. */
+  httpGet?: HttpGet;
 }
 
 /**
@@ -181,6 +191,25 @@ export function buildContainer(input: ContainerInput) {
     },
   });
 
+  // Webhooks: one adapter for each provider whose secret is configured; the others have no endpoint.
+  const hooks = config.webhooks;
+  const webhooks: WebhookProvider[] = [];
+  if (hooks.ses)
+    webhooks.push(new SesWebhook({ topicArns: hooks.ses.topicArns, get: input.httpGet ?? httpsGet(), clock, log }));
+  if (hooks.postmark) webhooks.push(new PostmarkWebhook(hooks.postmark));
+  if (hooks.mailgun)
+    webhooks.push(
+      new MailgunWebhook({
+        signingKey: hooks.mailgun.signingKey,
+        maxAgeSeconds: hooks.maxAgeSeconds,
+        clock,
+        seen: feedbackLedger,
+      }),
+    );
+  if (hooks.sendgrid) webhooks.push(new SendGridWebhook(hooks.sendgrid));
+  if (hooks.generic)
+    webhooks.push(new GenericWebhook({ secret: hooks.generic.secret, maxAgeSeconds: hooks.maxAgeSeconds, clock }));
+
   // HTTP.
   const page = {
     siteName: config.siteName,
@@ -213,6 +242,7 @@ export function buildContainer(input: ContainerInput) {
       adminArticleRoutes({ articles }),
       adminCampaignRoutes({ campaigns }),
     ],
+    webhookRouter: webhookRoutes({ providers: webhooks, feedback }),
   });
 
   const workers: RunningWorker[] = [];

@@ -21,7 +21,11 @@ export type ErrorCode =
   | 'feed_unreachable'
   | 'feed_invalid'
   | 'permanent_failure'
-  | 'transient_failure';
+  | 'transient_failure'
+  | 'invalid_signature'
+  | 'stale_signature'
+  | 'topic_not_allowed'
+  | 'webhook_not_configured';
 
 /** Errors a use case raises on purpose: a stable `code`, a message fit to show, and details. No transport concerns. */
 export class DomainError extends Error {

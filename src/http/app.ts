@@ -15,6 +15,8 @@ export interface AppOptions {
   publicRouter: Router;
   opsRouter: Router;
   adminRouters: Router[];
+  /** The providers' bounce and complaint webhooks: they read their bodies raw, so no parser may run before them. */
+  webhookRouter: Router;
 }
 
 export function createApp(opts: AppOptions): express.Express {
@@ -35,6 +37,7 @@ export function createApp(opts: AppOptions): express.Express {
   app.use(requestLogging(opts.log));
   app.use(opts.opsRouter);
   app.use('/api/admin', requireAdmin(opts.adminToken), ...opts.adminRouters);
+  app.use(opts.webhookRouter);
   app.use(opts.publicRouter);
   app.use((_req, res) => jsonError(res, 404, 'not_found', 'No such path'));
   app.use(errorHandler());

@@ -16,6 +16,13 @@ const STATUS: Record<ErrorCode, number> = {
   unknown_articles: 422,
   no_new_articles: 422,
   not_found: 404,
+  // A webhook whose provider has no secret configured has no endpoint: nothing unverified is ever accepted.
+  webhook_not_configured: 404,
+  // A webhook delivery that does not prove where it came from, or proves it with an old or reused signature.
+  invalid_signature: 401,
+  stale_signature: 401,
+  // Genuinely from Amazon SNS, but from a topic the operator did not name: anyone can point a topic at the URL.
+  topic_not_allowed: 403,
   invalid_state: 409,
   rate_limited: 429,
   // The other server (a feed, a mail server) failed or refused, not this one.

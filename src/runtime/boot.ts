@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import { loadDotEnv, parseEnv, type AppConfig, type Env } from '../config';
 import { buildContainer, type Container } from '../container';
 import type { Clock } from '../domain/ports/clock';
+import type { HttpGet } from '../webhooks/webhook';
 import { defaultTermsText, termsOf } from '../domain/terms';
 import { loadOrCreateDevSecrets } from './dev-secrets';
 import { redisAnswers, resolveRedis, RedisUnavailableError, type RedisTarget } from './embedded-redis';
@@ -24,6 +25,8 @@ export interface BootOptions {
   clock?: Clock;
   /** Collect Node's process metrics for /metrics. Default false (tests run many services in one process). */
   processMetrics?: boolean;
+  /** How the SES webhook reaches Amazon SNS. Default: real HTTPS (tests pass their own; this machine has no AWS). */
+  httpGet?: HttpGet;
 }
 
 /** A booted service: the container and what is needed to stop it. */
@@ -63,6 +66,7 @@ export async function boot(opts: BootOptions): Promise<Booted> {
     log,
     clock: opts.clock,
     processMetrics: opts.processMetrics,
+    httpGet: opts.httpGet,
   });
   return {
     config,
@@ -135,6 +139,17 @@ function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated:
     },
     softBounceLimit: env.BOUNCE_SOFT_LIMIT,
     feed: { url: env.FEED_URL, cron: env.FEED_POLL_CRON },
+    webhooks: {
+      maxAgeSeconds: env.WEBHOOK_MAX_AGE_SECONDS,
+      generic: env.WEBHOOK_SECRET ? { secret: env.WEBHOOK_SECRET } : undefined,
+      ses: env.SES_TOPIC_ARN ? { topicArns: env.SES_TOPIC_ARN } : undefined,
+      postmark:
+        env.POSTMARK_WEBHOOK_USER && env.POSTMARK_WEBHOOK_PASSWORD
+          ? { user: env.POSTMARK_WEBHOOK_USER, password: env.POSTMARK_WEBHOOK_PASSWORD }
+          : undefined,
+      mailgun: env.MAILGUN_WEBHOOK_SIGNING_KEY ? { signingKey: env.MAILGUN_WEBHOOK_SIGNING_KEY } : undefined,
+      sendgrid: env.SENDGRID_WEBHOOK_PUBLIC_KEY ? { publicKey: env.SENDGRID_WEBHOOK_PUBLIC_KEY } : undefined,
+    },
     workerProcesses: env.WORKER_PROCESSES,
     limits: {
       signupsPerIp: env.SIGNUP_RATE_PER_IP,

@@ -6,6 +6,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { Clock } from '../../src/domain/ports/clock';
 import { boot } from '../../src/runtime/boot';
+import type { HttpGet } from '../../src/webhooks/webhook';
 import { deleteKeys, TEST_REDIS } from './redis';
 
 export { deleteKeys, TEST_REDIS };
@@ -35,6 +36,8 @@ export interface TestAppOptions {
   workers?: boolean;
   /** Key prefix, for a test that shares it with another process (e.g. the CLI). Default: a fresh random one. */
   prefix?: string;
+  /** What the SES webhook fetches from Amazon SNS through (this machine has no network to Amazon). */
+  httpGet?: HttpGet;
 }
 
 /**
@@ -68,6 +71,7 @@ export async function startTestApp(opts: TestAppOptions = {}) {
     role: 'test',
     env,
     clock: opts.clock,
+    httpGet: opts.httpGet,
     logger: () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   });
   const { container, config } = service;

@@ -73,3 +73,33 @@ test('an adapter importing another adapter, or HTTP importing a store, fails the
   expect(r.output).toMatch(/error http-calls-the-domain: src\/http\/routes\.ts → src\/store\/redis-store\.ts/);
   expect(r.code).not.toBe(0);
 });
+
+test('HTTP may name the webhook contract but not a webhook adapter, and an adapter may not reach the store', () => {
+  const contract = {
+    'src/webhooks/webhook.ts': 'export interface WebhookProvider { read(): Promise<string[]> }\n',
+    'src/webhooks/generic.ts':
+      "import type { WebhookProvider } from './webhook';\n" +
+      'export class Generic implements WebhookProvider { async read() { return []; } }\n',
+  };
+  const allowed = check({
+    ...contract,
+    'src/http/webhook-routes.ts':
+      "import type { WebhookProvider } from '../webhooks/webhook';\nexport const route = (p: WebhookProvider) => p.read();\n",
+  });
+  expect(allowed.output).toContain('no dependency violations');
+  expect(allowed.code).toBe(0);
+
+  const r = check({
+    ...port,
+    ...adapter,
+    ...contract,
+    'src/http/webhook-routes.ts': "import { Generic } from '../webhooks/generic';\nexport const g = new Generic();\n",
+    'src/webhooks/mailgun.ts':
+      "import { RedisStore } from '../store/redis-store';\nexport const s = new RedisStore();\n",
+  });
+  expect(r.output).toMatch(/error http-calls-the-domain: src\/http\/webhook-routes\.ts → src\/webhooks\/generic\.ts/);
+  expect(r.output).toMatch(
+    /error webhooks-verify-and-translate: src\/webhooks\/mailgun\.ts → src\/store\/redis-store\.ts/,
+  );
+  expect(r.code).not.toBe(0);
+});
