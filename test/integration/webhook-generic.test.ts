@@ -53,7 +53,9 @@ test('a bounce without bounceType is hard; a soft bounce leaves the reader activ
   const r = await send({ id: 'evt-3', type: 'bounce', bounceType: 'soft', email: soft, timestamp: nowSeconds() });
   expect(r.status).toBe(200);
   expect((await personView(app, hard)).status).toBe('bounced');
-  expect(await personView(app, soft)).toEqual({ status: 'active', trail: [] });
+  const s = await personView(app, soft);
+  expect(s.status).toBe('active');
+  expect(reports(s)).toEqual([['soft_bounced', 'generic: bounced']]);
 });
 
 test('a complaint unsubscribes and records the complaint; an unsubscribe unsubscribes', async () => {

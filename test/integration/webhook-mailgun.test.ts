@@ -95,7 +95,12 @@ test('a temporary failure leaves the reader active; a delivery is not a report',
   expect((await send({ signature: signature(), 'event-data': event(email, temporary) })).body).toEqual({ received: 1 });
   const delivered = await send({ signature: signature(), 'event-data': event(email, { event: 'delivered' }) });
   expect(delivered.body).toEqual({ received: 0 });
-  expect(await personView(app, email)).toEqual({ status: 'active', trail: [] });
+  // A soft bounce is evidence for the trail and counts towards BOUNCE_SOFT_LIMIT, but leaves the reader active.
+  const view = await personView(app, email);
+  expect(view.status).toBe('active');
+  expect(reports(view)).toEqual([
+    ['soft_bounced', 'mailgun: generic: 5.1.1 The email account that you tried to reach does not exist.'],
+  ]);
 });
 
 test('a complaint unsubscribes and records it; an unsubscribe unsubscribes', async () => {

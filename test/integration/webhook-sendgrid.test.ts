@@ -66,7 +66,9 @@ test('one batch moves each reader by their own event; engagement events are not 
   const b = await personView(app, bounced);
   expect(b.status).toBe('bounced');
   expect(reports(b)).toEqual([['bounced', 'sendgrid: 5.1.1: 550 5.1.1 unknown user']]);
-  expect(await personView(app, blocked)).toEqual({ status: 'active', trail: [] });
+  const bl = await personView(app, blocked);
+  expect(bl.status).toBe('active');
+  expect(reports(bl)).toEqual([['soft_bounced', 'sendgrid: 4.0.0: 421 try again later']]);
   expect(reports(await personView(app, complainer))).toEqual([['complained', 'sendgrid: marked as spam']]);
   expect((await personView(app, leaver)).status).toBe('unsubscribed');
   expect((await personView(app, groupLeaver)).status).toBe('unsubscribed');

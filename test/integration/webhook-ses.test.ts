@@ -212,7 +212,9 @@ test('the event publishing format with SignatureVersion 2: a transient bounce is
   const [soft, complainer] = await readers(2);
   expect((await post(signSns(notification(bounce([soft], 'Transient', 'eventType')), '2'))).status).toBe(200);
   expect((await post(signSns(notification(complaint(complainer)), '2'))).status).toBe(200);
-  expect(await personView(app, soft)).toEqual({ status: 'active', trail: [] });
+  const s = await personView(app, soft);
+  expect(s.status).toBe('active');
+  expect(reports(s)).toEqual([['soft_bounced', 'ses: Transient/General: smtp; 421 4.4.7 try later']]);
   const c = await personView(app, complainer);
   expect(c.status).toBe('unsubscribed');
   expect(reports(c)).toEqual([['complained', 'ses: abuse']]);
