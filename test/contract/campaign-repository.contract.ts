@@ -2,8 +2,10 @@ import type { Campaign, CampaignStatus } from '../../src/domain/campaign';
 import type { CampaignRepository, DeliveryOutcome } from '../../src/domain/ports/campaign-repository';
 import { freshRepositoryPerTest, time, type RepositoryFixture } from './fixture';
 
-/** The four outcome counters of a campaign: zero unless given. */
-function counters(counts: Partial<Record<DeliveryOutcome, number>> = {}): Pick<Campaign, DeliveryOutcome> {
+/** The four outcome counters of a campaign and its two late-feedback counters: zero unless given. */
+function counters(
+  counts: Partial<Record<DeliveryOutcome, number>> = {},
+): Pick<Campaign, DeliveryOutcome | 'lateBounces' | 'complained'> {
   return { sent: 0, failed: 0, skipped: 0, bounced: 0, lateBounces: 0, complained: 0, ...counts };
 }
 
