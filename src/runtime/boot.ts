@@ -129,6 +129,13 @@ function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated:
       lockSeconds: env.JOB_LOCK_SECONDS,
     },
     feed: { url: env.FEED_URL, cron: env.FEED_POLL_CRON },
+    feedbackMailbox: env.FEEDBACK_IMAP_URL
+      ? {
+          ...env.FEEDBACK_IMAP_URL,
+          pollSeconds: env.FEEDBACK_POLL_SECONDS,
+          processedMailbox: env.FEEDBACK_PROCESSED_MAILBOX,
+        }
+      : undefined,
     workerProcesses: env.WORKER_PROCESSES,
     limits: {
       signupsPerIp: env.SIGNUP_RATE_PER_IP,
