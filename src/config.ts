@@ -209,6 +209,13 @@ export function parseEnv(env: Record<string, string | undefined>): Env {
       'DKIM needs all of DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE)',
     );
   }
+  // Moving processed mail into the mailbox it came from would hand it over again on every read. (INBOX is the one
+  // mailbox name IMAP compares without case.)
+  const read = cfg.FEEDBACK_IMAP_URL?.mailbox;
+  const moveTo = cfg.FEEDBACK_PROCESSED_MAILBOX;
+  if (read && moveTo && (read === moveTo || (read.toUpperCase() === 'INBOX' && moveTo.toUpperCase() === 'INBOX'))) {
+    throw new ConfigError(`FEEDBACK_PROCESSED_MAILBOX must differ from the mailbox FEEDBACK_IMAP_URL reads (${read})`);
+  }
   return cfg;
 }
 

@@ -65,14 +65,11 @@ export class ImapFeedbackMailbox implements FeedbackMailbox {
     );
     try {
       await client.connect();
-    } catch (err) {
-      throw describeFailure(err, `${host}:${port}`, user);
-    }
-    try {
       const scan = await this.scanMailbox(client, handle);
       await client.logout();
       return scan;
     } catch (err) {
+      // Also after a failed connect or login: imapflow may still hold the socket and its timers.
       client.close();
       throw describeFailure(err, `${host}:${port}`, user);
     }

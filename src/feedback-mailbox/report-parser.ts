@@ -189,8 +189,9 @@ export class ReportParser implements FeedbackMailReader {
   private plainBounce(headers: Fields, mail: ParsedMail, id: string): FeedbackMail | undefined {
     const subject = mail.subject ?? '';
     if (!fromMailSystem(headers)) return undefined;
-    if (DELAY_SUBJECT.test(subject)) return { kind: 'report', format: 'bounce', reports: [], ignored: 1 };
-    if (!FAILURE_SUBJECT.test(subject) && !headers.has('x-failed-recipients')) return undefined;
+    // Failure first: a failure's subject often quotes the original's, which may well say "warning".
+    if (!FAILURE_SUBJECT.test(subject) && !headers.has('x-failed-recipients'))
+      return DELAY_SUBJECT.test(subject) ? { kind: 'report', format: 'bounce', reports: [], ignored: 1 } : undefined;
 
     const body = mail.text ?? '';
     const quote = QUOTE_START.exec(body);

@@ -59,3 +59,16 @@ test('the poll interval is bounded; the processed folder is a name', () => {
   expect(parseEnv({ FEEDBACK_POLL_SECONDS: '300' }).FEEDBACK_POLL_SECONDS).toBe(300);
   expect(parseEnv({ FEEDBACK_PROCESSED_MAILBOX: ' Processed ' }).FEEDBACK_PROCESSED_MAILBOX).toBe('Processed');
 });
+
+test('the processed folder cannot be the mailbox that is read', () => {
+  expect(() =>
+    parseEnv({ FEEDBACK_IMAP_URL: 'imap://u:p@mail.example.com/', FEEDBACK_PROCESSED_MAILBOX: 'inbox' }),
+  ).toThrow('FEEDBACK_PROCESSED_MAILBOX must differ from the mailbox FEEDBACK_IMAP_URL reads (INBOX)');
+  expect(() =>
+    parseEnv({ FEEDBACK_IMAP_URL: 'imap://u:p@mail.example.com/Bounces', FEEDBACK_PROCESSED_MAILBOX: 'Bounces' }),
+  ).toThrow(ConfigError);
+  expect(
+    parseEnv({ FEEDBACK_IMAP_URL: 'imap://u:p@mail.example.com/Bounces', FEEDBACK_PROCESSED_MAILBOX: 'Done' })
+      .FEEDBACK_PROCESSED_MAILBOX,
+  ).toBe('Done');
+});

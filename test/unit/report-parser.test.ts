@@ -201,6 +201,17 @@ describe('plain-text bounces, mailed unsubscribes and other mail', () => {
     ]);
   });
 
+  test('a plain delay warning asks nothing; a failure whose quoted subject says "warning" is still a failure', async () => {
+    const delay = fixture('qmail-bounce.eml', {
+      edit: (t) => t.replace('Subject: failure notice', 'Subject: Warning: message 1vPq3s-000Ab1-2F delayed 24 hours'),
+    });
+    expect(await parser.read(delay)).toEqual({ kind: 'report', format: 'bounce', reports: [], ignored: 1 });
+    const failure = fixture('qmail-bounce.eml', {
+      edit: (t) => t.replace('Subject: failure notice', 'Subject: Undeliverable: Storm warning for the coast'),
+    });
+    expect((await reportsOf(failure)).reports).toEqual([expect.objectContaining({ bounceType: 'hard' })]);
+  });
+
   test('a mailer daemon writing something that is not a failure is left for a person', async () => {
     const raw = fixture('qmail-bounce.eml', {
       edit: (t) => t.replace('Subject: failure notice', 'Subject: Your mailbox is almost full'),
