@@ -105,8 +105,9 @@ export class ImapFeedbackMailbox implements FeedbackMailbox {
         for (const meta of batch) {
           const id = `${selected.uidValidity}:${meta.uid}`;
           if ((meta.size ?? 0) > this.maxMessageBytes) {
+            // Counted in the poll's summary; one line per message would repeat on every poll.
             scan.tooLarge++;
-            log.info({ event: 'feedback_mailbox.too_large', message: id, bytes: meta.size }, 'mail too large to read');
+            log.debug({ event: 'feedback_mailbox.too_large', message: id, bytes: meta.size }, 'mail too large to read');
             continue;
           }
           scan.examined++;
