@@ -137,9 +137,10 @@ function dovecotVersion(): { major: number; minor: number } {
 }
 
 /**
- * The configuration, in the syntax of the installed version. 2.3 is what Debian 12 ships and what these tests run
- * on; the 2.4 form follows Dovecot 2.4's documentation (auth_allow_cleartext for disable_plaintext_auth, mail_driver
- * and mail_path for mail_location, named passdb and userdb blocks).
+ * The configuration, in the syntax of the installed version. 2.3 is what Debian 12 ships and what these tests have
+ * run on; the 2.4 form follows Dovecot 2.4's upgrade notes (the two version lines first, auth_allow_cleartext for
+ * disable_plaintext_auth, mail_driver and mail_path for mail_location, named passdb and userdb blocks, %{user}) and
+ * has not been run here.
  */
 function configuration(c: { dir: string; port: number; owners: Owners; version: { major: number; minor: number } }) {
   const { dir, port, owners } = c;
@@ -177,6 +178,10 @@ function configuration(c: { dir: string; port: number; owners: Owners; version: 
         'auth_allow_cleartext = yes',
         'mail_driver = maildir',
         'mail_path = ~/Maildir',
+        // 2.3 makes this namespace when none is configured; 2.4's example configurations spell it out.
+        'namespace inbox {',
+        '  inbox = yes',
+        '}',
         'passdb passwd-file {',
         `  passwd_file_path = ${dir}/passwd`,
         '}',
