@@ -1,8 +1,8 @@
 // Architecture layering check: `npm run lint:layers` (also part of `npm run lint`).
-// The layout: src/domain (pure business rules and its ports), adapters in src/store, src/mail, src/queue and
-// src/metrics, the HTTP edge in src/http, the providers' webhook adapters in src/webhooks, the CLI in src/cli,
-// process plumbing in src/runtime, generic helpers in src/lib, job processors in workers/, src/config.ts, and
-// src/container.ts, the one place that wires them together.
+// The layout: src/domain (pure business rules and its ports), adapters in src/store, src/mail, src/queue,
+// src/metrics and src/feedback-mailbox, the HTTP edge in src/http, the providers' webhook adapters in src/webhooks,
+// the CLI in src/cli, process plumbing in src/runtime, generic helpers in src/lib, job processors in workers/,
+// src/config.ts, and src/container.ts, the one place that wires them together.
 // Tests and bench are not checked: they may reach into any layer.
 
 /** The webhook adapters' contract: the one file of src/webhooks that the HTTP edge and the runtime may name. */
@@ -63,6 +63,8 @@ module.exports = {
             'rate-limiter-flexible',
             'smtp-server',
             'playwright-core',
+            'imapflow',
+            'mailparser',
           ),
         ],
         pathNot: '^src/domain/',
@@ -76,9 +78,9 @@ module.exports = {
     ),
     onlyImports(
       'adapters-use-only-domain-and-lib',
-      '^src/(store|mail|queue|metrics)/',
+      '^src/(store|mail|queue|metrics|feedback-mailbox)/',
       ['^src/(domain|lib)/', '^src/$1/'],
-      'An adapter (store, mail, queue, metrics) implements domain ports with one technology, ' +
+      'An adapter (store, mail, queue, metrics, feedback-mailbox) implements domain ports with one technology, ' +
         'so it imports only src/domain, src/lib and its own folder, never another adapter or an outer layer.',
     ),
     onlyImports(
@@ -106,11 +108,14 @@ module.exports = {
       // The workers' side of this rule is workers-are-processors (which lets workers import src/queue).
       name: 'only-the-composition-root-wires',
       comment:
-        'Only src/container.ts picks the concrete store, mail, queue, http, metrics, webhook and worker modules, ' +
-        'so everything else depends on domain ports (or the webhook contract) and stays swappable.',
+        'Only src/container.ts picks the concrete store, mail, queue, http, metrics, feedback-mailbox, webhook and ' +
+        'worker modules, so everything else depends on domain ports (or the webhook contract) and stays swappable.',
       severity: 'error',
       from: { path: '^(src/[^/]+)(/|$)', pathNot: '^src/container\\.ts$' },
-      to: { path: '^(src/(store|mail|queue|http|metrics|webhooks)|workers)/', pathNot: ['^$1/', WEBHOOK_CONTRACT] },
+      to: {
+        path: '^(src/(store|mail|queue|http|metrics|webhooks|feedback-mailbox)|workers)/',
+        pathNot: ['^$1/', WEBHOOK_CONTRACT],
+      },
     },
     onlyImports(
       'config-is-a-leaf',
@@ -143,6 +148,13 @@ module.exports = {
       ['nodemailer', 'mjml'],
       '^src/mail/',
       'Rendering and sending mail is the mail adapter’s job, so only src/mail may import Nodemailer and MJML.',
+    ),
+    confine(
+      'imap-and-mime-only-in-feedback-mailbox',
+      ['imapflow', 'mailparser'],
+      '^src/feedback-mailbox/',
+      'Reading the feedback mailbox (IMAP) and taking its reports apart (MIME) is that adapter’s job, ' +
+        'so only src/feedback-mailbox may import imapflow and mailparser.',
     ),
     confine(
       'prom-client-only-in-metrics',

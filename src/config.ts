@@ -170,6 +170,19 @@ const schema = z.object({
       .string()
       .refine(isEcPublicKey, 'must be the Signed Event Webhook verification key (an EC public key, base64 or PEM)'),
   ),
+  /**
+   * The feedback mailbox: imap:// or imaps:// URL with user and password and an optional mailbox path (default
+   * INBOX), e.g. imaps://bounces%40example.com:secret@mail.example.com/INBOX. Bounce notices, abuse reports and mailed
+   * unsubscribes in it are read every FEEDBACK_POLL_SECONDS. Default: not read.
+   */
+  FEEDBACK_IMAP_URL: opt(z.string().transform(imapMailbox)),
+  /** Seconds between two reads of the feedback mailbox. */
+  FEEDBACK_POLL_SECONDS: int(60, 5, 86400),
+  /**
+   * Folder that processed feedback mail is moved to (created when missing). Default: processed mail stays where it
+   * is, flagged \Seen and $NewsletterProcessed.
+   */
+  FEEDBACK_PROCESSED_MAILBOX: opt(z.string().trim().min(1).max(200)),
   /** Signups accepted per client IP per 10 minutes. */
   SIGNUP_RATE_PER_IP: int(20, 1),
   /** Confirmation mails per address per hour. */
@@ -184,6 +197,60 @@ const schema = z.object({
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ),
 });
+
+/** Where the feedback mailbox is and how to log in: FEEDBACK_IMAP_URL taken apart. */
+export interface ImapMailboxSettings {
+  host: string;
+  port: number;
+  /** TLS from the start (imaps://); imap:// upgrades with STARTTLS when the server offers it. */
+  secure: boolean;
+  user: string;
+  password: string;
+  /** The mailbox (folder) to read. */
+  mailbox: string;
+}
+
+const IMAP_URL_EXAMPLE = 'imaps://bounces%40example.com:secret@mail.example.com/INBOX';
+
+/** FEEDBACK_IMAP_URL → its parts; a bad URL becomes a validation issue that says what a good one looks like. */
+function imapMailbox(value: string, ctx: z.RefinementCtx): ImapMailboxSettings {
+  const fail = (why: string) => {
+    ctx.addIssue({ code: 'custom', message: `${why}, like ${IMAP_URL_EXAMPLE}` });
+    return z.NEVER;
+  };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail('must be an imap:// or imaps:// URL');
+  }
+  if (url.protocol !== 'imap:' && url.protocol !== 'imaps:') return fail('must start with imap:// or imaps://');
+  if (!url.hostname) return fail('must name the IMAP server');
+  // The URL parser takes the last @ as the end of the credentials, so an address as user name works as typed; a / ? or
+  // # in the password ends the authority early and has to be %-escaped.
+  if (!url.username || !url.password)
+    return fail('must carry the user and password (%-escape / ? # in them, e.g. / as %2F)');
+  let user: string;
+  let password: string;
+  let mailbox: string;
+  try {
+    user = decodeURIComponent(url.username);
+    password = decodeURIComponent(url.password);
+    mailbox = decodeURIComponent(url.pathname.replace(/^\/+/, '')).replace(/\/+$/, '');
+  } catch {
+    return fail('has a bad %-escape');
+  }
+  if (url.search || url.hash) return fail('takes no ?query or #fragment');
+  const secure = url.protocol === 'imaps:';
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : secure ? 993 : 143,
+    secure,
+    user,
+    password,
+    mailbox: mailbox || 'INBOX',
+  };
+}
 
 export type Env = z.infer<typeof schema>;
 
@@ -213,6 +280,13 @@ export function parseEnv(env: Record<string, string | undefined>): Env {
   }
   if (Boolean(cfg.POSTMARK_WEBHOOK_USER) !== Boolean(cfg.POSTMARK_WEBHOOK_PASSWORD)) {
     throw new ConfigError('The Postmark webhook needs both POSTMARK_WEBHOOK_USER and POSTMARK_WEBHOOK_PASSWORD');
+  }
+  // Moving processed mail into the mailbox it came from would hand it over again on every read. (INBOX is the one
+  // mailbox name IMAP compares without case.)
+  const read = cfg.FEEDBACK_IMAP_URL?.mailbox;
+  const moveTo = cfg.FEEDBACK_PROCESSED_MAILBOX;
+  if (read && moveTo && (read === moveTo || (read.toUpperCase() === 'INBOX' && moveTo.toUpperCase() === 'INBOX'))) {
+    throw new ConfigError(`FEEDBACK_PROCESSED_MAILBOX must differ from the mailbox FEEDBACK_IMAP_URL reads (${read})`);
   }
   return cfg;
 }
@@ -270,6 +344,12 @@ export interface AppConfig {
     mailgun?: { signingKey: string };
     /** The verification key, base64 DER or PEM. */
     sendgrid?: { publicKey: string };
+  };
+  /** The feedback mailbox, when FEEDBACK_IMAP_URL is set. */
+  feedbackMailbox?: ImapMailboxSettings & {
+    pollSeconds: number;
+    /** Move processed mail here; without it, flag it where it is. */
+    processedMailbox?: string;
   };
   /** Processes that run the workers in one `npm start` or `npm run worker`. */
   workerProcesses: number;

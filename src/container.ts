@@ -10,6 +10,7 @@ import { Campaigns } from './domain/campaigns';
 import { FeedIngester } from './domain/feed-ingester';
 import { FeedbackReceiver } from './domain/feedback';
 import { Links } from './domain/links';
+import { MailboxFeedback } from './domain/mailbox-feedback';
 import { systemClock, type Clock } from './domain/ports/clock';
 import { SignedTokens } from './domain/signed-token';
 import { SubscriberImport } from './domain/subscriber-import';
@@ -24,6 +25,8 @@ import { createApp } from './http/app';
 import { opsRoutes } from './http/ops-routes';
 import { publicRoutes } from './http/public-routes';
 import { webhookRoutes } from './http/webhook-routes';
+import { ImapFeedbackMailbox } from './feedback-mailbox/imap-mailbox';
+import { ReportParser } from './feedback-mailbox/report-parser';
 import { addressOf } from './mail/address';
 import { mailIdentity } from './mail/mail-identity';
 import { createMailTransport } from './mail/mail-transport';
@@ -33,6 +36,7 @@ import { TemplateRenderer } from './mail/template-renderer';
 import { PrometheusMetrics } from './metrics/prometheus-metrics';
 import { CampaignQueues } from './queue/campaign-queues';
 import { FeedQueue } from './queue/feed-queue';
+import { FeedbackQueue } from './queue/feedback-queue';
 import { waitingByQueue } from './queue/queue-depth';
 import { queueConnection, startQueueWorker, type RunningWorker } from './queue/queue-worker';
 import { TransactionalQueue } from './queue/transactional-queue';
@@ -52,6 +56,7 @@ import { SesWebhook } from './webhooks/ses';
 import type { HttpGet, WebhookProvider } from './webhooks/webhook';
 import { campaignWorker } from '../workers/campaign-worker';
 import { deliveryWorker } from '../workers/delivery-worker';
+import { feedbackWorker } from '../workers/feedback-worker';
 import { feedWorker } from '../workers/feed-worker';
 import { transactionalWorker } from '../workers/transactional-worker';
 
@@ -154,6 +159,16 @@ export function buildContainer(input: ContainerInput) {
     clock,
     log,
   });
+  // The feedback mailbox, when configured: IMAP and MIME stay in their adapters, the reports go to `feedback`.
+  const mailboxFeedback = config.feedbackMailbox
+    ? new MailboxFeedback({
+        mailbox: new ImapFeedbackMailbox({ ...config.feedbackMailbox, log }),
+        reader: new ReportParser({ tokens }),
+        feedback,
+        subscriptions,
+        log,
+      })
+    : undefined;
   const transactionalMail = new TransactionalMail({ subscribers, mailer, links, policy, metrics, log });
   const subscriberImport = new SubscriberImport({ subscribers, clock, log, terms: config.terms });
   const articles = new Articles({ store: articleStore, clock, log });
@@ -247,6 +262,7 @@ export function buildContainer(input: ContainerInput) {
 
   const workers: RunningWorker[] = [];
   let feed: FeedQueue | undefined;
+  let feedbackQueue: FeedbackQueue | undefined;
   let server: Server | undefined;
 
   return {
@@ -261,6 +277,12 @@ export function buildContainer(input: ContainerInput) {
     feedback,
     /** What bounces, complaints and unsubscribes do to a person. */
     policy,
+    /** Reads the feedback mailbox (FEEDBACK_IMAP_URL); undefined when none is configured. */
+    mailboxFeedback,
+    /** The feedback mailbox's read schedule, once startWorkers() ran with FEEDBACK_IMAP_URL set. */
+    get feedbackQueue(): FeedbackQueue | undefined {
+      return feedbackQueue;
+    },
     tokens,
     links,
     templates,
@@ -302,6 +324,10 @@ export function buildContainer(input: ContainerInput) {
         feed = new FeedQueue({ ...queues, url: config.feed.url, cron: config.feed.cron, log });
         workers.push(startQueueWorker(feedWorker({ ingester: feedIngester, log }), run));
       }
+      if (mailboxFeedback && config.feedbackMailbox) {
+        feedbackQueue = new FeedbackQueue({ ...queues, everySeconds: config.feedbackMailbox.pollSeconds, log });
+        workers.push(startQueueWorker(feedbackWorker({ mailbox: mailboxFeedback, log }), run));
+      }
     },
 
     /**
@@ -313,6 +339,7 @@ export function buildContainer(input: ContainerInput) {
       server?.closeAllConnections?.();
       await Promise.all(workers.map((w) => w.close()));
       await feed?.close();
+      await feedbackQueue?.close();
       await transactionalQueue.close();
       await campaignQueues.close();
       await transport.close();

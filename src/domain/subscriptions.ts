@@ -149,6 +149,19 @@ export class Subscriptions {
     if (sub) await this.deps.policy.apply(sub, { type: 'unsubscribe', method, from: ctx });
   }
 
+  /**
+   * A mailed unsubscribe (the List-Unsubscribe mailto): the signed token names the person, so who sent the mail does
+   * not matter, just as for the link; there is no request to keep as evidence. Idempotent; throws InvalidTokenError
+   * for a token that is not ours.
+   */
+  async unsubscribeByMail(token: unknown): Promise<'unsubscribed' | 'unchanged' | 'unknown_recipient'> {
+    const id = this.deps.tokens.verify('unsubscribe', token);
+    const sub = await this.deps.subscribers.get(id);
+    if (!sub) return 'unknown_recipient';
+    const effect = await this.deps.policy.apply(sub, { type: 'unsubscribe', method: 'mailto', source: 'mailbox' });
+    return effect === 'unsubscribed' ? 'unsubscribed' : 'unchanged';
+  }
+
   /** Everything held on a person (the right of access). */
   async export(
     rawEmail: unknown,

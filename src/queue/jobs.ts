@@ -6,6 +6,7 @@ export const QUEUES = {
   campaigns: 'campaigns',
   deliveries: 'deliveries',
   feed: 'feed',
+  feedback: 'feedback',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -18,6 +19,8 @@ export type FanoutJob = { campaignId: number };
 export type BatchJob = { campaignId: number; ids: number[] };
 /** One poll of the site's feed. */
 export type FeedPollJob = { url: string };
+/** One read of the feedback mailbox: on its schedule, or asked for now (an operator, a test). */
+export type FeedbackPollJob = { trigger: 'schedule' | 'now' };
 
 /** What a processor knows about the try it runs. */
 export interface JobContext {

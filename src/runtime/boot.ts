@@ -150,6 +150,13 @@ function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated:
       mailgun: env.MAILGUN_WEBHOOK_SIGNING_KEY ? { signingKey: env.MAILGUN_WEBHOOK_SIGNING_KEY } : undefined,
       sendgrid: env.SENDGRID_WEBHOOK_PUBLIC_KEY ? { publicKey: env.SENDGRID_WEBHOOK_PUBLIC_KEY } : undefined,
     },
+    feedbackMailbox: env.FEEDBACK_IMAP_URL
+      ? {
+          ...env.FEEDBACK_IMAP_URL,
+          pollSeconds: env.FEEDBACK_POLL_SECONDS,
+          processedMailbox: env.FEEDBACK_PROCESSED_MAILBOX,
+        }
+      : undefined,
     workerProcesses: env.WORKER_PROCESSES,
     limits: {
       signupsPerIp: env.SIGNUP_RATE_PER_IP,

@@ -103,3 +103,20 @@ test('HTTP may name the webhook contract but not a webhook adapter, and an adapt
   );
   expect(r.code).not.toBe(0);
 });
+
+test('the feedback mailbox is an adapter: it may not reach the store, and only the composition root picks it', () => {
+  const r = check({
+    ...port,
+    ...adapter,
+    'src/feedback-mailbox/imap-mailbox.ts':
+      "import { RedisStore } from '../store/redis-store';\nexport const s = new RedisStore();\n",
+    'src/cli/poll.ts': "import { s } from '../feedback-mailbox/imap-mailbox';\nexport const p = s;\n",
+  });
+  expect(r.output).toMatch(
+    /error adapters-use-only-domain-and-lib: src\/feedback-mailbox\/imap-mailbox\.ts → src\/store\/redis-store\.ts/,
+  );
+  expect(r.output).toMatch(
+    /error only-the-composition-root-wires: src\/cli\/poll\.ts → src\/feedback-mailbox\/imap-mailbox\.ts/,
+  );
+  expect(r.code).not.toBe(0);
+});
