@@ -15,6 +15,7 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_campaign: 422,
   unknown_articles: 422,
   no_new_articles: 422,
+  newsletter_too_large: 422,
   not_found: 404,
   invalid_state: 409,
   rate_limited: 429,
