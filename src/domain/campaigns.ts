@@ -59,8 +59,17 @@ const createSchema = z.strictObject({
   articleIds: z.array(z.number().int().positive()).min(1).max(50).optional(),
 });
 
+/** Web versions a process keeps: readers open the latest few newsletters, and each is 100 KB at most. */
+const KEPT_WEB_VERSIONS = 8;
+
 /** The operator's side of campaigns: create from new articles, preview, test, send, pause, resume, cancel. */
 export class Campaigns {
+  /**
+   * Web versions by campaign id. A campaign's content never changes once it is sent, and making its web version
+   * costs an HTML parse (about 10 ms for a large one), too much for every click on "View in browser".
+   */
+  private readonly webVersions = new Map<number, string>();
+
   constructor(private readonly deps: CampaignsDeps) {}
 
   /** A draft from the given articles, or from every new article; the subject defaults to the lead article's title. */
@@ -131,10 +140,18 @@ export class Campaigns {
    * NotFoundError for a draft, a cancelled campaign or an unknown id alike, so nothing tells them apart.
    */
   async webVersion(id: number): Promise<string> {
+    // The status is read every time: a campaign cancelled since is withdrawn at once.
     const campaign = await this.deps.campaigns.get(id);
-    const content = campaign && PUBLISHED.has(campaign.status) ? await this.deps.campaigns.content(id) : null;
-    if (!content) throw new NotFoundError(`No published newsletter ${id}`);
-    return this.deps.renderer.webVersion(content.html);
+    if (!campaign || !PUBLISHED.has(campaign.status)) throw new NotFoundError(`No published newsletter ${id}`);
+    let page = this.webVersions.get(id);
+    if (page === undefined) {
+      const content = await this.deps.campaigns.content(id);
+      if (!content) throw new NotFoundError(`No published newsletter ${id}`);
+      page = await this.deps.renderer.webVersion(content.html);
+      if (this.webVersions.size >= KEPT_WEB_VERSIONS) this.webVersions.delete(this.webVersions.keys().next().value!);
+      this.webVersions.set(id, page);
+    }
+    return page;
   }
 
   /** Sends one message of the campaign to `to`, right away, outside the list (no ledger, no counters). */

@@ -156,6 +156,22 @@ describe('the newsletter body', () => {
       expect(await res.text()).toContain('No such newsletter');
     }
   });
+
+  test('a campaign cancelled while sending is withdrawn from the web at once, though its page was served before', async () => {
+    // No workers: the campaign stays "sending" until it is cancelled.
+    const idle = await startTestApp({ workers: false });
+    try {
+      await seedAddresses(idle.container, ['idle@mail.test']);
+      const [lead] = await seedArticles(idle.container, 1);
+      const c = await idle.container.campaigns.create({ articleIds: [lead.id] });
+      await idle.container.campaigns.send(c.id);
+      expect((await fetch(`${idle.base}/archive/${c.id}`)).status).toBe(200);
+      await idle.container.campaigns.cancel(c.id);
+      expect((await fetch(`${idle.base}/archive/${c.id}`)).status).toBe(404);
+    } finally {
+      await idle.stop();
+    }
+  });
 });
 
 describe('headers and the SMTP session', () => {
