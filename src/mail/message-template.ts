@@ -92,11 +92,14 @@ export class MessageTemplate {
   /** The whole message for one recipient, dated now, and its Message-ID. */
   build(values: RecipientValues): { raw: Buffer; messageId: string } {
     const messageId = `${randomBytes(12).toString('hex')}@${this.messageIdDomain}`;
-    const own: Record<string, string> = { message_id: messageId, date: this.dateHeader() };
+    const date = this.dateHeader();
     const chunks: Buffer[] = [];
     for (const p of this.parts) {
       if (Buffer.isBuffer(p)) chunks.push(p);
-      else chunks.push(encodeValue(own[p.token] ?? values[p.token] ?? '', p.kind));
+      else {
+        const value = p.token === 'message_id' ? messageId : p.token === 'date' ? date : values[p.token];
+        chunks.push(encodeValue(value ?? '', p.kind));
+      }
     }
     return { raw: Buffer.concat(chunks), messageId };
   }
