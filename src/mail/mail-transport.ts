@@ -104,7 +104,7 @@ class OutboxTransport implements MailTransport {
     dkim: object | undefined,
   ) {
     this.transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, dkim: dkim as never });
-    this.describe = `outbox ${dir} (no SMTP_URL: messages are written as .eml files)`;
+    this.describe = `outbox ${dir} (no SMTP_URL: messages are written as .eml files; "npm run cli -- outbox" lists them)`;
   }
 
   async send(message: RawMessage): Promise<SentMail> {
