@@ -194,10 +194,11 @@ export async function endToEndSection(
     const articles = await articleStore.getMany(campaign.articleIds);
     const content = {
       subject: campaign.subject,
-      ...(await new MjmlNewsletterRenderer({ templates: container.templates, siteName: SITE_NAME }).render({
-        subject: campaign.subject,
-        articles,
-      })),
+      ...(await new MjmlNewsletterRenderer({
+        templates: container.templates,
+        siteName: SITE_NAME,
+        signupUrl: `${config.publicUrl}/`,
+      }).render({ subject: campaign.subject, articles, webVersionUrl: container.links.webVersion(campaign.id) })),
     };
     const factory = new MessageFactory({
       links: container.links,
@@ -206,6 +207,7 @@ export async function endToEndSection(
         replyTo: config.mail.replyTo,
         publicUrl: config.publicUrl,
         siteName: config.siteName,
+        feedbackSender: config.mail.feedbackIdSender,
       }),
     });
     const template = factory.template(content);
@@ -219,6 +221,7 @@ export async function endToEndSection(
       envelope: { from: envelopeFrom, to: `reader${i}@list.bench` },
       raw: prebuilt[i % prebuilt.length].raw,
       messageId: prebuilt[i % prebuilt.length].messageId,
+      kind: 'newsletter',
     });
     console.log(
       `message: ${fmt.int(messageBytes)} bytes; ${opts.maxConnections} pooled SMTP connections; ` +

@@ -10,6 +10,12 @@ export const POSTAL_ADDRESS = '1 Bench Street, 00000 Benchville';
 export const MAIL_FROM = 'The Bench Gazette <news@gazette.bench>';
 export const PUBLIC_URL = 'https://gazette.bench';
 export const TEMPLATES_DIR = join(__dirname, '..', 'templates');
+/** What every template may use, as the container passes it. */
+export const TEMPLATE_GLOBALS = { site_name: SITE_NAME, site_url: PUBLIC_URL, postal_address: POSTAL_ADDRESS };
+/** The web version link of the benchmark's campaign. */
+export const WEB_VERSION_URL = `${PUBLIC_URL}/archive/1`;
+/** The feedback-loop sender id of the benchmark's mail. */
+export const FEEDBACK_SENDER = 'benchgazette';
 
 /** Lines of the sample that are the site's signup call, not the article. */
 const TRAILER = ['Sign up to receive our latest news!', 'By submitting this form, I agree to the terms.'];

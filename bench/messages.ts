@@ -8,7 +8,7 @@ import type { MailTransport } from '../src/mail/mail-transport';
 import { Mailer, recipientValues } from '../src/mail/mailer';
 import type { MessageTemplate, RecipientValues } from '../src/mail/message-template';
 import { TemplateRenderer } from '../src/mail/template-renderer';
-import { MAIL_FROM, PUBLIC_URL, SITE_NAME, TEMPLATES_DIR } from './fixture';
+import { FEEDBACK_SENDER, MAIL_FROM, PUBLIC_URL, SITE_NAME, TEMPLATES_DIR } from './fixture';
 
 /** Never sends: the micro-benchmarks only build messages. */
 const noTransport: MailTransport = {
@@ -29,7 +29,14 @@ export class MessageFactory {
   private readonly mailer: Mailer;
 
   constructor(opts: { links?: Links; identity?: MailIdentity } = {}) {
-    this.identity = opts.identity ?? mailIdentity({ from: MAIL_FROM, publicUrl: PUBLIC_URL, siteName: SITE_NAME });
+    this.identity =
+      opts.identity ??
+      mailIdentity({
+        from: MAIL_FROM,
+        publicUrl: PUBLIC_URL,
+        siteName: SITE_NAME,
+        feedbackSender: FEEDBACK_SENDER,
+      });
     this.links =
       opts.links ??
       new Links({

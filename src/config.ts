@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parsePublicKey } from './lib/public-key';
 
@@ -35,8 +36,27 @@ const schema = z.object({
   ),
   /** smtp:// or smtps:// URL with credentials. Default: write .eml files under ./var/outbox. */
   SMTP_URL: opt(z.url({ protocol: /^smtps?$/ })),
+  /**
+   * Host name given in the SMTP greeting (EHLO/HELO); best the name the sending IP's reverse DNS gives.
+   * Default: the host of PUBLIC_URL.
+   */
+  SMTP_NAME: opt(
+    z
+      .string()
+      .max(253)
+      .regex(/^(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i, 'must be a host name'),
+  ),
+  /**
+   * The sender id that ends every Feedback-ID header (Gmail's feedback loop): 5 to 15 letters, digits, dots,
+   * dashes or underscores, the same for all this service sends. Default: derived from SITE_NAME.
+   */
+  FEEDBACK_ID_SENDER: opt(
+    z.string().regex(/^[A-Za-z0-9._-]{5,15}$/, 'must be 5 to 15 letters, digits, dots, dashes or underscores'),
+  ),
   /** Name of the publication, shown on pages and in mails. */
   SITE_NAME: z.preprocess(emptyAsUndefined, z.string().max(100).default('Our Newsletter')),
+  /** The news site itself, linked from the header of every mail. Default: PUBLIC_URL. */
+  SITE_URL: opt(z.url({ protocol: /^https?$/ })),
   /** From header of every mail. */
   MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default('Newsletter <newsletter@localhost>')),
   /** Reply-To header; none when empty. */
@@ -254,6 +274,27 @@ function imapMailbox(value: string, ctx: z.RefinementCtx): ImapMailboxSettings {
 
 export type Env = z.infer<typeof schema>;
 
+/** The EHLO name from PUBLIC_URL's host; an IP address becomes the address literal RFC 5321 asks for. */
+export function defaultSmtpName(publicUrl: string): string {
+  const host = new URL(publicUrl).hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) === 4) return `[${host}]`;
+  if (isIP(host) === 6) return `[IPv6:${host}]`;
+  return host;
+}
+
+/**
+ * A Feedback-ID sender id from the site's name: its letters and digits, 5 to 15 of them as Gmail asks
+ * ("The Daily Planet" → "thedailyplanet"; a short name is padded: "BBC" → "bbcnewsletter").
+ */
+export function defaultFeedbackSender(siteName: string): string {
+  const slug = siteName
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '')
+    .slice(0, 15);
+  return slug.length >= 5 ? slug : `${slug}newsletter`.slice(0, 15);
+}
+
 /** Settings a production deployment must set: the embedded defaults are for a laptop. */
 const REQUIRED_IN_PRODUCTION = ['PUBLIC_URL', 'REDIS_URL', 'SMTP_URL', 'ADMIN_TOKEN', 'APP_SECRET'] as const;
 
@@ -305,10 +346,16 @@ export interface AppConfig {
   port: number;
   publicUrl: string;
   siteName: string;
+  /** The news site; PUBLIC_URL unless SITE_URL says otherwise. */
+  siteUrl: string;
   redisPrefix: string;
   mail: {
     /** smtp:// or smtps://; none means the outbox folder. */
     smtpUrl?: string;
+    /** EHLO/HELO host name. */
+    smtpName: string;
+    /** Last field of the Feedback-ID header. */
+    feedbackIdSender: string;
     from: string;
     replyTo?: string;
     postalAddress: string;

@@ -98,7 +98,11 @@ export function buildContainer(input: ContainerInput) {
 
   const templates = new TemplateRenderer({
     dir: join(__dirname, '..', 'templates'),
-    globals: { site_name: config.siteName, postal_address: config.mail.postalAddress },
+    globals: {
+      site_name: config.siteName,
+      site_url: config.siteUrl,
+      postal_address: config.mail.postalAddress,
+    },
   });
   // SMTP when the config names a server, else the outbox folder.
   const transport = createMailTransport({
@@ -106,18 +110,21 @@ export function buildContainer(input: ContainerInput) {
     outboxDir: join(config.dataDir, 'outbox'),
     maxConnections: config.mail.maxConnections,
     dkim: config.mail.dkim,
+    name: config.mail.smtpName,
   });
   const identity = mailIdentity({
     from: config.mail.from,
     replyTo: config.mail.replyTo,
     publicUrl: config.publicUrl,
     siteName: config.siteName,
+    feedbackSender: config.mail.feedbackIdSender,
   });
   const mailer = new Mailer({
     transport,
     templates,
     identity,
     siteName: config.siteName,
+    now: () => clock.now().getTime(),
     bounceDomain: config.mail.bounceDomain,
   });
 
@@ -177,7 +184,7 @@ export function buildContainer(input: ContainerInput) {
     campaigns: campaignStore,
     subscribers,
     articles: articleStore,
-    renderer: new MjmlNewsletterRenderer({ templates, siteName: config.siteName }),
+    renderer: new MjmlNewsletterRenderer({ templates, siteName: config.siteName, signupUrl: `${config.publicUrl}/` }),
     mailer,
     links,
     jobs: campaignQueues,
@@ -237,7 +244,7 @@ export function buildContainer(input: ContainerInput) {
     adminToken: config.adminToken,
     trustProxy: config.trustProxy,
     https: config.publicUrl.startsWith('https:'),
-    publicRouter: publicRoutes({ subscriptions, page }),
+    publicRouter: publicRoutes({ subscriptions, campaigns, page }),
     opsRouter: opsRoutes({
       ping: () => redis.ping(),
       metrics: async () => {

@@ -1,7 +1,13 @@
 import type { CommandSpec } from './command-spec';
 import { ARTICLE_COMMANDS } from './commands/articles';
 import { CAMPAIGN_COMMANDS } from './commands/campaigns';
+import { OUTBOX_COMMANDS } from './commands/outbox';
 import { SUBSCRIBER_COMMANDS } from './commands/subscribers';
 
 /** Every command, in the order of the help. */
-export const COMMANDS: CommandSpec<unknown>[] = [...ARTICLE_COMMANDS, ...SUBSCRIBER_COMMANDS, ...CAMPAIGN_COMMANDS];
+export const COMMANDS: CommandSpec<unknown>[] = [
+  ...ARTICLE_COMMANDS,
+  ...SUBSCRIBER_COMMANDS,
+  ...CAMPAIGN_COMMANDS,
+  ...OUTBOX_COMMANDS,
+];

@@ -1,3 +1,4 @@
+import type { Env } from '../config';
 import type { Container } from '../container';
 import { UsageError } from './errors';
 
@@ -17,8 +18,15 @@ export interface Ctx {
   signal: AbortSignal;
 }
 
-export interface CommandSpec<I> {
+/** What a command that needs no service gets: the validated settings, no connection. */
+export interface OfflineCtx {
+  settings: Env;
+  signal: AbortSignal;
+}
+
+interface CommandSpecBase<I> {
   group: Group;
+  /** Empty for a group that is one command (`outbox`). */
   name: string;
   /** Synopsis after the command's name, as in the help. */
   synopsis: string;
@@ -32,16 +40,28 @@ export interface CommandSpec<I> {
   examples?: string[];
   /** Turns the arguments into the command's input; throws UsageError. Runs before anything connects. */
   parse(values: Values, positionals: string[]): I;
-  run(ctx: Ctx, input: I): Promise<number | void>;
 }
 
-export type Group = 'articles' | 'subscribers' | 'campaign';
+/** A command runs with the booted service (`run`), or with the settings alone and no Redis (`offline`). */
+export type CommandSpec<I> = CommandSpecBase<I> &
+  (
+    | { run(ctx: Ctx, input: I): Promise<number | void>; offline?: undefined }
+    | { offline(ctx: OfflineCtx, input: I): Promise<number | void>; run?: undefined }
+  );
+
+export type Group = 'articles' | 'subscribers' | 'campaign' | 'outbox';
 
 export const GROUPS: Record<Group, string> = {
   articles: 'Articles',
   subscribers: 'Subscribers',
   campaign: 'Campaigns',
+  outbox: 'Development',
 };
+
+/** How a command is named on the command line and in messages: "campaign send", "outbox". */
+export function commandName(spec: { group: Group; name: string }): string {
+  return spec.name ? `${spec.group} ${spec.name}` : spec.group;
+}
 
 export function command<I>(spec: CommandSpec<I>): CommandSpec<unknown> {
   return spec;

@@ -1,5 +1,5 @@
 import { COMMANDS } from './command-list';
-import { GROUPS, type CommandSpec, type Group } from './command-spec';
+import { commandName, GROUPS, type CommandSpec, type Group } from './command-spec';
 import { PROG } from './program';
 
 function optionLines(spec: CommandSpec<unknown>): [string, string][] {
@@ -31,7 +31,7 @@ function twoColumns(
 
 const usageOf = (spec: CommandSpec<unknown>, brief = false) => {
   const synopsis = brief ? (spec.brief ?? spec.synopsis) : spec.synopsis;
-  return `${spec.group} ${spec.name}${synopsis ? ` ${synopsis}` : ''}`;
+  return `${commandName(spec)}${synopsis ? ` ${synopsis}` : ''}`;
 };
 
 export function commandHelp(spec: CommandSpec<unknown>): string {

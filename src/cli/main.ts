@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { DomainError } from '../domain/errors';
 import { errorStack } from '../lib/errors';
 import { COMMANDS } from './command-list';
-import { GROUPS, type CommandSpec, type Group, type Values } from './command-spec';
+import { commandName, GROUPS, type CommandSpec, type Group, type Values } from './command-spec';
 import { CliError, UsageError } from './errors';
 import { EXIT } from './exit-codes';
 import { closest } from './format';
@@ -32,12 +32,15 @@ function resolveInvocation(argv: string[]): Invocation {
   if (isHelp(groupArg)) return { kind: 'help', text: mainHelp(), code: EXIT.ok };
   if (!(groupArg in GROUPS)) {
     // "send" alone names a command of a group; anything else may be a typo of a group.
-    const sub = COMMANDS.find((c) => c.name === groupArg);
-    const guess = sub ? `${sub.group} ${sub.name}` : closest(groupArg, Object.keys(GROUPS));
+    const sub = COMMANDS.find((c) => c.name && c.name === groupArg);
+    const guess = sub ? commandName(sub) : closest(groupArg, Object.keys(GROUPS));
     const hint = guess ? ` Did you mean "${guess}"?` : '';
     throw new UsageError(`unknown command "${groupArg}".${hint}`);
   }
   const group = groupArg as Group;
+  // A group that is one command takes its options right after its name.
+  const solo = COMMANDS.find((c) => c.group === group && c.name === '');
+  if (solo) return invocationOf(solo, args.slice(1));
   if (name === undefined) return { kind: 'help', text: groupHelp(group), code: EXIT.usage };
   if (isHelp(name)) return { kind: 'help', text: groupHelp(group), code: EXIT.ok };
   const spec = COMMANDS.find((c) => c.group === group && c.name === name);
@@ -51,7 +54,12 @@ function resolveInvocation(argv: string[]): Invocation {
       group,
     );
   }
-  const key = `${group} ${name}`;
+  return invocationOf(spec, rest);
+}
+
+/** Parses one command's arguments (after its name) into its input, or answers with its help. */
+function invocationOf(spec: CommandSpec<unknown>, rest: string[]): Invocation {
+  const key = commandName(spec);
   // Help wins over every other mistake on the line: asking for it is how one fixes them.
   if (rest.some(isHelp)) return { kind: 'help', text: commandHelp(spec), code: EXIT.ok };
 
@@ -85,7 +93,7 @@ function argsErrorMessage(e: Error & { code?: string }, spec: CommandSpec<unknow
     const known = Object.keys(spec.options);
     const guess = closest(option.replace(/^-+/, ''), known);
     const hint = guess ? `. Did you mean --${guess}?` : known.length ? '' : ' (it takes none)';
-    return `unknown option ${option} for "${spec.group} ${spec.name}"${hint}`;
+    return `unknown option ${option} for "${commandName(spec)}"${hint}`;
   }
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
     return /does not take an argument/.test(e.message) ? `${option} does not take a value` : `${option} needs a value`;
@@ -153,10 +161,20 @@ async function main(argv: string[]): Promise<number> {
     abort.abort();
   });
 
+  const { spec, input } = invocation;
+  if (spec.offline) {
+    try {
+      const { loadDotEnv, parseEnv } = await import('../config');
+      loadDotEnv();
+      return (await spec.offline({ settings: parseEnv(process.env), signal: abort.signal }, input)) ?? EXIT.ok;
+    } catch (e) {
+      return reportFailure(e);
+    }
+  }
   let app: Awaited<ReturnType<typeof boot>> | undefined;
   try {
     app = await boot();
-    const code = await invocation.spec.run({ container: app.container, signal: abort.signal }, invocation.input);
+    const code = await spec.run({ container: app.container, signal: abort.signal }, input);
     return code ?? EXIT.ok;
   } catch (e) {
     return reportFailure(e);

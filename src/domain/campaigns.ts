@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Article } from './article';
-import type { Campaign, CampaignContent } from './campaign';
+import type { Campaign, CampaignContent, CampaignStatus } from './campaign';
 import { campaignFigures, type CampaignFigures } from './campaign-health';
 import { InvalidEmailError, normaliseEmail } from './email-address';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
@@ -12,7 +12,7 @@ import type { CampaignChanges, CampaignRepository } from './ports/campaign-repos
 import type { Clock } from './ports/clock';
 import type { CampaignJobs } from './ports/job-queues';
 import type { MailSender } from './ports/mail-sender';
-import type { NewsletterRenderer } from './ports/newsletter-renderer';
+import type { NewsletterRenderer, RenderedNewsletter } from './ports/newsletter-renderer';
 import type { SubscriberRepository } from './ports/subscriber-repository';
 
 export interface CampaignsDeps {
@@ -27,6 +27,27 @@ export interface CampaignsDeps {
   log: Logger;
   publicUrl: string;
 }
+
+/**
+ * Most bytes a newsletter's HTML part may have. Gmail shows only the first 102 KB of a message's HTML and hides the
+ * rest behind "[Message clipped]" (with the unsubscribe link in the footer); the limit is measured on the rendered
+ * HTML before each reader's values go in. Those values (the name, the unsubscribe link) add a few hundred bytes, so
+ * 100 KB leaves room for them under Gmail's 102.
+ */
+export const NEWSLETTER_HTML_LIMIT = 100 * 1024;
+
+/** A campaign as the operator sees it in its status: its report and the size of its HTML. */
+export type CampaignOverview = CampaignReport & {
+  /** Bytes of the newsletter's HTML part (UTF-8), as sent or, for a draft, as it would be. */
+  htmlBytes: number;
+};
+
+/**
+ * Campaigns whose web version is public: they have gone out (or are going out) to readers, whose copies link to it.
+ * A draft is nobody's business yet, a cancelled campaign is one the operator withdrew, and a failed one reached
+ * nobody (it ends so only when no message was accepted).
+ */
+const PUBLISHED: ReadonlySet<CampaignStatus> = new Set(['sending', 'paused', 'sent']);
 
 const createSchema = z.strictObject({
   subject: z
@@ -51,8 +72,17 @@ export function campaignReport(c: Campaign): CampaignReport {
   return { ...c, ...campaignFigures(c) };
 }
 
+/** Web versions a process keeps: readers open the latest few newsletters, and each is 100 KB at most. */
+const KEPT_WEB_VERSIONS = 8;
+
 /** The operator's side of campaigns: create from new articles, preview, test, send, pause, resume, cancel. */
 export class Campaigns {
+  /**
+   * Web versions by campaign id. A campaign's content never changes once it is sent, and making its web version
+   * costs an HTML parse (about 10 ms for a large one), too much for every click on "View in browser".
+   */
+  private readonly webVersions = new Map<number, string>();
+
   constructor(private readonly deps: CampaignsDeps) {}
 
   /** A draft from the given articles, or from every new article; the subject defaults to the lead article's title. */
@@ -73,8 +103,11 @@ export class Campaigns {
       if (!articles.length)
         throw new ValidationError('no_new_articles', 'There are no new articles to send. Add articles first.');
     }
+    const title = subject ?? articles[0].title.slice(0, 200);
+    // The id is not known before the campaign exists; the web version's link differs by a few digits, at most.
+    await this.renderWithinLimit(title, articles, this.deps.links.webVersion(0));
     const campaign = await this.deps.campaigns.create({
-      subject: subject ?? articles[0].title.slice(0, 200),
+      subject: title,
       articleIds: articles.map((a) => a.id),
       now: this.now(),
     });
@@ -89,17 +122,47 @@ export class Campaigns {
     return campaignReport(await this.load(id));
   }
 
+  /** The campaign with the size of its HTML (a draft is rendered to measure it). */
+  async overview(id: number): Promise<CampaignOverview> {
+    const campaign = await this.load(id);
+    const content = await this.content(campaign);
+    return { ...campaignReport(campaign), htmlBytes: byteLength(content.html) };
+  }
+
   async list(): Promise<CampaignReport[]> {
     return (await this.deps.campaigns.list()).map(campaignReport);
   }
 
-  /** The newsletter as a subscriber would see it (sent content once sending started, a fresh render before). */
-  async preview(id: number): Promise<string> {
+  /**
+   * The newsletter as a subscriber would see it (sent content once sending started, a fresh render before), and the
+   * size of the HTML that is sent.
+   */
+  async preview(id: number): Promise<{ html: string; htmlBytes: number }> {
     const content = await this.content(await this.load(id));
-    return this.deps.renderer.personalise(content.html, {
+    const html = this.deps.renderer.personalise(content.html, {
       name: 'reader',
       unsubscribeUrl: `${this.deps.publicUrl}/unsubscribe?token=preview`,
     });
+    return { html, htmlBytes: byteLength(content.html) };
+  }
+
+  /**
+   * The public web version of a campaign that has gone out: its sent HTML with nothing personal in it.
+   * NotFoundError for a draft, a cancelled campaign or an unknown id alike, so nothing tells them apart.
+   */
+  async webVersion(id: number): Promise<string> {
+    // The status is read every time: a campaign cancelled since is withdrawn at once.
+    const campaign = await this.deps.campaigns.get(id);
+    if (!campaign || !PUBLISHED.has(campaign.status)) throw new NotFoundError(`No published newsletter ${id}`);
+    let page = this.webVersions.get(id);
+    if (page === undefined) {
+      const content = await this.deps.campaigns.content(id);
+      if (!content) throw new NotFoundError(`No published newsletter ${id}`);
+      page = await this.deps.renderer.webVersion(content.html);
+      if (this.webVersions.size >= KEPT_WEB_VERSIONS) this.webVersions.delete(this.webVersions.keys().next().value!);
+      this.webVersions.set(id, page);
+    }
+    return page;
   }
 
   /** Sends one message of the campaign to `to`, right away, outside the list (no ledger, no counters). */
@@ -125,7 +188,10 @@ export class Campaigns {
     const campaign = await this.load(id);
     if (campaign.status !== 'draft')
       throw new ConflictError('invalid_state', `Campaign ${id} is ${campaign.status}; only a draft can be sent`);
-    await this.deps.campaigns.saveContent(id, await this.render(campaign));
+    const articles = await this.deps.articles.getMany(campaign.articleIds);
+    // Checked again at send: the templates or the articles may have changed since the draft was made.
+    const rendered = await this.renderWithinLimit(campaign.subject, articles, this.deps.links.webVersion(id));
+    await this.deps.campaigns.saveContent(id, { subject: campaign.subject, ...rendered });
     const maxSubscriberId = await this.deps.subscribers.lastId();
     const total = await this.deps.subscribers.countActiveUpTo(maxSubscriberId);
     const moved = await this.deps.campaigns.transition(id, ['draft'], 'sending', {
@@ -193,11 +259,53 @@ export class Campaigns {
 
   private async render(campaign: Campaign): Promise<CampaignContent> {
     const articles = await this.deps.articles.getMany(campaign.articleIds);
-    const rendered = await this.deps.renderer.render({ subject: campaign.subject, articles });
+    const webVersionUrl = this.deps.links.webVersion(campaign.id);
+    const rendered = await this.deps.renderer.render({ subject: campaign.subject, articles, webVersionUrl });
     return { subject: campaign.subject, ...rendered };
+  }
+
+  /**
+   * Renders the newsletter and refuses it when its HTML is over NEWSLETTER_HTML_LIMIT, saying by how much and how
+   * many of its articles, in order, would fit (found by rendering shorter newsletters: only on this failure path).
+   */
+  private async renderWithinLimit(
+    subject: string,
+    articles: Article[],
+    webVersionUrl: string,
+  ): Promise<RenderedNewsletter> {
+    const size = async (n: number) => {
+      const rendered = await this.deps.renderer.render({ subject, articles: articles.slice(0, n), webVersionUrl });
+      return { rendered, bytes: byteLength(rendered.html) };
+    };
+    const whole = await size(articles.length);
+    if (whole.bytes <= NEWSLETTER_HTML_LIMIT) return whole.rendered;
+    let fit = 0;
+    let over = articles.length;
+    while (over - fit > 1) {
+      const mid = Math.floor((fit + over) / 2);
+      if ((await size(mid)).bytes <= NEWSLETTER_HTML_LIMIT) fit = mid;
+      else over = mid;
+    }
+    throw new ValidationError(
+      'newsletter_too_large',
+      `The newsletter would be ${kilobytes(whole.bytes)} of HTML, over the ${kilobytes(NEWSLETTER_HTML_LIMIT)} ` +
+        `limit (Gmail clips longer mails). ${fit} of its ${articles.length} articles fit: ` +
+        `send fewer articles, or shorter summaries.`,
+      { htmlBytes: whole.bytes, limitBytes: NEWSLETTER_HTML_LIMIT, articles: articles.length, articlesThatFit: fit },
+    );
   }
 
   private now(): string {
     return this.deps.clock.now().toISOString();
   }
+}
+
+/** Bytes of a string in UTF-8, as it goes into the mail. */
+function byteLength(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+/** 104448 → "102.0 KB" (KB of 1024 bytes, as mail apps and Gmail's clipping count them), with the exact bytes. */
+function kilobytes(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KB (${bytes.toLocaleString('en-US')} bytes)`;
 }

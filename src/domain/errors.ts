@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'invalid_campaign'
   | 'unknown_articles'
   | 'no_new_articles'
+  | 'newsletter_too_large'
   | 'not_found'
   | 'invalid_state'
   | 'rate_limited'

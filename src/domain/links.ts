@@ -8,6 +8,11 @@ export class Links {
     this.base = deps.publicUrl.replace(/\/+$/, '');
   }
 
+  /** The public web version of a campaign: the same for every reader, so it carries no token. */
+  webVersion(campaignId: number): string {
+    return `${this.base}/archive/${campaignId}`;
+  }
+
   confirm(subscriberId: number): string {
     return `${this.base}/confirm?token=${this.deps.tokens.issue('confirm', subscriberId)}`;
   }

@@ -16,8 +16,12 @@ export function adminCampaignRoutes(deps: { campaigns: Campaigns }): Router {
 
   r.get('/campaigns', async (_req, res) => void res.json({ campaigns: await campaigns.list() }));
   r.post('/campaigns', json, async (req, res) => void res.status(201).json(await campaigns.create(req.body)));
-  r.get('/campaigns/:id', async (req, res) => void res.json(await campaigns.get(id(req))));
-  r.get('/campaigns/:id/preview', async (req, res) => void res.type('html').send(await campaigns.preview(id(req))));
+  r.get('/campaigns/:id', async (req, res) => void res.json(await campaigns.overview(id(req))));
+  r.get('/campaigns/:id/preview', async (req, res) => {
+    const { html, htmlBytes } = await campaigns.preview(id(req));
+    // The size that counts against the limit is the HTML as sent, before a reader's values go in.
+    res.type('html').setHeader('Newsletter-Html-Bytes', String(htmlBytes)).send(html);
+  });
   r.post('/campaigns/:id/test', json, async (req, res) => void res.json(await campaigns.test(id(req), req.body)));
   r.post('/campaigns/:id/send', async (req, res) => void res.status(202).json(await campaigns.send(id(req))));
   r.post('/campaigns/:id/pause', async (req, res) => void res.json(await campaigns.pause(id(req))));

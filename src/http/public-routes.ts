@@ -1,6 +1,8 @@
 import express, { Router, type Request, type Response } from 'express';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Campaigns } from '../domain/campaigns';
+import { NotFoundError } from '../domain/errors';
 import type { Subscriptions } from '../domain/subscriptions';
 import { InvalidTokenError } from '../domain/signed-token';
 import { contextOf } from './request-context';
@@ -15,11 +17,28 @@ const ASSETS = {
 const BODY_LIMIT = '16kb';
 
 /**
- * The visitor's side: signup page and API, confirmation, unsubscribe.
+ * The web version is the mail's HTML: styles written inline and in <style> blocks, images from the news site.
+ * It needs no script, form or frame, so it gets none.
+ */
+const WEB_VERSION_CSP = [
+  "default-src 'none'",
+  "style-src 'unsafe-inline'",
+  'img-src https: http: data:',
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
+ * The visitor's side: signup page and API, confirmation, unsubscribe, the web versions of newsletters.
  * Handlers validate, call one use case, map the result.
  */
-export function publicRoutes(deps: { subscriptions: Subscriptions; page: pages.PageContext }): Router {
-  const { subscriptions, page } = deps;
+export function publicRoutes(deps: {
+  subscriptions: Subscriptions;
+  campaigns: Campaigns;
+  page: pages.PageContext;
+}): Router {
+  const { subscriptions, campaigns, page } = deps;
   const r = Router();
   const json = express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
   const form = express.urlencoded({ limit: BODY_LIMIT, extended: false, parameterLimit: 20 });
@@ -42,6 +61,20 @@ export function publicRoutes(deps: { subscriptions: Subscriptions; page: pages.P
   r.get('/', (_req, res) => html(res, 200, pages.signupPage(page)));
   r.get('/terms', (_req, res) => html(res, 200, pages.termsPage(page)));
   r.get('/thanks', (_req, res) => html(res, 200, pages.thanksPage(page)));
+
+  r.get('/archive/:id', async (req, res) => {
+    const id = /^[1-9]\d{0,14}$/.test(req.params.id) ? Number(req.params.id) : 0;
+    try {
+      if (!id) throw new NotFoundError();
+      const body = await campaigns.webVersion(id);
+      // Public and the same for everyone: caches may keep it a while.
+      res.status(200).type('html').setHeader('Cache-Control', 'public, max-age=300');
+      res.setHeader('Content-Security-Policy', WEB_VERSION_CSP).send(body);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      html(res, 404, pages.errorPage(page, 'No such newsletter', 'This newsletter does not exist or is not public.'));
+    }
+  });
 
   r.post('/api/subscriptions', json, form, async (req, res) => {
     const isForm = req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded';

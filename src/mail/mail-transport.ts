@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import { PermanentDeliveryError, TransientDeliveryError } from '../domain/errors';
-import type { SentMail } from '../domain/ports/mail-sender';
+import type { SentMail, TransactionalKind } from '../domain/ports/mail-sender';
+
+/** Which mail a message is, for people reading the outbox. */
+export type MailKind = TransactionalKind | 'newsletter';
 
 /** A message already built to MIME: what goes on the wire after the SMTP envelope. */
 export interface RawMessage {
@@ -11,6 +14,7 @@ export interface RawMessage {
   raw: Buffer;
   /** The Message-ID, for the result and the outbox file name. */
   messageId: string;
+  kind: MailKind;
 }
 
 /** Where built messages go: an SMTP server or the outbox folder. It only sends. */
@@ -30,19 +34,24 @@ export interface MailTransportOptions {
   outboxDir: string;
   /** Pooled connections. Default 5. */
   maxConnections?: number;
+  /**
+   * The host name this client gives in EHLO/HELO. Receivers compare it with the sending IP's reverse DNS, and
+   * Nodemailer's fallback (the machine's name, or an address literal like `[127.0.0.1]`) rarely matches.
+   */
+  name?: string;
   /** DKIM key; when set, nodemailer signs every message, including List-Unsubscribe and List-Unsubscribe-Post. */
   dkim?: { domainName: string; keySelector: string; privateKey: string };
 }
 
-// Headers DKIM signs: the defaults that matter plus both List-Unsubscribe headers
-// (RFC 8058 section 4 requires them signed).
+// Headers DKIM signs: the defaults that matter, both List-Unsubscribe headers (RFC 8058 section 4 requires them
+// signed), and Feedback-ID (Gmail reads it only from mail signed after it was added, so nobody can forge it).
 const DKIM_HEADERS =
   'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:' +
-  'List-Id:List-Unsubscribe:List-Unsubscribe-Post';
+  'List-Id:List-Unsubscribe:List-Unsubscribe-Post:Feedback-ID';
 
 export function createMailTransport(opts: MailTransportOptions): MailTransport {
   const dkim = opts.dkim ? { ...opts.dkim, headerFieldNames: DKIM_HEADERS } : undefined;
-  if (opts.smtpUrl) return new SmtpTransport(opts.smtpUrl, opts.maxConnections ?? 5, dkim);
+  if (opts.smtpUrl) return new SmtpTransport(opts.smtpUrl, opts.maxConnections ?? 5, dkim, opts.name);
   return new OutboxTransport(opts.outboxDir, dkim);
 }
 
@@ -50,10 +59,11 @@ class SmtpTransport implements MailTransport {
   private readonly transporter: Transporter;
   readonly describe: string;
 
-  constructor(url: string, maxConnections: number, dkim: object | undefined) {
+  constructor(url: string, maxConnections: number, dkim: object | undefined, name: string | undefined) {
     const u = new URL(url);
     this.transporter = nodemailer.createTransport({
       pool: true,
+      name,
       host: u.hostname,
       port: u.port ? Number(u.port) : u.protocol === 'smtps:' ? 465 : 587,
       secure: u.protocol === 'smtps:',
@@ -81,7 +91,10 @@ class SmtpTransport implements MailTransport {
   }
 }
 
-/** Writes each message as `<time>-<id>.eml`: the development default, readable by any mail client. */
+/**
+ * Writes each message as `<time>-<kind>-<recipient>-<id>.eml` (see `outboxFileName`): the development default,
+ * readable by any mail client, and `npm run cli -- outbox` lists it.
+ */
 class OutboxTransport implements MailTransport {
   private readonly transporter: Transporter;
   readonly describe: string;
@@ -91,13 +104,13 @@ class OutboxTransport implements MailTransport {
     dkim: object | undefined,
   ) {
     this.transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, dkim: dkim as never });
-    this.describe = `outbox ${dir} (no SMTP_URL: messages are written as .eml files)`;
+    this.describe = `outbox ${dir} (no SMTP_URL: messages are written as .eml files; "npm run cli -- outbox" lists them)`;
   }
 
   async send(message: RawMessage): Promise<SentMail> {
     const info = await this.transporter.sendMail({ envelope: message.envelope, raw: message.raw });
     await mkdir(this.dir, { recursive: true });
-    const name = `${Date.now()}-${message.messageId.replace(/[^A-Za-z0-9.-]/g, '_')}.eml`;
+    const name = outboxFileName(new Date(), message);
     await writeFile(join(this.dir, name), info.message as Buffer);
     return { messageId: message.messageId, response: `written ${name}` };
   }
@@ -106,6 +119,24 @@ class OutboxTransport implements MailTransport {
     this.transporter.close();
     return Promise.resolve();
   }
+}
+
+/**
+ * `20261201T013000Z-confirm-jane_at_example.com-<id>.eml`: sorted by time, and a person looking for their
+ * confirmation mail finds it by kind and address. The address keeps only characters safe in any file system.
+ */
+export function outboxFileName(at: Date, message: Pick<RawMessage, 'kind' | 'messageId' | 'envelope'>): string {
+  const time = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  const to = message.envelope.to
+    .toLowerCase()
+    .replace('@', '_at_')
+    .replace(/[^a-z0-9._-]+/g, '_')
+    .slice(0, 80);
+  const id = message.messageId.split('@')[0].replace(/[^A-Za-z0-9]+/g, '_');
+  return `${time}-${message.kind}-${to}-${id}.eml`;
 }
 
 function classify(err: unknown): Error {

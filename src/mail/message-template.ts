@@ -17,6 +17,8 @@ export interface MessageTemplateInput {
   headers?: Record<string, string>;
   /** Domain of the Message-ID. */
   messageIdDomain: string;
+  /** The time of each message's Date header, in milliseconds since the epoch. Default: `Date.now`. */
+  now?: () => number;
 }
 
 /** The per-recipient values; `to` and the body tokens. */
@@ -41,14 +43,20 @@ const SOFT_BREAK = Buffer.from('=\r\n');
 export class MessageTemplate {
   private readonly parts: Part[] = [];
   private readonly messageIdDomain: string;
+  private readonly now: () => number;
+  /** The Date header of the current second: formatting it costs more than the rest of a small message's values. */
+  private date = { second: NaN, text: '' };
 
   constructor(input: MessageTemplateInput) {
     this.messageIdDomain = input.messageIdDomain;
+    this.now = input.now ?? Date.now;
     const root = new MimeNode('multipart/alternative');
     const headers: Record<string, string> = {
       From: input.from,
       To: TO_PLACEHOLDER,
       Subject: input.subject,
+      // A template serves many messages over hours: each one is dated when it is built, not when this compiles.
+      Date: '{{date}}',
       'Message-ID': '<{{message_id}}>',
     };
     if (input.replyTo) headers['Reply-To'] = input.replyTo;
@@ -73,28 +81,37 @@ export class MessageTemplate {
     this.pushStatic(`--${boundary}--\r\n`);
   }
 
-  /** Tokens the body and headers expect, besides `to` and `message_id` which `build` fills. */
+  /** Tokens the body and headers expect, besides `to`, `date` and `message_id` which `build` fills. */
   get tokens(): string[] {
     const names = new Set<string>();
     for (const p of this.parts) if (!Buffer.isBuffer(p)) names.add(p.token);
-    names.delete('to');
-    names.delete('message_id');
+    for (const own of ['to', 'date', 'message_id']) names.delete(own);
     return [...names];
   }
 
   /**
-   * The whole message for one recipient, and its Message-ID. A return token leads the Message-ID so a bounce notice
-   * or an abuse report that quotes only the original headers still names its recipient.
+   * The whole message for one recipient, dated now, and its Message-ID. A return token leads the Message-ID so a
+   * bounce notice or an abuse report that quotes only the original headers still names its recipient.
    */
   build(values: RecipientValues, returnToken?: string): { raw: Buffer; messageId: string } {
     const unique = randomBytes(12).toString('hex');
     const messageId = `${returnToken ? `${returnToken}.${unique}` : unique}@${this.messageIdDomain}`;
+    const date = this.dateHeader();
     const chunks: Buffer[] = [];
     for (const p of this.parts) {
       if (Buffer.isBuffer(p)) chunks.push(p);
-      else chunks.push(encodeValue(p.token === 'message_id' ? messageId : (values[p.token] ?? ''), p.kind));
+      else {
+        const value = p.token === 'message_id' ? messageId : p.token === 'date' ? date : values[p.token];
+        chunks.push(encodeValue(value ?? '', p.kind));
+      }
     }
     return { raw: Buffer.concat(chunks), messageId };
+  }
+
+  private dateHeader(): string {
+    const second = Math.floor(this.now() / 1000);
+    if (second !== this.date.second) this.date = { second, text: rfc5322Date(new Date(second * 1000)) };
+    return this.date.text;
   }
 
   private pushStatic(s: string) {
@@ -121,6 +138,11 @@ export class MessageTemplate {
     }
     this.parts.push(encodeSegment(normalised.slice(last)));
   }
+}
+
+/** `Tue, 01 Dec 2026 01:30:00 +0000`: RFC 5322 section 3.3, in UTC with a numeric zone ("GMT" is obsolete syntax). */
+export function rfc5322Date(d: Date): string {
+  return d.toUTCString().replace(/GMT$/, '+0000');
 }
 
 function encodeSegment(s: string): Buffer {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
-import { loadDotEnv, parseEnv, type AppConfig, type Env } from '../config';
+import { defaultFeedbackSender, defaultSmtpName, loadDotEnv, parseEnv, type AppConfig, type Env } from '../config';
 import { buildContainer, type Container } from '../container';
 import type { Clock } from '../domain/ports/clock';
 import type { HttpGet } from '../webhooks/webhook';
@@ -104,9 +104,12 @@ function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated:
     port: env.PORT,
     publicUrl,
     siteName: env.SITE_NAME,
+    siteUrl: (env.SITE_URL ?? publicUrl).replace(/\/+$/, ''),
     redisPrefix: env.REDIS_PREFIX,
     mail: {
       smtpUrl: env.SMTP_URL,
+      smtpName: env.SMTP_NAME ?? defaultSmtpName(publicUrl),
+      feedbackIdSender: env.FEEDBACK_ID_SENDER ?? defaultFeedbackSender(env.SITE_NAME),
       from: env.MAIL_FROM,
       replyTo: env.MAIL_REPLY_TO,
       postalAddress: env.POSTAL_ADDRESS,

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
-import { deleteKeys, startTestApp, TEST_SECRETS, type TestApp } from '../support/test-app';
+import { deleteKeys, eventually, startTestApp, TEST_SECRETS, type TestApp } from '../support/test-app';
 import { seedArticles, seedSubscribers } from '../support/seed';
 
 const ROOT = join(__dirname, '..', '..');
@@ -107,6 +107,7 @@ describe('operator CLI', () => {
       'campaign pause',
       'campaign resume',
       'campaign cancel',
+      'outbox [--limit N] [--json]',
     ]) {
       expect(main.stdout).toContain(c);
     }
@@ -211,6 +212,7 @@ describe('operator CLI', () => {
       cli(env, ['campaign', 'preview', String(campaignId)], { cwd: dataDir }),
     ]);
     expect(explicit).toMatchObject({ code: 0, stdout: `${out}\n` });
+    expect(explicit.stderr).toMatch(/^HTML: \d+\.\d KB of 100\.0 KB allowed \(Gmail clips longer mails\)$/m);
     const html = readFileSync(out, 'utf8');
     expect(html).toContain('UN rights chief’s China visit draws criticism');
     expect(html).toContain('Second story');
@@ -223,7 +225,14 @@ describe('operator CLI', () => {
   });
 
   test('campaign status --json prints the campaign as the admin API does', async () => {
-    const r = await cli(env, ['campaign', 'status', String(campaignId), '--json']);
+    // With the service's settings: a draft is rendered to be measured, and its links and names count.
+    const asService = {
+      ...env,
+      PUBLIC_URL: app.base,
+      SITE_NAME: 'The Test Gazette',
+      POSTAL_ADDRESS: '1 Test Street, Testville',
+    };
+    const r = await cli(asService, ['campaign', 'status', String(campaignId), '--json']);
     expect(r.code).toBe(0);
     const printed = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(printed).toMatchObject({
@@ -243,7 +252,11 @@ describe('operator CLI', () => {
       complaintRate: 0,
     });
     const api = await fetch(`${app.base}/api/admin/campaigns/${campaignId}`, { headers: app.adminHeaders });
-    expect(printed).toEqual(await api.json());
+    const status = (await api.json()) as { htmlBytes: number };
+    expect(printed).toEqual(status);
+    expect(status.htmlBytes).toBeGreaterThan(5000);
+    const text = await cli(env, ['campaign', 'status', String(campaignId)]);
+    expect(text.stdout).toMatch(/^html\s+\d+\.\d KB of 100\.0 KB allowed/m);
   });
 
   test('campaign send --follow watches the workers deliver, exits 0 when sent and prints the final counts', async () => {
@@ -326,5 +339,75 @@ describe('operator CLI without a worker', () => {
       'warning: no worker is running, so nothing will be sent until `npm run worker` or `npm start` runs',
     );
     await app.container.campaigns.cancel(c.id);
+  });
+});
+
+describe('outbox', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    // No SMTP_URL: the service writes its mail to DATA_DIR/outbox, as on a newcomer's machine.
+    app = await startTestApp({});
+  });
+  afterAll(async () => {
+    await app?.stop();
+    rmSync(app.dataDir, { recursive: true, force: true });
+  });
+
+  const written = () => {
+    try {
+      return readdirSync(join(app.dataDir, 'outbox'));
+    } catch {
+      return [];
+    }
+  };
+  const signup = (email: string, name: string) =>
+    fetch(`${app.base}/api/subscriptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, name, consent: true, termsVersion: '2026-01' }),
+    });
+
+  test('lists the newest mails with kind, recipient, subject and their links decoded, with no Redis needed', async () => {
+    // Before anything is written, an empty outbox says so.
+    const offline = { ...cliEnv(app.prefix, app.dataDir), REDIS_URL: 'redis://127.0.0.1:1' };
+    const empty = await cli(offline, ['outbox']);
+    expect(empty).toMatchObject({ code: 0, stdout: `No mail in ${join(app.dataDir, 'outbox')} yet.\n` });
+
+    await signup('Ann@Outbox.test', 'Ann');
+    await eventually(() => written().length === 1, 10000, 'the first mail');
+    await new Promise((ok) => setTimeout(ok, 20));
+    await signup('bob@outbox.test', 'Bob');
+    await eventually(() => written().length === 2, 10000, 'the second mail');
+    expect(written().some((f) => /^\d{8}T\d{6}Z-confirm-ann_at_outbox\.test-[0-9a-f]+\.eml$/.test(f))).toBe(true);
+
+    const [text, json, one] = await Promise.all([
+      cli(offline, ['outbox']),
+      cli(offline, ['outbox', '--json']),
+      cli(offline, ['outbox', '--limit', '1']),
+    ]);
+    expect(text.code).toBe(0);
+    const entries = JSON.parse(json.stdout) as {
+      kind: string;
+      to: string;
+      subject: string;
+      file: string;
+      links: { text: string; url: string }[];
+    }[];
+    expect(entries.map((e) => [e.kind, e.to])).toEqual([
+      ['confirm', 'bob@outbox.test'],
+      ['confirm', 'Ann@outbox.test'],
+    ]);
+    expect(entries[0].subject).toBe('Please confirm your subscription');
+    // The link in the listing is the one the service signed: opening it confirms Bob.
+    const confirm = entries[0].links.find((l) => l.text === 'Confirm my subscription')!;
+    expect(confirm.url).toMatch(new RegExp(`^${app.base}/confirm\\?token=[\\w.-]+$`));
+    const page = await fetch(confirm.url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Confirm');
+    expect(text.stdout).toContain(`Confirm my subscription  ${confirm.url}`);
+    expect(text.stdout).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z {2}confirm {2}bob@outbox\.test$/m);
+    expect(one.stdout).toContain('bob@outbox.test');
+    expect(one.stdout).not.toContain('Ann@outbox.test');
   });
 });

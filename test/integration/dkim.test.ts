@@ -32,7 +32,7 @@ afterAll(async () => {
   await sink.close();
 });
 
-test('newsletters are DKIM-signed, verify with the public key, and the signature covers both List-Unsubscribe headers', async () => {
+test('newsletters are DKIM-signed, verify with the public key, and the signature covers both List-Unsubscribe headers and Feedback-ID', async () => {
   await seedSubscribers(app.container, 3);
   await seedArticles(app.container, 2);
   const campaign = await app.container.campaigns.create({});
@@ -51,7 +51,16 @@ test('newsletters are DKIM-signed, verify with the public key, and the signature
       .join(':')
       .split(':');
     expect(signed).toEqual(
-      expect.arrayContaining(['from', 'subject', 'list-unsubscribe', 'list-unsubscribe-post', 'list-id']),
+      expect.arrayContaining([
+        'from',
+        'subject',
+        'date',
+        'list-unsubscribe',
+        'list-unsubscribe-post',
+        'list-id',
+        // Gmail trusts a Feedback-ID only under a signature made after it was added.
+        'feedback-id',
+      ]),
     );
   }
 
@@ -61,4 +70,9 @@ test('newsletters are DKIM-signed, verify with the public key, and the signature
   );
   const bad = await dkimVerify(tampered, { resolver });
   expect(bad.results[0].status.result).not.toBe('pass');
+  const reattributed = Buffer.from(
+    sink.messages[0].raw.toString().replace(/^Feedback-ID: campaign-\d+:/m, 'Feedback-ID: campaign-999:'),
+  );
+  expect(reattributed.equals(sink.messages[0].raw)).toBe(false);
+  expect((await dkimVerify(reattributed, { resolver })).results[0].status.result).not.toBe('pass');
 });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Container } from '../../src/container';
 import type { SubscriberStatus } from '../../src/domain/subscriber';
 
@@ -63,4 +65,26 @@ export async function seedArticles(container: Container, n = 2) {
     out.push(article);
   }
   return out;
+}
+
+/**
+ * `n` long-form articles cut from test/fixtures/sample-article.txt: each summary is as long as the admin API takes
+ * (2,000 characters) and every other article has an image, the large end of what a newsletter carries.
+ */
+export async function seedLongArticles(container: Container, n: number) {
+  const text = readFileSync(join(__dirname, '..', 'fixtures', 'sample-article.txt'), 'utf8').replace(/\s+/g, ' ');
+  const stamp = Date.now();
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = (i * 397) % (text.length - 2000);
+    const { article } = await container.articles.add({
+      title: `Story ${i + 1}: rights groups weigh the China visit`,
+      url: `https://news.test/long/${stamp}-${i}`,
+      summary: text.slice(start, start + 2000),
+      imageUrl: i % 2 === 0 ? `https://news.test/img/${i}.jpg` : undefined,
+      author: i % 3 === 0 ? 'Staff Reporter' : undefined,
+    });
+    ids.push(article.id);
+  }
+  return ids;
 }

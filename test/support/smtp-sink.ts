@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 export interface ReceivedMail {
   from: string;
   to: string[];
+  /** The name the client gave in EHLO/HELO. */
+  helo: string;
   raw: Buffer;
   parse(): Promise<ParsedMail>;
 }
@@ -49,6 +51,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}) {
           messages.push({
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
+            helo: session.hostNameAppearsAs,
             raw,
             parse: () => simpleParser(raw),
           });

@@ -49,3 +49,44 @@ describe('MessageTemplate', () => {
     expect(template.build(values).messageId).not.toBe(template.build(values).messageId);
   });
 });
+
+describe('the Date header', () => {
+  test('each build is dated by the clock at build time, in RFC 5322 form, not when the template was compiled', async () => {
+    let now = Date.parse('2026-12-01T01:30:00.250Z');
+    const dated = new MessageTemplate({
+      from: 'news@gazette.test',
+      subject: 'Hello',
+      html: '<p>Hi {{name}}</p>',
+      text: 'Hi {{name}}',
+      messageIdDomain: 'gazette.test',
+      now: () => now,
+    });
+    const first = dated.build(values).raw.toString();
+    now += 5 * 60_000;
+    const second = dated.build(values).raw.toString();
+    expect(first).toContain('\r\nDate: Tue, 01 Dec 2026 01:30:00 +0000\r\n');
+    expect(second).toContain('\r\nDate: Tue, 01 Dec 2026 01:35:00 +0000\r\n');
+    expect((await simpleParser(second)).date?.toISOString()).toBe('2026-12-01T01:35:00.000Z');
+    // One Date header, not the composer's own as well.
+    expect(second.match(/^Date:/gm)).toHaveLength(1);
+  });
+
+  test('builds within one second share the header; the next second gets its own', () => {
+    let now = Date.parse('2026-12-01T01:30:00.000Z');
+    const dated = new MessageTemplate({ ...templateInput(), now: () => now });
+    const dateOf = () => /\r\nDate: ([^\r]+)\r\n/.exec(dated.build(values).raw.toString())![1];
+    const a = dateOf();
+    now += 999;
+    expect(dateOf()).toBe(a);
+    now += 1;
+    expect(dateOf()).toBe('Tue, 01 Dec 2026 01:30:01 +0000');
+  });
+
+  test('`date` is filled by the template itself, so it is not among the tokens a caller must give', () => {
+    expect(template.tokens.sort()).toEqual(['name', 'unsubscribe_url']);
+  });
+});
+
+function templateInput() {
+  return { from: 'news@gazette.test', subject: 'Hi', html: '<p>Hi</p>', text: 'Hi', messageIdDomain: 'gazette.test' };
+}

@@ -66,7 +66,8 @@ export async function follow({ container, signal }: Ctx, id: number, opts: { jso
   live.update(campaignProgressLine(c, meter.perSecond(), { tty: live.tty }), true);
   live.done();
 
-  out(opts.json ? JSON.stringify(c, null, 2) : finalLine(c));
+  // As `campaign status --json` prints it, which is what GET /api/admin/campaigns/:id answers.
+  out(opts.json ? JSON.stringify(await container.campaigns.overview(id), null, 2) : finalLine(c));
   if (c.status === 'sent') return EXIT.ok;
   if (c.status === 'paused') {
     err(`campaign ${id} paused: ${c.reason || 'no reason recorded'}`);

@@ -1,10 +1,10 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { CampaignReport } from '../../domain/campaigns';
+import { NEWSLETTER_HTML_LIMIT, type CampaignOverview } from '../../domain/campaigns';
 import { command, positiveInt, required, str } from '../command-spec';
 import { CliError, UsageError } from '../errors';
-import { formatCount, formatTime, keyValues, table } from '../format';
+import { formatBytes, formatCount, formatTime, keyValues, table } from '../format';
 import { err, out, terminalWidth } from '../output';
 import { percent, processedOf } from '../progress';
 import { PROG } from '../program';
@@ -92,7 +92,7 @@ const campaignPreview = command<{ id: number; out?: string }>({
   },
   parse: (values, positionals) => ({ id: campaignId(positionals), out: str(values, 'out') }),
   async run({ container }, input) {
-    const html = await container.campaigns.preview(input.id);
+    const { html, htmlBytes } = await container.campaigns.preview(input.id);
     // Never into the working directory unasked: that may be a checkout, and a preview there would be committed.
     const path = input.out
       ? resolve(input.out)
@@ -103,6 +103,7 @@ const campaignPreview = command<{ id: number; out?: string }>({
       throw new CliError(`cannot write ${path}: ${(e as Error).message}`);
     }
     out(path);
+    err(`HTML: ${htmlSize(htmlBytes)}`);
   },
 });
 
@@ -172,7 +173,7 @@ const campaignStatus = command<{ id: number; json: boolean; follow: boolean }>({
       if (c.status === 'sending') await warnIfNoWorker(ctx.container);
       return follow(ctx, input.id, { json: input.json });
     }
-    const c = await ctx.container.campaigns.get(input.id);
+    const c = await ctx.container.campaigns.overview(input.id);
     out(input.json ? JSON.stringify(c, null, 2) : campaignBlock(c));
   },
 });
@@ -212,7 +213,12 @@ const campaignCancel = lifecycle(
   'A cancelled campaign cannot be resumed; the messages already sent stay sent.',
 );
 
-function campaignBlock(c: CampaignReport): string {
+/** "62.3 KB of 100.0 KB" : the size against the limit past which a campaign is refused. */
+function htmlSize(bytes: number): string {
+  return `${formatBytes(bytes)} of ${formatBytes(NEWSLETTER_HTML_LIMIT)} allowed (Gmail clips longer mails)`;
+}
+
+function campaignBlock(c: CampaignOverview): string {
   const processed = processedOf(c);
   const approx = c.fanoutDone || c.status !== 'sending' ? '' : '~';
   const rate = (r: number) => `${(r * 100).toFixed(2)}%`;
@@ -221,6 +227,7 @@ function campaignBlock(c: CampaignReport): string {
     ['status', c.status],
     ['subject', c.subject],
     ['articles', c.articleIds.join(', ')],
+    ['html', htmlSize(c.htmlBytes)],
     [
       'progress',
       c.status === 'draft'

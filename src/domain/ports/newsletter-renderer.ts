@@ -12,9 +12,22 @@ export interface ReaderValues {
   unsubscribeUrl: string;
 }
 
+/** What a newsletter is made of. */
+export interface NewsletterInput {
+  subject: string;
+  articles: Article[];
+  /** The public web version every copy links to ("View in browser"). */
+  webVersionUrl: string;
+}
+
 /** Turns articles into the newsletter's HTML and text. Rendering is the expensive step: once a campaign. */
 export interface NewsletterRenderer {
-  render(input: { subject: string; articles: Article[] }): Promise<RenderedNewsletter>;
+  render(input: NewsletterInput): Promise<RenderedNewsletter>;
   /** The rendered HTML with one reader's values in its per-reader places: what that reader sees. */
   personalise(html: string, reader: ReaderValues): string;
+  /**
+   * The rendered HTML as anyone may read it on the web: no per-reader place is left (a neutral greeting, no
+   * unsubscribe link) and the parts that only make sense in a mailbox ("View in browser", why you get it) are gone.
+   */
+  webVersion(html: string): Promise<string>;
 }
