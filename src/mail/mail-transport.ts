@@ -135,7 +135,9 @@ export function outboxFileName(at: Date, message: Pick<RawMessage, 'kind' | 'mes
     .replace('@', '_at_')
     .replace(/[^a-z0-9._-]+/g, '_')
     .slice(0, 80);
-  const id = message.messageId.split('@')[0].replace(/[^A-Za-z0-9]+/g, '_');
+  // The Message-ID's unique part only: the return token that leads it would make the name long and say nothing here.
+  const local = message.messageId.split('@')[0];
+  const id = local.slice(local.lastIndexOf('.') + 1).replace(/[^A-Za-z0-9]+/g, '_');
   return `${time}-${message.kind}-${to}-${id}.eml`;
 }
 

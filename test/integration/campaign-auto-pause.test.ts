@@ -2,7 +2,7 @@ import { findReturnTokens } from '../../src/domain/signed-token';
 import type { CampaignReport } from '../../src/domain/campaigns';
 import { seedArticles, seedSubscribers } from '../support/seed';
 import { startSmtpSink, type ReceivedMail, type SmtpSink } from '../support/smtp-sink';
-import { eventually, settledCount, startTestApp, type TestApp } from '../support/test-app';
+import { eventually, deliveriesSettled, startTestApp, type TestApp } from '../support/test-app';
 
 /**
  * A campaign pauses itself when its complaint or hard-bounce rate passes the limit (campaign-health.ts). The
@@ -95,7 +95,8 @@ describe('complaints past the complaint rate', () => {
     expect(reason).not.toBeNull();
     expect(Number(reason![2])).toBeGreaterThanOrEqual(MIN - 1);
     expect(Number(reason![1])).toBeGreaterThan(0.3);
-    const atPause = await settledCount(() => sink.messages.length);
+    await deliveriesSettled(app);
+    const atPause = sink.messages.length;
     await new Promise((ok) => setTimeout(ok, 800));
     expect(sink.messages.length).toBe(atPause);
     expect(atPause).toBeLessThan(400);
@@ -152,7 +153,7 @@ describe('refusals past the hard-bounce rate', () => {
       );
     expect(reason).not.toBeNull();
     expect(Number(reason![3])).toBeGreaterThanOrEqual(MIN);
-    await settledCount(() => sink.messages.length);
+    await deliveriesSettled(app);
     const after = await status(app, id);
     expect(after.sent + after.bouncedInSession).toBeLessThan(1000);
     expect(after.bounced).toBe(after.bouncedInSession);

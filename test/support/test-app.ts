@@ -116,18 +116,12 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 150
 }
 
 /**
- * Waits until `count()` has not changed for `quietMs`, and returns it: after a pause or cancel, the sends already
- * handed to the SMTP pool land first (slowly on a loaded machine), then nothing more should.
+ * Waits until no delivery batch job is active. After a pause or cancel, sends already handed to the SMTP pool still
+ * land (slowly on a loaded machine); a batch job ends, or is put back on seeing the pause, only once its sends are
+ * answered, so with none active nothing is in flight any more. (Watching for a quiet spell instead mistook a pool
+ * stalled for a moment for the end.)
  */
-export async function settledCount(count: () => number, quietMs = 700, timeoutMs = 15000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let last = count();
-  let since = Date.now();
-  for (;;) {
-    await new Promise((ok) => setTimeout(ok, 50));
-    const now = count();
-    if (now !== last) [last, since] = [now, Date.now()];
-    else if (Date.now() - since >= quietMs) return now;
-    if (Date.now() > deadline) throw new Error(`the count kept changing for ${timeoutMs} ms (last ${now})`);
-  }
+export async function deliveriesSettled(app: TestApp, timeoutMs = 20000): Promise<void> {
+  const { deliveries } = app.container.campaignQueues;
+  await eventually(async () => (await deliveries.getActiveCount()) === 0, timeoutMs, 'no delivery job to be active');
 }
