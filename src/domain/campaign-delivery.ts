@@ -114,17 +114,17 @@ export class CampaignDelivery {
     const attempt = { campaignId, willRetry: !finalAttempt };
 
     for (let i = 0; i < todo.length; i += this.parallel) {
+      // Read before the wait for send permits, so a paused campaign's batches, which look again every few seconds,
+      // do not use up the rate all workers share; and again after it, since at a low rate the wait lasts up to a
+      // second and a pause or cancel (an automatic one included) that came meanwhile must hold for this group too.
+      if (await this.stopped(campaignId)) return;
       const group = todo.slice(i, i + this.parallel);
       const subs = await subscribers.getMany(group);
       const sendable = subs.filter((s): s is Subscriber => s?.status === 'active');
       for (let k = 0; k < group.length; k++)
         if (subs[k]?.status !== 'active') await campaigns.record(campaignId, group[k], 'skipped');
       await rate.take(sendable.length);
-      // Read after the wait for permits, which at a low send rate lasts up to a second: a pause or cancel (an
-      // automatic one included) that came meanwhile holds for this group too.
-      const status = await campaigns.status(campaignId);
-      if (status === 'cancelled' || status === null) return;
-      if (status === 'paused') throw new CampaignPausedSignal(`campaign ${campaignId} is paused`);
+      if (await this.stopped(campaignId)) return;
       let bounced = false;
       await Promise.all(
         sendable.map(async (sub) => {
@@ -175,6 +175,13 @@ export class CampaignDelivery {
   private async pauseForFailures(campaignId: number, run: number, err: Error): Promise<void> {
     const reason = `paused after ${run} consecutive failed sends; last error: ${err.message.slice(0, 300)}`;
     await this.deps.health.pause(campaignId, 'consecutive_failures', reason, { run });
+  }
+
+  /** True when the campaign was cancelled or deleted; throws CampaignPausedSignal when it is paused. */
+  private async stopped(campaignId: number): Promise<boolean> {
+    const status = await this.deps.campaigns.status(campaignId);
+    if (status === 'paused') throw new CampaignPausedSignal(`campaign ${campaignId} is paused`);
+    return status === 'cancelled' || status === null;
   }
 
   private async onFinished(campaignId: number, status: CampaignStatus): Promise<void> {
