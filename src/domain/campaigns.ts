@@ -49,16 +49,74 @@ export type CampaignOverview = CampaignReport & {
  */
 const PUBLISHED: ReadonlySet<CampaignStatus> = new Set(['sending', 'paused', 'sent']);
 
+const subjectSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .refine((s) => !/[\r\n\0]/.test(s), 'must be one line');
+const articleIdsSchema = z.array(z.number().int().positive()).min(1).max(50);
+
 const createSchema = z.strictObject({
-  subject: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .refine((s) => !/[\r\n\0]/.test(s), 'must be one line')
-    .optional(),
-  articleIds: z.array(z.number().int().positive()).min(1).max(50).optional(),
+  subject: subjectSchema.optional(),
+  articleIds: articleIdsSchema.optional(),
+  /** Send articles that already went out in another campaign (refused with article_already_sent otherwise). */
+  allowResend: z.boolean().optional(),
 });
+
+const editSchema = z
+  .strictObject({
+    subject: subjectSchema.optional(),
+    articleIds: articleIdsSchema.optional(),
+    allowResend: z.boolean().optional(),
+  })
+  .refine((e) => e.subject !== undefined || e.articleIds !== undefined, 'give a subject, articleIds or both');
+
+/** Campaigns, newest first, that the reuse check looks at for drafts and sends in progress holding an article. */
+const CAMPAIGNS_CHECKED_FOR_REUSE = 500;
+
+/** Something the operator should know about a campaign that was still made or edited. */
+export interface CampaignWarning {
+  code: 'article_in_other_draft';
+  message: string;
+  /** The other draft. */
+  campaignId: number;
+  /** This campaign's articles that the other draft holds too. */
+  articleIds: number[];
+}
+
+/** A created or edited draft, with what the operator should know about it. */
+export type DraftReport = CampaignReport & { warnings: CampaignWarning[] };
+
+/** How a campaign's articles were used before: sent (or going out) already, or held by other drafts. */
+export interface ArticleReuse {
+  /** Articles a sent campaign recorded on them, or that a campaign sending or paused holds. */
+  sent: { articleId: number; title: string; campaignId: number }[];
+  /** Other drafts that hold some of the articles, by draft. */
+  inDrafts: { campaignId: number; articleIds: number[] }[];
+}
+
+/**
+ * The one place that decides whether articles were "already sent". Today an article is sent once any campaign sent
+ * it (the article store records the first); a campaign still going out counts too, since its articles are marked
+ * only when it ends. `others` are the campaigns to compare with, without the one being edited. When sending becomes
+ * per newsletter, this is where the newsletter goes in.
+ */
+export function articleReuse(articles: Article[], others: Campaign[]): ArticleReuse {
+  const sent: ArticleReuse['sent'] = [];
+  const inDrafts = new Map<number, number[]>();
+  for (const a of articles) {
+    const goingOut = others.find(
+      (c) => (c.status === 'sending' || c.status === 'paused') && c.articleIds.includes(a.id),
+    );
+    const campaignId = a.sentInCampaign ?? goingOut?.id;
+    if (campaignId !== undefined) sent.push({ articleId: a.id, title: a.title, campaignId });
+    for (const c of others)
+      if (c.status === 'draft' && c.articleIds.includes(a.id))
+        inDrafts.set(c.id, [...(inDrafts.get(c.id) ?? []), a.id]);
+  }
+  return { sent, inDrafts: [...inDrafts].map(([campaignId, articleIds]) => ({ campaignId, articleIds })) };
+}
 
 /**
  * A campaign as operators see it (GET /api/admin/campaigns/:id, `campaign status --json`): the stored campaign and
@@ -85,24 +143,21 @@ export class Campaigns {
 
   constructor(private readonly deps: CampaignsDeps) {}
 
-  /** A draft from the given articles, or from every new article; the subject defaults to the lead article's title. */
-  async create(input: unknown): Promise<CampaignReport> {
-    const parsed = createSchema.safeParse(input ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new ValidationError('invalid_campaign', `${issue.path.join('.') || 'body'}: ${issue.message}`);
-    }
-    const { subject, articleIds } = parsed.data;
+  /**
+   * A draft from the given articles, or from every new article; the subject defaults to the lead article's title.
+   * Articles sent already need `allowResend`; articles other drafts hold too are allowed, with a warning.
+   */
+  async create(input: unknown): Promise<DraftReport> {
+    const { subject, articleIds, allowResend } = parse(createSchema, input);
     let articles: Article[];
     if (articleIds) {
-      articles = await this.deps.articles.getMany(articleIds);
-      const missing = articleIds.filter((id) => !articles.some((a) => a.id === id));
-      if (missing.length) throw new ValidationError('unknown_articles', `No article with id ${missing.join(', ')}`);
+      articles = await this.knownArticles(articleIds);
     } else {
       articles = await this.deps.articles.listNew(50);
       if (!articles.length)
         throw new ValidationError('no_new_articles', 'There are no new articles to send. Add articles first.');
     }
+    const warnings = await this.checkReuse(articles, undefined, allowResend);
     const title = subject ?? articles[0].title.slice(0, 200);
     // The id is not known before the campaign exists; the web version's link differs by a few digits, at most.
     await this.renderWithinLimit(title, articles, this.deps.links.webVersion(0));
@@ -115,7 +170,45 @@ export class Campaigns {
       { event: 'campaign.created', campaignId: campaign.id, articles: articles.length },
       'campaign created',
     );
-    return campaignReport(campaign);
+    return { ...campaignReport(campaign), warnings };
+  }
+
+  /**
+   * Changes a draft's subject, its articles (in the order given, which is the newsletter's order) or both. The
+   * edited draft must fit the size budget, and the article rules of `create` apply to the articles given. The write
+   * happens only while the campaign is still a draft, so a send that started meanwhile keeps what it read.
+   */
+  async edit(id: number, input: unknown): Promise<DraftReport> {
+    const { subject, articleIds, allowResend } = parse(editSchema, input);
+    const campaign = await this.load(id);
+    if (campaign.status !== 'draft') throw notADraft(id, campaign.status, 'edited');
+    let warnings: CampaignWarning[] = [];
+    const articles = articleIds
+      ? await this.knownArticles(articleIds)
+      : await this.deps.articles.getMany(campaign.articleIds);
+    // A subject-only edit leaves the articles as the operator accepted them when the draft was made.
+    if (articleIds) warnings = await this.checkReuse(articles, id, allowResend);
+    await this.renderWithinLimit(subject ?? campaign.subject, articles, this.deps.links.webVersion(id));
+    const edited = await this.deps.campaigns.updateDraft(id, { subject, articleIds });
+    if (!edited.ok) {
+      if (edited.current === null) throw new NotFoundError(`No campaign ${id}`);
+      throw notADraft(id, edited.current, 'edited');
+    }
+    this.deps.log.info(
+      { event: 'campaign.edited', campaignId: id, subject: subject !== undefined, articles: articleIds?.length },
+      'campaign edited',
+    );
+    return { ...(await this.get(id)), warnings };
+  }
+
+  /** Removes a draft for good; a campaign that started sending keeps its record. */
+  async delete(id: number): Promise<void> {
+    const deleted = await this.deps.campaigns.deleteDraft(id);
+    if (!deleted.ok) {
+      if (deleted.current === null) throw new NotFoundError(`No campaign ${id}`);
+      throw notADraft(id, deleted.current, 'deleted');
+    }
+    this.deps.log.info({ event: 'campaign.deleted', campaignId: id }, 'campaign deleted');
   }
 
   async get(id: number): Promise<CampaignReport> {
@@ -191,16 +284,25 @@ export class Campaigns {
     const articles = await this.deps.articles.getMany(campaign.articleIds);
     // Checked again at send: the templates or the articles may have changed since the draft was made.
     const rendered = await this.renderWithinLimit(campaign.subject, articles, this.deps.links.webVersion(id));
-    await this.deps.campaigns.saveContent(id, { subject: campaign.subject, ...rendered });
     const maxSubscriberId = await this.deps.subscribers.lastId();
     const total = await this.deps.subscribers.countActiveUpTo(maxSubscriberId);
-    const moved = await this.deps.campaigns.transition(id, ['draft'], 'sending', {
-      startedAt: this.now(),
-      maxSubscriberId,
-      total,
-    });
-    if (!moved.ok)
+    // The content and the status go in together, and only if the draft is still the one rendered: an edit or a
+    // delete that landed in between wins whole, and nothing of this send is left behind.
+    const moved = await this.deps.campaigns.startSending(
+      id,
+      { subject: campaign.subject, articleIds: campaign.articleIds },
+      { subject: campaign.subject, ...rendered },
+      { startedAt: this.now(), maxSubscriberId, total },
+    );
+    if (!moved.ok) {
+      if (moved.current === null) throw new NotFoundError(`No campaign ${id}`);
+      if (moved.current === 'draft')
+        throw new ConflictError(
+          'draft_changed',
+          `Campaign ${id} was edited while it was being sent; nothing went out. Preview it and send it again.`,
+        );
       throw new ConflictError('invalid_state', `Campaign ${id} is ${moved.current}; only a draft can be sent`);
+    }
     await this.deps.jobs.startFanout(id, 'start');
     this.deps.log.info({ event: 'campaign.sending', campaignId: id, total }, 'campaign sending');
     return this.get(id);
@@ -245,6 +347,38 @@ export class Campaigns {
     if (!moved.ok)
       throw new ConflictError('invalid_state', `Campaign ${id} is ${moved.current}; it cannot become ${to}`);
     this.deps.log.info({ event: `campaign.${to}`, campaignId: id }, `campaign ${to}`);
+  }
+
+  /** The articles with these ids, in this order; unknown_articles names any that do not exist. */
+  private async knownArticles(ids: number[]): Promise<Article[]> {
+    const articles = await this.deps.articles.getMany(ids);
+    const missing = ids.filter((id) => !articles.some((a) => a.id === id));
+    if (missing.length) throw new ValidationError('unknown_articles', `No article with id ${missing.join(', ')}`);
+    return articles;
+  }
+
+  /**
+   * Refuses articles that went out already unless `allowResend`, and warns of other drafts that hold some of them.
+   * `self` is the draft being edited, which does not count against itself.
+   */
+  private async checkReuse(articles: Article[], self: number | undefined, allowResend = false) {
+    const others = (await this.deps.campaigns.list(CAMPAIGNS_CHECKED_FOR_REUSE)).filter((c) => c.id !== self);
+    const reuse = articleReuse(articles, others);
+    if (reuse.sent.length && !allowResend) {
+      const which = reuse.sent.map((s) => `article ${s.articleId} ("${s.title}") in campaign ${s.campaignId}`);
+      throw new ConflictError(
+        'article_already_sent',
+        `Already sent: ${which.join('; ')}. Readers would get ${reuse.sent.length === 1 ? 'it' : 'them'} again; ` +
+          `to do that on purpose, pass allowResend: true (CLI --allow-resend).`,
+        { articles: reuse.sent },
+      );
+    }
+    return reuse.inDrafts.map(({ campaignId, articleIds }): CampaignWarning => ({
+      code: 'article_in_other_draft',
+      message: `Draft campaign ${campaignId} also holds article${articleIds.length === 1 ? '' : 's'} ${articleIds.join(', ')}.`,
+      campaignId,
+      articleIds,
+    }));
   }
 
   private async load(id: number): Promise<Campaign> {
@@ -298,6 +432,20 @@ export class Campaigns {
   private now(): string {
     return this.deps.clock.now().toISOString();
   }
+}
+
+/** The input as the schema reads it, or invalid_campaign naming the first bad field. */
+function parse<T>(schema: z.ZodType<T>, input: unknown): T {
+  const parsed = schema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ValidationError('invalid_campaign', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function notADraft(id: number, status: CampaignStatus, action: 'edited' | 'deleted'): ConflictError {
+  return new ConflictError('invalid_state', `Campaign ${id} is ${status}; only a draft can be ${action}`, { status });
 }
 
 /** Bytes of a string in UTF-8, as it goes into the mail. */

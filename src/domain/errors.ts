@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'newsletter_too_large'
   | 'not_found'
   | 'invalid_state'
+  | 'draft_changed'
+  | 'article_already_sent'
   | 'rate_limited'
   | 'invalid_token'
   | 'expired_token'

@@ -17,6 +17,11 @@ export function adminCampaignRoutes(deps: { campaigns: Campaigns }): Router {
   r.get('/campaigns', async (_req, res) => void res.json({ campaigns: await campaigns.list() }));
   r.post('/campaigns', json, async (req, res) => void res.status(201).json(await campaigns.create(req.body)));
   r.get('/campaigns/:id', async (req, res) => void res.json(await campaigns.overview(id(req))));
+  r.patch('/campaigns/:id', json, async (req, res) => void res.json(await campaigns.edit(id(req), req.body)));
+  r.delete('/campaigns/:id', async (req, res) => {
+    await campaigns.delete(id(req));
+    res.status(204).end();
+  });
   r.get('/campaigns/:id/preview', async (req, res) => {
     const { html, htmlBytes } = await campaigns.preview(id(req));
     // The size that counts against the limit is the HTML as sent, before a reader's values go in.

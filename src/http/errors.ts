@@ -25,6 +25,10 @@ const STATUS: Record<ErrorCode, number> = {
   // Genuinely from Amazon SNS, but from a topic the operator did not name: anyone can point a topic at the URL.
   topic_not_allowed: 403,
   invalid_state: 409,
+  // A send raced an edit of the same draft and lost: nothing went out.
+  draft_changed: 409,
+  // Allowed only when the operator says so (allowResend): readers would get the article a second time.
+  article_already_sent: 409,
   rate_limited: 429,
   // The other server (a feed, a mail server) failed or refused, not this one.
   feed_unreachable: 502,

@@ -5,6 +5,8 @@ import type {
   CampaignRepository,
   CampaignTransition,
   DeliveryOutcome,
+  DraftChanges,
+  DraftSnapshot,
 } from '../domain/ports/campaign-repository';
 import type { Keys } from './keys';
 import { LuaScript } from './lua-script';
@@ -40,6 +42,50 @@ while ARGV[i] do
   end
   i = i + 2
 end
+return 'ok'
+`);
+
+/**
+ * Edits a draft: sets the field/value pairs in ARGV only while the status is draft, and drops stored content, which
+ * could only be of the draft before the edit. Returns 'ok', or the status found (false: no campaign).
+ * KEYS: campaign, content.
+ */
+const UPDATE_DRAFT = new LuaScript(`
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return false end
+if status ~= 'draft' then return status end
+if #ARGV > 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
+redis.call('DEL', KEYS[2])
+return 'ok'
+`);
+
+/**
+ * Removes a draft and every key of it, only while it is a draft. Returns 'ok', or the status found (false: none).
+ * KEYS: campaign, campaign list, then the campaign's other keys. ARGV: campaign id.
+ */
+const DELETE_DRAFT = new LuaScript(`
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return false end
+if status ~= 'draft' then return status end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[1])
+for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
+return 'ok'
+`);
+
+/**
+ * Starts a send: only while the campaign is a draft with the subject and article ids the sender rendered, stores
+ * the content and moves the status to sending with the field/value pairs after the content. Returns 'ok', or the
+ * status found (false: none); a draft that was edited since answers 'draft'.
+ * KEYS: campaign, content. ARGV: subject, article ids (JSON as stored), content subject, html, text, field/value...
+ */
+const START_SENDING = new LuaScript(`
+local c = redis.call('HMGET', KEYS[1], 'status', 'subject', 'articleIds')
+if not c[1] then return false end
+if c[1] ~= 'draft' or c[2] ~= ARGV[1] or c[3] ~= ARGV[2] then return c[1] end
+redis.call('HSET', KEYS[2], 'subject', ARGV[3], 'html', ARGV[4], 'text', ARGV[5])
+redis.call('HSET', KEYS[1], 'status', 'sending')
+if #ARGV > 5 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
 return 'ok'
 `);
 
@@ -150,7 +196,59 @@ export class CampaignStore implements CampaignRepository {
       [this.keys.campaign(id)],
       [to, ...from, '--', ...changeFields(changes)],
     )) as string | null;
-    return r === 'ok' ? { ok: true } : { ok: false, current: r as CampaignStatus | null };
+    return transitionResult(r);
+  }
+
+  async updateDraft(id: number, changes: DraftChanges): Promise<CampaignTransition> {
+    const fields: Row = {};
+    if (changes.subject !== undefined) fields.subject = changes.subject;
+    if (changes.articleIds !== undefined) fields.articleIds = JSON.stringify(changes.articleIds);
+    const r = await UPDATE_DRAFT.run(
+      this.redis,
+      [this.keys.campaign(id), this.keys.campaignContent(id)],
+      Object.entries(fields).flat(),
+    );
+    return transitionResult(r);
+  }
+
+  async deleteDraft(id: number): Promise<CampaignTransition> {
+    const k = this.keys;
+    const r = await DELETE_DRAFT.run(
+      this.redis,
+      [
+        k.campaign(id),
+        k.campaigns(),
+        k.campaignContent(id),
+        k.campaignLedger(id),
+        k.campaignSettled(id),
+        k.campaignFeedback(id, 'bounced'),
+        k.campaignFeedback(id, 'complained'),
+      ],
+      [id],
+    );
+    return transitionResult(r);
+  }
+
+  async startSending(
+    id: number,
+    draft: DraftSnapshot,
+    content: CampaignContent,
+    changes: CampaignChanges,
+  ): Promise<CampaignTransition> {
+    const r = await START_SENDING.run(
+      this.redis,
+      [this.keys.campaign(id), this.keys.campaignContent(id)],
+      [
+        draft.subject,
+        JSON.stringify(draft.articleIds),
+        content.subject,
+        content.html,
+        content.text,
+        // A rate baseline needs the counters read inside a script; a send starts from zero, so it has none.
+        ...changeFields({ ...changes, rateBaseline: false }),
+      ],
+    );
+    return transitionResult(r);
   }
 
   async saveContent(id: number, content: CampaignContent): Promise<void> {
@@ -215,6 +313,11 @@ export class CampaignStore implements CampaignRepository {
   async finishIfDone(id: number, now: string): Promise<CampaignStatus | null> {
     return (await FINISH_IF_DONE.run(this.redis, [this.keys.campaign(id)], [now])) as CampaignStatus | null;
   }
+}
+
+/** A script's answer: 'ok', or the status it found (null, from Lua's false, when there is no campaign). */
+function transitionResult(r: unknown): CampaignTransition {
+  return r === 'ok' ? { ok: true } : { ok: false, current: (r as CampaignStatus | null) ?? null };
 }
 
 /** The hash fields of a status change. */

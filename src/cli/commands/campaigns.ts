@@ -1,8 +1,8 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { NEWSLETTER_HTML_LIMIT, type CampaignOverview } from '../../domain/campaigns';
-import { command, positiveInt, required, str } from '../command-spec';
+import { NEWSLETTER_HTML_LIMIT, type CampaignOverview, type CampaignWarning } from '../../domain/campaigns';
+import { command, positiveInt, required, str, type Values } from '../command-spec';
 import { CliError, UsageError } from '../errors';
 import { formatBytes, formatCount, formatTime, keyValues, table } from '../format';
 import { err, out, terminalWidth } from '../output';
@@ -12,35 +12,104 @@ import { follow, warnIfNoWorker } from './campaign-follow';
 
 const campaignId = (positionals: string[]) => positiveInt(positionals[0], 'campaign id');
 
-const campaignCreate = command<{ subject?: string; articleIds?: number[] }>({
+/** `--articles 3,1,2` as ids in that order; an id given twice is a mistake, not a wish to show it twice. */
+function articleList(values: Values, command: string): number[] | undefined {
+  const list = str(values, 'articles');
+  const articleIds =
+    list === undefined ? undefined : list.split(',').map((s) => positiveInt(s.trim(), 'each --articles id'));
+  if (articleIds && new Set(articleIds).size !== articleIds.length)
+    throw new UsageError('--articles lists an id twice', command);
+  return articleIds;
+}
+
+const ALLOW_RESEND_HELP = 'Accept articles that already went out in another campaign (refused otherwise)';
+
+/** Warnings go to stderr, so a script reading stdout still gets one line. */
+function printWarnings(warnings: CampaignWarning[]): void {
+  for (const w of warnings) err(`warning: ${w.message}`);
+}
+
+const campaignCreate = command<{ subject?: string; articleIds?: number[]; allowResend?: boolean }>({
   group: 'campaign',
   name: 'create',
-  synopsis: '[--subject S] [--articles 1,2,3]',
+  synopsis: '[--subject S] [--articles 1,2,3] [--allow-resend]',
   summary: 'Create a draft campaign from new articles',
   details: [
     "With no --articles, the campaign carries every new article; the subject defaults to the lead article's title.",
+    'An article that already went out (or is going out) in another campaign is refused unless --allow-resend; ' +
+      'one that another draft also holds is accepted with a warning.',
   ],
   positionals: [],
   options: {
     subject: { type: 'string', value: 'S', help: 'Subject line' },
     articles: { type: 'string', value: '1,2,3', help: 'Article ids, in the order to show them' },
+    'allow-resend': { type: 'boolean', help: ALLOW_RESEND_HELP },
   },
   parse(values) {
-    const list = str(values, 'articles');
-    const articleIds =
-      list === undefined ? undefined : list.split(',').map((s) => positiveInt(s.trim(), 'each --articles id'));
-    if (articleIds && new Set(articleIds).size !== articleIds.length)
-      throw new UsageError('--articles lists an id twice', 'campaign create');
-    return { subject: str(values, 'subject'), articleIds };
+    return {
+      subject: str(values, 'subject'),
+      articleIds: articleList(values, 'campaign create'),
+      ...(values['allow-resend'] ? { allowResend: true } : {}),
+    };
   },
   async run({ container }, input) {
     const c = await container.campaigns.create(input);
     const articles = `${c.articleIds.length} article${c.articleIds.length === 1 ? '' : 's'}`;
     out(`created campaign ${c.id} (draft) with ${articles}: ${c.subject}`);
+    printWarnings(c.warnings);
     err(
       `next: ${PROG} campaign preview ${c.id}, then campaign test ${c.id} --to you@example.com, ` +
         `then campaign send ${c.id} --follow`,
     );
+  },
+});
+
+const campaignEdit = command<{ id: number; subject?: string; articleIds?: number[]; allowResend?: boolean }>({
+  group: 'campaign',
+  name: 'edit',
+  synopsis: '<id> [--subject S] [--articles 3,1,2] [--allow-resend]',
+  summary: "Change a draft's subject, articles or their order",
+  details: [
+    '--articles replaces the list: the newsletter shows them in the order given. Only a draft can be edited; ' +
+      'the rules of campaign create about articles already sent apply to the articles given.',
+  ],
+  positionals: [{ name: 'id' }],
+  options: {
+    subject: { type: 'string', value: 'S', help: 'New subject line' },
+    articles: { type: 'string', value: '3,1,2', help: 'Article ids, in the order to show them' },
+    'allow-resend': { type: 'boolean', help: ALLOW_RESEND_HELP },
+  },
+  examples: [`${PROG} campaign edit 4 --articles 3,1,2`],
+  parse(values, positionals) {
+    const edit = {
+      id: campaignId(positionals),
+      subject: str(values, 'subject'),
+      articleIds: articleList(values, 'campaign edit'),
+      ...(values['allow-resend'] ? { allowResend: true } : {}),
+    };
+    if (edit.subject === undefined && edit.articleIds === undefined)
+      throw new UsageError('give --subject, --articles or both', 'campaign edit');
+    return edit;
+  },
+  async run({ container }, { id, ...changes }) {
+    const c = await container.campaigns.edit(id, changes);
+    out(`edited campaign ${c.id} (draft): articles ${c.articleIds.join(', ')}: ${c.subject}`);
+    printWarnings(c.warnings);
+  },
+});
+
+const campaignDelete = command<{ id: number }>({
+  group: 'campaign',
+  name: 'delete',
+  synopsis: '<id>',
+  summary: 'Delete a draft campaign',
+  details: ['Only a draft can be deleted; a campaign that started sending keeps its record (cancel stops it).'],
+  positionals: [{ name: 'id' }],
+  options: {},
+  parse: (_values, positionals) => ({ id: campaignId(positionals) }),
+  async run({ container }, input) {
+    await container.campaigns.delete(input.id);
+    out(`deleted campaign ${input.id}`);
   },
 });
 
@@ -256,6 +325,8 @@ function campaignBlock(c: CampaignOverview): string {
 /** The campaign group, in help order. */
 export const CAMPAIGN_COMMANDS = [
   campaignCreate,
+  campaignEdit,
+  campaignDelete,
   campaignList,
   campaignPreview,
   campaignTest,

@@ -24,6 +24,18 @@ export interface CampaignChanges {
 
 export type CampaignTransition = { ok: true } | { ok: false; current: CampaignStatus | null };
 
+/** What an edit of a draft may change; the article ids are in the newsletter's order. */
+export interface DraftChanges {
+  subject?: string;
+  articleIds?: number[];
+}
+
+/** The draft as the sender read and rendered it: the start of a send goes ahead only while it still is so. */
+export interface DraftSnapshot {
+  subject: string;
+  articleIds: number[];
+}
+
 /**
  * Campaigns, their rendered content and their delivery ledger: for each recipient one outcome, recorded once.
  * `test/contract/campaign-repository.contract.ts` is the executable form of this contract.
@@ -41,6 +53,28 @@ export interface CampaignRepository {
     from: CampaignStatus[],
     to: CampaignStatus,
     changes?: CampaignChanges,
+  ): Promise<CampaignTransition>;
+  /**
+   * Atomic, like `transition`: applies the changes only while the campaign is a draft, and drops any content stored
+   * for it (content is only ever the draft as it is). Returns the status it found otherwise (null: no campaign).
+   */
+  updateDraft(id: number, changes: DraftChanges): Promise<CampaignTransition>;
+  /**
+   * Atomic: removes a draft (the campaign, its content and ledgers, its place in the list) only while it is a
+   * draft. Returns the status it found otherwise (null: no campaign).
+   */
+  deleteDraft(id: number): Promise<CampaignTransition>;
+  /**
+   * Atomic: stores the rendered content and moves the campaign from draft to sending with `changes`, only while it
+   * is a draft whose subject and article ids are still those of `draft`; otherwise writes nothing. This is the step
+   * that makes an edit or a delete racing a send lose or win whole: the content sent is the draft that was read.
+   * `{ok: false, current: 'draft'}` means it is still a draft but no longer that one (it was edited in between).
+   */
+  startSending(
+    id: number,
+    draft: DraftSnapshot,
+    content: CampaignContent,
+    changes: CampaignChanges,
   ): Promise<CampaignTransition>;
   saveContent(id: number, content: CampaignContent): Promise<void>;
   content(id: number): Promise<CampaignContent | null>;
