@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { TEST_REDIS, TEST_SECRETS } from './test-app';
+
+const ROOT = join(__dirname, '..', '..');
+// The project's own tsx, called directly rather than through npx so nothing is looked up at run time.
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+const CLI = join(ROOT, 'src', 'cli', 'main.ts');
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the real operator CLI in a child process on the given key prefix (a test app's, so both see the same data)
+ * and waits for it to exit by itself; one that hangs is killed and fails the test.
+ */
+export function runCli(prefix: string, dataDir: string, args: string[], timeoutMs = 30000): Promise<CliRun> {
+  return new Promise((ok, fail) => {
+    const child = spawn(TSX, [CLI, ...args], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        NODE_ENV: 'test',
+        REDIS_URL: `redis://${TEST_REDIS.host}:${TEST_REDIS.port}`,
+        REDIS_PREFIX: prefix,
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'silent',
+        ...TEST_SECRETS,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(
+        new Error(`cli ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`),
+      );
+    }, timeoutMs);
+    child.on('error', fail);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      ok({ code, stdout, stderr });
+    });
+  });
+}
