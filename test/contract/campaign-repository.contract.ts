@@ -96,6 +96,147 @@ export function campaignRepositoryContract(
       });
     });
 
+    describe('drafts: updateDraft, deleteDraft, startSending', () => {
+      const content = { subject: 'The weekly digest', html: '<p>Three stories</p>', text: 'Three stories' };
+
+      test('updateDraft changes the subject, the article ids (in the order given) or both, and nothing else', async () => {
+        const created = await draft();
+        expect(await repo.updateDraft(created.id, { articleIds: [2, 9, 1] })).toEqual({ ok: true });
+        expect(await repo.get(created.id)).toEqual({ ...created, articleIds: [2, 9, 1] });
+        expect(await repo.updateDraft(created.id, { subject: 'Edited' })).toEqual({ ok: true });
+        expect(await repo.get(created.id)).toEqual({ ...created, subject: 'Edited', articleIds: [2, 9, 1] });
+        expect(await repo.updateDraft(created.id, { subject: 'Both', articleIds: [5] })).toEqual({ ok: true });
+        expect(await repo.get(created.id)).toEqual({ ...created, subject: 'Both', articleIds: [5] });
+      });
+
+      test('updateDraft drops content stored for the draft: it was of the draft before the edit', async () => {
+        const { id } = await draft();
+        await repo.saveContent(id, content);
+        expect(await repo.updateDraft(id, { subject: 'Edited' })).toEqual({ ok: true });
+        expect(await repo.content(id)).toBeNull();
+      });
+
+      test('updateDraft of a campaign that is no longer a draft changes nothing and names its status', async () => {
+        for (const status of ['sending', 'paused', 'cancelled', 'sent', 'failed'] as CampaignStatus[]) {
+          const created = await draft();
+          await repo.transition(created.id, ['draft'], status);
+          await repo.saveContent(created.id, content);
+          expect(await repo.updateDraft(created.id, { subject: 'Edited', articleIds: [7] })).toEqual({
+            ok: false,
+            current: status,
+          });
+          expect(await repo.get(created.id)).toEqual({ ...created, status });
+          expect(await repo.content(created.id)).toEqual(content);
+        }
+        expect(await repo.updateDraft(42, { subject: 'Edited' })).toEqual({ ok: false, current: null });
+        expect(await repo.get(42)).toBeNull();
+      });
+
+      test('deleteDraft removes the draft, its content and its place in the list; other campaigns stay', async () => {
+        const kept = await draft(time(0));
+        const gone = await draft(time(1));
+        await repo.saveContent(gone.id, content);
+        expect(await repo.deleteDraft(gone.id)).toEqual({ ok: true });
+        expect(await repo.get(gone.id)).toBeNull();
+        expect(await repo.status(gone.id)).toBeNull();
+        expect(await repo.content(gone.id)).toBeNull();
+        expect(await repo.list()).toEqual([kept]);
+        expect(await repo.deleteDraft(gone.id)).toEqual({ ok: false, current: null });
+        // Ids are never reused: a campaign made after the delete gets a new one.
+        expect((await draft()).id).toBeGreaterThan(gone.id);
+      });
+
+      test('deleteDraft of a campaign that is no longer a draft keeps it whole and names its status', async () => {
+        const id = await sending(2);
+        await repo.saveContent(id, content);
+        await recordAll(id, ['sent']);
+        const before = await repo.get(id);
+        expect(await repo.deleteDraft(id)).toEqual({ ok: false, current: 'sending' });
+        expect(await repo.get(id)).toEqual(before);
+        expect(await repo.content(id)).toEqual(content);
+        expect(await repo.recorded(id, [1, 2])).toEqual([true, false]);
+        expect((await repo.list()).map((c) => c.id)).toEqual([id]);
+      });
+
+      test('startSending stores the content and moves the unchanged draft to sending with the changes', async () => {
+        const created = await draft();
+        const moved = await repo.startSending(
+          created.id,
+          { subject: created.subject, articleIds: created.articleIds },
+          content,
+          { startedAt: time(1), maxSubscriberId: 30, total: 25 },
+        );
+        expect(moved).toEqual({ ok: true });
+        expect(await repo.get(created.id)).toEqual({
+          ...created,
+          status: 'sending',
+          startedAt: time(1),
+          maxSubscriberId: 30,
+          total: 25,
+        });
+        expect(await repo.content(created.id)).toEqual(content);
+      });
+
+      test('startSending of a draft edited since it was read writes nothing and answers draft', async () => {
+        const created = await draft();
+        const read = { subject: created.subject, articleIds: created.articleIds };
+        const changes = { startedAt: time(1), maxSubscriberId: 30, total: 25 };
+        for (const edit of [{ subject: 'Edited' }, { articleIds: [1, 2, 3] }]) {
+          expect(await repo.updateDraft(created.id, edit)).toEqual({ ok: true });
+          expect(await repo.startSending(created.id, read, content, changes)).toEqual({ ok: false, current: 'draft' });
+          expect(await repo.get(created.id)).toEqual({ ...created, ...edit });
+          expect(await repo.content(created.id)).toBeNull();
+          expect(await repo.updateDraft(created.id, read)).toEqual({ ok: true });
+        }
+      });
+
+      test('startSending of a campaign already going out, or deleted, writes nothing', async () => {
+        const created = await draft();
+        const read = { subject: created.subject, articleIds: created.articleIds };
+        expect(await repo.startSending(created.id, read, content, { startedAt: time(1) })).toEqual({ ok: true });
+        const other = { ...content, html: '<p>Another render</p>' };
+        expect(await repo.startSending(created.id, read, other, { startedAt: time(2) })).toEqual({
+          ok: false,
+          current: 'sending',
+        });
+        expect(await repo.get(created.id)).toMatchObject({ status: 'sending', startedAt: time(1) });
+        expect(await repo.content(created.id)).toEqual(content);
+
+        const deleted = await draft();
+        expect(await repo.deleteDraft(deleted.id)).toEqual({ ok: true });
+        expect(
+          await repo.startSending(
+            deleted.id,
+            { subject: deleted.subject, articleIds: deleted.articleIds },
+            content,
+            {},
+          ),
+        ).toEqual({ ok: false, current: null });
+        expect(await repo.get(deleted.id)).toBeNull();
+        expect(await repo.content(deleted.id)).toBeNull();
+      });
+
+      test('concurrent startSending and deleteDraft of one draft: exactly one succeeds, and nothing is left half', async () => {
+        for (let i = 0; i < 20; i++) {
+          const created = await draft();
+          const read = { subject: created.subject, articleIds: created.articleIds };
+          const [sent, deleted] = await Promise.all([
+            repo.startSending(created.id, read, content, { startedAt: time(1) }),
+            repo.deleteDraft(created.id),
+          ]);
+          expect([sent.ok, deleted.ok].filter(Boolean)).toHaveLength(1);
+          if (sent.ok) {
+            expect(deleted).toEqual({ ok: false, current: 'sending' });
+            expect(await repo.content(created.id)).toEqual(content);
+          } else {
+            expect(sent).toEqual({ ok: false, current: null });
+            expect(await repo.get(created.id)).toBeNull();
+            expect(await repo.content(created.id)).toBeNull();
+          }
+        }
+      });
+    });
+
     describe('transition', () => {
       test('moves from an allowed status and applies the changes given', async () => {
         const { id } = await draft();
