@@ -55,7 +55,12 @@ const subjectSchema = z
   .min(1)
   .max(200)
   .refine((s) => !/[\r\n\0]/.test(s), 'must be one line');
-const articleIdsSchema = z.array(z.number().int().positive()).min(1).max(50);
+const articleIdsSchema = z
+  .array(z.number().int().positive())
+  .min(1)
+  .max(50)
+  // The list is the newsletter's order; an id twice would print the article twice, never what an operator wants.
+  .refine((ids) => new Set(ids).size === ids.length, 'lists an article twice');
 
 const createSchema = z.strictObject({
   subject: subjectSchema.optional(),

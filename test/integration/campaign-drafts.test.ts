@@ -108,6 +108,7 @@ describe('editing a draft', () => {
     const cases: [unknown, number, string][] = [
       [{ articleIds: [a.id, 999999] }, 422, 'unknown_articles'],
       [{ articleIds: [] }, 422, 'invalid_campaign'],
+      [{ articleIds: [a.id, a.id] }, 422, 'invalid_campaign'],
       [{ articleIds: Array.from({ length: 51 }, (_, i) => i + 1) }, 422, 'invalid_campaign'],
       [{ subject: 'two\nlines' }, 422, 'invalid_campaign'],
       [{}, 422, 'invalid_campaign'],
