@@ -5,8 +5,8 @@ export type ExportFormat = 'csv' | 'ndjson';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'ndjson'];
 
 /**
- * The columns of an export, in order. The first four after `name` are what an import needs back (email, name,
- * consentAt, consentSource), so an NDJSON export is a valid import file. The consent's IP and user agent stay out:
+ * The columns of an export, in order, named as the import names the same values. The consent's IP and user agent
+ * stay out:
  * a list export travels to spreadsheets and other tools, and the per-person export (GET /api/admin/subscribers/:email)
  * holds the full evidence.
  */
@@ -20,7 +20,7 @@ export const EXPORT_COLUMNS = [
   'bouncedAt',
   'consentAt',
   'consentSource',
-  'consentTermsVersion',
+  'termsVersion',
 ] as const;
 
 export type ExportRecord = Record<(typeof EXPORT_COLUMNS)[number], string | undefined>;
@@ -36,7 +36,7 @@ export function exportRecord(s: Subscriber): ExportRecord {
     bouncedAt: s.bouncedAt,
     consentAt: s.consent.at,
     consentSource: s.consent.source,
-    consentTermsVersion: s.consent.termsVersion,
+    termsVersion: s.consent.termsVersion,
   };
 }
 

@@ -267,7 +267,7 @@ describe('GET /api/admin/subscribers/export', () => {
       'bouncedAt',
       'consentAt',
       'consentSource',
-      'consentTermsVersion',
+      'termsVersion',
     ]);
     const expected = listed.map((s) => [s.email, s.name, s.status, s.createdAt, s.confirmedAt ?? '']);
     const formula = expected.findIndex((r) => r[0] === 'formula@export.test');
@@ -294,5 +294,34 @@ describe('GET /api/admin/subscribers/export', () => {
       status: 400,
       fields: ['format'],
     });
+  });
+  // Last in the file: the people it makes are left for stop() to delete with the prefix, not erased one by one.
+  test('reads the list only as fast as the client takes it: a person erased while the client waits is not exported', async () => {
+    // Long names make a big export out of few people: 10,000 of 2 KB each.
+    const rows = Array.from({ length: 10_000 }, (_, i) => ({
+      email: `slow${i}@export.test`,
+      name: `${'n'.repeat(2000)}${i}`,
+      consent,
+    }));
+    for (let i = 0; i < rows.length; i += 1000)
+      await app.container.subscribers.importActive(rows.slice(i, i + 1000), new Date().toISOString());
+    const res = await get('/api/admin/subscribers/export?format=ndjson');
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    expect(first.done).toBe(false);
+    // ~22 MB in all, more than the socket buffers between us hold: had the server read ahead, the last person
+    // would already be on the way.
+    await new Promise((ok) => setTimeout(ok, 300));
+    await app.container.subscriptions.erase('slow9999@export.test');
+    const decoder = new TextDecoder();
+    let text = decoder.decode(first.value, { stream: true });
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      text += decoder.decode(chunk.value, { stream: true });
+    const emails = text
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { email: string }).email);
+    expect(emails).toHaveLength(9_999);
+    expect(emails.at(-1)).toBe('slow9998@export.test');
   });
 });

@@ -97,7 +97,7 @@ const subscribersExport = command<{ format: ExportFormat; out?: string }>({
   details: [
     'Everybody held (erased people are not), in signup order, a page at a time, so a list of millions needs no ' +
       'more memory than a few hundred. Columns: email, name, status, createdAt, confirmedAt, unsubscribedAt, ' +
-      'bouncedAt, consentAt, consentSource, consentTermsVersion. CSV is for spreadsheets: a cell starting with ' +
+      'bouncedAt, consentAt, consentSource, termsVersion. CSV is for spreadsheets: a cell starting with ' +
       '= + - @ is given a leading apostrophe so it is not run as a formula. NDJSON keeps every value exactly.',
     'Writes to standard output unless --out names a file; the file appears only once the export is complete. ' +
       'Progress goes to stderr.',
