@@ -14,6 +14,7 @@ import { MailboxFeedback } from './domain/mailbox-feedback';
 import { systemClock, type Clock } from './domain/ports/clock';
 import { SignedTokens } from './domain/signed-token';
 import { SubscriberImport } from './domain/subscriber-import';
+import { Audience } from './domain/audience';
 import { Subscriptions } from './domain/subscriptions';
 import { SuppressionPolicy } from './domain/suppression-policy';
 import { TransactionalMail } from './domain/transactional-mail';
@@ -178,6 +179,7 @@ export function buildContainer(input: ContainerInput) {
     : undefined;
   const transactionalMail = new TransactionalMail({ subscribers, mailer, links, policy, metrics, log });
   const subscriberImport = new SubscriberImport({ subscribers, clock, log, terms: config.terms });
+  const audience = new Audience({ subscribers });
   const articles = new Articles({ store: articleStore, clock, log });
   const feedIngester = new FeedIngester({ articles, log });
   const campaigns = new Campaigns({
@@ -260,7 +262,7 @@ export function buildContainer(input: ContainerInput) {
     }),
     adminRouters: [
       adminImportRoutes({ subscriberImport }),
-      adminSubscriberRoutes({ subscriptions }),
+      adminSubscriberRoutes({ subscriptions, audience }),
       adminArticleRoutes({ articles }),
       adminCampaignRoutes({ campaigns }),
     ],
@@ -280,6 +282,7 @@ export function buildContainer(input: ContainerInput) {
     subscribers,
     subscriptions,
     subscriberImport,
+    audience,
     /** Where webhooks and the feedback mailbox hand their reports. */
     feedback,
     /** What bounces, complaints and unsubscribes do to a person. */
@@ -335,6 +338,17 @@ export function buildContainer(input: ContainerInput) {
         feedbackQueue = new FeedbackQueue({ ...queues, everySeconds: config.feedbackMailbox.pollSeconds, log });
         workers.push(startQueueWorker(feedbackWorker({ mailbox: mailboxFeedback, log }), run));
       }
+    },
+
+    /**
+     * Brings stored data up to what this code reads, before anything serves: today the audience indexes (status
+     * sets, address index) for people written before they existed. Idempotent, and one GET once done.
+     */
+    async migrateData(): Promise<void> {
+      const started = Date.now();
+      const indexed = await subscribers.backfillAudienceIndexes();
+      if (indexed !== null)
+        log.info({ event: 'migration.audience_indexes', indexed, ms: Date.now() - started }, 'audience indexes built');
     },
 
     /**

@@ -172,3 +172,20 @@ export function importProgressLine(
   const rows = `${formatCount(p.lines)} rows · ${formatRate(p.linesPerSecond)} rows/s`;
   return `${head} · ${rows}${imported} · ${formatDuration(p.elapsedMs)}`;
 }
+
+/**
+ * The live line of an export: `[████░░░░] 52% 1,083/2,080 people · 9,120 people/s · 1.2s`. The total is the count
+ * when the export began, so people who sign up meanwhile can take it past 100 % of the bar's estimate: the bar stops
+ * at full and the count goes on.
+ */
+export function exportProgressLine(
+  p: { done: number; total: number; elapsedMs: number; perSecond: number },
+  opts: { tty: boolean },
+): string {
+  const total = Math.max(p.total, p.done);
+  const head = `${bar(total ? p.done / total : 1, 24, opts.tty)} ${percent(p.done, total).padStart(4)}`;
+  return (
+    `${head} ${formatCount(p.done)}/${formatCount(total)} people · ${formatRate(p.perSecond)} people/s · ` +
+    formatDuration(p.elapsedMs)
+  );
+}

@@ -28,7 +28,8 @@ export type ErrorCode =
   | 'invalid_signature'
   | 'stale_signature'
   | 'topic_not_allowed'
-  | 'webhook_not_configured';
+  | 'webhook_not_configured'
+  | 'unknown_newsletter';
 
 /** Errors a use case raises on purpose: a stable `code`, a message fit to show, and details. No transport concerns. */
 export class DomainError extends Error {

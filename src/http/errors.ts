@@ -16,6 +16,7 @@ const STATUS: Record<ErrorCode, number> = {
   unknown_articles: 422,
   no_new_articles: 422,
   newsletter_too_large: 422,
+  unknown_newsletter: 422,
   not_found: 404,
   // A webhook whose provider has no secret configured has no endpoint: nothing unverified is ever accepted.
   webhook_not_configured: 404,

@@ -68,6 +68,13 @@ export async function boot(opts: BootOptions): Promise<Booted> {
     processMetrics: opts.processMetrics,
     httpGet: opts.httpGet,
   });
+  try {
+    await container.migrateData();
+  } catch (e) {
+    await container.close();
+    redis.child?.kill('SIGTERM');
+    throw e;
+  }
   return {
     config,
     container,

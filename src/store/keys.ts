@@ -10,6 +10,18 @@ export class Keys {
   subscriberIndex = () => this.k('subscriber', 'by-email');
   /** sorted set of active subscriber ids, score = id, for paging in id order */
   activeSubscribers = () => this.k('subscribers', 'active');
+  /**
+   * sorted set of the ids of one status, score = id: active is the fan-out's set above, the others exist for the
+   * audience listing and its counts. Every held id is in exactly one of the four.
+   */
+  subscribersWithStatus = (status: string) =>
+    status === 'active' ? this.activeSubscribers() : this.k('subscribers', status);
+  /** sorted set of every held id, score = id: the unfiltered listing and the export page through it */
+  allSubscribers = () => this.k('subscribers', 'all');
+  /** sorted set, all scores 0, of "<lower-cased address>\0<id>": prefix search with ZRANGEBYLEX */
+  subscriberAddresses = () => this.k('subscribers', 'by-address');
+  /** version of the audience indexes above that the data was backfilled to (absent: written before they existed) */
+  audienceIndexVersion = () => this.k('subscribers', 'indexed');
   /** set of email hashes never to be mailed again (bounced, erased) */
   suppressed = () => this.k('suppressed');
   /** list of consent events (JSON) of one address, keyed by its hash so erasure can drop it */

@@ -1,5 +1,10 @@
 import type { ImportRow } from '../../src/domain/import-parsers';
-import type { NewSubscriber, SubscriberRepository } from '../../src/domain/ports/subscriber-repository';
+import type {
+  ListPosition,
+  NewSubscriber,
+  SubscriberListQuery,
+  SubscriberRepository,
+} from '../../src/domain/ports/subscriber-repository';
 import type { ConsentEvidence, Subscriber, SubscriberStatus } from '../../src/domain/subscriber';
 import { freshRepositoryPerTest, time, type RepositoryFixture } from './fixture';
 
@@ -450,6 +455,173 @@ export function subscriberRepositoryContract(
         expect(added).toMatchObject({ email: 'new@example.com', name: 'First Row', status: 'active' });
         expect(await repo.consentTrail('new@example.com')).toHaveLength(1);
         expect(await repo.pageActiveIds(0, 10)).toEqual([added!.id]);
+      });
+    });
+
+    /** Every page of a listing, following `next` to the end; fails on a listing that does not end. */
+    async function listAll(query: Omit<SubscriberListQuery, 'after'>): Promise<{ ids: number[]; pages: number }> {
+      const ids: number[] = [];
+      let after: ListPosition | undefined;
+      for (let pages = 1; pages < 1000; pages++) {
+        const page = await repo.listSubscribers({ ...query, after });
+        expect(page.subscribers.length).toBeLessThanOrEqual(query.limit);
+        ids.push(...page.subscribers.map((s) => s.id));
+        if (!page.next) return { ids, pages };
+        after = page.next;
+      }
+      throw new Error('the listing did not end');
+    }
+
+    describe('listSubscribers', () => {
+      test('pages through everybody held in id order, each person once, the last page saying nothing follows', async () => {
+        const ids = await createPeople('pending', 'active', 'unsubscribed', 'bounced', 'active', 'pending', 'active');
+
+        const first = await repo.listSubscribers({ limit: 3 });
+        expect(first.subscribers.map((s) => s.id)).toEqual(ids.slice(0, 3));
+        expect(first.subscribers[0]).toEqual(await repo.get(ids[0]));
+        expect(await listAll({ limit: 3 })).toEqual({ ids, pages: 3 });
+        expect(await listAll({ limit: 7 })).toEqual({ ids, pages: 1 });
+        expect(await repo.listSubscribers({ limit: 10 })).toMatchObject({ next: null });
+      });
+
+      test('a status filter lists only the people in it, following their transitions', async () => {
+        const [pending, active, left, bounced, active2] = await createPeople(
+          'pending',
+          'active',
+          'unsubscribed',
+          'bounced',
+          'active',
+        );
+        expect((await listAll({ status: 'active', limit: 1 })).ids).toEqual([active, active2]);
+        expect((await listAll({ status: 'pending', limit: 10 })).ids).toEqual([pending]);
+        expect((await listAll({ status: 'bounced', limit: 10 })).ids).toEqual([bounced]);
+
+        const p = (await repo.get(pending))!;
+        await repo.transition(p, ['pending'], 'active', { confirmedAt: time(1), updatedAt: time(1) });
+        const l = (await repo.get(left))!;
+        await repo.renewConsent(l.id, { status: 'pending', consent: evidence({ at: time(2) }), now: time(2) });
+
+        expect((await listAll({ status: 'active', limit: 10 })).ids).toEqual([pending, active, active2]);
+        expect((await listAll({ status: 'pending', limit: 10 })).ids).toEqual([left]);
+        expect((await listAll({ status: 'unsubscribed', limit: 10 })).ids).toEqual([]);
+      });
+
+      test('people created while a listing pages appear after the cursor, never shifting or repeating earlier ones', async () => {
+        const before = await createPeople('active', 'active', 'active', 'active');
+        const first = await repo.listSubscribers({ limit: 2 });
+        const added = await createPeople('pending', 'active');
+        const ids = first.subscribers.map((s) => s.id);
+        let after = first.next ?? undefined;
+        while (after) {
+          const page = await repo.listSubscribers({ limit: 2, after });
+          ids.push(...page.subscribers.map((s) => s.id));
+          after = page.next ?? undefined;
+        }
+        expect(ids).toEqual([...before, ...added]);
+      });
+
+      test('an address prefix matches case-insensitively, in address order, and pages by address', async () => {
+        const zed = await createPerson('Zed.Smith@example.com');
+        const ann = await createPerson('ann@example.org', { status: 'active' });
+        const al = await createPerson('AL@example.net');
+        const anna = await createPerson('ANNA.k@example.com');
+        await createPerson('bob@example.com');
+
+        const an = await listAll({ addressPrefix: 'an', limit: 1 });
+        // '@' sorts before letters: ann@ comes before anna.
+        expect(an).toEqual({ ids: [ann.id, anna.id], pages: 2 });
+        expect((await listAll({ addressPrefix: 'a', limit: 2 })).ids).toEqual([al.id, ann.id, anna.id]);
+        expect((await listAll({ addressPrefix: 'zed.smith@', limit: 5 })).ids).toEqual([zed.id]);
+        expect((await listAll({ addressPrefix: 'ann@example.org', limit: 5 })).ids).toEqual([ann.id]);
+        expect((await listAll({ addressPrefix: 'c', limit: 5 })).ids).toEqual([]);
+        expect((await listAll({ addressPrefix: 'an', status: 'active', limit: 5 })).ids).toEqual([ann.id]);
+        const page = await repo.listSubscribers({ addressPrefix: 'an', limit: 1 });
+        expect(page.subscribers[0].email).toBe('ann@example.org');
+        const second = await repo.listSubscribers({ addressPrefix: 'AN'.toLowerCase(), limit: 1, after: page.next! });
+        expect(second.subscribers[0].email).toBe('ANNA.k@example.com');
+      });
+
+      test('erased people are never listed, with or without a search, and their address can sign up again', async () => {
+        const [kept] = await createPeople('active');
+        await createPerson('gone@example.com', { status: 'active' });
+        await repo.erase('GONE@example.com', time(1));
+
+        expect((await listAll({ limit: 10 })).ids).toEqual([kept]);
+        expect((await listAll({ status: 'active', limit: 10 })).ids).toEqual([kept]);
+        expect((await listAll({ addressPrefix: 'gone', limit: 10 })).ids).toEqual([]);
+
+        const again = await createPerson('gone@example.com');
+        expect((await listAll({ addressPrefix: 'gone', limit: 10 })).ids).toEqual([again.id]);
+      });
+
+      test('a search for a rare status under a common prefix still finds everyone in it, however many pages it takes', async () => {
+        const early = await createPerson('reader-early@example.com');
+        for (let i = 0; i < 6; i++)
+          await repo.importActive(
+            Array.from({ length: 1000 }, (_, k) => importRow(`reader${i * 1000 + k}@example.com`)),
+            time(1),
+          );
+        const late = await createPerson('reader~late@example.com');
+
+        const found = await listAll({ addressPrefix: 'reader', status: 'pending', limit: 10 });
+        expect(found.ids).toEqual([early.id, late.id]);
+        expect((await listAll({ addressPrefix: 'reader', status: 'active', limit: 500 })).ids).toHaveLength(6000);
+      });
+
+      test('imported people are listed and found by prefix like any other', async () => {
+        await repo.importActive([importRow('Imported@Example.com')], time(1));
+        const [page] = [await repo.listSubscribers({ addressPrefix: 'imported@', status: 'active', limit: 5 })];
+        expect(page.subscribers.map((s) => s.email)).toEqual(['Imported@Example.com']);
+        expect((await repo.listSubscribers({ limit: 5 })).subscribers).toHaveLength(1);
+      });
+    });
+
+    describe('countByStatus and countSuppressed', () => {
+      test('count every held person once, in their current status, after transitions, renewals, imports and erasures', async () => {
+        const empty = { pending: 0, active: 0, unsubscribed: 0, bounced: 0, total: 0 };
+        expect(await repo.countByStatus()).toEqual(empty);
+        expect(await repo.countSuppressed()).toBe(0);
+
+        const [a, b] = await createPeople('pending', 'pending', 'active');
+        const pa = (await repo.get(a))!;
+        await repo.transition(pa, ['pending'], 'active', { confirmedAt: time(1), updatedAt: time(1) });
+        // Refused: not in an allowed status, so nothing moves.
+        await repo.transition(pa, ['pending'], 'unsubscribed', { updatedAt: time(2) });
+        const pb = (await repo.get(b))!;
+        await repo.transition(
+          pb,
+          ['pending'],
+          'bounced',
+          { bouncedAt: time(2), updatedAt: time(2) },
+          { suppress: true },
+        );
+        await repo.importActive([importRow('imported@example.com'), importRow(pb.email)], time(3));
+        const left = await createPerson('left@example.com', { status: 'unsubscribed' });
+        await repo.renewConsent(left.id, { status: 'pending', consent: evidence(), now: time(4) });
+        await createPerson('erased@example.com', { status: 'active' });
+        await repo.erase('erased@example.com', time(5));
+
+        expect(await repo.countByStatus()).toEqual({ pending: 1, active: 3, unsubscribed: 0, bounced: 1, total: 5 });
+        expect(await repo.countSuppressed()).toBe(2);
+      });
+
+      test('stay exact when many transitions of the same people race', async () => {
+        const ids = await createPeople(...Array.from({ length: 40 }, () => 'pending' as const));
+        const people = (await repo.getMany(ids)).map((p) => p!);
+        await Promise.all(
+          people.flatMap((p, i) => [
+            repo.transition(p, ['pending'], 'active', { confirmedAt: time(1), updatedAt: time(1) }),
+            repo.transition(p, ['pending', 'active'], 'unsubscribed', { unsubscribedAt: time(1), updatedAt: time(1) }),
+            i % 4 === 0
+              ? repo.erase(p.email, time(1))
+              : repo.transition(p, ['active'], 'bounced', { updatedAt: time(1) }),
+          ]),
+        );
+        const counts = await repo.countByStatus();
+        const held = (await repo.getMany(ids)).filter((p) => p !== null);
+        for (const status of ['pending', 'active', 'unsubscribed', 'bounced'] as const)
+          expect(counts[status]).toBe(held.filter((p) => p.status === status).length);
+        expect(counts.total).toBe(30);
       });
     });
   });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { deleteKeys, eventually, startTestApp, TEST_SECRETS, type TestApp } from '../support/test-app';
+import { parseCsv } from '../support/csv';
 import { seedArticles, seedSubscribers } from '../support/seed';
 
 const ROOT = join(__dirname, '..', '..');
@@ -95,6 +96,9 @@ describe('operator CLI', () => {
     for (const c of [
       'articles add',
       'articles list',
+      'subscribers list',
+      'subscribers stats',
+      'subscribers export [--format csv|ndjson] [--out FILE]',
       'subscribers import',
       'subscribers show',
       'subscribers erase',
@@ -257,6 +261,66 @@ describe('operator CLI', () => {
     expect(status.htmlBytes).toBeGreaterThan(5000);
     const text = await cli(env, ['campaign', 'status', String(campaignId)]);
     expect(text.stdout).toMatch(/^html\s+\d+\.\d KB of 100\.0 KB allowed/m);
+  });
+
+  test('subscribers list, stats and export show the audience as the admin API does; export writes a complete file', async () => {
+    // Unsubscribed, so the campaigns of the tests below still go to their own active people only.
+    await seedSubscribers(app.container, 1200, { domain: 'audience.cli.test', status: 'unsubscribed' });
+    const now = new Date().toISOString();
+    const consent = { at: now, ip: '', userAgent: '', termsVersion: '1', termsHash: '', source: '+form, "footer"' };
+    await app.container.subscribers.create({
+      email: 'Quoted@Audience.Cli.Test',
+      name: 'Doe, "Jane"\nline two',
+      status: 'pending',
+      consent,
+      now,
+    });
+    const held = [];
+    for await (const page of app.container.audience.exportPages()) held.push(...page);
+    const file = join(dataDir, 'audience.csv');
+
+    const [stats, pending, search, exported, badFormat, badStatus] = await Promise.all([
+      cli(env, ['subscribers', 'stats', '--json']),
+      cli(env, ['subscribers', 'list', '--status', 'pending', '--search', 'QUOTED@', '--json']),
+      cli(env, ['subscribers', 'list', '--search', 'reader1', '--limit', '3']),
+      cli(env, ['subscribers', 'export', '--format', 'csv', '--out', file]),
+      cli(env, ['subscribers', 'export', '--format', 'xlsx']),
+      cli(env, ['subscribers', 'list', '--status', 'gone']),
+    ]);
+
+    expect(stats.code).toBe(0);
+    expect(JSON.parse(stats.stdout)).toEqual(await app.container.audience.stats());
+    expect(pending.code).toBe(0);
+    const page = JSON.parse(pending.stdout) as { subscribers: { email: string }[]; nextCursor: string | null };
+    expect(page).toMatchObject({ subscribers: [{ email: 'Quoted@Audience.Cli.Test' }], nextCursor: null });
+    // The API's page, in address order ('0' sorts before '@', so reader1000@ comes before reader100@).
+    expect(search.code).toBe(0);
+    const first3 = (await app.container.audience.list({ q: 'reader1', limit: 3 })).subscribers.map((s) => s.email);
+    expect(first3).toEqual([
+      'reader1000@audience.cli.test',
+      'reader1001@audience.cli.test',
+      'reader1002@audience.cli.test',
+    ]);
+    expect(search.stdout.split('\n').filter((l) => l.includes('@audience.cli.test'))).toEqual(
+      first3.map((email) => expect.stringContaining(` ${email} `) as unknown as string),
+    );
+    expect(search.stdout).toMatch(/^more: --cursor \S+$/m);
+
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toBe('');
+    expect(exported.stderr).toContain(`exported ${held.length.toLocaleString('en-US')} people as csv to ${file}`);
+    expect(existsSync(`${file}.partial`)).toBe(false);
+    const [header, ...rows] = parseCsv(readFileSync(file, 'utf8'));
+    expect(header.slice(0, 3)).toEqual(['email', 'name', 'status']);
+    expect(rows.map((r) => [r[0], r[1], r[2]])).toEqual(held.map((s) => [s.email, s.name, s.status]));
+    const quoted = rows.find((r) => r[0] === 'Quoted@Audience.Cli.Test')!;
+    // The consent source starts with +, which a spreadsheet would take for a formula.
+    expect(quoted[8]).toBe(`'+form, "footer"`);
+
+    expect(badFormat.code).toBe(2);
+    expect(badFormat.stderr).toContain('--format must be csv or ndjson, got "xlsx"');
+    expect(badStatus.code).toBe(1);
+    expect(badStatus.stderr).toContain('error: status must be one of pending, active, unsubscribed, bounced');
   });
 
   test('campaign send --follow watches the workers deliver, exits 0 when sent and prints the final counts', async () => {

@@ -6,6 +6,7 @@ import { CliError, UsageError } from '../errors';
 import { formatTime, keyValues, table } from '../format';
 import { out, terminalWidth } from '../output';
 import { PROG } from '../program';
+import { AUDIENCE_COMMANDS } from './audience';
 import { importFile } from './import-file';
 
 const IMPORT_FORMATS: Record<string, ImportFormat> = { csv: 'csv', ndjson: 'ndjson', jsonl: 'ndjson' };
@@ -140,4 +141,4 @@ const subscribersErase = command<{ email: string }>({
 });
 
 /** The subscribers group, in help order. */
-export const SUBSCRIBER_COMMANDS = [subscribersImport, subscribersShow, subscribersErase];
+export const SUBSCRIBER_COMMANDS = [...AUDIENCE_COMMANDS, subscribersImport, subscribersShow, subscribersErase];

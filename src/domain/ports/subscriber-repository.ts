@@ -28,6 +28,36 @@ export interface NewConsentEvent {
   detail?: string;
 }
 
+/**
+ * Where a listing stopped. In id order only `id` counts; in address order (a listing by address prefix) the
+ * position is the lower-cased address, then the id.
+ */
+export interface ListPosition {
+  id: number;
+  address?: string;
+}
+
+/** One page of the audience to read. */
+export interface SubscriberListQuery {
+  /** Only people with this status. Default: every status. */
+  status?: SubscriberStatus;
+  /** Only addresses that start with this, lower-cased; the listing then runs in address order instead of id order. */
+  addressPrefix?: string;
+  /** Start after this position (from an earlier page's `next`). Default: the start. */
+  after?: ListPosition;
+  /** Most people on the page. */
+  limit: number;
+}
+
+export interface SubscriberListPage {
+  subscribers: Subscriber[];
+  /** Where the next page starts; null when nothing follows. */
+  next: ListPosition | null;
+}
+
+/** People held, by status, read at one instant (so `total` is their sum). */
+export type StatusCounts = Record<SubscriberStatus, number> & { total: number };
+
 /** What an import did with one row. */
 export type ImportOutcome = 'imported' | 'suppressed' | 'existing';
 
@@ -80,6 +110,17 @@ export interface SubscriberRepository {
   countActive(): Promise<number>;
   /** Active people with an id at most `maxId`. */
   countActiveUpTo(maxId: number): Promise<number>;
+  /**
+   * A page of the people held (never the erased), in id order, or in address order with `addressPrefix` (matched
+   * case-insensitively). A page never repeats a person of an earlier page of the same listing, and people created
+   * meanwhile neither shift nor duplicate the rest. With both a prefix and a status, a page may hold fewer than
+   * `limit` people (even none) while `next` is set: the implementation may bound the work one page does.
+   */
+  listSubscribers(query: SubscriberListQuery): Promise<SubscriberListPage>;
+  /** Exact counts by status, as of one instant, whatever transitions run meanwhile. */
+  countByStatus(): Promise<StatusCounts>;
+  /** Addresses on the suppression list (bounced, complained, erased). */
+  countSuppressed(): Promise<number>;
   /** At least the highest id given so far (0 when none): ids only grow, and one may be skipped, never reused. */
   lastId(): Promise<number>;
   /**

@@ -1,0 +1,203 @@
+import { z } from 'zod';
+import { DomainError, ValidationError } from './errors';
+import type { ListPosition, StatusCounts, SubscriberRepository } from './ports/subscriber-repository';
+import type { Subscriber, SubscriberStatus } from './subscriber';
+
+/**
+ * The one newsletter there is until newsletters exist: everybody held is in it, so `newsletter=news` filters
+ * nothing and any other slug is unknown. The newsletters work replaces this with the configured default and the
+ * real membership; the answers for a known and an unknown slug stay the same.
+ */
+export const DEFAULT_NEWSLETTER = 'news';
+
+export const AUDIENCE_LIMITS = {
+  /** People one listing page holds when no limit is asked for. */
+  defaultPage: 50,
+  /** Most people one listing page holds. */
+  maxPage: 500,
+  /** People the export reads per round trip: bounds its memory whatever the list's size. */
+  exportPage: 500,
+  /** Longest search prefix: a whole address is at most 254 characters. */
+  maxPrefix: 254,
+} as const;
+
+const STATUSES = ['pending', 'active', 'unsubscribed', 'bounced'] as const satisfies readonly SubscriberStatus[];
+
+/** One person as the audience listing shows them: the record without the consent evidence's IP and user agent. */
+export interface AudienceMember {
+  id: number;
+  email: string;
+  name: string;
+  status: SubscriberStatus;
+  createdAt: string;
+  updatedAt: string;
+  confirmedAt?: string;
+  unsubscribedAt?: string;
+  bouncedAt?: string;
+  consentAt: string;
+  consentSource: string;
+}
+
+export interface AudiencePage {
+  subscribers: AudienceMember[];
+  /** Pass as `cursor` for the next page; null when this is the last one. */
+  nextCursor: string | null;
+}
+
+export interface AudienceStats {
+  subscribers: StatusCounts;
+  /** Addresses never to be mailed again: bounced, complained or erased people. */
+  suppressed: number;
+}
+
+// A query value arrives as a string, an array (a repeated parameter) or not at all; '' counts as not given.
+const absent = (v: unknown) => (v === '' ? undefined : v);
+const optional = <T extends z.ZodTypeAny>(t: T) => z.preprocess(absent, t.optional());
+
+const listSchema = z.object({
+  status: optional(z.enum(STATUSES, { error: `must be one of ${STATUSES.join(', ')}` })),
+  newsletter: optional(z.string({ error: 'must be one newsletter slug' })),
+  q: optional(
+    z
+      .string({ error: 'must be one string' })
+      .max(AUDIENCE_LIMITS.maxPrefix, `must be at most ${AUDIENCE_LIMITS.maxPrefix} characters`),
+  ),
+  cursor: optional(z.string({ error: 'must be one string' })),
+  limit: optional(
+    z.coerce
+      .number({ error: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(AUDIENCE_LIMITS.maxPage, `must be at most ${AUDIENCE_LIMITS.maxPage}`),
+  ),
+});
+
+/**
+ * What a cursor holds: the listing it belongs to (status, prefix) and where it stopped. Plain base64url JSON: a
+ * cursor grants nothing (the caller is an operator who can list everything), so it needs no signature, only a check
+ * that it belongs to the query it comes back with.
+ */
+const cursorSchema = z.object({
+  v: z.literal(1),
+  s: z.enum(STATUSES).optional(),
+  q: z.string().optional(),
+  id: z.number().int().nonnegative(),
+  a: z.string().optional(),
+});
+type Cursor = z.infer<typeof cursorSchema>;
+
+/**
+ * The audience as operators see it: a paginated, filtered listing, counts, and the whole list for export. Reads
+ * only; who is in which status is decided by Subscriptions and the suppression policy.
+ */
+export class Audience {
+  constructor(private readonly deps: { subscribers: SubscriberRepository }) {}
+
+  /**
+   * A page of the people held, from untrusted query values. Without `q` the listing runs in id order (signup
+   * order), so people signing up while an operator pages only ever add to the end; with `q` (an address prefix,
+   * any case) it runs in address order. `limit` 1-500, default 50. Throws ValidationError naming the bad field.
+   */
+  async list(query: Record<string, unknown>): Promise<AudiencePage> {
+    const input = parse(listSchema, {
+      status: query.status,
+      newsletter: query.newsletter,
+      q: query.q,
+      cursor: query.cursor,
+      limit: query.limit,
+    });
+    checkNewsletter(input.newsletter);
+    const prefix = input.q?.trim().toLowerCase() || undefined;
+    const after = input.cursor === undefined ? undefined : readCursor(input.cursor, input.status, prefix);
+    const page = await this.deps.subscribers.listSubscribers({
+      status: input.status,
+      addressPrefix: prefix,
+      after,
+      limit: input.limit ?? AUDIENCE_LIMITS.defaultPage,
+    });
+    return {
+      subscribers: page.subscribers.map(toMember),
+      nextCursor: page.next && writeCursor(page.next, input.status, prefix),
+    };
+  }
+
+  /** Counts by status as of one instant, and the size of the suppression list. */
+  async stats(query: Record<string, unknown> = {}): Promise<AudienceStats> {
+    const input = parse(z.object({ newsletter: listSchema.shape.newsletter }), { newsletter: query.newsletter });
+    checkNewsletter(input.newsletter);
+    const [subscribers, suppressed] = await Promise.all([
+      this.deps.subscribers.countByStatus(),
+      this.deps.subscribers.countSuppressed(),
+    ]);
+    return { subscribers, suppressed };
+  }
+
+  /**
+   * Everybody held, in id order, a page at a time: memory holds one page whatever the list's size, and the next
+   * page is read only when the caller asks (the consumer's pace is the backpressure). Not a snapshot: people who
+   * sign up during the export are in it, people erased before their page is read are not.
+   */
+  async *exportPages(pageSize: number = AUDIENCE_LIMITS.exportPage): AsyncGenerator<Subscriber[]> {
+    let after: ListPosition | undefined;
+    for (;;) {
+      const page = await this.deps.subscribers.listSubscribers({ after, limit: pageSize });
+      if (page.subscribers.length) yield page.subscribers;
+      if (!page.next) return;
+      after = page.next;
+    }
+  }
+}
+
+function checkNewsletter(slug: string | undefined): void {
+  if (slug === undefined || slug === DEFAULT_NEWSLETTER) return;
+  throw new DomainError('unknown_newsletter', `newsletter "${slug}" does not exist (there is only "news")`, {
+    field: 'newsletter',
+  });
+}
+
+function writeCursor(position: ListPosition, status: SubscriberStatus | undefined, prefix: string | undefined) {
+  const cursor: Cursor = { v: 1, s: status, q: prefix, id: position.id, a: position.address };
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+/** The position a cursor names, if it is one of ours and belongs to this listing; else a 400 naming `cursor`. */
+function readCursor(raw: string, status: SubscriberStatus | undefined, prefix: string | undefined): ListPosition {
+  const bad = (why: string) =>
+    new ValidationError('invalid_request', `cursor ${why}`, { issues: [{ field: 'cursor', message: why }] });
+  let cursor: Cursor;
+  try {
+    cursor = cursorSchema.parse(JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')));
+  } catch {
+    throw bad('is not a cursor this listing gave out');
+  }
+  if (cursor.s !== status || cursor.q !== prefix)
+    throw bad('belongs to a listing with another status or search; start again without it');
+  // Address order needs the address; id order must not have one: a cursor of the other order is not ours.
+  if ((prefix === undefined) !== (cursor.a === undefined) || (cursor.a !== undefined && !cursor.a.startsWith(prefix!)))
+    throw bad('is not a cursor this listing gave out');
+  return { id: cursor.id, address: cursor.a };
+}
+
+function toMember(s: Subscriber): AudienceMember {
+  return {
+    id: s.id,
+    email: s.email,
+    name: s.name,
+    status: s.status,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+    confirmedAt: s.confirmedAt,
+    unsubscribedAt: s.unsubscribedAt,
+    bouncedAt: s.bouncedAt,
+    consentAt: s.consent.at,
+    consentSource: s.consent.source,
+  };
+}
+
+/** Parses or throws a ValidationError whose message names the first bad field; all of them are in `details`. */
+function parse<T extends z.ZodTypeAny>(schema: T, input: unknown): z.output<T> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => ({ field: i.path.join('.') || 'query', message: i.message }));
+  throw new ValidationError('invalid_request', `${issues[0].field} ${issues[0].message}`, { issues });
+}
