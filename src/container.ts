@@ -11,6 +11,7 @@ import { FeedIngester } from './domain/feed-ingester';
 import { FeedbackReceiver } from './domain/feedback';
 import { Links } from './domain/links';
 import { MailboxFeedback } from './domain/mailbox-feedback';
+import { Newsletters } from './domain/newsletters';
 import { systemClock, type Clock } from './domain/ports/clock';
 import { SignedTokens } from './domain/signed-token';
 import { SubscriberImport } from './domain/subscriber-import';
@@ -20,6 +21,7 @@ import { TransactionalMail } from './domain/transactional-mail';
 import { adminArticleRoutes } from './http/admin-article-routes';
 import { adminCampaignRoutes } from './http/admin-campaign-routes';
 import { adminImportRoutes } from './http/admin-import-routes';
+import { adminNewsletterRoutes } from './http/admin-newsletter-routes';
 import { adminSubscriberRoutes } from './http/admin-routes';
 import { createApp } from './http/app';
 import { opsRoutes } from './http/ops-routes';
@@ -44,6 +46,8 @@ import { ArticleStore } from './store/article-store';
 import { CampaignStore } from './store/campaign-store';
 import { FeedbackStore } from './store/feedback-store';
 import { Keys } from './store/keys';
+import { runMigrations } from './store/migrations';
+import { NewsletterStore } from './store/newsletter-store';
 import { RateLimits } from './store/rate-limits';
 import { SendRateLimiter } from './store/send-rate-limiter';
 import { SubscriberStore } from './store/subscriber-store';
@@ -90,6 +94,7 @@ export function buildContainer(input: ContainerInput) {
   const subscribers = new SubscriberStore({ redis, keys });
   const articleStore = new ArticleStore({ redis, keys });
   const campaignStore = new CampaignStore({ redis, keys });
+  const newsletterStore = new NewsletterStore({ redis, keys });
   const metrics = new PrometheusMetrics({ defaultMetrics: input.processMetrics });
 
   const queues = queueConnection(input.redis, config.redisPrefix);
@@ -178,6 +183,13 @@ export function buildContainer(input: ContainerInput) {
     : undefined;
   const transactionalMail = new TransactionalMail({ subscribers, mailer, links, policy, metrics, log });
   const subscriberImport = new SubscriberImport({ subscribers, clock, log, terms: config.terms });
+  const newsletters = new Newsletters({
+    newsletters: newsletterStore,
+    clock,
+    log,
+    defaultSlug: config.defaultNewsletter,
+    defaultName: config.siteName,
+  });
   const articles = new Articles({ store: articleStore, clock, log });
   const feedIngester = new FeedIngester({ articles, log });
   const campaigns = new Campaigns({
@@ -187,6 +199,7 @@ export function buildContainer(input: ContainerInput) {
     renderer: new MjmlNewsletterRenderer({ templates, siteName: config.siteName, signupUrl: `${config.publicUrl}/` }),
     mailer,
     links,
+    newsletters,
     jobs: campaignQueues,
     clock,
     log,
@@ -263,6 +276,7 @@ export function buildContainer(input: ContainerInput) {
       adminSubscriberRoutes({ subscriptions }),
       adminArticleRoutes({ articles }),
       adminCampaignRoutes({ campaigns }),
+      adminNewsletterRoutes({ newsletters }),
     ],
     webhookRouter: webhookRoutes({ providers: webhooks, feedback }),
   });
@@ -302,11 +316,22 @@ export function buildContainer(input: ContainerInput) {
     get feedQueue(): FeedQueue | undefined {
       return feed;
     },
+    newsletterStore,
+    newsletters,
     campaignStore,
     campaignQueues,
     campaigns,
     delivery,
     app,
+
+    /**
+     * Brings the data up to date and the default newsletter into being; every process runs it at start, before it
+     * serves or works. Both steps are safe to run concurrently and again.
+     */
+    async prepare(): Promise<void> {
+      await runMigrations({ redis, keys, log, clock, defaultNewsletter: config.defaultNewsletter });
+      await newsletters.ensureDefault();
+    },
 
     /** Starts the HTTP API; resolves with the port it listens on (0 in tests picks a free one). */
     listen(port = config.port): Promise<number> {

@@ -7,6 +7,7 @@ import { campaignFigures, type CampaignFigures } from './campaign-health';
 import { InvalidEmailError, normaliseEmail } from './email-address';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import type { Links } from './links';
+import type { Newsletters } from './newsletters';
 import type { ArticleRepository } from './ports/article-repository';
 import type { CampaignChanges, CampaignRepository } from './ports/campaign-repository';
 import type { Clock } from './ports/clock';
@@ -22,6 +23,8 @@ export interface CampaignsDeps {
   renderer: NewsletterRenderer;
   mailer: MailSender;
   links: Links;
+  /** Which newsletters exist, and the default one a campaign naming none belongs to. */
+  newsletters: Newsletters;
   jobs: CampaignJobs;
   clock: Clock;
   log: Logger;
@@ -58,6 +61,8 @@ const createSchema = z.strictObject({
     .refine((s) => !/[\r\n\0]/.test(s), 'must be one line')
     .optional(),
   articleIds: z.array(z.number().int().positive()).min(1).max(50).optional(),
+  // Checked against the stored newsletters by `Newsletters.resolve`, which answers unknown_newsletter.
+  newsletter: z.unknown().optional(),
 });
 
 /**
@@ -93,6 +98,7 @@ export class Campaigns {
       throw new ValidationError('invalid_campaign', `${issue.path.join('.') || 'body'}: ${issue.message}`);
     }
     const { subject, articleIds } = parsed.data;
+    const newsletter = await this.deps.newsletters.resolve(parsed.data.newsletter);
     let articles: Article[];
     if (articleIds) {
       articles = await this.deps.articles.getMany(articleIds);
@@ -108,11 +114,12 @@ export class Campaigns {
     await this.renderWithinLimit(title, articles, this.deps.links.webVersion(0));
     const campaign = await this.deps.campaigns.create({
       subject: title,
+      newsletter,
       articleIds: articles.map((a) => a.id),
       now: this.now(),
     });
     this.deps.log.info(
-      { event: 'campaign.created', campaignId: campaign.id, articles: articles.length },
+      { event: 'campaign.created', campaignId: campaign.id, newsletter, articles: articles.length },
       'campaign created',
     );
     return campaignReport(campaign);

@@ -16,6 +16,8 @@ const STATUS: Record<ErrorCode, number> = {
   unknown_articles: 422,
   no_new_articles: 422,
   newsletter_too_large: 422,
+  invalid_newsletter: 422,
+  unknown_newsletter: 422,
   not_found: 404,
   // A webhook whose provider has no secret configured has no endpoint: nothing unverified is ever accepted.
   webhook_not_configured: 404,
@@ -25,6 +27,8 @@ const STATUS: Record<ErrorCode, number> = {
   // Genuinely from Amazon SNS, but from a topic the operator did not name: anyone can point a topic at the URL.
   topic_not_allowed: 403,
   invalid_state: 409,
+  // A newsletter's slug is its name in URLs and forms: a second one with the same slug is refused, not merged.
+  newsletter_exists: 409,
   rate_limited: 429,
   // The other server (a feed, a mail server) failed or refused, not this one.
   feed_unreachable: 502,

@@ -68,6 +68,13 @@ export async function boot(opts: BootOptions): Promise<Booted> {
     processMetrics: opts.processMetrics,
     httpGet: opts.httpGet,
   });
+  try {
+    await container.prepare();
+  } catch (err) {
+    await container.close();
+    redis.child?.kill('SIGTERM');
+    throw err;
+  }
   return {
     config,
     container,
@@ -106,6 +113,7 @@ function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated:
     siteName: env.SITE_NAME,
     siteUrl: (env.SITE_URL ?? publicUrl).replace(/\/+$/, ''),
     redisPrefix: env.REDIS_PREFIX,
+    defaultNewsletter: env.DEFAULT_NEWSLETTER,
     mail: {
       smtpUrl: env.SMTP_URL,
       smtpName: env.SMTP_NAME ?? defaultSmtpName(publicUrl),
