@@ -98,6 +98,10 @@ describe('operator CLI', () => {
       'subscribers import',
       'subscribers show',
       'subscribers erase',
+      'newsletter create',
+      'newsletter list',
+      'newsletter show',
+      'newsletter update',
       'campaign create',
       'campaign list',
       'campaign preview',
@@ -151,6 +155,70 @@ describe('operator CLI', () => {
     expect(missing.stderr).toContain('error: No campaign 999999');
     expect(offline.code).toBe(1);
     expect(offline.stderr).toContain('Redis does not answer at redis://127.0.0.1:1');
+  });
+
+  test('newsletter create, list, show and update; a schedule too often exits 1 naming the field', async () => {
+    const created = await cli(env, [
+      'newsletter',
+      'create',
+      'morning',
+      '--name',
+      'The Morning Briefing',
+      '--categories',
+      'Politics, Business',
+      '--cron',
+      '0 7 * * *',
+      '--timezone',
+      'Europe/London',
+      '--min-articles',
+      '2',
+    ]);
+    expect(created).toMatchObject({
+      code: 0,
+      stdout: 'created newsletter morning (digest, 0 7 * * * Europe/London): The Morning Briefing\n',
+    });
+    const [list, tooOften, halfSchedule, nothing] = await Promise.all([
+      cli(env, ['newsletter', 'list']),
+      cli(env, ['newsletter', 'update', 'morning', '--cron', '*/2 * * * *', '--timezone', 'UTC']),
+      cli(env, ['newsletter', 'update', 'morning', '--timezone', 'UTC']),
+      cli(env, ['newsletter', 'update', 'morning']),
+    ]);
+    expect(list.code).toBe(0);
+    const lines = list.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^SLUG\s+MODE\s+CATEGORIES\s+NAME$/);
+    expect(lines[1]).toMatch(
+      /^morning\s+digest, 0 7 \* \* \* Europe\/London\s+Politics, Business\s+The Morning Briefing$/,
+    );
+    expect(lines[2]).toMatch(/^news \(default\)\s+digest, sent by hand\s+all\s+/);
+    expect(tooOften.code).toBe(1);
+    expect(tooOften.stderr).toContain('error: schedule.cron fires more often than every 5 minutes');
+    expect(halfSchedule.code).toBe(2);
+    expect(halfSchedule.stderr).toContain('--cron and --timezone go together');
+    expect(nothing.code).toBe(2);
+
+    const updated = await cli(env, [
+      'newsletter',
+      'update',
+      'morning',
+      '--mode',
+      'alerts',
+      '--no-schedule',
+      '--alerts-per-day',
+      '3',
+    ]);
+    expect(updated).toMatchObject({
+      code: 0,
+      stdout: 'updated newsletter morning (alerts, at most 3 a day): The Morning Briefing\n',
+    });
+    const shown = await cli(env, ['newsletter', 'show', 'morning', '--json']);
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.stdout)).toEqual(await app.container.newsletters.get('morning'));
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      mode: 'alerts',
+      alertsPerDay: 3,
+      categories: ['Politics', 'Business'],
+    });
+    expect(JSON.parse(shown.stdout)).not.toHaveProperty('schedule');
   });
 
   let campaignId: number;
