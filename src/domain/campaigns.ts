@@ -195,6 +195,14 @@ export class Campaigns {
     const campaign = await this.load(id);
     if (campaign.status !== 'draft')
       throw new ConflictError('invalid_state', `Campaign ${id} is ${campaign.status}; only a draft can be sent`);
+    // The fan-out pages through the active set, which is the default newsletter's membership; nobody can join
+    // another newsletter yet, so sending one would mail people who never chose it.
+    if (campaign.newsletter !== this.deps.newsletters.defaultSlug)
+      throw new ConflictError(
+        'invalid_state',
+        `Campaign ${id} belongs to newsletter "${campaign.newsletter}", which has no readers yet; ` +
+          `only campaigns of "${this.deps.newsletters.defaultSlug}" can be sent`,
+      );
     const articles = await this.deps.articles.getMany(campaign.articleIds);
     // Checked again at send: the templates or the articles may have changed since the draft was made.
     const rendered = await this.renderWithinLimit(campaign.subject, articles, this.deps.links.webVersion(id));
