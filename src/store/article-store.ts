@@ -151,6 +151,7 @@ function toRow(a: NewArticle): Row {
   if (a.imageUrl) row.imageUrl = a.imageUrl;
   if (a.author) row.author = a.author;
   if (a.guid) row.guid = a.guid;
+  if (a.categories?.length) row.categories = JSON.stringify(a.categories);
   return row;
 }
 
@@ -167,6 +168,7 @@ function toArticle(r: Row): Article {
   if (r.imageUrl) a.imageUrl = r.imageUrl;
   if (r.author) a.author = r.author;
   if (r.guid) a.guid = r.guid;
+  if (r.categories) a.categories = JSON.parse(r.categories) as string[];
   if (r.sentInCampaign) a.sentInCampaign = Number(r.sentInCampaign);
   return a;
 }

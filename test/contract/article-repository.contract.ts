@@ -46,6 +46,7 @@ export function articleRepositoryContract(
           imageUrl: 'https://news.example/full.jpg',
           author: 'Ada Lovelace',
           guid: 'urn:uuid:full',
+          categories: ['Politics', 'Europe'],
           publishedAt: time(-90),
         });
         const bare = newArticle('bare');

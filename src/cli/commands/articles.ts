@@ -26,7 +26,7 @@ const articlesAdd = command<{ json: string } | { json?: undefined; article: Reco
   details: [
     'An article whose url is already known is not added twice: the stored one is shown instead.',
     'With --json, the file holds one article or an array of them, with the fields of POST /api/admin/articles: ' +
-      'title, url, summary, bodyHtml, imageUrl, author, publishedAt. "-" reads standard input.',
+      'title, url, summary, bodyHtml, imageUrl, author, publishedAt, categories. "-" reads standard input.',
   ],
   positionals: [],
   options: {
