@@ -105,9 +105,14 @@ export class Campaigns {
       const missing = articleIds.filter((id) => !articles.some((a) => a.id === id));
       if (missing.length) throw new ValidationError('unknown_articles', `No article with id ${missing.join(', ')}`);
     } else {
-      articles = await this.deps.articles.listNew(50);
+      const { categories } = await this.deps.newsletters.get(newsletter);
+      articles = await this.deps.articles.listNewIn(newsletter, { categories, limit: 50 });
       if (!articles.length)
-        throw new ValidationError('no_new_articles', 'There are no new articles to send. Add articles first.');
+        throw new ValidationError(
+          'no_new_articles',
+          `There are no new articles to send in newsletter "${newsletter}"` +
+            `${categories.length ? ` (categories ${categories.join(', ')})` : ''}. Add articles first.`,
+        );
     }
     const title = subject ?? articles[0].title.slice(0, 200);
     // The id is not known before the campaign exists; the web version's link differs by a few digits, at most.

@@ -36,6 +36,8 @@ export class Keys {
   campaignFeedback = (id: number | string, kind: string) => this.k('campaign', id, kind);
   /** hash: newsletter slug -> the newsletter as JSON (a handful of them, always read together) */
   newsletters = () => this.k('newsletters');
+  /** set of the article ids sent in a campaign of this newsletter: what is no longer new for it */
+  newsletterSent = (slug: string) => this.k('newsletter', slug, 'sent');
   /** string: the number of the last data migration applied (see migrations.ts) */
   schemaVersion = () => this.k('schema', 'version');
   /** string with an expiry: held by the one process running the migrations */

@@ -51,6 +51,22 @@ export const MIGRATIONS: Migration[] = [
       }
     },
   },
+  {
+    version: 2,
+    name: 'articles sent before newsletters are sent in the default newsletter',
+    // "New" became per newsletter: a set per newsletter of the articles sent in it. Every campaign sent before
+    // newsletters went to the default newsletter's readers, so the articles it sent (those out of the global new
+    // set) are no longer new there; for any other newsletter they still are.
+    async up({ redis, keys, defaultNewsletter }) {
+      for (let start = 0; ; start += PAGE) {
+        const ids = await redis.zrange(keys.allArticles(), String(start), String(start + PAGE - 1));
+        if (!ids.length) return;
+        const isNew = await redis.zmscore(keys.newArticles(), ...ids);
+        const sent = ids.filter((_, i) => isNew[i] === null);
+        if (sent.length) await redis.sadd(keys.newsletterSent(defaultNewsletter), ...sent);
+      }
+    },
+  },
 ];
 
 /**

@@ -45,7 +45,7 @@ const evidence = (source: string): ConsentEvidence => ({
  * their consent trails, an import, an erasure, articles, and campaigns sent and drafted. Today's campaign store
  * names a newsletter on each campaign; the ones written before it did not, so that field is taken off again.
  */
-async function seedTodaysLayout(): Promise<void> {
+async function seedTodaysLayout(): Promise<number> {
   const subscribers = new SubscriberStore({ redis, keys });
   const articles = new ArticleStore({ redis, keys });
   const campaigns = new CampaignStore({ redis, keys });
@@ -104,6 +104,7 @@ async function seedTodaysLayout(): Promise<void> {
       await articles.markSent([a1.id], c.id);
     }
   }
+  return a1.id;
 }
 
 /** Every key under the prefix with its whole value, read by type: what a migration must not lose. */
@@ -133,9 +134,9 @@ const dataKeys = (s: Record<string, unknown>) =>
     Object.entries(s).filter(([k]) => !/:(bull|transactional|campaigns:|deliveries|feed)/.test(k.slice(prefix.length))),
   );
 
-describe('migration 1 on a dataset written before newsletters', () => {
-  test('files every campaign under the default newsletter and loses no person, consent record or article', async () => {
-    await seedTodaysLayout();
+describe('migrations 1 and 2 on a dataset written before newsletters', () => {
+  test('file every campaign and sent article under the default newsletter and lose no person, consent record or article', async () => {
+    const sentArticle = await seedTodaysLayout();
     const before = dataKeys(await snapshot());
     expect(await redis.get(keys.schemaVersion())).toBeNull();
 
@@ -150,12 +151,13 @@ describe('migration 1 on a dataset written before newsletters', () => {
         value: isCampaign ? { ...(value as object), newsletter: 'news' } : value,
       });
     }
-    // New: the version, and the default newsletter.
+    // New: the version, the default newsletter, and what was sent in it: the one article a sent campaign carried.
     expect(
       Object.keys(after)
         .filter((k) => !(k in before))
         .sort(),
-    ).toEqual([keys.newsletters(), keys.schemaVersion()].sort());
+    ).toEqual([keys.newsletters(), keys.schemaVersion(), keys.newsletterSent('news')].sort());
+    expect(after[keys.newsletterSent('news')]).toEqual([String(sentArticle)]);
     expect(await redis.get(keys.schemaVersion())).toBe(String(MIGRATIONS.at(-1)!.version));
 
     // Through the service: both campaigns in "news"; its members are the three active people, in id order.
@@ -163,6 +165,13 @@ describe('migration 1 on a dataset written before newsletters', () => {
     expect((await container.campaigns.list()).map((c) => [c.subject, c.newsletter])).toEqual([
       ['Draft', 'news'],
       ['Sent', 'news'],
+    ]);
+    // The article sent before is no longer new in the default newsletter, and still new in another.
+    await container.newsletters.create({ slug: 'weekly', name: 'Weekly' });
+    expect((await container.campaigns.create({})).articleIds).toEqual([sentArticle + 1]);
+    expect((await container.campaigns.create({ newsletter: 'weekly' })).articleIds.sort()).toEqual([
+      sentArticle,
+      sentArticle + 1,
     ]);
     const members = await container.subscribers.getMany(await container.subscribers.pageActiveIds(0, 100));
     expect(members.map((m) => m?.email)).toEqual(['ada@example.com', 'grace@example.com', 'imported@example.com']);

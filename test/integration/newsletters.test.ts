@@ -234,6 +234,51 @@ describe('campaigns belong to a newsletter', () => {
     expect((await ok(await api(`/campaigns/${weekly.id}`))).status).toBe('draft');
   });
 
+  test('"new" is per newsletter: an article sent in the default newsletter is still new for another', async () => {
+    const later = await ok(
+      await api('/articles', {
+        body: { title: 'Later', url: 'https://gazette.test/later', publishedAt: '2026-11-27T13:00:00Z' },
+      }),
+      201,
+    );
+    const [rates] = (await ok(await api('/articles?status=all'))).articles.filter(
+      (a: Json) => a.title === 'Rates held',
+    );
+    await app.container.articleStore.markSent([rates.id], 1, 'news');
+    expect((await ok(await api('/campaigns', { body: {} }), 201)).articleIds).toEqual([later.id]);
+    expect((await ok(await api('/campaigns', { body: { newsletter: 'weekly' } }), 201)).articleIds).toEqual([
+      later.id,
+      rates.id,
+    ]);
+  });
+
+  test('a newsletter with categories takes only the new articles in one of them, whatever the case', async () => {
+    await ok(
+      await api('/newsletters', { body: { slug: 'sport', name: 'Sport', categories: ['Sport', 'Football'] } }),
+      201,
+    );
+    const match = await ok(
+      await api('/articles', {
+        body: { title: 'Cup final', url: 'https://gazette.test/cup', categories: ['football'] },
+      }),
+      201,
+    );
+    await ok(
+      await api('/articles', {
+        body: { title: 'Budget', url: 'https://gazette.test/budget', categories: ['Politics'] },
+      }),
+      201,
+    );
+    expect((await ok(await api('/campaigns', { body: { newsletter: 'sport' } }), 201)).articleIds).toEqual([match.id]);
+    await app.container.articleStore.markSent([match.id], 1, 'sport');
+    const none = await api('/campaigns', { body: { newsletter: 'sport' } });
+    expect(none.status).toBe(422);
+    expect(((await none.json()) as Json).error).toMatchObject({
+      code: 'no_new_articles',
+      message: expect.stringContaining('newsletter "sport" (categories Sport, Football)'),
+    });
+  });
+
   test('an unknown newsletter is 422 unknown_newsletter and no campaign is made', async () => {
     await refused(
       await api('/campaigns', { body: { newsletter: 'monthly' } }),
