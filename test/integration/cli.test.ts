@@ -235,8 +235,12 @@ describe('operator CLI', () => {
       'Staff Reporter',
       '--summary',
       'Groups say an opportunity was missed.',
+      '--categories',
+      'World, Human rights',
     ]);
     expect(first.code).toBe(0);
+    const [stored] = await app.container.articles.list({ status: 'all' });
+    expect(stored.categories).toEqual(['World', 'Human rights']);
     expect(first.stdout).toMatch(/^added article \d+: UN rights chief’s China visit draws criticism\n$/);
 
     const jsonFile = join(dataDir, 'articles.json');
@@ -267,9 +271,14 @@ describe('operator CLI', () => {
   });
 
   test('campaign create, then preview writes an HTML file with the article in it and prints its path', async () => {
-    const created = await cli(env, ['campaign', 'create', '--subject', 'Today at the Gazette']);
+    const [unknown, created] = await Promise.all([
+      cli(env, ['campaign', 'create', '--newsletter', 'monthly']),
+      cli(env, ['campaign', 'create', '--subject', 'Today at the Gazette']),
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('error: newsletter "monthly" does not exist');
     expect(created.code).toBe(0);
-    const m = /^created campaign (\d+) \(draft\) with 2 articles: Today at the Gazette$/m.exec(created.stdout);
+    const m = /^created campaign (\d+) \(draft\) in news with 2 articles: Today at the Gazette$/m.exec(created.stdout);
     expect(m).not.toBeNull();
     campaignId = Number(m![1]);
 

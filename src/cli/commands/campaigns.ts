@@ -12,16 +12,18 @@ import { follow, warnIfNoWorker } from './campaign-follow';
 
 const campaignId = (positionals: string[]) => positiveInt(positionals[0], 'campaign id');
 
-const campaignCreate = command<{ subject?: string; articleIds?: number[] }>({
+const campaignCreate = command<{ subject?: string; articleIds?: number[]; newsletter?: string }>({
   group: 'campaign',
   name: 'create',
-  synopsis: '[--subject S] [--articles 1,2,3]',
+  synopsis: '[--newsletter slug] [--subject S] [--articles 1,2,3]',
   summary: 'Create a draft campaign from new articles',
   details: [
-    "With no --articles, the campaign carries every new article; the subject defaults to the lead article's title.",
+    'With no --articles, the campaign carries every article new in its newsletter (in its categories, when it has ' +
+      "some); the subject defaults to the lead article's title.",
   ],
   positionals: [],
   options: {
+    newsletter: { type: 'string', value: 'slug', help: 'The newsletter it belongs to (default: the default one)' },
     subject: { type: 'string', value: 'S', help: 'Subject line' },
     articles: { type: 'string', value: '1,2,3', help: 'Article ids, in the order to show them' },
   },
@@ -31,12 +33,12 @@ const campaignCreate = command<{ subject?: string; articleIds?: number[] }>({
       list === undefined ? undefined : list.split(',').map((s) => positiveInt(s.trim(), 'each --articles id'));
     if (articleIds && new Set(articleIds).size !== articleIds.length)
       throw new UsageError('--articles lists an id twice', 'campaign create');
-    return { subject: str(values, 'subject'), articleIds };
+    return { subject: str(values, 'subject'), articleIds, newsletter: str(values, 'newsletter') };
   },
   async run({ container }, input) {
     const c = await container.campaigns.create(input);
     const articles = `${c.articleIds.length} article${c.articleIds.length === 1 ? '' : 's'}`;
-    out(`created campaign ${c.id} (draft) with ${articles}: ${c.subject}`);
+    out(`created campaign ${c.id} (draft) in ${c.newsletter} with ${articles}: ${c.subject}`);
     err(
       `next: ${PROG} campaign preview ${c.id}, then campaign test ${c.id} --to you@example.com, ` +
         `then campaign send ${c.id} --follow`,
@@ -60,6 +62,7 @@ const campaignList = command<Record<string, never>>({
         [
           { header: 'ID', value: (c) => c.id, right: true },
           { header: 'STATUS', value: (c) => c.status },
+          { header: 'NEWSLETTER', value: (c) => c.newsletter },
           {
             header: 'SENT',
             value: (c) => (c.status === 'draft' ? '-' : `${formatCount(c.sent)}/${formatCount(c.total)}`),
