@@ -131,6 +131,17 @@ const schema = z.object({
   CAMPAIGN_RATE_MIN_MESSAGES: int(1000, 1),
   /** Soft bounces within 30 days after which a person is marked bounced and the address suppressed. */
   BOUNCE_SOFT_LIMIT: int(3, 1),
+  /**
+   * Slug of the newsletter everyone is in until they choose, and campaigns naming none belong to; created at start
+   * when missing. Lowercase letters, digits and hyphens, 1-40. Changing it later starts a new, empty default.
+   */
+  DEFAULT_NEWSLETTER: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9-]{1,40}$/, 'must be 1-40 lowercase letters, digits or hyphens')
+      .default('news'),
+  ),
   /** RSS or Atom feed of the site; polled when set. */
   FEED_URL: opt(z.url({ protocol: /^https?$/ })),
   /** Cron pattern of the feed poll (UTC). */
@@ -349,6 +360,8 @@ export interface AppConfig {
   /** The news site; PUBLIC_URL unless SITE_URL says otherwise. */
   siteUrl: string;
   redisPrefix: string;
+  /** Slug of the default newsletter (DEFAULT_NEWSLETTER). */
+  defaultNewsletter: string;
   mail: {
     /** smtp:// or smtps://; none means the outbox folder. */
     smtpUrl?: string;

@@ -11,6 +11,7 @@ import { FeedIngester } from './domain/feed-ingester';
 import { FeedbackReceiver } from './domain/feedback';
 import { Links } from './domain/links';
 import { MailboxFeedback } from './domain/mailbox-feedback';
+import { Newsletters } from './domain/newsletters';
 import { systemClock, type Clock } from './domain/ports/clock';
 import { SignedTokens } from './domain/signed-token';
 import { SubscriberImport } from './domain/subscriber-import';
@@ -21,6 +22,7 @@ import { TransactionalMail } from './domain/transactional-mail';
 import { adminArticleRoutes } from './http/admin-article-routes';
 import { adminCampaignRoutes } from './http/admin-campaign-routes';
 import { adminImportRoutes } from './http/admin-import-routes';
+import { adminNewsletterRoutes } from './http/admin-newsletter-routes';
 import { adminSubscriberRoutes } from './http/admin-routes';
 import { createApp } from './http/app';
 import { opsRoutes } from './http/ops-routes';
@@ -45,6 +47,8 @@ import { ArticleStore } from './store/article-store';
 import { CampaignStore } from './store/campaign-store';
 import { FeedbackStore } from './store/feedback-store';
 import { Keys } from './store/keys';
+import { runMigrations } from './store/migrations';
+import { NewsletterStore } from './store/newsletter-store';
 import { RateLimits } from './store/rate-limits';
 import { SendRateLimiter } from './store/send-rate-limiter';
 import { SubscriberStore } from './store/subscriber-store';
@@ -91,6 +95,7 @@ export function buildContainer(input: ContainerInput) {
   const subscribers = new SubscriberStore({ redis, keys });
   const articleStore = new ArticleStore({ redis, keys });
   const campaignStore = new CampaignStore({ redis, keys });
+  const newsletterStore = new NewsletterStore({ redis, keys });
   const metrics = new PrometheusMetrics({ defaultMetrics: input.processMetrics });
 
   const queues = queueConnection(input.redis, config.redisPrefix);
@@ -179,7 +184,14 @@ export function buildContainer(input: ContainerInput) {
     : undefined;
   const transactionalMail = new TransactionalMail({ subscribers, mailer, links, policy, metrics, log });
   const subscriberImport = new SubscriberImport({ subscribers, clock, log, terms: config.terms });
-  const audience = new Audience({ subscribers });
+  const newsletters = new Newsletters({
+    newsletters: newsletterStore,
+    clock,
+    log,
+    defaultSlug: config.defaultNewsletter,
+    defaultName: config.siteName,
+  });
+  const audience = new Audience({ subscribers, newsletters });
   const articles = new Articles({ store: articleStore, clock, log });
   const feedIngester = new FeedIngester({ articles, log });
   const campaigns = new Campaigns({
@@ -189,6 +201,7 @@ export function buildContainer(input: ContainerInput) {
     renderer: new MjmlNewsletterRenderer({ templates, siteName: config.siteName, signupUrl: `${config.publicUrl}/` }),
     mailer,
     links,
+    newsletters,
     jobs: campaignQueues,
     clock,
     log,
@@ -265,6 +278,7 @@ export function buildContainer(input: ContainerInput) {
       adminSubscriberRoutes({ subscriptions, audience }),
       adminArticleRoutes({ articles }),
       adminCampaignRoutes({ campaigns }),
+      adminNewsletterRoutes({ newsletters }),
     ],
     webhookRouter: webhookRoutes({ providers: webhooks, feedback }),
   });
@@ -305,11 +319,27 @@ export function buildContainer(input: ContainerInput) {
     get feedQueue(): FeedQueue | undefined {
       return feed;
     },
+    newsletterStore,
+    newsletters,
     campaignStore,
     campaignQueues,
     campaigns,
     delivery,
     app,
+
+    /**
+     * Brings the stored data up to what this code expects before anything serves: the versioned migrations (under
+     * a lock, each once), then the audience indexes (their own version key: rebuilt once when their shape changes),
+     * then the default newsletter. Safe to run in several processes at once.
+     */
+    async prepare(): Promise<void> {
+      await runMigrations({ redis, keys, log, clock, defaultNewsletter: config.defaultNewsletter });
+      const started = Date.now();
+      const indexed = await subscribers.backfillAudienceIndexes();
+      if (indexed !== null)
+        log.info({ event: 'migration.audience_indexes', indexed, ms: Date.now() - started }, 'audience indexes built');
+      await newsletters.ensureDefault();
+    },
 
     /** Starts the HTTP API; resolves with the port it listens on (0 in tests picks a free one). */
     listen(port = config.port): Promise<number> {
@@ -338,17 +368,6 @@ export function buildContainer(input: ContainerInput) {
         feedbackQueue = new FeedbackQueue({ ...queues, everySeconds: config.feedbackMailbox.pollSeconds, log });
         workers.push(startQueueWorker(feedbackWorker({ mailbox: mailboxFeedback, log }), run));
       }
-    },
-
-    /**
-     * Brings stored data up to what this code reads, before anything serves: today the audience indexes (status
-     * sets, address index) for people written before they existed. Idempotent, and one GET once done.
-     */
-    async migrateData(): Promise<void> {
-      const started = Date.now();
-      const indexed = await subscribers.backfillAudienceIndexes();
-      if (indexed !== null)
-        log.info({ event: 'migration.audience_indexes', indexed, ms: Date.now() - started }, 'audience indexes built');
     },
 
     /**

@@ -1,6 +1,7 @@
 import type { CommandSpec } from './command-spec';
 import { ARTICLE_COMMANDS } from './commands/articles';
 import { CAMPAIGN_COMMANDS } from './commands/campaigns';
+import { NEWSLETTER_COMMANDS } from './commands/newsletters';
 import { OUTBOX_COMMANDS } from './commands/outbox';
 import { SUBSCRIBER_COMMANDS } from './commands/subscribers';
 
@@ -8,6 +9,7 @@ import { SUBSCRIBER_COMMANDS } from './commands/subscribers';
 export const COMMANDS: CommandSpec<unknown>[] = [
   ...ARTICLE_COMMANDS,
   ...SUBSCRIBER_COMMANDS,
+  ...NEWSLETTER_COMMANDS,
   ...CAMPAIGN_COMMANDS,
   ...OUTBOX_COMMANDS,
 ];

@@ -49,11 +49,12 @@ export type CommandSpec<I> = CommandSpecBase<I> &
     | { offline(ctx: OfflineCtx, input: I): Promise<number | void>; run?: undefined }
   );
 
-export type Group = 'articles' | 'subscribers' | 'campaign' | 'outbox';
+export type Group = 'articles' | 'subscribers' | 'newsletter' | 'campaign' | 'outbox';
 
 export const GROUPS: Record<Group, string> = {
   articles: 'Articles',
   subscribers: 'Subscribers',
+  newsletter: 'Newsletters',
   campaign: 'Campaigns',
   outbox: 'Development',
 };

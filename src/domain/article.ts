@@ -21,6 +21,11 @@ export interface Article {
   createdAt: string;
   /** The feed's guid (RSS) or id (Atom); unique across articles when present. */
   guid?: string;
+  /**
+   * Sections or tags from the feed or the operator, each once whatever its case; absent when there are none. A
+   * newsletter with categories takes the articles that share one (compared case-insensitively).
+   */
+  categories?: string[];
   /** Id of the first campaign that sent this article; unset while it is new. */
   sentInCampaign?: number;
 }
@@ -41,6 +46,7 @@ export interface ArticleInput {
   author?: unknown;
   publishedAt?: unknown;
   guid?: unknown;
+  categories?: unknown;
 }
 
 export type ArticleStatusFilter = 'new' | 'all';

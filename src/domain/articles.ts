@@ -20,6 +20,9 @@ export const ARTICLE_LIMITS = {
   bodyHtmlBytes: 500 * 1024,
   author: 200,
   guid: 2048,
+  category: 100,
+  /** Categories one article keeps; a feed may list many more tags than sections. */
+  categories: 20,
   /** Length of a summary derived from the body. */
   derivedSummary: 300,
   /** Most articles one listing returns. */
@@ -95,6 +98,13 @@ const articleSchema = z.object(
     author: optional(oneLine(ARTICLE_LIMITS.author)),
     publishedAt: optional(isoDate),
     guid: optional(oneLine(ARTICLE_LIMITS.guid)),
+    categories: optional(
+      z
+        .array(oneLine(ARTICLE_LIMITS.category), { error: 'must be an array of strings' })
+        .max(ARTICLE_LIMITS.categories, `must have at most ${ARTICLE_LIMITS.categories} entries`)
+        // Matching ignores case, so "Politics" and "politics" are one category; the first spelling is kept.
+        .transform((l) => l.filter((c, i) => l.findIndex((d) => d.toLowerCase() === c.toLowerCase()) === i)),
+    ),
   },
   { error: 'must be a JSON object' },
 );
@@ -135,6 +145,7 @@ export class Articles {
       publishedAt: fields.publishedAt ?? now,
       createdAt: now,
       guid: fields.guid,
+      categories: fields.categories?.length ? fields.categories : undefined,
     });
     if (result.created) this.deps.log.info({ event: 'article.added', articleId: result.article.id }, 'article added');
     else this.deps.log.debug({ event: 'article.known', articleId: result.article.id }, 'article already known');

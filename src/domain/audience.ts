@@ -1,14 +1,8 @@
 import { z } from 'zod';
-import { DomainError, ValidationError } from './errors';
+import { ValidationError } from './errors';
+import type { Newsletters } from './newsletters';
 import type { ListPosition, StatusCounts, SubscriberRepository } from './ports/subscriber-repository';
 import type { Subscriber, SubscriberStatus } from './subscriber';
-
-/**
- * The one newsletter there is until newsletters exist: everybody held is in it, so `newsletter=news` filters
- * nothing and any other slug is unknown. The newsletters work replaces this with the configured default and the
- * real membership; the answers for a known and an unknown slug stay the same.
- */
-export const DEFAULT_NEWSLETTER = 'news';
 
 export const AUDIENCE_LIMITS = {
   /** People one listing page holds when no limit is asked for. */
@@ -91,7 +85,12 @@ type Cursor = z.infer<typeof cursorSchema>;
  * only; who is in which status is decided by Subscriptions and the suppression policy.
  */
 export class Audience {
-  constructor(private readonly deps: { subscribers: SubscriberRepository }) {}
+  constructor(
+    private readonly deps: {
+      subscribers: SubscriberRepository;
+      newsletters: Pick<Newsletters, 'resolve' | 'defaultSlug'>;
+    },
+  ) {}
 
   /**
    * A page of the people held, from untrusted query values. Without `q` the listing runs in id order (signup
@@ -106,7 +105,7 @@ export class Audience {
       cursor: query.cursor,
       limit: query.limit,
     });
-    checkNewsletter(input.newsletter);
+    if (!(await this.holdsEveryone(input.newsletter))) return { subscribers: [], nextCursor: null };
     const prefix = input.q?.trim().toLowerCase() || undefined;
     const after = input.cursor === undefined ? undefined : readCursor(input.cursor, input.status, prefix);
     const page = await this.deps.subscribers.listSubscribers({
@@ -124,12 +123,22 @@ export class Audience {
   /** Counts by status as of one instant, and the size of the suppression list. */
   async stats(query: Record<string, unknown> = {}): Promise<AudienceStats> {
     const input = parse(z.object({ newsletter: listSchema.shape.newsletter }), { newsletter: query.newsletter });
-    checkNewsletter(input.newsletter);
+    const everyone = await this.holdsEveryone(input.newsletter);
     const [subscribers, suppressed] = await Promise.all([
-      this.deps.subscribers.countByStatus(),
+      everyone
+        ? this.deps.subscribers.countByStatus()
+        : { pending: 0, active: 0, unsubscribed: 0, bounced: 0, total: 0 },
       this.deps.subscribers.countSuppressed(),
     ]);
     return { subscribers, suppressed };
+  }
+
+  /**
+   * Whether the filter's newsletter (unknown_newsletter when there is none by that slug) holds everybody: the default
+   * newsletter's members are everyone held. Nobody can join another newsletter yet, so another one holds nobody.
+   */
+  private async holdsEveryone(slug: string | undefined): Promise<boolean> {
+    return (await this.deps.newsletters.resolve(slug)) === this.deps.newsletters.defaultSlug;
   }
 
   /**
@@ -146,13 +155,6 @@ export class Audience {
       after = page.next;
     }
   }
-}
-
-function checkNewsletter(slug: string | undefined): void {
-  if (slug === undefined || slug === DEFAULT_NEWSLETTER) return;
-  throw new DomainError('unknown_newsletter', `newsletter "${slug}" does not exist (there is only "news")`, {
-    field: 'newsletter',
-  });
 }
 
 function writeCursor(position: ListPosition, status: SubscriberStatus | undefined, prefix: string | undefined) {

@@ -186,7 +186,7 @@ export class CampaignDelivery {
 
   private async onFinished(campaignId: number, status: CampaignStatus): Promise<void> {
     const c = await this.deps.campaigns.get(campaignId);
-    if (c && status === 'sent') await this.deps.articles.markSent(c.articleIds, campaignId);
+    if (c && status === 'sent') await this.deps.articles.markSent(c.articleIds, campaignId, c.newsletter);
     this.deps.log.info(
       {
         event: 'campaign.finished',

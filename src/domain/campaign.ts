@@ -18,6 +18,8 @@ export interface Campaign {
   id: number;
   status: CampaignStatus;
   subject: string;
+  /** Slug of the newsletter the campaign belongs to: its readers get it. */
+  newsletter: string;
   articleIds: number[];
   /** Recipients: an estimate (active subscribers) while fan-out runs, exact once it is done. */
   total: number;

@@ -7,6 +7,7 @@ import { campaignFigures, type CampaignFigures } from './campaign-health';
 import { InvalidEmailError, normaliseEmail } from './email-address';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import type { Links } from './links';
+import type { Newsletters } from './newsletters';
 import type { ArticleRepository } from './ports/article-repository';
 import type { CampaignChanges, CampaignRepository } from './ports/campaign-repository';
 import type { Clock } from './ports/clock';
@@ -22,6 +23,8 @@ export interface CampaignsDeps {
   renderer: NewsletterRenderer;
   mailer: MailSender;
   links: Links;
+  /** Which newsletters exist, and the default one a campaign naming none belongs to. */
+  newsletters: Newsletters;
   jobs: CampaignJobs;
   clock: Clock;
   log: Logger;
@@ -67,6 +70,8 @@ const createSchema = z.strictObject({
   articleIds: articleIdsSchema.optional(),
   /** Send articles that already went out in another campaign (refused with article_already_sent otherwise). */
   allowResend: z.boolean().optional(),
+  // Checked against the stored newsletters by `Newsletters.resolve`, which answers unknown_newsletter.
+  newsletter: z.unknown().optional(),
 });
 
 const editSchema = z
@@ -149,18 +154,25 @@ export class Campaigns {
   constructor(private readonly deps: CampaignsDeps) {}
 
   /**
-   * A draft from the given articles, or from every new article; the subject defaults to the lead article's title.
-   * Articles sent already need `allowResend`; articles other drafts hold too are allowed, with a warning.
+   * A draft from the given articles, or from every article new in its newsletter; the subject defaults to the lead
+   * article's title. Articles sent already need `allowResend`; articles other drafts hold too are allowed, with a
+   * warning.
    */
   async create(input: unknown): Promise<DraftReport> {
-    const { subject, articleIds, allowResend } = parse(createSchema, input);
+    const { subject, articleIds, allowResend, newsletter: slug } = parse(createSchema, input);
+    const newsletter = await this.deps.newsletters.resolve(slug);
     let articles: Article[];
     if (articleIds) {
       articles = await this.knownArticles(articleIds);
     } else {
-      articles = await this.deps.articles.listNew(50);
+      const { categories } = await this.deps.newsletters.get(newsletter);
+      articles = await this.deps.articles.listNewIn(newsletter, { categories, limit: 50 });
       if (!articles.length)
-        throw new ValidationError('no_new_articles', 'There are no new articles to send. Add articles first.');
+        throw new ValidationError(
+          'no_new_articles',
+          `There are no new articles to send in newsletter "${newsletter}"` +
+            `${categories.length ? ` (categories ${categories.join(', ')})` : ''}. Add articles first.`,
+        );
     }
     const warnings = await this.checkReuse(articles, undefined, allowResend);
     const title = subject ?? articles[0].title.slice(0, 200);
@@ -168,11 +180,12 @@ export class Campaigns {
     await this.renderWithinLimit(title, articles, this.deps.links.webVersion(0));
     const campaign = await this.deps.campaigns.create({
       subject: title,
+      newsletter,
       articleIds: articles.map((a) => a.id),
       now: this.now(),
     });
     this.deps.log.info(
-      { event: 'campaign.created', campaignId: campaign.id, articles: articles.length },
+      { event: 'campaign.created', campaignId: campaign.id, newsletter, articles: articles.length },
       'campaign created',
     );
     return { ...campaignReport(campaign), warnings };
@@ -286,6 +299,14 @@ export class Campaigns {
     const campaign = await this.load(id);
     if (campaign.status !== 'draft')
       throw new ConflictError('invalid_state', `Campaign ${id} is ${campaign.status}; only a draft can be sent`);
+    // The fan-out pages through the active set, which is the default newsletter's membership; nobody can join
+    // another newsletter yet, so sending one would mail people who never chose it.
+    if (campaign.newsletter !== this.deps.newsletters.defaultSlug)
+      throw new ConflictError(
+        'invalid_state',
+        `Campaign ${id} belongs to newsletter "${campaign.newsletter}", which has no readers yet; ` +
+          `only campaigns of "${this.deps.newsletters.defaultSlug}" can be sent`,
+      );
     const articles = await this.deps.articles.getMany(campaign.articleIds);
     // Checked again at send: the templates or the articles may have changed since the draft was made.
     const rendered = await this.renderWithinLimit(campaign.subject, articles, this.deps.links.webVersion(id));

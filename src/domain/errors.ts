@@ -12,6 +12,9 @@ export type ErrorCode =
   | 'unknown_articles'
   | 'no_new_articles'
   | 'newsletter_too_large'
+  | 'invalid_newsletter'
+  | 'unknown_newsletter'
+  | 'newsletter_exists'
   | 'not_found'
   | 'invalid_state'
   | 'draft_changed'
@@ -28,8 +31,7 @@ export type ErrorCode =
   | 'invalid_signature'
   | 'stale_signature'
   | 'topic_not_allowed'
-  | 'webhook_not_configured'
-  | 'unknown_newsletter';
+  | 'webhook_not_configured';
 
 /** Errors a use case raises on purpose: a stable `code`, a message fit to show, and details. No transport concerns. */
 export class DomainError extends Error {

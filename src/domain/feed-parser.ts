@@ -30,6 +30,8 @@ export interface FeedEntry {
   author?: string;
   /** ISO 8601, when the feed gave a readable date. */
   publishedAt?: string;
+  /** RSS `<category>` texts or Atom `<category term>`s, as given; absent when there are none. */
+  categories?: string[];
 }
 
 export interface ParsedFeed {
@@ -177,6 +179,7 @@ function rssEntry(item: Node, base: string | undefined): FeedEntry {
     imageUrl: resolve(imageOf(item), base),
     author: rssAuthor(oneLine(text(first(item['dc:creator'])) ?? text(first(item.author)))),
     publishedAt: isoDate(text(item.pubDate) ?? text(item['dc:date'])),
+    categories: names(list(item.category).map((c) => text(c))),
   });
 }
 
@@ -201,6 +204,8 @@ function atomEntry(entry: Node, base: string | undefined): FeedEntry {
     imageUrl: resolve(attr(enclosure, 'href') ?? imageOf(entry), base),
     author: oneLine(text(obj(first(entry.author))?.name) ?? text(first(entry.author))),
     publishedAt: isoDate(text(entry.published) ?? text(entry.updated) ?? text(entry['dc:date'])),
+    // Atom names a category in its term; the label is only how to show it.
+    categories: names(list(entry.category).map((c) => attr(c, 'term'))),
   });
 }
 
@@ -329,10 +334,16 @@ function list(v: unknown): Node[] {
   return arr.map((x) => obj(x) ?? { '#text': x });
 }
 
+/** The non-empty names, each on one line. */
+function names(values: (string | undefined)[]): string[] {
+  return values.map((v) => oneLine(v)).filter((v): v is string => !!v);
+}
+
+/** The entry without its empty fields: no empty string, no empty list. */
 function clean(e: FeedEntry): FeedEntry {
-  const out: FeedEntry = {};
-  for (const [k, v] of Object.entries(e) as [keyof FeedEntry, string | undefined][])
-    if (v !== undefined && v !== '') out[k] = v;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e) as [string, unknown][])
+    if (v !== undefined && v !== '' && !(Array.isArray(v) && !v.length)) out[k] = v;
   return out;
 }
 

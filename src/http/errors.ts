@@ -16,6 +16,7 @@ const STATUS: Record<ErrorCode, number> = {
   unknown_articles: 422,
   no_new_articles: 422,
   newsletter_too_large: 422,
+  invalid_newsletter: 422,
   unknown_newsletter: 422,
   not_found: 404,
   // A webhook whose provider has no secret configured has no endpoint: nothing unverified is ever accepted.
@@ -30,6 +31,8 @@ const STATUS: Record<ErrorCode, number> = {
   draft_changed: 409,
   // Allowed only when the operator says so (allowResend): readers would get the article a second time.
   article_already_sent: 409,
+  // A newsletter's slug is its name in URLs and forms: a second one with the same slug is refused, not merged.
+  newsletter_exists: 409,
   rate_limited: 429,
   // The other server (a feed, a mail server) failed or refused, not this one.
   feed_unreachable: 502,

@@ -69,11 +69,11 @@ export async function boot(opts: BootOptions): Promise<Booted> {
     httpGet: opts.httpGet,
   });
   try {
-    await container.migrateData();
-  } catch (e) {
+    await container.prepare();
+  } catch (err) {
     await container.close();
     redis.child?.kill('SIGTERM');
-    throw e;
+    throw err;
   }
   return {
     config,
@@ -113,6 +113,7 @@ function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated:
     siteName: env.SITE_NAME,
     siteUrl: (env.SITE_URL ?? publicUrl).replace(/\/+$/, ''),
     redisPrefix: env.REDIS_PREFIX,
+    defaultNewsletter: env.DEFAULT_NEWSLETTER,
     mail: {
       smtpUrl: env.SMTP_URL,
       smtpName: env.SMTP_NAME ?? defaultSmtpName(publicUrl),

@@ -50,6 +50,8 @@ return #KEYS - 1
 
 /** Articles a listing returns when the caller names no limit. */
 const DEFAULT_LIMIT = 100;
+/** Articles `listNewIn` reads per round trip. */
+const NEW_IN_PAGE = 200;
 
 /**
  * ArticleRepository on Redis: a hash per article, the url and guid indexes, and two zsets scored by publication
@@ -120,9 +122,32 @@ export class ArticleStore implements ArticleRepository {
     return this.getMany(await this.newestIds(this.keys.allArticles(), limit));
   }
 
-  /** Takes the articles out of the new set and records the campaign that sent them. Idempotent. */
-  async markSent(ids: number[], campaignId: number): Promise<void> {
+  async listNewIn(newsletter: string, opts: { categories?: string[]; limit?: number } = {}): Promise<Article[]> {
+    const limit = opts.limit ?? DEFAULT_LIMIT;
+    const wanted = new Set((opts.categories ?? []).map((c) => c.toLowerCase()));
+    const sentKey = this.keys.newsletterSent(newsletter);
+    const out: Article[] = [];
+    // Pages through every article newest first, as few as the limit needs: a newsletter's new articles are most
+    // often the newest ones, so the first page usually ends it.
+    for (let start = 0; out.length < limit; start += NEW_IN_PAGE) {
+      const ids = await this.redis.zrevrange(this.keys.allArticles(), start, start + NEW_IN_PAGE - 1);
+      if (!ids.length) break;
+      const sent = await this.redis.smismember(sentKey, ...ids);
+      const unsent = ids.filter((_, i) => !sent[i]).map(Number);
+      for (const a of await this.getMany(unsent)) {
+        if (wanted.size && !a.categories?.some((c) => wanted.has(c.toLowerCase()))) continue;
+        out.push(a);
+        if (out.length === limit) break;
+      }
+    }
+    return out;
+  }
+
+  /** Takes the articles out of the new set (and the newsletter's) and records the campaign that sent them. Idempotent. */
+  async markSent(ids: number[], campaignId: number, newsletter?: string): Promise<void> {
     if (!ids.length) return;
+    // Before the global mark: a retry after a failure in between repeats both, and both are idempotent.
+    if (newsletter) await this.redis.sadd(this.keys.newsletterSent(newsletter), ...ids.map(String));
     await this.redis.eval(
       MARK_SENT,
       ids.length + 1,
@@ -151,6 +176,7 @@ function toRow(a: NewArticle): Row {
   if (a.imageUrl) row.imageUrl = a.imageUrl;
   if (a.author) row.author = a.author;
   if (a.guid) row.guid = a.guid;
+  if (a.categories?.length) row.categories = JSON.stringify(a.categories);
   return row;
 }
 
@@ -167,6 +193,7 @@ function toArticle(r: Row): Article {
   if (r.imageUrl) a.imageUrl = r.imageUrl;
   if (r.author) a.author = r.author;
   if (r.guid) a.guid = r.guid;
+  if (r.categories) a.categories = JSON.parse(r.categories) as string[];
   if (r.sentInCampaign) a.sentInCampaign = Number(r.sentInCampaign);
   return a;
 }

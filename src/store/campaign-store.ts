@@ -146,12 +146,13 @@ export class CampaignStore implements CampaignRepository {
     return this.deps.keys;
   }
 
-  async create(input: { subject: string; articleIds: number[]; now: string }): Promise<Campaign> {
+  async create(input: { subject: string; newsletter: string; articleIds: number[]; now: string }): Promise<Campaign> {
     const id = await this.redis.incr(this.keys.campaignSeq());
     const row: Row = {
       id: String(id),
       status: 'draft',
       subject: input.subject,
+      newsletter: input.newsletter,
       articleIds: JSON.stringify(input.articleIds),
       createdAt: input.now,
       total: '0',
@@ -340,6 +341,8 @@ function toCampaign(r: Row): Campaign {
     id: n('id'),
     status: r.status as CampaignStatus,
     subject: r.subject,
+    // Every campaign names one: those from before newsletters got the default's slug in migration 1.
+    newsletter: r.newsletter,
     articleIds: JSON.parse(r.articleIds ?? '[]') as number[],
     total: r.fanoutDone === '1' ? n('queued') : n('total'),
     sent: n('sent'),

@@ -46,6 +46,14 @@ export class Keys {
   campaignSettled = (id: number | string) => this.k('campaign', id, 'settled');
   /** bitmaps of subscriber ids reported back after the send: kind is 'bounced' or 'complained' */
   campaignFeedback = (id: number | string, kind: string) => this.k('campaign', id, kind);
+  /** hash: newsletter slug -> the newsletter as JSON (a handful of them, always read together) */
+  newsletters = () => this.k('newsletters');
+  /** set of the article ids sent in a campaign of this newsletter: what is no longer new for it */
+  newsletterSent = (slug: string) => this.k('newsletter', slug, 'sent');
+  /** string: the number of the last data migration applied (see migrations.ts) */
+  schemaVersion = () => this.k('schema', 'version');
+  /** string with an expiry: held by the one process running the migrations */
+  migrationLock = () => this.k('schema', 'lock');
   /** string key per handled inbound report (source and id), expiring: the webhooks' idempotency */
   feedbackSeen = (source: string, eventId: string) => this.k('feedback', 'seen', source, eventId);
   /** sorted set of one person's soft bounce times (ms) */

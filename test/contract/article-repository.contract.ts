@@ -46,6 +46,7 @@ export function articleRepositoryContract(
           imageUrl: 'https://news.example/full.jpg',
           author: 'Ada Lovelace',
           guid: 'urn:uuid:full',
+          categories: ['Politics', 'Europe'],
           publishedAt: time(-90),
         });
         const bare = newArticle('bare');
@@ -176,6 +177,52 @@ export function articleRepositoryContract(
         expect(await repo.get(999)).toBeNull();
         expect(await repo.listNew()).toEqual([a]);
         expect(await repo.list()).toEqual([a, { ...b, sentInCampaign: 8 }]);
+      });
+    });
+
+    describe('new in a newsletter', () => {
+      test('an article sent in one newsletter is no longer new there and still new in another', async () => {
+        const [a, b, c] = await addAll(
+          newArticle('a', { publishedAt: time(3) }),
+          newArticle('b', { publishedAt: time(2) }),
+          newArticle('c', { publishedAt: time(1) }),
+        );
+        expect(await repo.listNewIn('briefing')).toEqual([a, b, c]);
+        await repo.markSent([a.id, c.id], 7, 'briefing');
+        expect(await repo.listNewIn('briefing')).toEqual([b]);
+        expect(await repo.listNewIn('weekly')).toEqual([{ ...a, sentInCampaign: 7 }, b, { ...c, sentInCampaign: 7 }]);
+        // Marking without a newsletter touches no newsletter's new articles.
+        await repo.markSent([b.id], 8);
+        expect(await repo.listNewIn('briefing')).toEqual([{ ...b, sentInCampaign: 8 }]);
+      });
+
+      test('with categories, only articles sharing one, whatever the case; the limit counts what is returned', async () => {
+        const [, politics, both, , europe] = await addAll(
+          newArticle('untagged', { publishedAt: time(5) }),
+          newArticle('politics', { publishedAt: time(4), categories: ['POLITICS'] }),
+          newArticle('both', { publishedAt: time(3), categories: ['Sport', 'politics'] }),
+          newArticle('sport', { publishedAt: time(2), categories: ['Sport'] }),
+          newArticle('europe', { publishedAt: time(1), categories: ['Europe'] }),
+        );
+        const wanted = { categories: ['Politics', 'europe'] };
+        expect(await repo.listNewIn('briefing', wanted)).toEqual([politics, both, europe]);
+        expect(await repo.listNewIn('briefing', { ...wanted, limit: 2 })).toEqual([politics, both]);
+        expect(await repo.listNewIn('briefing', { categories: [] })).toHaveLength(5);
+        await repo.markSent([politics.id], 3, 'briefing');
+        expect(await repo.listNewIn('briefing', { ...wanted, limit: 2 })).toEqual([both, europe]);
+        expect(await repo.listNewIn('briefing', { categories: ['Weather'] })).toEqual([]);
+      });
+
+      test('finds new articles beyond the first few hundred sent ones', async () => {
+        const many: NewArticle[] = Array.from({ length: 450 }, (_, i) => newArticle(`n${i}`, { publishedAt: time(i) }));
+        const stored = await addAll(...many);
+        // The newest 449 are sent; the oldest is the only new one, on the third page.
+        await repo.markSent(
+          stored.slice(1).map((s) => s.id),
+          1,
+          'briefing',
+        );
+        expect((await repo.listNewIn('briefing')).map((x) => x.url)).toEqual([stored[0].url]);
       });
     });
   });

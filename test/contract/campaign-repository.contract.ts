@@ -20,7 +20,7 @@ export function campaignRepositoryContract(
     const repo = freshRepositoryPerTest(make);
 
     function draft(now = time(0)): Promise<Campaign> {
-      return repo.create({ subject: 'The weekly digest', articleIds: [3, 1, 2], now });
+      return repo.create({ subject: 'The weekly digest', newsletter: 'weekly', articleIds: [3, 1, 2], now });
     }
 
     /**
@@ -42,12 +42,13 @@ export function campaignRepositoryContract(
     }
 
     describe('campaigns', () => {
-      test('create gives a draft with zero counters and the given subject and articles; get and status read it back', async () => {
+      test('create gives a draft with zero counters and the given subject, newsletter and articles; get and status read it back', async () => {
         const created = await draft(time(2));
         expect(created).toEqual({
           id: expect.any(Number),
           status: 'draft',
           subject: 'The weekly digest',
+          newsletter: 'weekly',
           articleIds: [3, 1, 2],
           ...counters(),
           total: 0,

@@ -6,10 +6,12 @@ import { ArticleStore } from '../../src/store/article-store';
 import { CampaignStore } from '../../src/store/campaign-store';
 import { FeedbackStore } from '../../src/store/feedback-store';
 import { Keys } from '../../src/store/keys';
+import { NewsletterStore } from '../../src/store/newsletter-store';
 import { SubscriberStore } from '../../src/store/subscriber-store';
 import { articleRepositoryContract } from './article-repository.contract';
 import { campaignRepositoryContract } from './campaign-repository.contract';
 import { feedbackLedgerContract } from './feedback-ledger.contract';
+import { newsletterRepositoryContract } from './newsletter-repository.contract';
 import { deleteKeys, TEST_REDIS } from '../support/redis';
 import type { RepositoryFixture } from './fixture';
 import { subscriberRepositoryContract } from './subscriber-repository.contract';
@@ -46,6 +48,10 @@ articleRepositoryContract(
 feedbackLedgerContract(
   'FeedbackStore (Redis)',
   onFreshPrefix((deps) => new FeedbackStore(deps)),
+);
+newsletterRepositoryContract(
+  'NewsletterStore (Redis)',
+  onFreshPrefix((deps) => new NewsletterStore(deps)),
 );
 
 describe('SubscriberStore audience indexes on data written before they existed', () => {

@@ -285,6 +285,32 @@ describe('admin articles API', () => {
     expect((await listArticles(app, 'all')).filter((a) => a.url === 'https://news.test/dedup')).toHaveLength(1);
   });
 
+  test('POST takes categories, each once whatever its case; a category that is not a one-line string is 422', async () => {
+    const res = await api(app, '/articles', {
+      body: { title: 'Tagged', url: 'https://news.test/tagged', categories: [' Politics ', 'Europe', 'politics'] },
+    });
+    expect(res.status).toBe(201);
+    const article = (await res.json()) as Json;
+    expect(article.categories).toEqual(['Politics', 'Europe']);
+    expect((await (await api(app, `/articles/${article.id}`)).json()).categories).toEqual(['Politics', 'Europe']);
+
+    const untagged = (await (
+      await api(app, '/articles', { body: { title: 'Untagged', url: 'https://news.test/untagged', categories: [] } })
+    ).json()) as Json;
+    expect(untagged).not.toHaveProperty('categories');
+    for (const categories of ['Politics', [42], ['two\nlines'], Array.from({ length: 21 }, (_, i) => `c${i}`)]) {
+      const body = await expectError(
+        await api(app, '/articles', { body: { title: 'Bad', url: 'https://news.test/bad-categories', categories } }),
+        422,
+        'invalid_article',
+      );
+      expect(body.error.message).toMatch(/^categories/);
+    }
+    expect(await listArticles(app, 'all')).toEqual(
+      expect.not.arrayContaining([expect.objectContaining({ url: 'https://news.test/bad-categories' })]),
+    );
+  });
+
   test('concurrent POSTs of one url make one article', async () => {
     const url = 'https://news.test/race';
     const answers = await Promise.all(
@@ -488,6 +514,22 @@ describe('feed ingestion over HTTP', () => {
     ]);
     expect(await app.container.feedIngester.poll(`${site.base}/rss.xml`)).toEqual({ added: 0, seen: 2, invalid: 0 });
     expect((await listArticles(app, 'all')).filter((a) => a.guid === 'news-1001')).toHaveLength(1);
+  });
+
+  test("an item's <category> elements become the article's categories", async () => {
+    const before = site.rssBody;
+    try {
+      site.rssBody = rss([
+        '<item><title>Tagged in the feed</title><link>https://news.test/feed-tagged</link><guid>tagged-1</guid>' +
+          '<category>World</category><category>world</category><category>Climate</category></item>',
+      ]);
+      expect(await app.container.feedIngester.poll(`${site.base}/rss.xml`)).toEqual({ added: 1, seen: 0, invalid: 0 });
+      const [article] = (await listArticles(app, 'all')).filter((a) => a.guid === 'tagged-1');
+      expect(article.categories).toEqual(['World', 'Climate']);
+    } finally {
+      // Later tests cut this body short to make a broken feed.
+      site.rssBody = before;
+    }
   });
 
   test('an Atom feed adds its entries; one whose url was posted through the API is not duplicated', async () => {

@@ -184,6 +184,9 @@ describe('GET /api/admin/subscribers', () => {
       fields: ['newsletter'],
     });
     expect((await listPage({ newsletter: 'news' })).subscribers).toHaveLength(3);
+    // A newsletter nobody can join yet holds nobody.
+    await app.container.newsletters.create({ slug: 'weekly', name: 'The Weekly', mode: 'digest' });
+    expect(await listPage({ newsletter: 'weekly' })).toEqual({ subscribers: [], nextCursor: null });
     expect((await fetch(`${app.base}/api/admin/subscribers`)).status).toBe(401);
   });
 });

@@ -87,6 +87,9 @@ describe('a campaign to 2,000+ subscribers', () => {
       5000,
       'the articles to be marked sent',
     );
+    // ... in the newsletter the campaign went to, and only there.
+    expect(await container.articleStore.listNewIn('news')).toEqual([]);
+    expect((await container.articleStore.listNewIn('another')).length).toBeGreaterThan(0);
     expect((await admin(app, '/campaigns', {})).status).toBe(422);
   });
 

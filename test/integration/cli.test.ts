@@ -102,6 +102,10 @@ describe('operator CLI', () => {
       'subscribers import',
       'subscribers show',
       'subscribers erase',
+      'newsletter create',
+      'newsletter list',
+      'newsletter show',
+      'newsletter update',
       'campaign create',
       'campaign list',
       'campaign preview',
@@ -157,6 +161,70 @@ describe('operator CLI', () => {
     expect(offline.stderr).toContain('Redis does not answer at redis://127.0.0.1:1');
   });
 
+  test('newsletter create, list, show and update; a schedule too often exits 1 naming the field', async () => {
+    const created = await cli(env, [
+      'newsletter',
+      'create',
+      'morning',
+      '--name',
+      'The Morning Briefing',
+      '--categories',
+      'Politics, Business',
+      '--cron',
+      '0 7 * * *',
+      '--timezone',
+      'Europe/London',
+      '--min-articles',
+      '2',
+    ]);
+    expect(created).toMatchObject({
+      code: 0,
+      stdout: 'created newsletter morning (digest, 0 7 * * * Europe/London): The Morning Briefing\n',
+    });
+    const [list, tooOften, halfSchedule, nothing] = await Promise.all([
+      cli(env, ['newsletter', 'list']),
+      cli(env, ['newsletter', 'update', 'morning', '--cron', '*/2 * * * *', '--timezone', 'UTC']),
+      cli(env, ['newsletter', 'update', 'morning', '--timezone', 'UTC']),
+      cli(env, ['newsletter', 'update', 'morning']),
+    ]);
+    expect(list.code).toBe(0);
+    const lines = list.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^SLUG\s+MODE\s+CATEGORIES\s+NAME$/);
+    expect(lines[1]).toMatch(
+      /^morning\s+digest, 0 7 \* \* \* Europe\/London\s+Politics, Business\s+The Morning Briefing$/,
+    );
+    expect(lines[2]).toMatch(/^news \(default\)\s+digest, sent by hand\s+all\s+/);
+    expect(tooOften.code).toBe(1);
+    expect(tooOften.stderr).toContain('error: schedule.cron fires more often than every 5 minutes');
+    expect(halfSchedule.code).toBe(2);
+    expect(halfSchedule.stderr).toContain('--cron and --timezone go together');
+    expect(nothing.code).toBe(2);
+
+    const updated = await cli(env, [
+      'newsletter',
+      'update',
+      'morning',
+      '--mode',
+      'alerts',
+      '--no-schedule',
+      '--alerts-per-day',
+      '3',
+    ]);
+    expect(updated).toMatchObject({
+      code: 0,
+      stdout: 'updated newsletter morning (alerts, at most 3 a day): The Morning Briefing\n',
+    });
+    const shown = await cli(env, ['newsletter', 'show', 'morning', '--json']);
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.stdout)).toEqual(await app.container.newsletters.get('morning'));
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      mode: 'alerts',
+      alertsPerDay: 3,
+      categories: ['Politics', 'Business'],
+    });
+    expect(JSON.parse(shown.stdout)).not.toHaveProperty('schedule');
+  });
+
   let campaignId: number;
 
   test('articles add and list: added once per url, shown in a table; a bad url exits 1', async () => {
@@ -171,8 +239,12 @@ describe('operator CLI', () => {
       'Staff Reporter',
       '--summary',
       'Groups say an opportunity was missed.',
+      '--categories',
+      'World, Human rights',
     ]);
     expect(first.code).toBe(0);
+    const [stored] = await app.container.articles.list({ status: 'all' });
+    expect(stored.categories).toEqual(['World', 'Human rights']);
     expect(first.stdout).toMatch(/^added article \d+: UN rights chief’s China visit draws criticism\n$/);
 
     const jsonFile = join(dataDir, 'articles.json');
@@ -203,9 +275,14 @@ describe('operator CLI', () => {
   });
 
   test('campaign create, then preview writes an HTML file with the article in it and prints its path', async () => {
-    const created = await cli(env, ['campaign', 'create', '--subject', 'Today at the Gazette']);
+    const [unknown, created] = await Promise.all([
+      cli(env, ['campaign', 'create', '--newsletter', 'monthly']),
+      cli(env, ['campaign', 'create', '--subject', 'Today at the Gazette']),
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('error: newsletter "monthly" does not exist');
     expect(created.code).toBe(0);
-    const m = /^created campaign (\d+) \(draft\) with 2 articles: Today at the Gazette$/m.exec(created.stdout);
+    const m = /^created campaign (\d+) \(draft\) in news with 2 articles: Today at the Gazette$/m.exec(created.stdout);
     expect(m).not.toBeNull();
     campaignId = Number(m![1]);
 

@@ -38,7 +38,12 @@ async function person(): Promise<Subscriber> {
 /** A campaign that is sending and whose ledger has these people as sent (accepted by the server). */
 async function campaignSentTo(...people: Subscriber[]): Promise<number> {
   const store = app.container.campaignStore;
-  const { id } = await store.create({ subject: 'Feedback', articleIds: [1], now: clock.now().toISOString() });
+  const { id } = await store.create({
+    subject: 'Feedback',
+    newsletter: 'news',
+    articleIds: [1],
+    now: clock.now().toISOString(),
+  });
   await store.transition(id, ['draft'], 'sending', { startedAt: clock.now().toISOString(), total: people.length });
   for (const p of people) await store.record(id, p.id, 'sent');
   return id;

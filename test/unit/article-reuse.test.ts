@@ -20,6 +20,7 @@ function campaign(id: number, status: CampaignStatus, articleIds: number[]): Cam
     id,
     status,
     subject: `Campaign ${id}`,
+    newsletter: 'news',
     articleIds,
     total: 0,
     sent: 0,

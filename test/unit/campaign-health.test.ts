@@ -9,6 +9,7 @@ function sending(counts: Partial<Campaign> = {}): Campaign {
     id: 1,
     status: 'sending',
     subject: 'S',
+    newsletter: 'news',
     articleIds: [1],
     total: 10000,
     sent: 0,

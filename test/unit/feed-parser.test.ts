@@ -232,6 +232,34 @@ describe('parseFeed: Atom', () => {
     );
     expect(one.entries).toEqual([{ title: 'Alone', guid: 'urn:x:1', url: 'https://news.test/a' }]);
   });
+
+  test('reads each category term; a category with no term is left out', () => {
+    const feed = parseFeed(
+      '<feed xmlns="http://www.w3.org/2005/Atom"><title>C</title><entry><title>Tagged</title><id>urn:x:2</id>' +
+        '<link href="https://news.test/t"/><category term="Politics" label="Politics and power"/>' +
+        '<category term=" Europe "/><category label="no term"/></entry></feed>',
+    );
+    expect(feed.entries[0].categories).toEqual(['Politics', 'Europe']);
+  });
+});
+
+describe('parseFeed: categories in RSS', () => {
+  test('reads every <category> of an item, one or many, trimmed, empty ones left out; none gives no field', () => {
+    const feed = parseFeed(`<rss version="2.0"><channel><title>C</title>
+      <item><title>Many</title><link>https://news.test/m</link>
+        <category domain="https://news.test/sections">World</category><category> Climate
+ change </category>
+        <category></category></item>
+      <item><title>One</title><link>https://news.test/o</link><category><![CDATA[Sport & Leisure]]></category></item>
+      <item><title>None</title><link>https://news.test/n</link></item>
+    </channel></rss>`);
+    expect(feed.entries.map((e) => e.categories)).toEqual([
+      ['World', 'Climate change'],
+      ['Sport & Leisure'],
+      undefined,
+    ]);
+    expect(feed.entries[2]).not.toHaveProperty('categories');
+  });
 });
 
 describe('parseFeed: hostile and broken documents', () => {

@@ -17,16 +17,17 @@ const ARTICLE_FLAGS: Record<string, string> = {
   published: 'publishedAt',
 };
 
-const articlesAdd = command<{ json: string } | { json?: undefined; article: Record<string, string> }>({
+const articlesAdd = command<{ json: string } | { json?: undefined; article: Record<string, string | string[]> }>({
   group: 'articles',
   name: 'add',
-  synopsis: '--title T --url U [--summary S] [--image URL] [--author A] [--published ISO] | --json file.json',
+  synopsis:
+    '--title T --url U [--summary S] [--image URL] [--author A] [--published ISO] [--categories a,b] | --json file.json',
   brief: '--title T --url U [...] | --json file.json',
   summary: 'Add an article (or several, from a JSON file)',
   details: [
     'An article whose url is already known is not added twice: the stored one is shown instead.',
     'With --json, the file holds one article or an array of them, with the fields of POST /api/admin/articles: ' +
-      'title, url, summary, bodyHtml, imageUrl, author, publishedAt. "-" reads standard input.',
+      'title, url, summary, bodyHtml, imageUrl, author, publishedAt, categories. "-" reads standard input.',
   ],
   positionals: [],
   options: {
@@ -36,6 +37,7 @@ const articlesAdd = command<{ json: string } | { json?: undefined; article: Reco
     image: { type: 'string', value: 'URL', help: 'Lead image, an http(s) URL' },
     author: { type: 'string', value: 'A', help: 'Byline' },
     published: { type: 'string', value: 'ISO', help: 'Publication time, ISO 8601 (default: now)' },
+    categories: { type: 'string', value: 'a,b', help: 'Sections or tags, comma-separated' },
     json: { type: 'string', value: 'file.json', help: 'Read the article(s) from a JSON file instead of flags' },
   },
   examples: [
@@ -45,18 +47,20 @@ const articlesAdd = command<{ json: string } | { json?: undefined; article: Reco
   parse(values) {
     const json = str(values, 'json');
     if (json !== undefined) {
-      const mixed = Object.keys(ARTICLE_FLAGS).filter((f) => values[f] !== undefined);
+      const mixed = [...Object.keys(ARTICLE_FLAGS), 'categories'].filter((f) => values[f] !== undefined);
       if (mixed.length)
         throw new UsageError(`--json cannot be combined with ${mixed.map((f) => `--${f}`).join(', ')}`, 'articles add');
       return { json };
     }
     required(values, 'title', 'articles add');
     required(values, 'url', 'articles add');
-    const article: Record<string, string> = {};
+    const article: Record<string, string | string[]> = {};
     for (const [flag, field] of Object.entries(ARTICLE_FLAGS)) {
       const v = str(values, flag);
       if (v !== undefined) article[field] = v;
     }
+    const categories = str(values, 'categories');
+    if (categories !== undefined) article.categories = categories.split(',').map((c) => c.trim());
     return { article };
   },
   async run({ container }, input) {

@@ -29,18 +29,25 @@ function printWarnings(warnings: CampaignWarning[]): void {
   for (const w of warnings) err(`warning: ${w.message}`);
 }
 
-const campaignCreate = command<{ subject?: string; articleIds?: number[]; allowResend?: boolean }>({
+const campaignCreate = command<{
+  subject?: string;
+  articleIds?: number[];
+  newsletter?: string;
+  allowResend?: boolean;
+}>({
   group: 'campaign',
   name: 'create',
-  synopsis: '[--subject S] [--articles 1,2,3] [--allow-resend]',
+  synopsis: '[--newsletter slug] [--subject S] [--articles 1,2,3] [--allow-resend]',
   summary: 'Create a draft campaign from new articles',
   details: [
-    "With no --articles, the campaign carries every new article; the subject defaults to the lead article's title.",
+    'With no --articles, the campaign carries every article new in its newsletter (in its categories, when it has ' +
+      "some); the subject defaults to the lead article's title.",
     'An article that already went out (or is going out) in another campaign is refused unless --allow-resend; ' +
       'one that another draft also holds is accepted with a warning.',
   ],
   positionals: [],
   options: {
+    newsletter: { type: 'string', value: 'slug', help: 'The newsletter it belongs to (default: the default one)' },
     subject: { type: 'string', value: 'S', help: 'Subject line' },
     articles: { type: 'string', value: '1,2,3', help: 'Article ids, in the order to show them' },
     'allow-resend': { type: 'boolean', help: ALLOW_RESEND_HELP },
@@ -49,13 +56,14 @@ const campaignCreate = command<{ subject?: string; articleIds?: number[]; allowR
     return {
       subject: str(values, 'subject'),
       articleIds: articleList(values, 'campaign create'),
+      newsletter: str(values, 'newsletter'),
       ...(values['allow-resend'] ? { allowResend: true } : {}),
     };
   },
   async run({ container }, input) {
     const c = await container.campaigns.create(input);
     const articles = `${c.articleIds.length} article${c.articleIds.length === 1 ? '' : 's'}`;
-    out(`created campaign ${c.id} (draft) with ${articles}: ${c.subject}`);
+    out(`created campaign ${c.id} (draft) in ${c.newsletter} with ${articles}: ${c.subject}`);
     printWarnings(c.warnings);
     err(
       `next: ${PROG} campaign preview ${c.id}, then campaign test ${c.id} --to you@example.com, ` +
@@ -129,6 +137,7 @@ const campaignList = command<Record<string, never>>({
         [
           { header: 'ID', value: (c) => c.id, right: true },
           { header: 'STATUS', value: (c) => c.status },
+          { header: 'NEWSLETTER', value: (c) => c.newsletter },
           {
             header: 'SENT',
             value: (c) => (c.status === 'draft' ? '-' : `${formatCount(c.sent)}/${formatCount(c.total)}`),

@@ -14,8 +14,18 @@ export interface ArticleRepository {
   get(id: number): Promise<Article | null>;
   /** In the order given; unknown ids are dropped. */
   getMany(ids: number[]): Promise<Article[]>;
+  /** Articles in no sent campaign of any newsletter. */
   listNew(limit?: number): Promise<Article[]>;
+  /**
+   * Articles not yet sent in this newsletter (an article sent in another one is still new here), newest first;
+   * with `categories`, only those sharing one of them, compared case-insensitively. `limit` (default 100) counts
+   * the articles returned, after that filter.
+   */
+  listNewIn(newsletter: string, opts?: { categories?: string[]; limit?: number }): Promise<Article[]>;
   list(limit?: number): Promise<Article[]>;
-  /** Takes the articles out of the new ones; the first campaign to send an article stays recorded on it. */
-  markSent(ids: number[], campaignId: number): Promise<void>;
+  /**
+   * Takes the articles out of the new ones, and out of `newsletter`'s new ones when named; the first campaign to
+   * send an article stays recorded on it.
+   */
+  markSent(ids: number[], campaignId: number, newsletter?: string): Promise<void>;
 }

@@ -42,7 +42,7 @@ export interface DraftSnapshot {
  */
 export interface CampaignRepository {
   /** A new draft with zero counters. */
-  create(input: { subject: string; articleIds: number[]; now: string }): Promise<Campaign>;
+  create(input: { subject: string; newsletter: string; articleIds: number[]; now: string }): Promise<Campaign>;
   get(id: number): Promise<Campaign | null>;
   status(id: number): Promise<CampaignStatus | null>;
   /** Newest first, at most `limit` (default 50). */

@@ -1,0 +1,255 @@
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { Redis } from 'ioredis';
+import type { ConsentEvidence } from '../../src/domain/subscriber';
+import { ArticleStore } from '../../src/store/article-store';
+import { CampaignStore } from '../../src/store/campaign-store';
+import { Keys } from '../../src/store/keys';
+import { MIGRATIONS, runMigrations, type MigrationContext } from '../../src/store/migrations';
+import { SubscriberStore } from '../../src/store/subscriber-store';
+import { deleteKeys, TEST_REDIS } from '../support/redis';
+import { startTestApp, TestClock, type TestApp } from '../support/test-app';
+
+const redis = new Redis(TEST_REDIS);
+let prefix: string;
+let keys: Keys;
+let app: TestApp | undefined;
+
+beforeEach(() => {
+  prefix = `m${randomBytes(5).toString('hex')}`;
+  keys = new Keys(prefix);
+});
+
+afterEach(async () => {
+  await app?.container.close();
+  app = undefined;
+  await deleteKeys(`${prefix}:*`, redis);
+});
+
+afterAll(async () => {
+  await redis.quit();
+});
+
+const AT = '2026-06-01T09:00:00.000Z';
+const evidence = (source: string): ConsentEvidence => ({
+  at: AT,
+  ip: '203.0.113.7',
+  userAgent: 'Mozilla/5.0',
+  termsVersion: '2026-01',
+  termsHash: 'a'.repeat(64),
+  source,
+});
+
+/**
+ * Writes a dataset the way the code before newsletters did, through today's stores: people in every status with
+ * their consent trails, an import, an erasure, articles, and campaigns sent and drafted. Today's campaign store
+ * names a newsletter on each campaign; the ones written before it did not, so that field is taken off again.
+ */
+async function seedTodaysLayout(): Promise<number> {
+  const subscribers = new SubscriberStore({ redis, keys });
+  const articles = new ArticleStore({ redis, keys });
+  const campaigns = new CampaignStore({ redis, keys });
+  const person = async (email: string, status: 'pending' | 'active') =>
+    (await subscribers.create({ email, name: email.split('@')[0], status, consent: evidence('form'), now: AT })).id;
+
+  const ada = await person('ada@example.com', 'active');
+  await subscribers.appendConsent('ada@example.com', { type: 'confirmed', at: AT, evidence: { ip: '203.0.113.7' } });
+  await person('grace@example.com', 'active');
+  await person('pending@example.com', 'pending');
+  const left = await person('left@example.com', 'active');
+  await subscribers.transition({ id: left, email: 'left@example.com' }, ['active'], 'unsubscribed', {
+    unsubscribedAt: AT,
+    updatedAt: AT,
+  });
+  await subscribers.appendConsent('left@example.com', { type: 'unsubscribed', at: AT, detail: 'one-click' });
+  await person('erased@example.com', 'active');
+  await subscribers.erase('erased@example.com', AT);
+  await subscribers.importActive(
+    [
+      { email: 'imported@example.com', name: 'Imported', consent: evidence('import') },
+      { email: 'erased@example.com', name: 'Back', consent: evidence('import') },
+    ],
+    AT,
+  );
+  expect(ada).toBeGreaterThan(0);
+
+  const a1 = (
+    await articles.add({
+      title: 'One',
+      url: 'https://n.test/1',
+      summary: '',
+      bodyHtml: '',
+      publishedAt: AT,
+      createdAt: AT,
+    })
+  ).article;
+  const a2 = (
+    await articles.add({
+      title: 'Two',
+      url: 'https://n.test/2',
+      summary: '',
+      bodyHtml: '',
+      publishedAt: AT,
+      createdAt: AT,
+    })
+  ).article;
+  for (const [subject, ids] of [
+    ['Sent', [a1.id]],
+    ['Draft', [a1.id, a2.id]],
+  ] as const) {
+    const c = await campaigns.create({ subject, newsletter: 'unused', articleIds: [...ids], now: AT });
+    await redis.hdel(keys.campaign(c.id), 'newsletter');
+    if (subject === 'Sent') {
+      await campaigns.transition(c.id, ['draft'], 'sending', { startedAt: AT, total: 3 });
+      await articles.markSent([a1.id], c.id);
+    }
+  }
+  return a1.id;
+}
+
+/** Every key under the prefix with its whole value, read by type: what a migration must not lose. */
+async function snapshot(): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of found) {
+      const type = await redis.type(key);
+      if (type === 'hash') out[key] = await redis.hgetall(key);
+      else if (type === 'list') out[key] = await redis.lrange(key, 0, -1);
+      else if (type === 'zset') out[key] = await redis.zrange(key, '0', '-1', 'WITHSCORES');
+      else if (type === 'set') out[key] = (await redis.smembers(key)).sort();
+      else if (type === 'string') out[key] = await redis.get(key);
+      else if (type === 'stream') out[key] = await redis.xrange(key, '-', '+');
+      else out[key] = type;
+    }
+  } while (cursor !== '0');
+  return out;
+}
+
+/** The keys of the data, not of the job queues, which a start may add or touch. */
+const dataKeys = (s: Record<string, unknown>) =>
+  Object.fromEntries(
+    Object.entries(s).filter(([k]) => !/:(bull|transactional|campaigns:|deliveries|feed)/.test(k.slice(prefix.length))),
+  );
+
+describe('migrations 1 and 2 on a dataset written before newsletters', () => {
+  test('file every campaign and sent article under the default newsletter and lose no person, consent record or article', async () => {
+    const sentArticle = await seedTodaysLayout();
+    const before = dataKeys(await snapshot());
+    expect(await redis.get(keys.schemaVersion())).toBeNull();
+
+    app = await startTestApp({ workers: false, prefix, clock: new TestClock() });
+    const after = dataKeys(await snapshot());
+
+    // Each key of before is there after, equal but for the newsletter now named on each campaign.
+    for (const [key, value] of Object.entries(before)) {
+      const isCampaign = /^campaign:\d+$/.test(key.slice(prefix.length + 1));
+      expect({ key, value: after[key] }).toEqual({
+        key,
+        value: isCampaign ? { ...(value as object), newsletter: 'news' } : value,
+      });
+    }
+    // New: the version, the default newsletter, and what was sent in it: the one article a sent campaign carried.
+    expect(
+      Object.keys(after)
+        .filter((k) => !(k in before))
+        .sort(),
+    ).toEqual([keys.newsletters(), keys.schemaVersion(), keys.newsletterSent('news')].sort());
+    expect(after[keys.newsletterSent('news')]).toEqual([String(sentArticle)]);
+    expect(await redis.get(keys.schemaVersion())).toBe(String(MIGRATIONS.at(-1)!.version));
+
+    // Through the service: both campaigns in "news"; its members are the three active people, in id order.
+    const { container } = app;
+    expect((await container.campaigns.list()).map((c) => [c.subject, c.newsletter])).toEqual([
+      ['Draft', 'news'],
+      ['Sent', 'news'],
+    ]);
+    // The article sent before is no longer new in the default newsletter, and still new in another.
+    await container.newsletters.create({ slug: 'weekly', name: 'Weekly' });
+    expect((await container.campaigns.create({})).articleIds).toEqual([sentArticle + 1]);
+    expect((await container.campaigns.create({ newsletter: 'weekly' })).articleIds.sort()).toEqual([
+      sentArticle,
+      sentArticle + 1,
+    ]);
+    const members = await container.subscribers.getMany(await container.subscribers.pageActiveIds(0, 100));
+    expect(members.map((m) => m?.email)).toEqual(['ada@example.com', 'grace@example.com', 'imported@example.com']);
+    const left = await container.subscriptions.export('left@example.com');
+    expect([left.subscriber.status, left.trail.map((e) => [e.type, e.detail])]).toEqual([
+      'unsubscribed',
+      [['unsubscribed', 'one-click']],
+    ]);
+  });
+
+  test('a second start changes nothing', async () => {
+    await seedTodaysLayout();
+    app = await startTestApp({ workers: false, prefix, clock: new TestClock() });
+    const once = dataKeys(await snapshot());
+    await app.container.close();
+    app = await startTestApp({ workers: false, prefix, clock: new TestClock() });
+    expect(dataKeys(await snapshot())).toEqual(once);
+  });
+});
+
+describe('runMigrations', () => {
+  const ctx = (): MigrationContext => ({
+    redis,
+    keys,
+    log: pino({ level: 'silent' }),
+    clock: new TestClock(),
+    defaultNewsletter: 'news',
+  });
+  const slow = (runs: number[], version: number) => ({
+    version,
+    name: `step ${version}`,
+    async up() {
+      runs.push(version);
+      await new Promise((ok) => setTimeout(ok, 150));
+    },
+  });
+
+  test('five processes starting together run each migration once, and all wait for the last', async () => {
+    const runs: number[] = [];
+    const migrations = [slow(runs, 1), slow(runs, 2)];
+    const versions = await Promise.all(
+      Array.from({ length: 5 }, () => runMigrations(ctx(), { migrations, pollMs: 20 })),
+    );
+    expect(runs).toEqual([1, 2]);
+    expect(versions).toEqual([2, 2, 2, 2, 2]);
+    expect(await redis.get(keys.migrationLock())).toBeNull();
+  });
+
+  test('a migration that fails keeps the version before it and frees the lock; the next start runs only it', async () => {
+    const runs: number[] = [];
+    let fail = true;
+    const flaky = {
+      version: 2,
+      name: 'flaky',
+      up() {
+        runs.push(2);
+        return fail ? Promise.reject(new Error('interrupted')) : Promise.resolve();
+      },
+    };
+    await expect(runMigrations(ctx(), { migrations: [slow(runs, 1), flaky] })).rejects.toThrow('interrupted');
+    expect(await redis.get(keys.schemaVersion())).toBe('1');
+    expect(await redis.get(keys.migrationLock())).toBeNull();
+    fail = false;
+    expect(await runMigrations(ctx(), { migrations: [slow(runs, 1), flaky] })).toBe(2);
+    expect(runs).toEqual([1, 2, 2]);
+  });
+
+  test('a holder that lost its lock to another process does not record its version', async () => {
+    const stolen = {
+      version: 1,
+      name: 'stalls',
+      async up() {
+        // Another process took the lock after this one's expired.
+        await redis.set(keys.migrationLock(), 'someone-else');
+      },
+    };
+    await expect(runMigrations(ctx(), { migrations: [stolen] })).rejects.toThrow(/lost the lock/);
+    expect(await redis.get(keys.schemaVersion())).toBeNull();
+    expect(await redis.get(keys.migrationLock())).toBe('someone-else');
+  });
+});
