@@ -107,24 +107,34 @@ export interface ArticleReuse {
 }
 
 /**
- * The one place that decides whether articles were "already sent". Today an article is sent once any campaign sent
- * it (the article store records the first); a campaign still going out counts too, since its articles are marked
- * only when it ends. `others` are the campaigns to compare with, without the one being edited. When sending becomes
- * per newsletter, this is where the newsletter goes in.
+ * The one place that decides whether articles were "already sent", per newsletter: an article that went out in the
+ * morning briefing is still new for the weekly letter. It was sent when the store records it as sent in this
+ * newsletter (`sentHere`, one flag per article); a campaign of this newsletter still going out counts too, since its
+ * articles are marked only when it ends. Drafts of the same newsletter holding an article earn a warning; other
+ * newsletters' drafts reach other readers and do not. `others` are the campaigns to compare with, without the one
+ * being edited.
  */
-export function articleReuse(articles: Article[], others: Campaign[]): ArticleReuse {
+export function articleReuse(
+  articles: Article[],
+  others: Campaign[],
+  newsletter: string,
+  sentHere: boolean[],
+): ArticleReuse {
   const sent: ArticleReuse['sent'] = [];
   const inDrafts = new Map<number, number[]>();
-  for (const a of articles) {
-    const goingOut = others.find(
-      (c) => (c.status === 'sending' || c.status === 'paused') && c.articleIds.includes(a.id),
-    );
-    const campaignId = a.sentInCampaign ?? goingOut?.id;
+  const mine = others.filter((c) => c.newsletter === newsletter);
+  articles.forEach((a, i) => {
+    const holds = (c: Campaign) => c.articleIds.includes(a.id);
+    const goingOut = mine.find((c) => (c.status === 'sending' || c.status === 'paused') && holds(c));
+    // The campaign to name: a sent one of this newsletter that holds it, else the one the article store recorded.
+    const sentBy = sentHere[i]
+      ? (mine.find((c) => c.status === 'sent' && holds(c))?.id ?? a.sentInCampaign)
+      : undefined;
+    const campaignId = sentBy ?? goingOut?.id;
     if (campaignId !== undefined) sent.push({ articleId: a.id, title: a.title, campaignId });
-    for (const c of others)
-      if (c.status === 'draft' && c.articleIds.includes(a.id))
-        inDrafts.set(c.id, [...(inDrafts.get(c.id) ?? []), a.id]);
-  }
+    for (const c of mine)
+      if (c.status === 'draft' && holds(c)) inDrafts.set(c.id, [...(inDrafts.get(c.id) ?? []), a.id]);
+  });
   return { sent, inDrafts: [...inDrafts].map(([campaignId, articleIds]) => ({ campaignId, articleIds })) };
 }
 
@@ -174,7 +184,7 @@ export class Campaigns {
             `${categories.length ? ` (categories ${categories.join(', ')})` : ''}. Add articles first.`,
         );
     }
-    const warnings = await this.checkReuse(articles, undefined, allowResend);
+    const warnings = await this.checkReuse(articles, newsletter, undefined, allowResend);
     const title = subject ?? articles[0].title.slice(0, 200);
     // The id is not known before the campaign exists; the web version's link differs by a few digits, at most.
     await this.renderWithinLimit(title, articles, this.deps.links.webVersion(0));
@@ -205,7 +215,7 @@ export class Campaigns {
       ? await this.knownArticles(articleIds)
       : await this.deps.articles.getMany(campaign.articleIds);
     // A subject-only edit leaves the articles as the operator accepted them when the draft was made.
-    if (articleIds) warnings = await this.checkReuse(articles, id, allowResend);
+    if (articleIds) warnings = await this.checkReuse(articles, campaign.newsletter, id, allowResend);
     await this.renderWithinLimit(subject ?? campaign.subject, articles, this.deps.links.webVersion(id));
     const edited = await this.deps.campaigns.updateDraft(id, { subject, articleIds });
     if (!edited.ok) {
@@ -387,9 +397,13 @@ export class Campaigns {
    * Refuses articles that went out already unless `allowResend`, and warns of other drafts that hold some of them.
    * `self` is the draft being edited, which does not count against itself.
    */
-  private async checkReuse(articles: Article[], self: number | undefined, allowResend = false) {
+  private async checkReuse(articles: Article[], newsletter: string, self: number | undefined, allowResend = false) {
     const others = (await this.deps.campaigns.list(CAMPAIGNS_CHECKED_FOR_REUSE)).filter((c) => c.id !== self);
-    const reuse = articleReuse(articles, others);
+    const sentHere = await this.deps.articles.sentIn(
+      newsletter,
+      articles.map((a) => a.id),
+    );
+    const reuse = articleReuse(articles, others, newsletter, sentHere);
     if (reuse.sent.length && !allowResend) {
       const which = reuse.sent.map((s) => `article ${s.articleId} ("${s.title}") in campaign ${s.campaignId}`);
       throw new ConflictError(

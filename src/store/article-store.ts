@@ -122,6 +122,12 @@ export class ArticleStore implements ArticleRepository {
     return this.getMany(await this.newestIds(this.keys.allArticles(), limit));
   }
 
+  async sentIn(newsletter: string, ids: number[]): Promise<boolean[]> {
+    if (!ids.length) return [];
+    const found = await this.redis.smismember(this.keys.newsletterSent(newsletter), ...ids.map(String));
+    return found.map((f) => f === 1);
+  }
+
   async listNewIn(newsletter: string, opts: { categories?: string[]; limit?: number } = {}): Promise<Article[]> {
     const limit = opts.limit ?? DEFAULT_LIMIT;
     const wanted = new Set((opts.categories ?? []).map((c) => c.toLowerCase()));

@@ -196,6 +196,17 @@ export function articleRepositoryContract(
         expect(await repo.listNewIn('briefing')).toEqual([{ ...b, sentInCampaign: 8 }]);
       });
 
+      test('sentIn answers per id, in order, for that newsletter only', async () => {
+        const [a, b] = await addAll(
+          newArticle('a', { publishedAt: time(2) }),
+          newArticle('b', { publishedAt: time(1) }),
+        );
+        await repo.markSent([a.id], 7, 'briefing');
+        expect(await repo.sentIn('briefing', [b.id, a.id, 999])).toEqual([false, true, false]);
+        expect(await repo.sentIn('weekly', [a.id, b.id])).toEqual([false, false]);
+        expect(await repo.sentIn('briefing', [])).toEqual([]);
+      });
+
       test('with categories, only articles sharing one, whatever the case; the limit counts what is returned', async () => {
         const [, politics, both, , europe] = await addAll(
           newArticle('untagged', { publishedAt: time(5) }),

@@ -156,7 +156,10 @@ describe('migrations 1 and 2 on a dataset written before newsletters', () => {
       Object.keys(after)
         .filter((k) => !(k in before))
         .sort(),
-    ).toEqual([keys.newsletters(), keys.schemaVersion(), keys.newsletterSent('news')].sort());
+    ).toEqual(
+      // The audience indexes' version key comes from their own backfill, which the same start runs.
+      [keys.newsletters(), keys.schemaVersion(), keys.newsletterSent('news'), keys.audienceIndexVersion()].sort(),
+    );
     expect(after[keys.newsletterSent('news')]).toEqual([String(sentArticle)]);
     expect(await redis.get(keys.schemaVersion())).toBe(String(MIGRATIONS.at(-1)!.version));
 

@@ -15,12 +15,12 @@ function article(id: number, sentInCampaign?: number): Article {
   };
 }
 
-function campaign(id: number, status: CampaignStatus, articleIds: number[]): Campaign {
+function campaign(id: number, status: CampaignStatus, articleIds: number[], newsletter = 'news'): Campaign {
   return {
     id,
     status,
     subject: `Campaign ${id}`,
-    newsletter: 'news',
+    newsletter,
     articleIds,
     total: 0,
     sent: 0,
@@ -38,10 +38,12 @@ function campaign(id: number, status: CampaignStatus, articleIds: number[]): Cam
 }
 
 describe('articleReuse', () => {
-  test('an article is sent when a sent campaign is recorded on it, or a campaign sending or paused holds it', () => {
+  test('an article is sent when the store has it sent in this newsletter, or a campaign of it sending or paused holds it', () => {
     const reuse = articleReuse(
       [article(1, 7), article(2), article(3), article(4)],
       [campaign(8, 'sending', [2]), campaign(9, 'paused', [3]), campaign(10, 'cancelled', [4])],
+      'news',
+      [true, false, false, false],
     );
     expect(reuse.sent).toEqual([
       { articleId: 1, title: 'Story 1', campaignId: 7 },
@@ -51,16 +53,28 @@ describe('articleReuse', () => {
     expect(reuse.inDrafts).toEqual([]);
   });
 
-  test('the campaign recorded on the article wins over one still going out', () => {
-    expect(articleReuse([article(1, 7)], [campaign(8, 'sending', [1])]).sent).toEqual([
+  test('the campaign that sent it wins over one still going out', () => {
+    expect(articleReuse([article(1, 7)], [campaign(8, 'sending', [1])], 'news', [true]).sent).toEqual([
       { articleId: 1, title: 'Story 1', campaignId: 7 },
     ]);
+  });
+
+  test('what went out or is held in another newsletter does not count: its readers are others', () => {
+    const reuse = articleReuse(
+      [article(1, 7), article(2)],
+      [campaign(7, 'sent', [1], 'alerts'), campaign(8, 'sending', [2], 'alerts'), campaign(9, 'draft', [1], 'alerts')],
+      'news',
+      [false, false],
+    );
+    expect(reuse).toEqual({ sent: [], inDrafts: [] });
   });
 
   test('other drafts are listed once each, with the shared articles in the order of the campaign being made', () => {
     const reuse = articleReuse(
       [article(3), article(1), article(2)],
       [campaign(5, 'draft', [1, 2, 3]), campaign(6, 'draft', [2]), campaign(7, 'draft', [9])],
+      'news',
+      [false, false, false],
     );
     expect(reuse.inDrafts).toEqual([
       { campaignId: 5, articleIds: [3, 1, 2] },

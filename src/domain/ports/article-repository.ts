@@ -28,4 +28,6 @@ export interface ArticleRepository {
    * send an article stays recorded on it.
    */
   markSent(ids: number[], campaignId: number, newsletter?: string): Promise<void>;
+  /** For each id, in order, whether it went out in a sent campaign of this newsletter. */
+  sentIn(newsletter: string, ids: number[]): Promise<boolean[]>;
 }
