@@ -59,6 +59,7 @@ import { PostmarkWebhook } from './webhooks/postmark';
 import { SendGridWebhook } from './webhooks/sendgrid';
 import { SesWebhook } from './webhooks/ses';
 import type { HttpGet, WebhookProvider } from './webhooks/webhook';
+import { campaignScheduleWorker } from '../workers/campaign-schedule-worker';
 import { campaignWorker } from '../workers/campaign-worker';
 import { deliveryWorker } from '../workers/delivery-worker';
 import { feedbackWorker } from '../workers/feedback-worker';
@@ -354,6 +355,7 @@ export function buildContainer(input: ContainerInput) {
       const run = { ...queues, log };
       workers.push(startQueueWorker(transactionalWorker({ mail: transactionalMail, log }), run));
       workers.push(startQueueWorker(campaignWorker({ delivery, log, lockDurationMs }), run));
+      workers.push(startQueueWorker(campaignScheduleWorker({ campaigns, log }), run));
       workers.push(
         startQueueWorker(
           deliveryWorker({ delivery, log, concurrency: config.delivery.concurrency, lockDurationMs }),

@@ -37,6 +37,13 @@ export interface Campaign {
   finishedAt?: string;
   /** Why the campaign paused itself or failed. */
   reason?: string;
+  /** A draft's planned send time (ISO 8601, UTC); cleared when the send starts, by the schedule or by hand. */
+  scheduledAt?: string;
+  /**
+   * Set when a scheduled send started later than planned (the workers were down at the time): by how many whole
+   * seconds. `startedAt` minus this is the time it was scheduled for.
+   */
+  startedLateBySeconds?: number;
   /** Set by a resume: the rate check counts from here. */
   rateBaseline?: RateBaseline;
   /** Highest subscriber id a send includes: people who sign up during the send wait for the next one. */

@@ -82,6 +82,24 @@ const editSchema = z
   })
   .refine((e) => e.subject !== undefined || e.articleIds !== undefined, 'give a subject, articleIds or both');
 
+/**
+ * A schedule may name a time this many ms in the past: the operator's "now" reaches the server a moment late, and
+ * such a job simply runs at once.
+ */
+export const SCHEDULE_SLACK_MS = 10_000;
+/** How far ahead a draft can be scheduled: further than this is almost surely a typo in the year. */
+export const SCHEDULE_HORIZON_MS = 366 * 24 * 3600 * 1000;
+/**
+ * A scheduled send that starts more than this after its time is "late" (logged, and recorded on the campaign). A
+ * worker that was up takes a due job within a second or so; beyond this, no worker was there to take it.
+ */
+export const SCHEDULE_LATE_AFTER_MS = 3000;
+
+const scheduleSchema = z.strictObject({
+  // The zone is required: a bare local time would mean whatever zone the server runs in.
+  at: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time with a zone, e.g. 2026-12-01T08:00:00Z' }),
+});
+
 /** Campaigns, newest first, that the reuse check looks at for drafts and sends in progress holding an article. */
 const CAMPAIGNS_CHECKED_FOR_REUSE = 500;
 
@@ -231,11 +249,14 @@ export class Campaigns {
 
   /** Removes a draft for good; a campaign that started sending keeps its record. */
   async delete(id: number): Promise<void> {
+    const before = await this.deps.campaigns.get(id);
     const deleted = await this.deps.campaigns.deleteDraft(id);
     if (!deleted.ok) {
       if (deleted.current === null) throw new NotFoundError(`No campaign ${id}`);
       throw notADraft(id, deleted.current, 'deleted');
     }
+    // Its schedule job would find no campaign and do nothing; removing it only keeps the queue tidy.
+    if (before?.scheduledAt) await this.deps.jobs.unscheduleSend(id, before.scheduledAt);
     this.deps.log.info({ event: 'campaign.deleted', campaignId: id }, 'campaign deleted');
   }
 
@@ -304,19 +325,106 @@ export class Campaigns {
     return { messageId: result.messageId, to };
   }
 
+  /**
+   * Plans the send of a draft at `input.at` (ISO 8601 with a zone, in the future, within a year). A draft already
+   * scheduled gets the new time; the job of the old time finds the schedule changed and does nothing.
+   */
+  async schedule(id: number, input: unknown): Promise<CampaignReport> {
+    const { at: given } = parse(scheduleSchema, input, 'invalid_schedule');
+    const when = Date.parse(given);
+    const now = this.deps.clock.now().getTime();
+    if (when < now - SCHEDULE_SLACK_MS)
+      throw new ValidationError('invalid_schedule', `at: ${given} is in the past; give a time to come`);
+    if (when > now + SCHEDULE_HORIZON_MS)
+      throw new ValidationError('invalid_schedule', `at: ${given} is more than a year ahead`);
+    const campaign = await this.load(id);
+    if (campaign.status !== 'draft') throw notADraft(id, campaign.status, 'scheduled');
+    this.checkSendable(campaign);
+    // Stored in UTC, as every other time of a campaign; the job id is derived from the instant, not the spelling.
+    const at = new Date(when).toISOString();
+    // The job goes in first: a crash between the two leaves a job that finds no matching schedule (a no-op), never
+    // a schedule with no job to fire it.
+    await this.deps.jobs.scheduleSend(id, at);
+    const set = await this.deps.campaigns.setSchedule(id, at);
+    if (!set.ok) {
+      if (set.current === null) throw new NotFoundError(`No campaign ${id}`);
+      throw notADraft(id, set.current, 'scheduled');
+    }
+    if (campaign.scheduledAt && campaign.scheduledAt !== at)
+      await this.deps.jobs.unscheduleSend(id, campaign.scheduledAt);
+    this.deps.log.info({ event: 'campaign.scheduled', campaignId: id, at }, 'campaign scheduled');
+    return this.get(id);
+  }
+
+  /** Takes a draft's schedule away; its job finds no schedule and does nothing. Idempotent on a draft. */
+  async unschedule(id: number): Promise<CampaignReport> {
+    const campaign = await this.load(id);
+    const set = await this.deps.campaigns.setSchedule(id, null);
+    if (!set.ok) {
+      if (set.current === null) throw new NotFoundError(`No campaign ${id}`);
+      throw notADraft(id, set.current, 'unscheduled');
+    }
+    if (campaign.scheduledAt) await this.deps.jobs.unscheduleSend(id, campaign.scheduledAt);
+    this.deps.log.info({ event: 'campaign.unscheduled', campaignId: id }, 'campaign unscheduled');
+    return this.get(id);
+  }
+
+  /**
+   * What a schedule job does when its time comes: sends the campaign if it is still a draft scheduled for exactly
+   * `scheduledAt`, and otherwise nothing (it was sent, edited into another schedule, unscheduled, cancelled or
+   * deleted since). The check is repeated inside the atomic start of the send, so a reschedule racing this run wins
+   * whole. Returns what happened, for the log and the tests.
+   */
+  async runSchedule(id: number, scheduledAt: string): Promise<'sent' | 'stale'> {
+    const campaign = await this.deps.campaigns.get(id);
+    if (!campaign || campaign.status !== 'draft' || campaign.scheduledAt !== scheduledAt) {
+      this.deps.log.info(
+        { event: 'campaign.schedule_stale', campaignId: id, scheduledAt, status: campaign?.status ?? null },
+        'schedule no longer current; nothing sent',
+      );
+      return 'stale';
+    }
+    const lateMs = this.deps.clock.now().getTime() - Date.parse(scheduledAt);
+    const startedLateBySeconds = lateMs > SCHEDULE_LATE_AFTER_MS ? Math.round(lateMs / 1000) : undefined;
+    if (startedLateBySeconds !== undefined)
+      this.deps.log.warn(
+        { event: 'campaign.schedule_late', campaignId: id, scheduledAt, lateBySeconds: startedLateBySeconds },
+        `scheduled send starting ${startedLateBySeconds} s late`,
+      );
+    try {
+      await this.startSend(id, { scheduledAt, startedLateBySeconds });
+      return 'sent';
+    } catch (e) {
+      // Another worker or an operator got there first, or the draft changed between the read and the start: the
+      // run that lost has nothing to do. Anything else (too large now, Redis down) is the job's failure.
+      if (e instanceof ConflictError || e instanceof NotFoundError) {
+        this.deps.log.info(
+          { event: 'campaign.schedule_stale', campaignId: id, scheduledAt, code: e.code },
+          'scheduled send lost to a change; nothing sent',
+        );
+        return 'stale';
+      }
+      throw e;
+    }
+  }
+
   /** Renders the newsletter once, stores it, and starts the fan-out. */
   async send(id: number): Promise<CampaignReport> {
+    return this.startSend(id);
+  }
+
+  /**
+   * The start of a send, by hand or on schedule. `scheduled` holds the schedule the draft must still have, and the
+   * lateness to record.
+   */
+  private async startSend(
+    id: number,
+    scheduled?: { scheduledAt: string; startedLateBySeconds?: number },
+  ): Promise<CampaignReport> {
     const campaign = await this.load(id);
     if (campaign.status !== 'draft')
       throw new ConflictError('invalid_state', `Campaign ${id} is ${campaign.status}; only a draft can be sent`);
-    // The fan-out pages through the active set, which is the default newsletter's membership; nobody can join
-    // another newsletter yet, so sending one would mail people who never chose it.
-    if (campaign.newsletter !== this.deps.newsletters.defaultSlug)
-      throw new ConflictError(
-        'invalid_state',
-        `Campaign ${id} belongs to newsletter "${campaign.newsletter}", which has no readers yet; ` +
-          `only campaigns of "${this.deps.newsletters.defaultSlug}" can be sent`,
-      );
+    this.checkSendable(campaign);
     const articles = await this.deps.articles.getMany(campaign.articleIds);
     // Checked again at send: the templates or the articles may have changed since the draft was made.
     const rendered = await this.renderWithinLimit(campaign.subject, articles, this.deps.links.webVersion(id));
@@ -326,9 +434,9 @@ export class Campaigns {
     // delete that landed in between wins whole, and nothing of this send is left behind.
     const moved = await this.deps.campaigns.startSending(
       id,
-      { subject: campaign.subject, articleIds: campaign.articleIds },
+      { subject: campaign.subject, articleIds: campaign.articleIds, scheduledAt: scheduled?.scheduledAt },
       { subject: campaign.subject, ...rendered },
-      { startedAt: this.now(), maxSubscriberId, total },
+      { startedAt: this.now(), maxSubscriberId, total, startedLateBySeconds: scheduled?.startedLateBySeconds },
     );
     if (!moved.ok) {
       if (moved.current === null) throw new NotFoundError(`No campaign ${id}`);
@@ -340,8 +448,25 @@ export class Campaigns {
       throw new ConflictError('invalid_state', `Campaign ${id} is ${moved.current}; only a draft can be sent`);
     }
     await this.deps.jobs.startFanout(id, 'start');
-    this.deps.log.info({ event: 'campaign.sending', campaignId: id, total }, 'campaign sending');
+    this.deps.log.info(
+      { event: 'campaign.sending', campaignId: id, total, scheduledAt: scheduled?.scheduledAt },
+      'campaign sending',
+    );
     return this.get(id);
+  }
+
+  /**
+   * The fan-out pages through the active set, which is the default newsletter's membership; nobody can join another
+   * newsletter yet, so sending one would mail people who never chose it. Checked at schedule time too, so a schedule
+   * is refused now instead of failing when nobody watches.
+   */
+  private checkSendable(campaign: Campaign): void {
+    if (campaign.newsletter !== this.deps.newsletters.defaultSlug)
+      throw new ConflictError(
+        'invalid_state',
+        `Campaign ${campaign.id} belongs to newsletter "${campaign.newsletter}", which has no readers yet; ` +
+          `only campaigns of "${this.deps.newsletters.defaultSlug}" can be sent`,
+      );
   }
 
   /** Every batch checks the status before each group of sends, so a pause holds within one batch. */
@@ -474,17 +599,25 @@ export class Campaigns {
   }
 }
 
-/** The input as the schema reads it, or invalid_campaign naming the first bad field. */
-function parse<T>(schema: z.ZodType<T>, input: unknown): T {
+/** The input as the schema reads it, or `code` (invalid_campaign by default) naming the first bad field. */
+function parse<T>(
+  schema: z.ZodType<T>,
+  input: unknown,
+  code: 'invalid_campaign' | 'invalid_schedule' = 'invalid_campaign',
+): T {
   const parsed = schema.safeParse(input ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ValidationError('invalid_campaign', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    throw new ValidationError(code, `${issue.path.join('.') || 'body'}: ${issue.message}`);
   }
   return parsed.data;
 }
 
-function notADraft(id: number, status: CampaignStatus, action: 'edited' | 'deleted'): ConflictError {
+function notADraft(
+  id: number,
+  status: CampaignStatus,
+  action: 'edited' | 'deleted' | 'scheduled' | 'unscheduled',
+): ConflictError {
   return new ConflictError('invalid_state', `Campaign ${id} is ${status}; only a draft can be ${action}`, { status });
 }
 

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'terms_outdated'
   | 'invalid_article'
   | 'invalid_campaign'
+  | 'invalid_schedule'
   | 'unknown_articles'
   | 'no_new_articles'
   | 'newsletter_too_large'

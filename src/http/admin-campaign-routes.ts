@@ -29,6 +29,12 @@ export function adminCampaignRoutes(deps: { campaigns: Campaigns }): Router {
   });
   r.post('/campaigns/:id/test', json, async (req, res) => void res.json(await campaigns.test(id(req), req.body)));
   r.post('/campaigns/:id/send', async (req, res) => void res.status(202).json(await campaigns.send(id(req))));
+  r.post(
+    '/campaigns/:id/schedule',
+    json,
+    async (req, res) => void res.json(await campaigns.schedule(id(req), req.body)),
+  );
+  r.delete('/campaigns/:id/schedule', async (req, res) => void res.json(await campaigns.unschedule(id(req))));
   r.post('/campaigns/:id/pause', async (req, res) => void res.json(await campaigns.pause(id(req))));
   r.post('/campaigns/:id/resume', async (req, res) => void res.json(await campaigns.resume(id(req))));
   r.post('/campaigns/:id/cancel', async (req, res) => void res.json(await campaigns.cancel(id(req))));

@@ -13,6 +13,7 @@ const STATUS: Record<ErrorCode, number> = {
   terms_outdated: 422,
   invalid_article: 422,
   invalid_campaign: 422,
+  invalid_schedule: 422,
   unknown_articles: 422,
   no_new_articles: 422,
   newsletter_too_large: 422,

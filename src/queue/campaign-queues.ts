@@ -1,6 +1,6 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { CampaignJobs } from '../domain/ports/job-queues';
-import { QUEUES, type BatchJob, type FanoutJob } from './jobs';
+import { QUEUES, type BatchJob, type FanoutJob, type ScheduledSendJob } from './jobs';
 import { waitingJobs } from './queue-depth';
 
 /** Options of `CampaignQueues`. */
@@ -15,6 +15,8 @@ export interface CampaignQueuesOptions {
 export class CampaignQueues implements CampaignJobs {
   readonly fanout: Queue<FanoutJob>;
   readonly deliveries: Queue<BatchJob>;
+  /** Delayed jobs, one per scheduled draft and time: a queue of its own so its workers never wait behind batches. */
+  readonly schedules: Queue<ScheduledSendJob>;
 
   constructor(opts: CampaignQueuesOptions) {
     this.fanout = new Queue<FanoutJob>(QUEUES.campaigns, {
@@ -38,6 +40,30 @@ export class CampaignQueues implements CampaignJobs {
         removeOnFail: { age: 30 * 24 * 3600 },
       },
     });
+    this.schedules = new Queue<ScheduledSendJob>(QUEUES.campaignSchedules, {
+      connection: opts.connection,
+      prefix: opts.prefix,
+      defaultJobOptions: {
+        attempts: 10,
+        backoff: { type: 'exponential', delay: 2000 },
+        // Removed once done, so the same draft scheduled again for the same instant later gets a job again; a
+        // second job for a time already handled is harmless (the campaign is no longer scheduled for it).
+        removeOnComplete: true,
+        removeOnFail: { age: 30 * 24 * 3600 },
+      },
+    });
+  }
+
+  async scheduleSend(campaignId: number, at: string): Promise<void> {
+    // A time already past gives delay 0: the job runs at once. BullMQ keeps delayed jobs in Redis, so one that falls
+    // due while no worker runs is taken by the first worker that starts.
+    const delay = Math.max(0, Date.parse(at) - Date.now());
+    await this.schedules.add('send', { campaignId, scheduledAt: at }, { jobId: scheduleJobId(campaignId, at), delay });
+  }
+
+  async unscheduleSend(campaignId: number, at: string): Promise<void> {
+    // remove() refuses a job a worker holds (it is running); that run finds the schedule changed and does nothing.
+    await this.schedules.remove(scheduleJobId(campaignId, at)).catch(() => 0);
   }
 
   async startFanout(campaignId: number, run: string): Promise<void> {
@@ -64,6 +90,11 @@ export class CampaignQueues implements CampaignJobs {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.fanout.close(), this.deliveries.close()]);
+    await Promise.all([this.fanout.close(), this.deliveries.close(), this.schedules.close()]);
   }
+}
+
+/** One job per campaign and scheduled instant (ms), so repeated adds of one schedule are one job. */
+function scheduleJobId(campaignId: number, at: string): string {
+  return `c${campaignId}-s${Date.parse(at)}`;
 }

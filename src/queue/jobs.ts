@@ -5,6 +5,7 @@ export const QUEUES = {
   transactional: 'transactional',
   campaigns: 'campaigns',
   deliveries: 'deliveries',
+  campaignSchedules: 'campaign-schedules',
   feed: 'feed',
   feedback: 'feedback',
 } as const;
@@ -17,6 +18,8 @@ export type TransactionalJob = { kind: TransactionalKind; subscriberId: number }
 export type FanoutJob = { campaignId: number };
 /** One batch of a campaign's recipients, by id. */
 export type BatchJob = { campaignId: number; ids: number[] };
+/** The planned send of a draft: it goes out only if the draft is still scheduled for `scheduledAt`. */
+export type ScheduledSendJob = { campaignId: number; scheduledAt: string };
 /** One poll of the site's feed. */
 export type FeedPollJob = { url: string };
 /** One read of the feedback mailbox: on its schedule, or asked for now (an operator, a test). */

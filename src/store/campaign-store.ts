@@ -74,18 +74,35 @@ return 'ok'
 `);
 
 /**
- * Starts a send: only while the campaign is a draft with the subject and article ids the sender rendered, stores
- * the content and moves the status to sending with the field/value pairs after the content. Returns 'ok', or the
- * status found (false: none); a draft that was edited since answers 'draft'.
- * KEYS: campaign, content. ARGV: subject, article ids (JSON as stored), content subject, html, text, field/value...
+ * Starts a send: only while the campaign is a draft with the subject and article ids the sender rendered (and, when
+ * ARGV[6] is not empty, still scheduled for that time), stores the content and moves the status to sending with the
+ * field/value pairs after it. The schedule is cleared: a draft sent by hand must not go out again at its time.
+ * Returns 'ok', or the status found (false: none); a draft edited or rescheduled since answers 'draft'.
+ * KEYS: campaign, content. ARGV: subject, article ids (JSON as stored), content subject, html, text, expected
+ * scheduledAt or '', field/value...
  */
 const START_SENDING = new LuaScript(`
-local c = redis.call('HMGET', KEYS[1], 'status', 'subject', 'articleIds')
+local c = redis.call('HMGET', KEYS[1], 'status', 'subject', 'articleIds', 'scheduledAt')
 if not c[1] then return false end
 if c[1] ~= 'draft' or c[2] ~= ARGV[1] or c[3] ~= ARGV[2] then return c[1] end
+if ARGV[6] ~= '' and c[4] ~= ARGV[6] then return c[1] end
 redis.call('HSET', KEYS[2], 'subject', ARGV[3], 'html', ARGV[4], 'text', ARGV[5])
 redis.call('HSET', KEYS[1], 'status', 'sending')
-if #ARGV > 5 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
+redis.call('HDEL', KEYS[1], 'scheduledAt')
+if #ARGV > 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
+return 'ok'
+`);
+
+/**
+ * Sets (ARGV[1] not empty) or clears a draft's scheduledAt, only while it is a draft. Returns 'ok', or the status
+ * found (false: none). KEYS: campaign.
+ */
+const SET_SCHEDULE = new LuaScript(`
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return false end
+if status ~= 'draft' then return status end
+if ARGV[1] == '' then redis.call('HDEL', KEYS[1], 'scheduledAt')
+else redis.call('HSET', KEYS[1], 'scheduledAt', ARGV[1]) end
 return 'ok'
 `);
 
@@ -230,6 +247,10 @@ export class CampaignStore implements CampaignRepository {
     return transitionResult(r);
   }
 
+  async setSchedule(id: number, scheduledAt: string | null): Promise<CampaignTransition> {
+    return transitionResult(await SET_SCHEDULE.run(this.redis, [this.keys.campaign(id)], [scheduledAt ?? '']));
+  }
+
   async startSending(
     id: number,
     draft: DraftSnapshot,
@@ -245,6 +266,7 @@ export class CampaignStore implements CampaignRepository {
         content.subject,
         content.html,
         content.text,
+        draft.scheduledAt ?? '',
         // A rate baseline needs the counters read inside a script; a send starts from zero, so it has none.
         ...changeFields({ ...changes, rateBaseline: false }),
       ],
@@ -330,6 +352,7 @@ function changeFields(c: CampaignChanges): string[] {
   if (c.reason !== undefined) fields.reason = c.reason;
   if (c.maxSubscriberId !== undefined) fields.maxSubscriberId = String(c.maxSubscriberId);
   if (c.total !== undefined) fields.total = String(c.total);
+  if (c.startedLateBySeconds !== undefined) fields.startedLateBySeconds = String(c.startedLateBySeconds);
   if (c.resetFailures) fields.consecutiveFailures = '0';
   if (c.rateBaseline) fields[RATE_BASELINE] = '1';
   return Object.entries(fields).flat();
@@ -355,6 +378,8 @@ function toCampaign(r: Row): Campaign {
     startedAt: r.startedAt || undefined,
     finishedAt: r.finishedAt || undefined,
     reason: r.reason || undefined,
+    scheduledAt: r.scheduledAt || undefined,
+    startedLateBySeconds: r.startedLateBySeconds === undefined ? undefined : n('startedLateBySeconds'),
     rateBaseline:
       r.baseSent === undefined
         ? undefined

@@ -217,6 +217,60 @@ export function campaignRepositoryContract(
         expect(await repo.content(deleted.id)).toBeNull();
       });
 
+      test("setSchedule sets and clears a draft's scheduledAt, keeps it through edits, and refuses a non-draft", async () => {
+        const created = await draft();
+        expect(await repo.setSchedule(created.id, time(60))).toEqual({ ok: true });
+        expect(await repo.get(created.id)).toEqual({ ...created, scheduledAt: time(60) });
+        expect(await repo.updateDraft(created.id, { subject: 'Edited' })).toEqual({ ok: true });
+        expect(await repo.get(created.id)).toEqual({ ...created, subject: 'Edited', scheduledAt: time(60) });
+        expect(await repo.setSchedule(created.id, time(90))).toEqual({ ok: true });
+        expect((await repo.get(created.id))?.scheduledAt).toBe(time(90));
+        expect(await repo.setSchedule(created.id, null)).toEqual({ ok: true });
+        expect(await repo.get(created.id)).toEqual({ ...created, subject: 'Edited' });
+
+        expect(await repo.transition(created.id, ['draft'], 'cancelled')).toEqual({ ok: true });
+        expect(await repo.setSchedule(created.id, time(60))).toEqual({ ok: false, current: 'cancelled' });
+        expect((await repo.get(created.id))?.scheduledAt).toBeUndefined();
+        expect(await repo.setSchedule(created.id + 1000, time(60))).toEqual({ ok: false, current: null });
+      });
+
+      test('startSending with scheduledAt goes ahead only while the draft is scheduled for that time, and clears it', async () => {
+        const created = await draft();
+        const read = { subject: created.subject, articleIds: created.articleIds };
+        await repo.setSchedule(created.id, time(90));
+        const stale = { ...read, scheduledAt: time(60) };
+        expect(await repo.startSending(created.id, stale, content, { startedAt: time(1) })).toEqual({
+          ok: false,
+          current: 'draft',
+        });
+        expect(await repo.content(created.id)).toBeNull();
+        await repo.setSchedule(created.id, null);
+        expect(
+          await repo.startSending(created.id, { ...read, scheduledAt: time(90) }, content, { startedAt: time(1) }),
+        ).toEqual({ ok: false, current: 'draft' });
+        expect((await repo.get(created.id))?.status).toBe('draft');
+
+        await repo.setSchedule(created.id, time(90));
+        const current = { ...read, scheduledAt: time(90) };
+        expect(
+          await repo.startSending(created.id, current, content, { startedAt: time(92), startedLateBySeconds: 120 }),
+        ).toEqual({ ok: true });
+        expect(await repo.get(created.id)).toEqual({
+          ...created,
+          status: 'sending',
+          startedAt: time(92),
+          startedLateBySeconds: 120,
+        });
+      });
+
+      test('startSending by hand clears a schedule the draft had', async () => {
+        const created = await draft();
+        await repo.setSchedule(created.id, time(60));
+        const read = { subject: created.subject, articleIds: created.articleIds };
+        expect(await repo.startSending(created.id, read, content, { startedAt: time(1) })).toEqual({ ok: true });
+        expect((await repo.get(created.id))?.scheduledAt).toBeUndefined();
+      });
+
       test('concurrent startSending and deleteDraft of one draft: exactly one succeeds, and nothing is left half', async () => {
         for (let i = 0; i < 20; i++) {
           const created = await draft();

@@ -225,6 +225,43 @@ const campaignSend = command<{ id: number; follow: boolean }>({
   },
 });
 
+const campaignSchedule = command<{ id: number; at: string }>({
+  group: 'campaign',
+  name: 'schedule',
+  synopsis: '<id> --at time',
+  summary: 'Send a draft campaign at a set time',
+  details: [
+    '--at is an ISO 8601 time with a zone (2026-12-01T08:00:00Z, or 2026-12-01T09:00:00+01:00), in the future and ' +
+      'within a year. Scheduling a draft again replaces its time. Edits keep the schedule; campaign send sends now.',
+    'A worker must be running at that time; if none is, the first worker to start sends it, once, and the campaign ' +
+      'records how late it started.',
+  ],
+  positionals: [{ name: 'id' }],
+  options: { at: { type: 'string', value: 'time', help: 'When to send (required)' } },
+  examples: [`${PROG} campaign schedule 4 --at 2026-12-01T08:00:00Z`],
+  parse: (values, positionals) => ({ id: campaignId(positionals), at: required(values, 'at', 'campaign schedule') }),
+  async run({ container }, input) {
+    const c = await container.campaigns.schedule(input.id, { at: input.at });
+    out(`campaign ${c.id} is scheduled for ${c.scheduledAt}`);
+    await warnIfNoWorker(container);
+  },
+});
+
+const campaignUnschedule = command<{ id: number }>({
+  group: 'campaign',
+  name: 'unschedule',
+  synopsis: '<id>',
+  summary: "Take a draft campaign's scheduled send away",
+  details: ['The campaign stays a draft; nothing goes out until it is scheduled again or sent.'],
+  positionals: [{ name: 'id' }],
+  options: {},
+  parse: (_values, positionals) => ({ id: campaignId(positionals) }),
+  async run({ container }, input) {
+    await container.campaigns.unschedule(input.id);
+    out(`campaign ${input.id} is no longer scheduled`);
+  },
+});
+
 const campaignStatus = command<{ id: number; json: boolean; follow: boolean }>({
   group: 'campaign',
   name: 'status',
@@ -325,7 +362,9 @@ function campaignBlock(c: CampaignOverview): string {
     ['complaint rate', `${rate(c.complaintRate)} of delivered`],
     ['skipped', formatCount(c.skipped)],
     ['created', formatTime(c.createdAt)],
+    ['scheduled', c.scheduledAt ? formatTime(c.scheduledAt) : undefined],
     ['started', formatTime(c.startedAt)],
+    ['started late by', c.startedLateBySeconds === undefined ? undefined : `${c.startedLateBySeconds} s`],
     ['finished', formatTime(c.finishedAt)],
     ['reason', c.reason || undefined],
   ]);
@@ -340,6 +379,8 @@ export const CAMPAIGN_COMMANDS = [
   campaignPreview,
   campaignTest,
   campaignSend,
+  campaignSchedule,
+  campaignUnschedule,
   campaignStatus,
   campaignPause,
   campaignResume,

@@ -13,6 +13,8 @@ export interface CampaignChanges {
   maxSubscriberId?: number;
   /** Recipients expected (an estimate until fan-out ends). */
   total?: number;
+  /** A scheduled send that started late: by how many seconds (see Campaign.startedLateBySeconds). */
+  startedLateBySeconds?: number;
   /** Start counting consecutive failures from zero again. */
   resetFailures?: boolean;
   /**
@@ -34,6 +36,11 @@ export interface DraftChanges {
 export interface DraftSnapshot {
   subject: string;
   articleIds: number[];
+  /**
+   * For a scheduled send: the time the draft must still be scheduled for. A reschedule or unschedule that landed
+   * after the read makes the start fail (`current: 'draft'`), so an outdated schedule job never sends.
+   */
+  scheduledAt?: string;
 }
 
 /**
@@ -65,10 +72,16 @@ export interface CampaignRepository {
    */
   deleteDraft(id: number): Promise<CampaignTransition>;
   /**
+   * Atomic: sets a draft's `scheduledAt` (null clears it) only while it is a draft. Returns the status it found
+   * otherwise (null: no campaign). Edits leave the schedule as it is.
+   */
+  setSchedule(id: number, scheduledAt: string | null): Promise<CampaignTransition>;
+  /**
    * Atomic: stores the rendered content and moves the campaign from draft to sending with `changes`, only while it
    * is a draft whose subject and article ids are still those of `draft`; otherwise writes nothing. This is the step
    * that makes an edit or a delete racing a send lose or win whole: the content sent is the draft that was read.
-   * `{ok: false, current: 'draft'}` means it is still a draft but no longer that one (it was edited in between).
+   * `{ok: false, current: 'draft'}` means it is still a draft but no longer that one (it was edited in between,
+   * or, when `draft.scheduledAt` is given, rescheduled). A start clears `scheduledAt`: the draft is gone out.
    */
   startSending(
     id: number,

@@ -11,6 +11,16 @@ export interface CampaignJobs {
   addBatch(campaignId: number, afterId: number, ids: number[]): Promise<number[]>;
   /** Batches queued and not yet taken by a worker. */
   pendingBatches(): Promise<number>;
+  /**
+   * Plans the send of a draft at `at` (ISO 8601). Idempotent per (campaign, at): adding it twice is one job. The
+   * job survives restarts; whichever worker is up at (or after) `at` runs it once.
+   */
+  scheduleSend(campaignId: number, at: string): Promise<void>;
+  /**
+   * Drops the job planned by scheduleSend(campaignId, at), if it has not started. Tidiness only: a job whose time
+   * no longer matches the draft's `scheduledAt` does nothing when it runs.
+   */
+  unscheduleSend(campaignId: number, at: string): Promise<void>;
 }
 
 /** Queues a confirmation or welcome mail; a worker sends it with retries. */
