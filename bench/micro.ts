@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import type { Article } from '../src/domain/article';
 import type { CampaignContent } from '../src/domain/campaign';
 import { escapeHtml } from '../src/lib/html';
 import type { RecipientValues } from '../src/mail/message-template';
@@ -55,6 +56,16 @@ function recipients(factory: MessageFactory, n: number): RecipientValues[] {
 }
 
 /** The per-recipient string fill a render-per-recipient or compose-per-recipient design has to do. */
+/** The campaign's one render, as the service does it (MJML to HTML and the text part). */
+async function renderNewsletter(
+  templates: TemplateRenderer,
+  subject: string,
+  articles: Article[],
+): Promise<CampaignContent> {
+  const renderer = new MjmlNewsletterRenderer({ templates, siteName: SITE_NAME, signupUrl: `${PUBLIC_URL}/` });
+  return { subject, ...(await renderer.render({ subject, articles, webVersionUrl: WEB_VERSION_URL })) };
+}
+
 function fill(content: CampaignContent, v: RecipientValues): { html: string; text: string } {
   return {
     html: content.html
@@ -88,23 +99,11 @@ export async function renderingSection(opts: { campaignSize: number }): Promise<
   const subject = articles[0].title;
   const factory = new MessageFactory();
   const pool = recipients(factory, 1000);
-  const newRenderer = () => new TemplateRenderer({ dir: TEMPLATES_DIR, globals: TEMPLATE_GLOBALS });
-  const renderer = newRenderer();
+  const renderer = new TemplateRenderer({ dir: TEMPLATES_DIR, globals: TEMPLATE_GLOBALS });
   // The campaign's one render is usually the process's first: cold (templates read from disk, MJML not yet
   // optimised by the JIT). That is the cost spread over the campaign; the warm one is printed too.
   let t0 = performance.now();
-  const content: CampaignContent = {
-    subject,
-    ...(await new MjmlNewsletterRenderer({
-      templates: renderer,
-      siteName: SITE_NAME,
-      signupUrl: `${PUBLIC_URL}/`,
-    }).render({
-      subject,
-      articles,
-      webVersionUrl: WEB_VERSION_URL,
-    })),
-  };
+  const content = await renderNewsletter(renderer, subject, articles);
   const renderOnceMs = performance.now() - t0;
   t0 = performance.now();
   const template = factory.template(content);
@@ -113,12 +112,7 @@ export async function renderingSection(opts: { campaignSize: number }): Promise<
   const { base, cand } = await compare({
     // What a naive engine does: a full render (MJML and the text part) for each recipient, then their values.
     baseline: async (i) => {
-      const r = await new MjmlNewsletterRenderer({
-        templates: renderer,
-        siteName: SITE_NAME,
-        signupUrl: `${PUBLIC_URL}/`,
-      }).render({ subject, articles, webVersionUrl: WEB_VERSION_URL });
-      return fill({ subject, ...r }, pool[i % pool.length]);
+      return fill(await renderNewsletter(renderer, subject, articles), pool[i % pool.length]);
     },
     candidate: (i) => template.build(pool[i % pool.length]),
     baselineN: 12,
@@ -193,22 +187,8 @@ export async function mimeSection(): Promise<MimeResult> {
   const load = otherLoad();
   const articles = sampleArticles();
   const subject = articles[0].title;
-  const renderer = new TemplateRenderer({
-    dir: TEMPLATES_DIR,
-    globals: TEMPLATE_GLOBALS,
-  });
-  const content: CampaignContent = {
-    subject,
-    ...(await new MjmlNewsletterRenderer({
-      templates: renderer,
-      siteName: SITE_NAME,
-      signupUrl: `${PUBLIC_URL}/`,
-    }).render({
-      subject,
-      articles,
-      webVersionUrl: WEB_VERSION_URL,
-    })),
-  };
+  const renderer = new TemplateRenderer({ dir: TEMPLATES_DIR, globals: TEMPLATE_GLOBALS });
+  const content = await renderNewsletter(renderer, subject, articles);
   const factory = new MessageFactory();
   const template = factory.template(content);
   const pool = recipients(factory, 1000);

@@ -2,9 +2,10 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Article, ArticleStatusFilter } from './article';
 import { sanitiseArticleHtml, summaryFrom } from './article-html';
-import { NotFoundError, ValidationError, type ErrorCode } from './errors';
+import { NotFoundError } from './errors';
 import type { ArticleRepository } from './ports/article-repository';
 import type { Clock } from './ports/clock';
+import { LINE_BREAKING, oneLine, parseFields, required } from './validation';
 
 export interface ArticlesDeps {
   store: ArticleRepository;
@@ -29,25 +30,7 @@ export const ARTICLE_LIMITS = {
   list: 500,
 } as const;
 
-/**
- * Characters that end or fold a line somewhere: C0 and C1 controls (CR, LF, NUL among them) and the Unicode line and
- * paragraph separators. None may appear in a value that can reach a mail header (subject, author) or a URL.
- */
-const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
 const absent = (v: unknown) => (v === null || v === '' ? undefined : v);
-const required = (what: string) => ({
-  error: (iss: { input: unknown }) =>
-    iss.input === undefined || iss.input === null ? 'is required' : `must be ${what}`,
-});
-
-/** One line of text: no line breaks or control characters, trimmed, bounded. */
-const oneLine = (max: number) =>
-  z
-    .string(required('a string'))
-    .refine((v) => !LINE_BREAKING.test(v), 'must not contain line breaks or control characters')
-    .transform((v) => v.trim())
-    .pipe(z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`));
 
 /** An absolute http(s) URL, normalised (lower-case host, default port dropped) so equal URLs index equally. */
 const httpUrl = z
@@ -129,7 +112,7 @@ export class Articles {
 
   /** Validates, sanitises and stores an article; an article with the same url (or guid) is returned, not duplicated. */
   async add(input: unknown): Promise<{ article: Article; created: boolean }> {
-    const fields = parse(articleSchema, input, 'invalid_article');
+    const fields = parseFields(articleSchema, input, 'invalid_article');
     const now = this.deps.clock.now().toISOString();
     const bodyHtml = fields.bodyHtml ? sanitiseArticleHtml(fields.bodyHtml, { baseUrl: fields.url }) : '';
     const given = fields.summary ? summaryFrom(fields.summary, ARTICLE_LIMITS.summary) : '';
@@ -166,17 +149,9 @@ export class Articles {
 
   /** A listing from untrusted query values: `status` new (default) or all, `limit` 1-500 (default 100). */
   async list(query: { status?: unknown; limit?: unknown } = {}): Promise<Article[]> {
-    const q = parse(listSchema, { status: query.status, limit: query.limit }, 'invalid_request');
+    const q = parseFields(listSchema, { status: query.status, limit: query.limit }, 'invalid_request');
     const status: ArticleStatusFilter = q.status ?? 'new';
     const limit = q.limit ?? 100;
     return status === 'new' ? this.deps.store.listNew(limit) : this.deps.store.list(limit);
   }
-}
-
-/** Parses or throws a ValidationError whose message names the first bad field; all of them are in `details`. */
-function parse<T extends z.ZodTypeAny>(schema: T, input: unknown, code: ErrorCode): z.output<T> {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => ({ field: i.path.join('.') || 'body', message: i.message }));
-  throw new ValidationError(code, `${issues[0].field} ${issues[0].message}`, { issues });
 }

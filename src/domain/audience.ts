@@ -3,6 +3,7 @@ import { ValidationError } from './errors';
 import type { Newsletters } from './newsletters';
 import type { ListPosition, StatusCounts, SubscriberRepository } from './ports/subscriber-repository';
 import type { Subscriber, SubscriberStatus } from './subscriber';
+import { parseFields } from './validation';
 
 export const AUDIENCE_LIMITS = {
   /** People one listing page holds when no limit is asked for. */
@@ -18,19 +19,7 @@ export const AUDIENCE_LIMITS = {
 const STATUSES = ['pending', 'active', 'unsubscribed', 'bounced'] as const satisfies readonly SubscriberStatus[];
 
 /** One person as the audience listing shows them: the record without the consent evidence's IP and user agent. */
-export interface AudienceMember {
-  id: number;
-  email: string;
-  name: string;
-  status: SubscriberStatus;
-  createdAt: string;
-  updatedAt: string;
-  confirmedAt?: string;
-  unsubscribedAt?: string;
-  bouncedAt?: string;
-  consentAt: string;
-  consentSource: string;
-}
+export type AudienceMember = Omit<Subscriber, 'consent'> & { consentAt: string; consentSource: string };
 
 export interface AudiencePage {
   subscribers: AudienceMember[];
@@ -98,7 +87,7 @@ export class Audience {
    * any case) it runs in address order. `limit` 1-500, default 50. Throws ValidationError naming the bad field.
    */
   async list(query: Record<string, unknown>): Promise<AudiencePage> {
-    const input = parse(listSchema, {
+    const input = parseQuery(listSchema, {
       status: query.status,
       newsletter: query.newsletter,
       q: query.q,
@@ -122,7 +111,7 @@ export class Audience {
 
   /** Counts by status as of one instant, and the size of the suppression list. */
   async stats(query: Record<string, unknown> = {}): Promise<AudienceStats> {
-    const input = parse(z.object({ newsletter: listSchema.shape.newsletter }), { newsletter: query.newsletter });
+    const input = parseQuery(z.object({ newsletter: listSchema.shape.newsletter }), { newsletter: query.newsletter });
     const everyone = await this.holdsEveryone(input.newsletter);
     const [subscribers, suppressed] = await Promise.all([
       everyone
@@ -180,26 +169,11 @@ function readCursor(raw: string, status: SubscriberStatus | undefined, prefix: s
   return { id: cursor.id, address: cursor.a };
 }
 
-function toMember(s: Subscriber): AudienceMember {
-  return {
-    id: s.id,
-    email: s.email,
-    name: s.name,
-    status: s.status,
-    createdAt: s.createdAt,
-    updatedAt: s.updatedAt,
-    confirmedAt: s.confirmedAt,
-    unsubscribedAt: s.unsubscribedAt,
-    bouncedAt: s.bouncedAt,
-    consentAt: s.consent.at,
-    consentSource: s.consent.source,
-  };
+function toMember({ consent, ...record }: Subscriber): AudienceMember {
+  return { ...record, consentAt: consent.at, consentSource: consent.source };
 }
 
-/** Parses or throws a ValidationError whose message names the first bad field; all of them are in `details`. */
-function parse<T extends z.ZodTypeAny>(schema: T, input: unknown): z.output<T> {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => ({ field: i.path.join('.') || 'query', message: i.message }));
-  throw new ValidationError('invalid_request', `${issues[0].field} ${issues[0].message}`, { issues });
+/** Parses query values or throws invalid_request naming the first bad parameter. */
+function parseQuery<T extends z.ZodTypeAny>(schema: T, input: unknown): z.output<T> {
+  return parseFields(schema, input, 'invalid_request', { whole: 'query' });
 }

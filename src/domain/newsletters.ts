@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { NEWSLETTER_SLUG, type Newsletter } from './newsletter';
 import type { Clock } from './ports/clock';
 import type { NewsletterRepository } from './ports/newsletter-repository';
+import { oneLine, parseFields, required } from './validation';
 
 export interface NewslettersDeps {
   newsletters: NewsletterRepository;
@@ -29,21 +30,6 @@ export const NEWSLETTER_LIMITS = {
   minArticles: 100,
   alertsPerDay: 1000,
 } as const;
-
-/** Characters that end or fold a line: none may reach a header (the From name) or a one-line label. */
-const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
-const required = (what: string) => ({
-  error: (iss: { input: unknown }) =>
-    iss.input === undefined || iss.input === null ? 'is required' : `must be ${what}`,
-});
-
-const oneLine = (max: number) =>
-  z
-    .string(required('a string'))
-    .refine((v) => !LINE_BREAKING.test(v), 'must not contain line breaks or control characters')
-    .transform((v) => v.trim())
-    .pipe(z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`));
 
 const wholeNumber = (min: number, max: number) =>
   z
@@ -153,7 +139,7 @@ export class Newsletters {
   }
 
   async create(input: unknown): Promise<Newsletter> {
-    const valid = parse(newsletterSchema, input);
+    const valid = parseNewsletter(input);
     const now = this.deps.clock.now().toISOString();
     const newsletter = withTimes(valid, now, now);
     if (!(await this.deps.newsletters.create(newsletter)))
@@ -193,7 +179,7 @@ export class Newsletters {
       if (value === null) delete merged[key];
       else merged[key] = value;
     }
-    const valid = parse(newsletterSchema, merged);
+    const valid = parseNewsletter(merged);
     const newsletter = withTimes(valid, createdAt, this.deps.clock.now().toISOString());
     // A newsletter is never deleted, so one found above is still there unless the store lost it.
     if (!(await this.deps.newsletters.update(newsletter))) throw new NotFoundError('No newsletter with this slug');
@@ -258,14 +244,7 @@ function withTimes(n: NewsletterFields, createdAt: string, updatedAt: string): N
   return out;
 }
 
-/** Parses or throws invalid_newsletter naming the first bad field (dotted: `schedule.timezone`); all in `details`. */
-function parse<T extends z.ZodTypeAny>(schema: T, input: unknown): z.output<T> {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const issues = r.error.issues.flatMap((i) =>
-    i.code === 'unrecognized_keys'
-      ? i.keys.map((k) => ({ field: [...i.path, k].join('.'), message: 'is not a newsletter field' }))
-      : [{ field: i.path.join('.') || 'body', message: i.message }],
-  );
-  throw new ValidationError('invalid_newsletter', `${issues[0].field} ${issues[0].message}`, { issues });
+/** Parses or throws invalid_newsletter naming the first bad field; an unknown key is named as such. */
+function parseNewsletter(input: unknown): z.output<typeof newsletterSchema> {
+  return parseFields(newsletterSchema, input, 'invalid_newsletter', { unknownKey: 'is not a newsletter field' });
 }

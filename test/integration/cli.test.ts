@@ -1,57 +1,15 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cliProcess } from '../support/cli-process';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { deleteKeys, eventually, startTestApp, TEST_SECRETS, type TestApp } from '../support/test-app';
 import { parseCsv } from '../support/csv';
 import { seedArticles, seedSubscribers } from '../support/seed';
 
-const ROOT = join(__dirname, '..', '..');
-// The project's own tsx, as `npx tsx` resolves it; called directly so a test can pick the working directory.
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
-const CLI = join(ROOT, 'src', 'cli', 'main.ts');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the real CLI in a child process and waits for it to exit by itself. */
-function cli(
-  env: Record<string, string>,
-  args: string[],
-  opts: { cwd?: string; timeoutMs?: number } = {},
-): Promise<CliResult> {
-  return new Promise((ok, fail) => {
-    const child = spawn(TSX, [CLI, ...args], {
-      cwd: opts.cwd ?? ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    // The CLI must end on its own once its work is done; a hang fails the test instead of holding Jest.
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(
-        new Error(
-          `cli ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 30000} ms\n` +
-            `stdout: ${stdout}\nstderr: ${stderr}`,
-        ),
-      );
-    }, opts.timeoutMs ?? 30000);
-    child.on('error', fail);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      ok({ code, stdout, stderr });
-    });
-  });
-}
+const cli = cliProcess;
 
 function cliEnv(prefix: string, dataDir: string): Record<string, string> {
   return {

@@ -14,23 +14,20 @@ export interface CliRun {
 }
 
 /**
- * Runs the real operator CLI in a child process on the given key prefix (a test app's, so both see the same data)
- * and waits for it to exit by itself; one that hangs is killed and fails the test.
+ * Runs the real operator CLI in a child process with only `env` (and PATH, HOME, NODE_ENV=test) as its environment,
+ * and waits for it to exit by itself: the CLI must end once its work is done, so one that hangs is killed and fails
+ * the test instead of holding Jest.
  */
-export function runCli(prefix: string, dataDir: string, args: string[], timeoutMs = 30000): Promise<CliRun> {
+export function cliProcess(
+  env: Record<string, string>,
+  args: string[],
+  opts: { cwd?: string; timeoutMs?: number } = {},
+): Promise<CliRun> {
+  const timeoutMs = opts.timeoutMs ?? 30000;
   return new Promise((ok, fail) => {
     const child = spawn(TSX, [CLI, ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        NODE_ENV: 'test',
-        REDIS_URL: `redis://${TEST_REDIS.host}:${TEST_REDIS.port}`,
-        REDIS_PREFIX: prefix,
-        DATA_DIR: dataDir,
-        LOG_LEVEL: 'silent',
-        ...TEST_SECRETS,
-      },
+      cwd: opts.cwd ?? ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -49,4 +46,16 @@ export function runCli(prefix: string, dataDir: string, args: string[], timeoutM
       ok({ code, stdout, stderr });
     });
   });
+}
+
+/** The CLI on a test app's key prefix and data folder, so both see the same data. */
+export function runCli(prefix: string, dataDir: string, args: string[], timeoutMs = 30000): Promise<CliRun> {
+  const env = {
+    REDIS_URL: `redis://${TEST_REDIS.host}:${TEST_REDIS.port}`,
+    REDIS_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    ...TEST_SECRETS,
+  };
+  return cliProcess(env, args, { timeoutMs });
 }

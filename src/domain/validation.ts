@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { ValidationError, type ErrorCode } from './errors';
+
+/**
+ * Characters that end or fold a line somewhere: C0 and C1 controls (CR, LF, NUL among them) and the Unicode line and
+ * paragraph separators. None may appear in a value that can reach a mail header (subject, author, From name), a URL
+ * or a one-line label.
+ */
+export const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** Zod's error option that tells a missing value ("is required") from one of the wrong type ("must be ..."). */
+export const required = (what: string) => ({
+  error: (iss: { input: unknown }) =>
+    iss.input === undefined || iss.input === null ? 'is required' : `must be ${what}`,
+});
+
+/** One line of text: no line breaks or control characters, trimmed, bounded. */
+export const oneLine = (max: number) =>
+  z
+    .string(required('a string'))
+    .refine((v) => !LINE_BREAKING.test(v), 'must not contain line breaks or control characters')
+    .transform((v) => v.trim())
+    .pipe(z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`));
+
+/** Options of `parseFields`. */
+export interface ParseFieldsOptions {
+  /** The field an issue about the whole input is filed under. Default `body`. */
+  whole?: string;
+  /** With it, each unknown key is its own issue, filed under that key, with this message. */
+  unknownKey?: string;
+}
+
+/**
+ * The input as the schema reads it, or a ValidationError with `code` whose message names the first bad field
+ * (dotted, e.g. `schedule.timezone`); every issue is in `details.issues` as `{field, message}`.
+ */
+export function parseFields<T extends z.ZodTypeAny>(
+  schema: T,
+  input: unknown,
+  code: ErrorCode,
+  opts: ParseFieldsOptions = {},
+): z.output<T> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const whole = opts.whole ?? 'body';
+  const issues = r.error.issues.flatMap((i) =>
+    opts.unknownKey && i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ field: [...i.path, k].join('.'), message: opts.unknownKey! }))
+      : [{ field: i.path.join('.') || whole, message: i.message }],
+  );
+  throw new ValidationError(code, `${issues[0].field} ${issues[0].message}`, { issues });
+}
