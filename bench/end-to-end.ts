@@ -315,7 +315,7 @@ async function seed(container: Container, n: number): Promise<void> {
       name: `Reader ${i + k}`,
       consent,
     }));
-    await container.subscribers.importActive(rows, now);
+    await container.subscribers.importActive(rows, now, container.newsletters.defaultSlug);
   }
 }
 

@@ -152,8 +152,16 @@ export function buildContainer(input: ContainerInput) {
     options: { softBounceLimit: config.softBounceLimit },
   });
   const health = new CampaignHealth({ campaigns: campaignStore, metrics, clock, log, limits: config.campaignHealth });
+  const newsletters = new Newsletters({
+    newsletters: newsletterStore,
+    clock,
+    log,
+    defaultSlug: config.defaultNewsletter,
+    defaultName: config.siteName,
+  });
   const subscriptions = new Subscriptions({
     subscribers,
+    newsletters,
     limits: new RateLimits({ redis, keys }, config.limits),
     tokens,
     mailJobs: transactionalQueue,
@@ -184,14 +192,7 @@ export function buildContainer(input: ContainerInput) {
       })
     : undefined;
   const transactionalMail = new TransactionalMail({ subscribers, mailer, links, policy, metrics, log });
-  const subscriberImport = new SubscriberImport({ subscribers, clock, log, terms: config.terms });
-  const newsletters = new Newsletters({
-    newsletters: newsletterStore,
-    clock,
-    log,
-    defaultSlug: config.defaultNewsletter,
-    defaultName: config.siteName,
-  });
+  const subscriberImport = new SubscriberImport({ subscribers, newsletters, clock, log, terms: config.terms });
   const audience = new Audience({ subscribers, newsletters });
   const articles = new Articles({ store: articleStore, clock, log });
   const feedIngester = new FeedIngester({ articles, log });

@@ -14,6 +14,7 @@ export const EXPORT_COLUMNS = [
   'email',
   'name',
   'status',
+  'newsletters',
   'createdAt',
   'confirmedAt',
   'unsubscribedAt',
@@ -30,6 +31,8 @@ export function exportRecord(s: Subscriber): ExportRecord {
     email: s.email,
     name: s.name,
     status: s.status,
+    // Space-separated: a slug holds no space, and a comma would need quoting in every CSV cell.
+    newsletters: s.newsletters.join(' '),
     createdAt: s.createdAt,
     confirmedAt: s.confirmedAt,
     unsubscribedAt: s.unsubscribedAt,

@@ -29,6 +29,8 @@ export interface AudiencePage {
 
 export interface AudienceStats {
   subscribers: StatusCounts;
+  /** Readers of each newsletter (active people who receive it), in the newsletters' order; a reader of several counts in each. */
+  newsletters: { slug: string; name: string; readers: number }[];
   /** Addresses never to be mailed again: bounced, complained or erased people. */
   suppressed: number;
 }
@@ -63,6 +65,7 @@ const listSchema = z.object({
 const cursorSchema = z.object({
   v: z.literal(1),
   s: z.enum(STATUSES).optional(),
+  n: z.string().optional(),
   q: z.string().optional(),
   id: z.number().int().nonnegative(),
   a: z.string().optional(),
@@ -77,14 +80,15 @@ export class Audience {
   constructor(
     private readonly deps: {
       subscribers: SubscriberRepository;
-      newsletters: Pick<Newsletters, 'resolve' | 'defaultSlug'>;
+      newsletters: Pick<Newsletters, 'resolve' | 'list'>;
     },
   ) {}
 
   /**
    * A page of the people held, from untrusted query values. Without `q` the listing runs in id order (signup
    * order), so people signing up while an operator pages only ever add to the end; with `q` (an address prefix,
-   * any case) it runs in address order. `limit` 1-500, default 50. Throws ValidationError naming the bad field.
+   * any case) it runs in address order. `newsletter` keeps its readers only (422 unknown_newsletter for a slug that
+   * is not one). `limit` 1-500, default 50. Throws ValidationError naming the bad field.
    */
   async list(query: Record<string, unknown>): Promise<AudiencePage> {
     const input = parseQuery(listSchema, {
@@ -94,40 +98,37 @@ export class Audience {
       cursor: query.cursor,
       limit: query.limit,
     });
-    if (!(await this.holdsEveryone(input.newsletter))) return { subscribers: [], nextCursor: null };
-    const prefix = input.q?.trim().toLowerCase() || undefined;
-    const after = input.cursor === undefined ? undefined : readCursor(input.cursor, input.status, prefix);
+    const newsletter =
+      input.newsletter === undefined ? undefined : await this.deps.newsletters.resolve(input.newsletter);
+    const listing: Listing = { status: input.status, newsletter, prefix: input.q?.trim().toLowerCase() || undefined };
+    const after = input.cursor === undefined ? undefined : readCursor(input.cursor, listing);
     const page = await this.deps.subscribers.listSubscribers({
-      status: input.status,
-      addressPrefix: prefix,
+      status: listing.status,
+      newsletter,
+      addressPrefix: listing.prefix,
       after,
       limit: input.limit ?? AUDIENCE_LIMITS.defaultPage,
     });
     return {
       subscribers: page.subscribers.map(toMember),
-      nextCursor: page.next && writeCursor(page.next, input.status, prefix),
+      nextCursor: page.next && writeCursor(page.next, listing),
     };
   }
 
-  /** Counts by status as of one instant, and the size of the suppression list. */
-  async stats(query: Record<string, unknown> = {}): Promise<AudienceStats> {
-    const input = parseQuery(z.object({ newsletter: listSchema.shape.newsletter }), { newsletter: query.newsletter });
-    const everyone = await this.holdsEveryone(input.newsletter);
-    const [subscribers, suppressed] = await Promise.all([
-      everyone
-        ? this.deps.subscribers.countByStatus()
-        : { pending: 0, active: 0, unsubscribed: 0, bounced: 0, total: 0 },
-      this.deps.subscribers.countSuppressed(),
+  /** Counts by status as of one instant, the readers of each newsletter, and the size of the suppression list. */
+  async stats(): Promise<AudienceStats> {
+    const { subscribers } = this.deps;
+    const all = await this.deps.newsletters.list();
+    const [counts, suppressed, readers] = await Promise.all([
+      subscribers.countByStatus(),
+      subscribers.countSuppressed(),
+      Promise.all(all.map((n) => subscribers.countMembers(n.slug))),
     ]);
-    return { subscribers, suppressed };
-  }
-
-  /**
-   * Whether the filter's newsletter (unknown_newsletter when there is none by that slug) holds everybody: the default
-   * newsletter's members are everyone held. Nobody can join another newsletter yet, so another one holds nobody.
-   */
-  private async holdsEveryone(slug: string | undefined): Promise<boolean> {
-    return (await this.deps.newsletters.resolve(slug)) === this.deps.newsletters.defaultSlug;
+    return {
+      subscribers: counts,
+      newsletters: all.map((n, i) => ({ slug: n.slug, name: n.name, readers: readers[i] })),
+      suppressed,
+    };
   }
 
   /**
@@ -146,13 +147,20 @@ export class Audience {
   }
 }
 
-function writeCursor(position: ListPosition, status: SubscriberStatus | undefined, prefix: string | undefined) {
-  const cursor: Cursor = { v: 1, s: status, q: prefix, id: position.id, a: position.address };
+/** What a listing is filtered by: a cursor belongs to one. */
+interface Listing {
+  status?: SubscriberStatus;
+  newsletter?: string;
+  prefix?: string;
+}
+
+function writeCursor(position: ListPosition, { status, newsletter, prefix }: Listing) {
+  const cursor: Cursor = { v: 1, s: status, n: newsletter, q: prefix, id: position.id, a: position.address };
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
 
 /** The position a cursor names, if it is one of ours and belongs to this listing; else a 400 naming `cursor`. */
-function readCursor(raw: string, status: SubscriberStatus | undefined, prefix: string | undefined): ListPosition {
+function readCursor(raw: string, { status, newsletter, prefix }: Listing): ListPosition {
   const bad = (why: string) =>
     new ValidationError('invalid_request', `cursor ${why}`, { issues: [{ field: 'cursor', message: why }] });
   let cursor: Cursor;
@@ -161,8 +169,8 @@ function readCursor(raw: string, status: SubscriberStatus | undefined, prefix: s
   } catch {
     throw bad('is not a cursor this listing gave out');
   }
-  if (cursor.s !== status || cursor.q !== prefix)
-    throw bad('belongs to a listing with another status or search; start again without it');
+  if (cursor.s !== status || cursor.n !== newsletter || cursor.q !== prefix)
+    throw bad('belongs to a listing with another status, newsletter or search; start again without it');
   // Address order needs the address; id order must not have one: a cursor of the other order is not ours.
   if ((prefix === undefined) !== (cursor.a === undefined) || (cursor.a !== undefined && !cursor.a.startsWith(prefix!)))
     throw bad('is not a cursor this listing gave out');

@@ -37,7 +37,7 @@ export class BatchRetryError extends Error {
 }
 
 /**
- * The delivery engine: fan-out pages through active subscribers into batch jobs, and each batch sends to its
+ * The delivery engine: fan-out pages through the newsletter's readers into batch jobs, and each batch sends to its
  * recipients at most once. The campaign's ledger (a bitmap by subscriber id) is the source of truth for "sent";
  * it is written right after the server accepts a message, so a crash resends at most the messages in flight.
  */
@@ -65,7 +65,7 @@ export class CampaignDelivery {
   }
 
   /**
-   * Pages through active subscribers after the checkpoint, in id order, adding one batch job per page. Waits
+   * Pages through the readers of the campaign's newsletter after the checkpoint, in id order, adding one batch job per page. Waits
    * while the delivery queue is deep so the queue holds a bounded number of batches whatever the list size. Stops
    * when the campaign is no longer sending (resume starts a new fan-out from the checkpoint).
    */
@@ -81,7 +81,7 @@ export class CampaignDelivery {
         await sleep(200);
         continue;
       }
-      const ids = (await subscribers.pageActiveIds(c.cursor, options.batchSize)).filter(
+      const ids = (await subscribers.pageMemberIds(c.newsletter, c.cursor, options.batchSize)).filter(
         (id) => id <= c.maxSubscriberId,
       );
       if (!ids.length) {
@@ -96,14 +96,16 @@ export class CampaignDelivery {
   }
 
   /**
-   * Sends one batch. Re-reads every recipient (anyone who left, bounced or was erased since fan-out is skipped),
-   * skips anyone already recorded, and checks the campaign's status before each group of sends so pause and
-   * cancel take effect within the batch.
+   * Sends one batch. Re-reads every recipient (anyone who left the newsletter, bounced or was erased since fan-out
+   * is skipped), skips anyone already recorded, and checks the campaign's status before each group of sends so
+   * pause and cancel take effect within the batch.
    */
   async deliverBatch(campaignId: number, ids: number[], finalAttempt: boolean): Promise<void> {
     const { campaigns, subscribers, mailer, links, rate, metrics, log, options } = this.deps;
-    const content = await campaigns.content(campaignId);
-    if (!content) throw new Error(`campaign ${campaignId} has no rendered content`);
+    const [campaign, content] = await Promise.all([campaigns.get(campaignId), campaigns.content(campaignId)]);
+    if (!campaign || !content) throw new Error(`campaign ${campaignId} has no rendered content`);
+    const reads = (s: Subscriber | null): s is Subscriber =>
+      s?.status === 'active' && s.newsletters.includes(campaign.newsletter);
     const message = mailer.prepareNewsletter(campaignId, content);
 
     const recorded = await campaigns.recorded(campaignId, ids);
@@ -120,9 +122,9 @@ export class CampaignDelivery {
       if (await this.stopped(campaignId)) return;
       const group = todo.slice(i, i + this.parallel);
       const subs = await subscribers.getMany(group);
-      const sendable = subs.filter((s): s is Subscriber => s?.status === 'active');
+      const sendable = subs.filter(reads);
       for (let k = 0; k < group.length; k++)
-        if (subs[k]?.status !== 'active') await campaigns.record(campaignId, group[k], 'skipped');
+        if (!reads(subs[k])) await campaigns.record(campaignId, group[k], 'skipped');
       await rate.take(sendable.length);
       if (await this.stopped(campaignId)) return;
       let bounced = false;

@@ -339,7 +339,6 @@ export class Campaigns {
       throw new ValidationError('invalid_schedule', `at: ${given} is more than a year ahead`);
     const campaign = await this.load(id);
     if (campaign.status !== 'draft') throw notADraft(id, campaign.status, 'scheduled');
-    this.checkSendable(campaign);
     // Stored in UTC, as every other time of a campaign; the job id is derived from the instant, not the spelling.
     const at = new Date(when).toISOString();
     // The job goes in first: a crash between the two leaves a job that finds no matching schedule (a no-op), never
@@ -424,12 +423,11 @@ export class Campaigns {
     const campaign = await this.load(id);
     if (campaign.status !== 'draft')
       throw new ConflictError('invalid_state', `Campaign ${id} is ${campaign.status}; only a draft can be sent`);
-    this.checkSendable(campaign);
     const articles = await this.deps.articles.getMany(campaign.articleIds);
     // Checked again at send: the templates or the articles may have changed since the draft was made.
     const rendered = await this.renderWithinLimit(campaign.subject, articles, this.deps.links.webVersion(id));
     const maxSubscriberId = await this.deps.subscribers.lastId();
-    const total = await this.deps.subscribers.countActiveUpTo(maxSubscriberId);
+    const total = await this.deps.subscribers.countMembers(campaign.newsletter, maxSubscriberId);
     // The content and the status go in together, and only if the draft is still the one rendered: an edit or a
     // delete that landed in between wins whole, and nothing of this send is left behind.
     const moved = await this.deps.campaigns.startSending(
@@ -453,20 +451,6 @@ export class Campaigns {
       'campaign sending',
     );
     return this.get(id);
-  }
-
-  /**
-   * The fan-out pages through the active set, which is the default newsletter's membership; nobody can join another
-   * newsletter yet, so sending one would mail people who never chose it. Checked at schedule time too, so a schedule
-   * is refused now instead of failing when nobody watches.
-   */
-  private checkSendable(campaign: Campaign): void {
-    if (campaign.newsletter !== this.deps.newsletters.defaultSlug)
-      throw new ConflictError(
-        'invalid_state',
-        `Campaign ${campaign.id} belongs to newsletter "${campaign.newsletter}", which has no readers yet; ` +
-          `only campaigns of "${this.deps.newsletters.defaultSlug}" can be sent`,
-      );
   }
 
   /** Every batch checks the status before each group of sends, so a pause holds within one batch. */

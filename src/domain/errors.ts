@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'newsletter_too_large'
   | 'invalid_newsletter'
   | 'unknown_newsletter'
+  | 'no_newsletter_chosen'
   | 'newsletter_exists'
   | 'not_found'
   | 'invalid_state'

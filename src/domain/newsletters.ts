@@ -200,6 +200,33 @@ export class Newsletters {
   }
 
   /**
+   * The newsletters a signup chooses, from untrusted input: absent means the default one; a slug or a list of them
+   * (a form's checkboxes, or a hidden field naming one) each must exist (422 unknown_newsletter naming it). Empty
+   * strings are dropped, so a form can always send an empty `newsletters` to say "the reader saw the choice": a
+   * choice with nothing ticked is refused with no_newsletter_chosen rather than read as "the default".
+   */
+  async resolveChoice(input: unknown): Promise<string[]> {
+    if (input === undefined || input === null) return [this.deps.defaultSlug];
+    const given = Array.isArray(input) ? input : [input];
+    if (given.length > MAX_CHOSEN)
+      throw new ValidationError('invalid_request', `newsletters: at most ${MAX_CHOSEN} may be chosen`, {
+        issues: [{ field: 'newsletters', message: `lists more than ${MAX_CHOSEN}` }],
+      });
+    const slugs = [...new Set(given.filter((s) => s !== ''))];
+    if (!slugs.length)
+      throw new ValidationError('no_newsletter_chosen', 'Please choose at least one newsletter.', {
+        issues: [{ field: 'newsletters', message: 'names no newsletter' }],
+      });
+    const known = new Set((await this.list()).map((n) => n.slug));
+    for (const slug of slugs)
+      if (typeof slug !== 'string' || !known.has(slug))
+        throw new ValidationError('unknown_newsletter', `newsletter ${JSON.stringify(slug)} does not exist`, {
+          issues: [{ field: 'newsletters', message: `${JSON.stringify(slug)} is not a known newsletter slug` }],
+        });
+    return slugs as string[];
+  }
+
+  /**
    * Creates the default newsletter unless it exists. Runs at every start, in every process: the store's unique
    * create makes the concurrent and the repeated calls harmless, and an operator's changes to it are kept.
    */
@@ -227,6 +254,9 @@ export class Newsletters {
     return this.get(defaultSlug);
   }
 }
+
+/** Most newsletters one signup may name: more than a site runs is not a choice but junk. */
+const MAX_CHOSEN = 50;
 
 function withTimes(n: NewsletterFields, createdAt: string, updatedAt: string): Newsletter {
   const out: Newsletter = {

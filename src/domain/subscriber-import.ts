@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import type { Newsletters } from './newsletters';
 import type { Clock } from './ports/clock';
 import type { ImportOutcome, SubscriberRepository } from './ports/subscriber-repository';
 import type { Terms } from './terms';
@@ -25,13 +26,18 @@ const IN_FLIGHT = 2;
 export interface ImportProgress {
   /** Physical lines read, header and blank lines included. */
   lines: number;
+  /** New people, created active in the newsletter. */
   imported: number;
+  /** Active people already held who did not receive the newsletter and now do. */
+  joined: number;
   skipped: { suppressed: number; existing: number };
   /** Lines that are not a valid row. */
   invalid: number;
 }
 
 export interface ImportSummary extends ImportProgress {
+  /** The newsletter the rows joined. */
+  newsletter: string;
   /** The first `maxErrors` invalid lines; `line` is 1-based (a CSV header is line 1). */
   errors: { line: number; reason: string }[];
   /** True when more lines were invalid than `errors` lists. */
@@ -46,6 +52,7 @@ export interface SubscriberImportDeps {
   clock: Clock;
   log: Logger;
   terms: Pick<Terms, 'version' | 'textHash'>;
+  newsletters: Pick<Newsletters, 'resolve'>;
 }
 
 export interface SubscriberImportOptions {
@@ -60,8 +67,8 @@ export interface SubscriberImportOptions {
 }
 
 /**
- * Imports subscribers who consented elsewhere: each row brings its consent evidence and becomes active at once,
- * with no confirmation mail. Streams end to end: memory holds one input chunk, one batch being built and
+ * Imports subscribers who consented elsewhere into one newsletter: each row brings its consent evidence and becomes
+ * active at once, with no confirmation mail. An import never brings back a suppressed address or a person who left. Streams end to end: memory holds one input chunk, one batch being built and
  * IN_FLIGHT batches being written, whatever the file's size; reading waits for the store,
  * so the sender is slowed, not buffered.
  * Rows are committed batch by batch: an import cut short keeps what it wrote, and running it again skips those
@@ -77,11 +84,23 @@ export class SubscriberImport {
     this.opts = { batchSize: 500, progressEvery: 10_000, maxErrors: 1000, maxLineBytes: 64 * 1024, ...options };
   }
 
-  async run(stream: Readable, format: ImportFormat, onProgress?: ImportProgressListener): Promise<ImportSummary> {
+  /**
+   * Reads the rows into `newsletter` (a slug; default the default newsletter). An unknown slug is refused with
+   * unknown_newsletter before a byte of the stream is read.
+   */
+  async run(
+    stream: Readable,
+    format: ImportFormat,
+    onProgress?: ImportProgressListener,
+    options: { newsletter?: unknown } = {},
+  ): Promise<ImportSummary> {
     const { log } = this.deps;
+    const newsletter = await this.deps.newsletters.resolve(options.newsletter);
     const summary: ImportSummary = {
+      newsletter,
       lines: 0,
       imported: 0,
+      joined: 0,
       skipped: { suppressed: 0, existing: 0 },
       invalid: 0,
       errors: [],
@@ -107,7 +126,7 @@ export class SubscriberImport {
       else summary.truncatedErrors = true;
     };
 
-    log.info({ event: 'import.started', format }, 'subscriber import started');
+    log.info({ event: 'import.started', format, newsletter }, 'subscriber import started');
     // The stream stays open if we stop early: its owner decides (an HTTP handler drains it to answer the error).
     for await (const lines of readLines(stream.iterator({ destroyOnReturn: false }), this.opts.maxLineBytes)) {
       const ctx = { now: this.deps.clock.now(), terms: this.deps.terms };
@@ -147,8 +166,10 @@ export class SubscriberImport {
       {
         event: 'import.finished',
         format,
+        newsletter,
         lines: summary.lines,
         imported: summary.imported,
+        joined: summary.joined,
         suppressed: summary.skipped.suppressed,
         existing: summary.skipped.existing,
         invalid: summary.invalid,
@@ -161,16 +182,18 @@ export class SubscriberImport {
 
   private async write(rows: ImportRow[], summary: ImportSummary): Promise<void> {
     if (!rows.length) return;
-    const outcomes = await this.deps.subscribers.importActive(rows, this.deps.clock.now().toISOString());
+    const now = this.deps.clock.now().toISOString();
+    const outcomes = await this.deps.subscribers.importActive(rows, now, summary.newsletter);
     for (const o of outcomes) count(summary, o);
   }
 }
 
 function count(summary: ImportSummary, outcome: ImportOutcome): void {
   if (outcome === 'imported') summary.imported++;
+  else if (outcome === 'joined') summary.joined++;
   else summary.skipped[outcome]++;
 }
 
 function progressOf(s: ImportSummary): ImportProgress {
-  return { lines: s.lines, imported: s.imported, skipped: { ...s.skipped }, invalid: s.invalid };
+  return { lines: s.lines, imported: s.imported, joined: s.joined, skipped: { ...s.skipped }, invalid: s.invalid };
 }

@@ -20,12 +20,28 @@ export interface Subscriber {
   confirmedAt?: string;
   unsubscribedAt?: string;
   bouncedAt?: string;
+  /**
+   * Slugs of the newsletters the person receives. Only an active person has any, and an active person has at least
+   * one: leaving the last one is leaving altogether.
+   */
+  newsletters: string[];
+  /** Slugs asked for in a signup and not confirmed yet: confirming adds them to `newsletters`. */
+  requestedNewsletters: string[];
   /** The latest consent; the full history is the consent trail. */
   consent: ConsentEvidence;
 }
 
 export type ConsentEventType =
-  'subscribed' | 'confirmed' | 'unsubscribed' | 'bounced' | 'soft_bounced' | 'complained' | 'imported' | 'erased';
+  | 'subscribed'
+  | 'confirmed'
+  | 'suppression_lifted'
+  | 'newsletters_changed'
+  | 'unsubscribed'
+  | 'bounced'
+  | 'soft_bounced'
+  | 'complained'
+  | 'imported'
+  | 'erased';
 
 export interface ConsentEvent extends Partial<ConsentEvidence> {
   id: string;

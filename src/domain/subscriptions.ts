@@ -3,6 +3,7 @@ import { emailHash, InvalidEmailError, normaliseEmail, redactEmail } from './ema
 import { NotFoundError, RateLimitedError, ValidationError } from './errors';
 import type { Clock } from './ports/clock';
 import type { MailJobs } from './ports/job-queues';
+import type { Newsletters } from './newsletters';
 import type { Metrics, UnsubscribeMethod } from './ports/metrics';
 import type { SignupLimits } from './ports/rate-limits';
 import type { SubscriberRepository } from './ports/subscriber-repository';
@@ -23,12 +24,15 @@ export interface SignupInput {
   consent?: unknown;
   termsVersion?: unknown;
   source?: unknown;
+  /** Slugs of the newsletters chosen: one (a string) or several; absent means the default newsletter. */
+  newsletters?: unknown;
   /** The hidden field only bots fill in. */
   website?: unknown;
 }
 
 export interface SubscriptionsDeps {
   subscribers: SubscriberRepository;
+  newsletters: Pick<Newsletters, 'resolveChoice' | 'defaultSlug'>;
   limits: SignupLimits;
   tokens: SignedTokens;
   /** Queues the confirmation and welcome mails. */
@@ -48,8 +52,11 @@ export class Subscriptions {
   constructor(private readonly deps: SubscriptionsDeps) {}
 
   /**
-   * Records a signup. Always answers "pending" for a valid request, whatever was known about the address, so the
-   * answer tells nobody who is subscribed. Nothing is stored without consent to the current terms.
+   * Records a signup to the chosen newsletters. Always answers "pending" for a valid request, whatever was known
+   * about the address, so the answer tells nobody who is subscribed. Nothing is stored without consent to the
+   * current terms. Whoever is not yet receiving what they chose gets a confirmation mail, a suppressed address
+   * (after a bounce, a complaint or an erasure) included: only the confirmation, which proves the mailbox is theirs
+   * and wants the mail, lifts the suppression.
    */
   async subscribe(input: SignupInput, ctx: RequestContext): Promise<'pending'> {
     const { subscribers, limits, log, metrics } = this.deps;
@@ -60,25 +67,22 @@ export class Subscriptions {
     const name = cleanText(input.name, 'name', MAX_NAME);
     const source = cleanText(input.source, 'source', MAX_SOURCE) || 'form';
     this.requireConsent(input);
+    const chosen = await this.deps.newsletters.resolveChoice(input.newsletters);
     if (hasText(input.website)) {
       metrics.signup('honeypot');
       log.info({ event: 'signup.honeypot', address: redactEmail(email) }, 'honeypot filled: ignored');
       return 'pending';
     }
-    if (await subscribers.isSuppressed(email)) {
-      metrics.signup('suppressed');
-      log.info({ event: 'signup.suppressed', address: redactEmail(email) }, 'suppressed address: ignored');
-      return 'pending';
-    }
-
+    const suppressed = await subscribers.isSuppressed(email);
     const now = this.now();
     const consent = this.evidence(ctx, source, now);
+    const detail = `newsletters: ${chosen.join(', ')}`;
     const existing = await subscribers.getByEmail(email);
-    let id: number;
-    if (!existing) {
-      id = (await subscribers.create({ email, name, status: 'pending', consent, now })).id;
-    } else if (existing.status === 'active') {
-      // Already subscribed: keep the new consent in the trail, send nothing, answer the same.
+    const renewed = existing
+      ? await subscribers.renewConsent(existing.id, { name: name || undefined, consent, now, newsletters: chosen })
+      : 'missing';
+    if (renewed === 'held') {
+      // Already receives all of it: keep the new consent in the trail, send nothing, answer the same.
       await subscribers.appendConsent(email, {
         type: 'subscribed',
         at: now,
@@ -87,16 +91,16 @@ export class Subscriptions {
       });
       metrics.signup('already_active');
       return 'pending';
-    } else {
-      id = existing.id;
-      if (!(await subscribers.renewConsent(id, { name: name || undefined, status: 'pending', consent, now }))) {
-        // Erased between the read above and now: the erasure suppressed the address, so this is a suppressed signup.
-        metrics.signup('suppressed');
-        return 'pending';
-      }
     }
-    await subscribers.appendConsent(email, { type: 'subscribed', at: now, evidence: consent });
-    metrics.signup(existing ? 'renewed' : 'new');
+    // Unknown, or erased between the read above and the renewal: a new person.
+    const id =
+      renewed === 'missing'
+        ? (await subscribers.create({ email, name, status: 'pending', consent, now, newsletters: chosen })).id
+        : existing!.id;
+    await subscribers.appendConsent(email, { type: 'subscribed', at: now, evidence: consent, detail });
+    metrics.signup(suppressed ? 'suppressed' : renewed === 'requested' ? 'added' : existing ? 'renewed' : 'new');
+    if (suppressed)
+      log.info({ event: 'signup.suppressed', address: redactEmail(email) }, 'suppressed address: confirmation needed');
 
     if (await limits.takeConfirmMail(emailHash(email))) {
       await this.deps.mailJobs.enqueue('confirm', id);
@@ -115,24 +119,35 @@ export class Subscriptions {
     return this.subscriberFor('confirm', token);
   }
 
-  /** Activates a pending subscription. Confirming twice is fine; confirming after leaving is not. */
+  /**
+   * Activates a pending subscription, or adds the newsletters an active reader asked for, and lifts a suppression
+   * of the address. Confirming twice is fine; confirming after leaving is not (signing up again sends a new link).
+   */
   async confirm(token: unknown, ctx: RequestContext): Promise<'confirmed' | 'already_confirmed'> {
+    const { subscribers, log } = this.deps;
     const sub = await this.subscriberFor('confirm', token);
     const now = this.now();
-    const moved = await this.deps.subscribers.transition(sub, ['pending'], 'active', {
-      confirmedAt: now,
-      updatedAt: now,
-    });
-    if (!moved.ok) {
-      if (moved.current === 'active') return 'already_confirmed';
+    const done = await subscribers.confirm(sub.id, now, this.deps.newsletters.defaultSlug);
+    if (done.outcome === 'already_confirmed') return 'already_confirmed';
+    if (done.outcome === 'refused')
       throw new InvalidTokenError('invalid_token', 'This confirmation link is no longer valid. Please sign up again.');
-    }
     const { termsVersion, termsHash, source } = sub.consent;
     const evidence = { ip: ctx.ip, userAgent: clipUserAgent(ctx.userAgent), termsVersion, termsHash, source };
-    await this.deps.subscribers.appendConsent(sub.email, { type: 'confirmed', at: now, evidence });
+    const detail = `newsletters: ${done.joined.join(', ')}`;
+    await subscribers.appendConsent(sub.email, { type: 'confirmed', at: now, evidence, detail });
+    if (done.liftedSuppression) {
+      await subscribers.appendConsent(sub.email, {
+        type: 'suppression_lifted',
+        at: now,
+        evidence,
+        detail: 'the address confirmed a new signup',
+      });
+      log.info({ event: 'subscriber.unsuppressed', subscriberId: sub.id }, 'suppression lifted by a confirmation');
+    }
     this.deps.metrics.confirmed();
-    await this.deps.mailJobs.enqueue('welcome', sub.id);
-    this.deps.log.info({ event: 'subscription.confirmed', subscriberId: sub.id }, 'subscription confirmed');
+    // The welcome is for a new reader; one who only added a newsletter has had it.
+    if (done.was === 'pending') await this.deps.mailJobs.enqueue('welcome', sub.id);
+    log.info({ event: 'subscription.confirmed', subscriberId: sub.id, joined: done.joined }, 'subscription confirmed');
     return 'confirmed';
   }
 

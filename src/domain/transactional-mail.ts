@@ -4,10 +4,17 @@ import type { Links } from './links';
 import type { TransactionalKind, MailSender } from './ports/mail-sender';
 import type { Metrics } from './ports/metrics';
 import type { SubscriberRepository } from './ports/subscriber-repository';
+import type { Subscriber } from './subscriber';
 import type { SuppressionPolicy } from './suppression-policy';
 
-/** Who each mail is for: a confirmation only to someone still pending, a welcome only to someone active. */
-const EXPECTED_STATUS = { confirm: 'pending', welcome: 'active' } as const;
+/**
+ * Who each mail is for: a confirmation only to someone with a signup to confirm (pending, or a reader who asked for
+ * more newsletters), a welcome only to someone active.
+ */
+const IS_FOR: Record<TransactionalKind, (sub: Subscriber) => boolean> = {
+  confirm: (sub) => sub.status === 'pending' || (sub.status === 'active' && sub.requestedNewsletters.length > 0),
+  welcome: (sub) => sub.status === 'active',
+};
 
 /**
  * Sends the confirmation and welcome mails the signup flow queues. A failed send rejects, so the job retries; a
@@ -32,7 +39,7 @@ export class TransactionalMail {
   async send(kind: TransactionalKind, subscriberId: number, finalAttempt: boolean): Promise<'sent' | 'skipped'> {
     const { subscribers, mailer, links, metrics, log } = this.deps;
     const sub = await subscribers.get(subscriberId);
-    if (!sub || sub.status !== EXPECTED_STATUS[kind]) {
+    if (!sub || !IS_FOR[kind](sub)) {
       log.info(
         { event: 'mail.skipped', kind, subscriberId, status: sub?.status ?? 'erased' },
         'subscriber no longer in the expected state',

@@ -8,7 +8,7 @@ const FORMATS: Record<string, ImportFormat> = { 'application/x-ndjson': 'ndjson'
 const CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
 
 /**
- * POST /api/admin/subscribers/import (behind the admin guard). No body parser: the body is handed to the import
+ * POST /api/admin/subscribers/import[?newsletter=slug] (behind the admin guard). No body parser: the body is handed to the import
  * as a stream, so a file of any size is read as it arrives. `Accept: application/x-ndjson` streams progress lines
  * and then `{"done": summary}`; otherwise the answer is the summary as JSON when the import is over.
  */
@@ -52,6 +52,7 @@ export function adminImportRoutes(deps: { subscriberImport: SubscriberImport }):
               res.write(JSON.stringify({ progress }) + '\n');
             }
           : undefined,
+        { newsletter: req.query.newsletter },
       );
       if (!progressLines) return void res.json(summary);
       begin();

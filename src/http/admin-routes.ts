@@ -40,7 +40,7 @@ export function adminSubscriberRoutes(deps: { subscriptions: Subscriptions; audi
   });
 
   r.get('/stats', async (req, res) => {
-    res.json(await deps.audience.stats(req.query));
+    res.json(await deps.audience.stats());
   });
   return r;
 }

@@ -19,6 +19,7 @@ const STATUS: Record<ErrorCode, number> = {
   newsletter_too_large: 422,
   invalid_newsletter: 422,
   unknown_newsletter: 422,
+  no_newsletter_chosen: 422,
   not_found: 404,
   // A webhook whose provider has no secret configured has no endpoint: nothing unverified is ever accepted.
   webhook_not_configured: 404,

@@ -8,7 +8,7 @@ export class Keys {
   subscriber = (id: number | string) => this.k('subscriber', id);
   /** hash: email hash -> subscriber id */
   subscriberIndex = () => this.k('subscriber', 'by-email');
-  /** sorted set of active subscriber ids, score = id, for paging in id order */
+  /** sorted set of active subscriber ids (people who receive at least one newsletter), score = id */
   activeSubscribers = () => this.k('subscribers', 'active');
   /**
    * sorted set of the ids of one status, score = id: active is the fan-out's set above, the others exist for the
@@ -50,6 +50,13 @@ export class Keys {
   newsletters = () => this.k('newsletters');
   /** set of the article ids sent in a campaign of this newsletter: what is no longer new for it */
   newsletterSent = (slug: string) => this.k('newsletter', slug, 'sent');
+  /** sorted set of the ids of a newsletter's readers (active people who receive it), score = id: its fan-out */
+  newsletterMembers = (slug: string) => this.k('newsletter', slug, 'members');
+  /**
+   * What newsletterMembers(slug) is with the slug and suffix left off: scripts that read a person's newsletters from
+   * the record name the sets themselves (`<this><slug>:members`).
+   */
+  newsletterKeyPrefix = () => this.k('newsletter', '');
   /** string: the number of the last data migration applied (see migrations.ts) */
   schemaVersion = () => this.k('schema', 'version');
   /** string with an expiry: held by the one process running the migrations */

@@ -36,9 +36,7 @@ export const MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'campaigns belong to the default newsletter',
-    // Every subscriber is in the default newsletter already: its members are the active set `subscribers:active`
-    // that the subscriber store keeps in step with each status change, so people need no migration. Campaigns
-    // written before newsletters name none, so they are filed under the default one; HSETNX keeps a newsletter
+    // Campaigns written before newsletters name none, so they are filed under the default one; HSETNX keeps a newsletter
     // already set (by a run that died after some pages, or by a campaign created since).
     async up({ redis, keys, defaultNewsletter }) {
       // The index is scored by id: paging by score past the last id seen loses nothing to a concurrent create.
@@ -67,7 +65,45 @@ export const MIGRATIONS: Migration[] = [
       }
     },
   },
+  {
+    version: 3,
+    name: 'subscribers read the default newsletter',
+    // Readers choose newsletters now, and each newsletter keeps the set of its readers. Everyone active before
+    // received the one list there was, so they become readers of the default newsletter; a pending person asked for
+    // it, so confirming adds them to it. Unsubscribed and bounced people receive nothing and stay so. Ids are read
+    // up to the last one given; people created meanwhile are written by code that names their newsletters.
+    async up({ redis, keys, defaultNewsletter }) {
+      const last = Number((await redis.get(keys.subscriberSeq())) ?? 0);
+      for (let from = 1; from <= last; from += PAGE) {
+        const ids = Array.from({ length: Math.min(PAGE, last - from + 1) }, (_, i) => from + i);
+        await JOIN_DEFAULT.run(
+          redis,
+          [keys.newsletterMembers(defaultNewsletter)],
+          [keys.subscriber(''), defaultNewsletter, ...ids],
+        );
+      }
+    },
+  },
 ];
+
+/**
+ * Gives each held person (ARGV[3..], ids) without newsletters the default one (ARGV[2]): an active person receives
+ * it and joins its set (KEYS[1]), a pending one asks for it. A person who has newsletters or a request already
+ * (written since, or by an earlier run of this step) is left alone. ARGV[1]: the subscriber key prefix.
+ */
+const JOIN_DEFAULT = new LuaScript(`
+for i = 3, #ARGV do
+  local key = ARGV[1] .. ARGV[i]
+  local row = redis.call('HMGET', key, 'status', 'newsletters', 'requested')
+  if row[1] == 'active' and not row[2] then
+    redis.call('HSET', key, 'newsletters', ARGV[2])
+    redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i])
+  elseif row[1] == 'pending' and not row[3] then
+    redis.call('HSET', key, 'requested', ARGV[2])
+  end
+end
+return #ARGV - 2
+`);
 
 /**
  * Names the newsletter of each campaign hash (KEYS) that exists and has none; never creates a hash for an id the

@@ -2,9 +2,13 @@ import type { Redis } from 'ioredis';
 import { emailHash } from '../domain/email-address';
 import type { ImportRow } from '../domain/import-parsers';
 import type {
+  ConfirmOutcome,
   ImportOutcome,
   ListPosition,
   NewConsentEvent,
+  NewsletterChange,
+  NewsletterChangeResult,
+  RenewOutcome,
   NewSubscriber,
   StatusCounts,
   SubscriberChanges,
@@ -38,16 +42,35 @@ end
 `;
 
 /**
- * Moves a subscriber between statuses only if it is in one of the allowed ones, and keeps the status sets (the
- * active one included) and suppression set in step, in one atomic script so a confirm racing an unsubscribe cannot
- * leave both applied.
- * KEYS: subscriber hash, suppressed set, the four status sets.
- * ARGV: id, to, email hash, suppress(0/1), allowed..., '--', field, value...
+ * Lua shared by the scripts that read or write a person's newsletters: the record holds them as one comma-separated
+ * field (`newsletters`, and `requested` for those awaiting confirmation); each newsletter's readers are the sorted
+ * set `<prefix><slug>:members`, the prefix passed by the caller since the slugs come from the record.
  */
-const TRANSITION = new LuaScript(`${PLACE}
+const LISTS = `
+local function split(s)
+  local t = {}
+  if s then for slug in string.gmatch(s, '[^,]+') do t[#t + 1] = slug end end
+  return t
+end
+local function has(list, x)
+  for _, v in ipairs(list) do if v == x then return true end end
+  return false
+end
+local function members(prefix, slug) return prefix .. slug .. ':members' end
+`;
+
+/**
+ * Moves a subscriber between statuses only if it is in one of the allowed ones, and keeps the status sets (the
+ * active one included), the newsletters' sets and the suppression set in step, in one atomic script so a confirm
+ * racing an unsubscribe cannot leave both applied. Every move is away from active (only CONFIRM leads there), so
+ * the person leaves every newsletter, and a request waiting for confirmation lapses.
+ * KEYS: subscriber hash, suppressed set, the four status sets.
+ * ARGV: id, to, email hash, suppress(0/1), newsletter key prefix, allowed..., '--', field, value...
+ */
+const TRANSITION = new LuaScript(`${PLACE}${LISTS}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
-local i = 5
+local i = 6
 local allowed = false
 while ARGV[i] ~= '--' do
   if ARGV[i] == status then allowed = true end
@@ -59,6 +82,10 @@ while ARGV[i] do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   i = i + 2
 end
+for _, slug in ipairs(split(redis.call('HGET', KEYS[1], 'newsletters'))) do
+  redis.call('ZREM', members(ARGV[5], slug), ARGV[1])
+end
+redis.call('HDEL', KEYS[1], 'newsletters', 'requested')
 redis.call('HSET', KEYS[1], 'status', ARGV[2])
 place(3, ARGV[1], ARGV[2])
 if ARGV[4] == '1' then redis.call('SADD', KEYS[2], ARGV[3]) end
@@ -66,35 +93,136 @@ return 'ok'
 `);
 
 /**
- * Writes a later consent onto a person who still exists, keeping the status sets in step; an id erased meanwhile is
- * left alone rather than brought back as a record with no address.
- * KEYS: subscriber hash, the four status sets. ARGV: id, status, field, value... Returns 1 when written, 0 when not held.
+ * A later signup of a person who still exists (an id erased meanwhile is left alone rather than brought back as a
+ * record with no address). An active person only has the newsletters they lack added to those awaiting
+ * confirmation: their consent and name stay until they confirm, since anyone can type an address into a form.
+ * Anyone else becomes pending with the new consent, asking for the given newsletters, plus those a pending person
+ * asked for before.
+ * KEYS: subscriber hash, the four status sets. ARGV: id, asked (comma-separated), field, value...
+ * Returns 'renewed', 'requested', 'held' or 'missing' (RenewOutcome).
  */
-const RENEW = new LuaScript(`${PLACE}
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+const RENEW = new LuaScript(`${PLACE}${LISTS}
+local row = redis.call('HMGET', KEYS[1], 'status', 'newsletters', 'requested')
+if not row[1] then return 'missing' end
+local held = split(row[2])
+local waiting = row[1] == 'active' or row[1] == 'pending'
+local requested = waiting and split(row[3]) or {}
+local added = false
+for _, slug in ipairs(split(ARGV[2])) do
+  if not has(held, slug) then
+    added = true
+    if not has(requested, slug) then requested[#requested + 1] = slug end
+  end
+end
+if row[1] == 'active' then
+  if not added then return 'held' end
+  redis.call('HSET', KEYS[1], 'requested', table.concat(requested, ','))
+  return 'requested'
+end
 for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-place(2, ARGV[1], ARGV[2])
-return 1
+redis.call('HSET', KEYS[1], 'status', 'pending', 'requested', table.concat(requested, ','))
+place(2, ARGV[1], 'pending')
+return 'renewed'
+`);
+
+/**
+ * A confirmation: a pending person becomes active with the newsletters they asked for (ARGV[5] when a person from
+ * before newsletters asked for none); an active person gains those waiting. Either way the address leaves the
+ * suppression list. Anyone else (unsubscribed or bounced since the signup) is refused.
+ * KEYS: subscriber hash, suppressed set, the four status sets.
+ * ARGV: id, email hash, newsletter key prefix, now, fallback slug.
+ * Returns {'confirmed', status before, joined (comma-separated), 1 when the suppression was lifted},
+ * {'already'}, or {'refused', status or ''}.
+ */
+const CONFIRM = new LuaScript(`${PLACE}${LISTS}
+local row = redis.call('HMGET', KEYS[1], 'status', 'newsletters', 'requested')
+local status = row[1]
+if not status then return {'refused', ''} end
+local held = split(row[2])
+local asked = split(row[3])
+if status == 'active' and #asked == 0 then return {'already'} end
+if status ~= 'pending' and status ~= 'active' then return {'refused', status} end
+if #held == 0 and #asked == 0 then asked = {ARGV[5]} end
+local joined = {}
+for _, slug in ipairs(asked) do
+  if not has(held, slug) then
+    held[#held + 1] = slug
+    joined[#joined + 1] = slug
+    redis.call('ZADD', members(ARGV[3], slug), ARGV[1], ARGV[1])
+  end
+end
+redis.call('HDEL', KEYS[1], 'requested')
+redis.call('HSET', KEYS[1], 'status', 'active', 'newsletters', table.concat(held, ','), 'confirmedAt', ARGV[4],
+  'updatedAt', ARGV[4])
+place(3, ARGV[1], 'active')
+return {'confirmed', status, table.concat(joined, ','), redis.call('SREM', KEYS[2], ARGV[2])}
+`);
+
+/**
+ * Adds and drops newsletters of an active person; refuses to leave them in none (leaving all is an unsubscribe,
+ * with its own trail event and counter). A newsletter joined or dropped here no longer awaits confirmation.
+ * KEYS: subscriber hash. ARGV: id, newsletter key prefix, join (comma-separated), leave (comma-separated), now.
+ * Returns {outcome, newsletters after, joined, left}, the lists comma-separated (NewsletterChangeResult).
+ */
+const CHANGE = new LuaScript(`${LISTS}
+local row = redis.call('HMGET', KEYS[1], 'status', 'newsletters', 'requested')
+if row[1] ~= 'active' then return {'not_active', row[1] or ''} end
+local held = split(row[2])
+local join = split(ARGV[3])
+local leave = split(ARGV[4])
+local after, joined, left = {}, {}, {}
+for _, slug in ipairs(held) do
+  if has(leave, slug) then left[#left + 1] = slug else after[#after + 1] = slug end
+end
+for _, slug in ipairs(join) do
+  if not has(after, slug) and not has(leave, slug) then
+    if not has(held, slug) then joined[#joined + 1] = slug end
+    after[#after + 1] = slug
+  end
+end
+if #after == 0 then return {'would_empty', row[2]} end
+if #joined == 0 and #left == 0 then return {'unchanged', row[2]} end
+for _, slug in ipairs(joined) do redis.call('ZADD', members(ARGV[2], slug), ARGV[1], ARGV[1]) end
+for _, slug in ipairs(left) do redis.call('ZREM', members(ARGV[2], slug), ARGV[1]) end
+local requested = {}
+for _, slug in ipairs(split(row[3])) do
+  if not has(join, slug) and not has(leave, slug) then requested[#requested + 1] = slug end
+end
+if #requested == 0 then redis.call('HDEL', KEYS[1], 'requested')
+else redis.call('HSET', KEYS[1], 'requested', table.concat(requested, ',')) end
+redis.call('HSET', KEYS[1], 'newsletters', table.concat(after, ','), 'updatedAt', ARGV[5])
+return {'changed', table.concat(after, ','), table.concat(joined, ','), table.concat(left, ',')}
 `);
 
 /**
  * Imports a batch in one atomic round trip. Per row, in order (so a repeat within the batch finds its first
- * occurrence): skip a suppressed hash ('s'), skip a hash already in the index whatever its status ('e', so an
- * unsubscribed person is never brought back), else take an id, index it, write the hash, add it to the active
- * set, the set of all ids and the address index, and append the trail event ('i'). Returns one letter a row.
- * KEYS: index, id seq, active zset, suppressed set, all-ids zset, address index, then the consent trail of each row.
+ * occurrence): skip a suppressed hash ('s'); give an active person without the newsletter the newsletter, with
+ * the join event in the trail ('j'); skip any other hash already in the index whatever its status ('e', so an
+ * unsubscribed person is never brought back); else take an id, index it, write the hash, add it to the active
+ * set, the newsletter's set, the set of all ids and the address index, and append the trail event ('i').
+ * Returns one letter a row.
+ * KEYS: index, id seq, active zset, suppressed set, all-ids zset, address index, the newsletter's members, then the
+ * consent trail of each row.
  * ARGV: subscriber key prefix; the rows as JSON
- * [[email hash, [field, value, ...], trail event as JSON, lower-cased address], ...]
- * (one argument, not thousands: building and parsing per-row arguments cost more than the writes).
+ * [[email hash, [field, value, ...], trail event as JSON, lower-cased address, join event as JSON], ...]
+ * (one argument, not thousands: building and parsing per-row arguments cost more than the writes); the slug.
  */
-const IMPORT_ACTIVE = new LuaScript(`
+const IMPORT_ACTIVE = new LuaScript(`${LISTS}
 local out = {}
 for r, row in ipairs(cjson.decode(ARGV[2])) do
   local hash = row[1]
+  local known = redis.call('HGET', KEYS[1], hash)
   if redis.call('SISMEMBER', KEYS[4], hash) == 1 then
     out[r] = 's'
-  elseif redis.call('HEXISTS', KEYS[1], hash) == 1 then
+  elseif known then
     out[r] = 'e'
+    local held = redis.call('HMGET', ARGV[1] .. known, 'status', 'newsletters')
+    if held[1] == 'active' and not has(split(held[2]), ARGV[3]) then
+      redis.call('HSET', ARGV[1] .. known, 'newsletters', held[2] .. ',' .. ARGV[3])
+      redis.call('ZADD', KEYS[7], known, known)
+      redis.call('RPUSH', KEYS[7 + r], row[5])
+      out[r] = 'j'
+    end
   else
     local id = redis.call('INCR', KEYS[2])
     redis.call('HSET', KEYS[1], hash, id)
@@ -102,7 +230,8 @@ for r, row in ipairs(cjson.decode(ARGV[2])) do
     redis.call('ZADD', KEYS[3], id, id)
     redis.call('ZADD', KEYS[5], id, id)
     redis.call('ZADD', KEYS[6], 0, row[4] .. '\\0' .. id)
-    redis.call('RPUSH', KEYS[6 + r], row[3])
+    redis.call('ZADD', KEYS[7], id, id)
+    redis.call('RPUSH', KEYS[7 + r], row[3])
     out[r] = 'i'
   end
 end
@@ -161,7 +290,7 @@ const AUDIENCE_INDEX_VERSION = '1';
 /** Address index entries one prefix-search page reads at most (see PAGE_BY_ADDRESS). */
 const ADDRESS_SCAN_BUDGET = 5000;
 
-const IMPORT_OUTCOME: Record<string, ImportOutcome> = { i: 'imported', s: 'suppressed', e: 'existing' };
+const IMPORT_OUTCOME: Record<string, ImportOutcome> = { i: 'imported', j: 'joined', s: 'suppressed', e: 'existing' };
 
 /**
  * SubscriberRepository on Redis: a hash per person, the index by address hash, the active zset, the suppression
@@ -233,28 +362,65 @@ export class SubscriberStore implements SubscriberRepository {
       ...consentFields(input.consent),
     };
     if (input.confirmedAt) row.confirmedAt = input.confirmedAt;
-    await this.redis
+    const active = input.status === 'active';
+    const newsletters = [...new Set(input.newsletters)];
+    if (newsletters.length) row[active ? 'newsletters' : 'requested'] = newsletters.join(',');
+    const multi = this.redis
       .multi()
       .hset(this.keys.subscriber(id), row)
       .zadd(this.keys.subscribersWithStatus(input.status), id, String(id))
       .zadd(this.keys.allSubscribers(), id, String(id))
-      .zadd(this.keys.subscriberAddresses(), 0, addressEntry(input.email, id))
-      .exec();
+      .zadd(this.keys.subscriberAddresses(), 0, addressEntry(input.email, id));
+    if (active) for (const slug of newsletters) multi.zadd(this.keys.newsletterMembers(slug), id, String(id));
+    await multi.exec();
     return { id, created: true };
   }
 
   async renewConsent(
     id: number,
-    input: { name?: string; status: SubscriberStatus; consent: ConsentEvidence; now: string },
-  ): Promise<boolean> {
-    const row: Row = { status: input.status, updatedAt: input.now, ...consentFields(input.consent) };
+    input: { name?: string; consent: ConsentEvidence; now: string; newsletters: string[] },
+  ): Promise<RenewOutcome> {
+    const row: Row = { updatedAt: input.now, ...consentFields(input.consent) };
     if (input.name) row.name = input.name;
-    const written = await RENEW.run(
+    return (await RENEW.run(
       this.redis,
       [this.keys.subscriber(id), ...this.statusKeys()],
-      [id, input.status, ...Object.entries(row).flat()],
-    );
-    return written === 1;
+      [id, input.newsletters.join(','), ...Object.entries(row).flat()],
+    )) as RenewOutcome;
+  }
+
+  async confirm(id: number, now: string, fallback: string): Promise<ConfirmOutcome> {
+    const email = await this.redis.hget(this.keys.subscriber(id), 'email');
+    if (email === null) return { outcome: 'refused', current: null };
+    const [outcome, was, joined, lifted] = (await CONFIRM.run(
+      this.redis,
+      [this.keys.subscriber(id), this.keys.suppressed(), ...this.statusKeys()],
+      [id, emailHash(email), this.keys.newsletterKeyPrefix(), now, fallback],
+    )) as [string, string?, string?, number?];
+    if (outcome === 'already') return { outcome: 'already_confirmed' };
+    if (outcome === 'refused') return { outcome: 'refused', current: (was as SubscriberStatus) || null };
+    return {
+      outcome: 'confirmed',
+      was: was as SubscriberStatus,
+      joined: slugs(joined),
+      liftedSuppression: lifted === 1,
+    };
+  }
+
+  async changeNewsletters(id: number, change: NewsletterChange, now: string): Promise<NewsletterChangeResult> {
+    const [outcome, after, joined, left] = (await CHANGE.run(
+      this.redis,
+      [this.keys.subscriber(id)],
+      [id, this.keys.newsletterKeyPrefix(), change.join.join(','), change.leave.join(','), now],
+    )) as [NewsletterChangeResult['outcome'], string, string?, string?];
+    switch (outcome) {
+      case 'not_active':
+        return { outcome, current: (after as SubscriberStatus) || null };
+      case 'changed':
+        return { outcome, newsletters: slugs(after), joined: slugs(joined), left: slugs(left) };
+      default:
+        return { outcome, newsletters: slugs(after) };
+    }
   }
 
   async transition(
@@ -264,12 +430,14 @@ export class SubscriberStore implements SubscriberRepository {
     changes: SubscriberChanges,
     options: { suppress?: boolean } = {},
   ): Promise<SubscriberTransition> {
+    if (to === 'active') throw new Error('only a confirmation makes a person active (SubscriberRepository.confirm)');
     const fields = Object.entries(changes).filter((e): e is [string, string] => e[1] !== undefined);
     const args = [
       String(sub.id),
       to,
       emailHash(sub.email),
       options.suppress ? '1' : '0',
+      this.keys.newsletterKeyPrefix(),
       ...from,
       '--',
       ...fields.flat(),
@@ -286,7 +454,7 @@ export class SubscriberStore implements SubscriberRepository {
     const hash = emailHash(email);
     const id = await this.redis.hget(this.keys.subscriberIndex(), hash);
     // The address as held (its case may differ from the one given) names the person's address index entry.
-    const held = id ? await this.redis.hget(this.keys.subscriber(id), 'email') : null;
+    const [held, newsletters] = id ? await this.redis.hmget(this.keys.subscriber(id), 'email', 'newsletters') : [];
     const multi = this.redis
       .multi()
       .sadd(this.keys.suppressed(), hash)
@@ -296,6 +464,7 @@ export class SubscriberStore implements SubscriberRepository {
       multi.del(this.keys.subscriber(id)).zrem(this.keys.allSubscribers(), id);
       for (const key of this.statusKeys()) multi.zrem(key, id);
       if (held) multi.zrem(this.keys.subscriberAddresses(), addressEntry(held, id));
+      for (const slug of slugs(newsletters)) multi.zrem(this.keys.newsletterMembers(slug), id);
     }
     multi.xadd(this.keys.erasureLog(), '*', 'hash', hash, 'at', now);
     await multi.exec();
@@ -315,21 +484,23 @@ export class SubscriberStore implements SubscriberRepository {
     return entries.map((json, i) => ({ id: String(i + 1), ...JSON.parse(json) }) as ConsentEvent);
   }
 
-  async pageActiveIds(afterId: number, limit: number): Promise<number[]> {
-    const ids = await this.redis.zrangebyscore(this.keys.activeSubscribers(), `(${afterId}`, '+inf', 'LIMIT', 0, limit);
-    return ids.map(Number);
+  async pageMemberIds(newsletter: string, afterId: number, limit: number): Promise<number[]> {
+    const members = this.keys.newsletterMembers(newsletter);
+    return (await this.redis.zrangebyscore(members, `(${afterId}`, '+inf', 'LIMIT', 0, limit)).map(Number);
   }
 
-  async countActive(): Promise<number> {
-    return this.redis.zcard(this.keys.activeSubscribers());
-  }
-
-  async countActiveUpTo(maxId: number): Promise<number> {
-    return this.redis.zcount(this.keys.activeSubscribers(), '-inf', maxId);
+  async countMembers(newsletter: string, maxId?: number): Promise<number> {
+    return this.redis.zcount(this.keys.newsletterMembers(newsletter), '-inf', maxId ?? '+inf');
   }
 
   async listSubscribers(query: SubscriberListQuery): Promise<SubscriberListPage> {
-    const members = query.status ? this.keys.subscribersWithStatus(query.status) : this.keys.allSubscribers();
+    // A newsletter's readers are all active: with another status asked for as well, nobody is both.
+    if (query.newsletter && query.status && query.status !== 'active') return { subscribers: [], next: null };
+    const members = query.newsletter
+      ? this.keys.newsletterMembers(query.newsletter)
+      : query.status
+        ? this.keys.subscribersWithStatus(query.status)
+        : this.keys.allSubscribers();
     if (query.addressPrefix) return this.pageByAddress(members, query.addressPrefix, query);
     // One more than asked: whether it exists says if a next page does, without an empty last page.
     const ids = await this.redis.zrangebyscore(
@@ -413,7 +584,7 @@ export class SubscriberStore implements SubscriberRepository {
   }
 
   /** One atomic script per batch (IMPORT_ACTIVE). */
-  async importActive(rows: ImportRow[], now: string): Promise<ImportOutcome[]> {
+  async importActive(rows: ImportRow[], now: string, newsletter: string): Promise<ImportOutcome[]> {
     if (!rows.length) return [];
     const keys = [
       this.keys.subscriberIndex(),
@@ -422,8 +593,9 @@ export class SubscriberStore implements SubscriberRepository {
       this.keys.suppressed(),
       this.keys.allSubscribers(),
       this.keys.subscriberAddresses(),
+      this.keys.newsletterMembers(newsletter),
     ];
-    const packed: [string, string[], string, string][] = [];
+    const packed: [string, string[], string, string, string][] = [];
     for (const row of rows) {
       const hash = emailHash(row.email);
       keys.push(this.keys.consentTrail(hash));
@@ -431,20 +603,34 @@ export class SubscriberStore implements SubscriberRepository {
         email: row.email,
         name: row.name,
         status: 'active',
+        newsletters: newsletter,
         createdAt: now,
         updatedAt: now,
         ...consentFields(row.consent),
       }).flat();
       const { at, ...evidence } = row.consent;
-      const event = trailEntry({ type: 'imported', at: now, evidence, detail: `consent given at ${at}` });
-      packed.push([hash, fields, event, row.email.toLowerCase()]);
+      const detail = `newsletter ${newsletter}; consent given at ${at}`;
+      const event = trailEntry({ type: 'imported', at: now, evidence, detail });
+      const joined = trailEntry({
+        type: 'newsletters_changed',
+        at: now,
+        evidence,
+        detail: `imported: joined ${newsletter}`,
+      });
+      packed.push([hash, fields, event, row.email.toLowerCase(), joined]);
     }
     const letters = (await IMPORT_ACTIVE.run(this.redis, keys, [
       this.keys.subscriber(''),
       JSON.stringify(packed),
+      newsletter,
     ])) as string;
     return [...letters].map((l) => IMPORT_OUTCOME[l]);
   }
+}
+
+/** A comma-separated list of slugs as the record and the scripts hold it. */
+function slugs(list: string | null | undefined): string[] {
+  return list ? list.split(',') : [];
 }
 
 /** A person's entry in the address index: the lower-cased address, NUL (below any address character), the id. */
@@ -486,6 +672,8 @@ function toSubscriber(r: Row): Subscriber {
     confirmedAt: r.confirmedAt,
     unsubscribedAt: r.unsubscribedAt,
     bouncedAt: r.bouncedAt,
+    newsletters: slugs(r.newsletters),
+    requestedNewsletters: slugs(r.requested),
     consent: {
       at: r.consentAt,
       ip: r.consentIp,

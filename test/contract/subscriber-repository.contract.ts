@@ -23,7 +23,15 @@ function evidence(changes: Partial<ConsentEvidence> = {}): ConsentEvidence {
 
 /** A signup: pending, created at time(0), unless `changes` says otherwise. */
 function newSubscriber(email: string, changes: Partial<NewSubscriber> = {}): NewSubscriber {
-  return { email, name: 'Ada Lovelace', status: 'pending', consent: evidence(), now: time(0), ...changes };
+  return {
+    email,
+    name: 'Ada Lovelace',
+    status: 'pending',
+    consent: evidence(),
+    now: time(0),
+    newsletters: ['news'],
+    ...changes,
+  };
 }
 
 /** A row of an import file: consent given long ago, elsewhere. */
@@ -88,6 +96,8 @@ export function subscriberRepositoryContract(
           createdAt: time(1),
           updatedAt: time(1),
           confirmedAt: time(1),
+          newsletters: ['news'],
+          requestedNewsletters: [],
           consent: input.consent,
         };
         expect(await repo.get(id)).toEqual(expected);
@@ -121,7 +131,7 @@ export function subscriberRepositoryContract(
         });
         expect(await repo.create(again)).toEqual({ id, created: false });
         expect(await repo.get(id)).toEqual(before);
-        expect(await repo.pageActiveIds(0, 10)).toEqual([id]);
+        expect(await repo.pageMemberIds('news', 0, 10)).toEqual([id]);
       });
 
       test('two concurrent creates of one address make one subscriber', async () => {
@@ -132,8 +142,8 @@ export function subscriberRepositoryContract(
         expect(second.id).toBe(first.id);
         expect([first.created, second.created].sort()).toEqual([false, true]);
         expect(await repo.getByEmail('RACE@example.com')).toMatchObject({ id: first.id });
-        expect(await repo.pageActiveIds(0, 10)).toEqual([first.id]);
-        expect(await repo.countActive()).toBe(1);
+        expect(await repo.pageMemberIds('news', 0, 10)).toEqual([first.id]);
+        expect(await repo.countMembers('news')).toBe(1);
       });
 
       test('ids increase with each create and are never reused, an erased one included; lastId is at least every id given, 0 before any', async () => {
@@ -164,58 +174,61 @@ export function subscriberRepositoryContract(
     describe('the active set', () => {
       test('an active create joins the active set; a pending, unsubscribed or bounced one does not', async () => {
         const [active] = await createPeople('active', 'pending', 'unsubscribed', 'bounced');
-        expect(await repo.pageActiveIds(0, 10)).toEqual([active]);
-        expect(await repo.countActive()).toBe(1);
-        expect(await repo.countActiveUpTo(await repo.lastId())).toBe(1);
+        expect(await repo.pageMemberIds('news', 0, 10)).toEqual([active]);
+        expect(await repo.countMembers('news')).toBe(1);
+        expect(await repo.countMembers('news', await repo.lastId())).toBe(1);
       });
 
       test('pageActiveIds pages through active ids ascending, strictly after afterId, at most limit at a time', async () => {
         const [a1, a2, , a4, a5, a6] = await createPeople('active', 'active', 'pending', 'active', 'active', 'active');
-        expect(await repo.pageActiveIds(0, 2)).toEqual([a1, a2]);
-        expect(await repo.pageActiveIds(a2, 2)).toEqual([a4, a5]);
-        expect(await repo.pageActiveIds(a5, 2)).toEqual([a6]);
-        expect(await repo.pageActiveIds(a6, 2)).toEqual([]);
-        expect(await repo.pageActiveIds(a1, 10)).toEqual([a2, a4, a5, a6]);
+        expect(await repo.pageMemberIds('news', 0, 2)).toEqual([a1, a2]);
+        expect(await repo.pageMemberIds('news', a2, 2)).toEqual([a4, a5]);
+        expect(await repo.pageMemberIds('news', a5, 2)).toEqual([a6]);
+        expect(await repo.pageMemberIds('news', a6, 2)).toEqual([]);
+        expect(await repo.pageMemberIds('news', a1, 10)).toEqual([a2, a4, a5, a6]);
       });
 
       test('countActiveUpTo counts the active ids at most maxId', async () => {
         const [a1, , p3, a4] = await createPeople('active', 'active', 'pending', 'active');
-        expect(await repo.countActiveUpTo(0)).toBe(0);
-        expect(await repo.countActiveUpTo(a1)).toBe(1);
-        expect(await repo.countActiveUpTo(p3)).toBe(2);
-        expect(await repo.countActiveUpTo(a4)).toBe(3);
-        expect(await repo.countActiveUpTo(a4 + 100)).toBe(3);
-        expect(await repo.countActive()).toBe(3);
+        expect(await repo.countMembers('news', 0)).toBe(0);
+        expect(await repo.countMembers('news', a1)).toBe(1);
+        expect(await repo.countMembers('news', p3)).toBe(2);
+        expect(await repo.countMembers('news', a4)).toBe(3);
+        expect(await repo.countMembers('news', a4 + 100)).toBe(3);
+        expect(await repo.countMembers('news')).toBe(3);
       });
     });
 
     describe('transition', () => {
       test('moves a person from an allowed status, sets the given timestamps and keeps every other field', async () => {
-        const sub = await createPerson('ada@example.com');
+        const sub = await createPerson('ada@example.com', { status: 'active', confirmedAt: time(3) });
         const created = (await repo.get(sub.id))!;
-
-        expect(await repo.transition(sub, ['pending'], 'active', { confirmedAt: time(3), updatedAt: time(3) })).toEqual(
-          { ok: true },
-        );
-        const confirmed = { ...created, status: 'active', confirmedAt: time(3), updatedAt: time(3) };
-        expect(await repo.get(sub.id)).toEqual(confirmed);
-
         const changes = { unsubscribedAt: time(4), updatedAt: time(4) };
         expect(await repo.transition(sub, ['pending', 'active'], 'unsubscribed', changes)).toEqual({ ok: true });
-        expect(await repo.get(sub.id)).toEqual({ ...confirmed, status: 'unsubscribed', ...changes });
+        expect(await repo.get(sub.id)).toEqual({ ...created, status: 'unsubscribed', newsletters: [], ...changes });
       });
 
-      test('keeps the active set in step both ways', async () => {
-        const sub = await createPerson('ada@example.com');
-        await repo.transition(sub, ['pending'], 'active', { confirmedAt: time(1), updatedAt: time(1) });
-        expect(await repo.pageActiveIds(0, 10)).toEqual([sub.id]);
-        expect(await repo.countActive()).toBe(1);
-        expect(await repo.countActiveUpTo(sub.id)).toBe(1);
+      test('takes the person out of the active set and out of every newsletter, and drops a waiting request', async () => {
+        const sub = await createPerson('ada@example.com', { status: 'active', newsletters: ['news', 'culture'] });
+        await repo.renewConsent(sub.id, { consent: evidence(), now: time(1), newsletters: ['alerts'] });
+        expect(await repo.get(sub.id)).toMatchObject({
+          newsletters: ['news', 'culture'],
+          requestedNewsletters: ['alerts'],
+        });
 
         await repo.transition(sub, ['active'], 'unsubscribed', { unsubscribedAt: time(2), updatedAt: time(2) });
-        expect(await repo.pageActiveIds(0, 10)).toEqual([]);
-        expect(await repo.countActive()).toBe(0);
-        expect(await repo.countActiveUpTo(sub.id)).toBe(0);
+        expect(await repo.get(sub.id)).toMatchObject({ newsletters: [], requestedNewsletters: [] });
+        for (const slug of ['news', 'culture', 'alerts']) {
+          expect(await repo.pageMemberIds(slug, 0, 10)).toEqual([]);
+          expect(await repo.countMembers(slug)).toBe(0);
+        }
+        expect((await repo.countByStatus()).active).toBe(0);
+      });
+
+      test('never leads to active: only a confirmation does', async () => {
+        const sub = await createPerson('ada@example.com');
+        await expect(repo.transition(sub, ['pending'], 'active', { updatedAt: time(1) })).rejects.toThrow();
+        expect(await repo.get(sub.id)).toMatchObject({ status: 'pending' });
       });
 
       test('refuses a person whose status is not in from: returns the current status and changes nothing, not even suppression', async () => {
@@ -231,7 +244,7 @@ export function subscriberRepositoryContract(
         expect(refused).toEqual({ ok: false, current: 'active' });
         expect(await repo.get(sub.id)).toEqual(before);
         expect(await repo.isSuppressed(sub.email)).toBe(false);
-        expect(await repo.pageActiveIds(0, 10)).toEqual([sub.id]);
+        expect(await repo.pageMemberIds('news', 0, 10)).toEqual([sub.id]);
       });
 
       test('refuses an unknown id with current null and creates nothing', async () => {
@@ -239,13 +252,13 @@ export function subscriberRepositoryContract(
         const refused = await repo.transition(
           ghost,
           ['pending'],
-          'active',
-          { confirmedAt: time(1), updatedAt: time(1) },
+          'unsubscribed',
+          { unsubscribedAt: time(1), updatedAt: time(1) },
           { suppress: true },
         );
         expect(refused).toEqual({ ok: false, current: null });
         expect(await repo.get(42)).toBeNull();
-        expect(await repo.countActive()).toBe(0);
+        expect(await repo.countMembers('news')).toBe(0);
         expect(await repo.isSuppressed(ghost.email)).toBe(false);
       });
 
@@ -266,44 +279,199 @@ export function subscriberRepositoryContract(
     });
 
     describe('renewConsent', () => {
-      test('sets the status whatever it was, the latest consent, updatedAt and the name given', async () => {
+      test('a person not active becomes pending with the latest consent, updatedAt, the name given and the newsletters asked for', async () => {
         const { id } = await createPerson('ada@example.com', { status: 'unsubscribed' });
         const before = (await repo.get(id))!;
         const consent = evidence({ at: time(7), ip: '198.51.100.9', source: 'landing-page' });
-        await repo.renewConsent(id, { name: 'Ada King', status: 'pending', consent, now: time(7) });
+        const asked = { name: 'Ada King', consent, now: time(7), newsletters: ['news', 'culture'] };
+        expect(await repo.renewConsent(id, asked)).toBe('renewed');
         expect(await repo.get(id)).toEqual({
           ...before,
           name: 'Ada King',
           status: 'pending',
           consent,
           updatedAt: time(7),
+          requestedNewsletters: ['news', 'culture'],
+        });
+        expect((await repo.countByStatus()).pending).toBe(1);
+      });
+
+      test('a pending person keeps what they asked for before and adds the rest; one who had left starts afresh', async () => {
+        const { id } = await createPerson('ada@example.com', { newsletters: ['culture'] });
+        await repo.renewConsent(id, { consent: evidence(), now: time(1), newsletters: ['news', 'culture'] });
+        expect(await repo.get(id)).toMatchObject({ requestedNewsletters: ['culture', 'news'] });
+
+        const left = await createPerson('left@example.com', { status: 'active', newsletters: ['culture'] });
+        await repo.transition(left, ['active'], 'unsubscribed', { updatedAt: time(2) });
+        await repo.renewConsent(left.id, { consent: evidence(), now: time(3), newsletters: ['news'] });
+        expect(await repo.get(left.id)).toMatchObject({
+          status: 'pending',
+          newsletters: [],
+          requestedNewsletters: ['news'],
         });
       });
 
       test('keeps the name when none is given', async () => {
         const { id } = await createPerson('ada@example.com', { name: 'Ada Lovelace' });
-        await repo.renewConsent(id, { status: 'pending', consent: evidence({ at: time(7) }), now: time(7) });
+        await repo.renewConsent(id, { consent: evidence({ at: time(7) }), now: time(7), newsletters: ['news'] });
         expect(await repo.get(id)).toMatchObject({ name: 'Ada Lovelace', consent: { at: time(7) } });
       });
 
-      test('an id no longer held (erased meanwhile) is not brought back: false, and nothing is written', async () => {
-        const { id } = await createPerson('ada@example.com', { status: 'active' });
-        await repo.erase('ada@example.com', time(1));
-        expect(await repo.renewConsent(id, { status: 'active', consent: evidence(), now: time(2) })).toBe(false);
-        expect(await repo.get(id)).toBeNull();
-        expect(await repo.getMany([id])).toEqual([null]);
-        expect(await repo.pageActiveIds(0, 10)).toEqual([]);
+      test('an active person asking for newsletters they lack keeps status, consent and name; only the request is put aside', async () => {
+        const { id } = await createPerson('ada@example.com', { status: 'active', newsletters: ['news'] });
+        const before = (await repo.get(id))!;
+        const renewal = { name: 'Mallory', consent: evidence({ ip: '198.51.100.66' }), now: time(3) };
+        expect(await repo.renewConsent(id, { ...renewal, newsletters: ['news', 'culture'] })).toBe('requested');
+        expect(await repo.get(id)).toEqual({ ...before, requestedNewsletters: ['culture'] });
+        expect(await repo.pageMemberIds('culture', 0, 10)).toEqual([]);
+        expect(await repo.renewConsent(id, { ...renewal, newsletters: ['news'] })).toBe('held');
+        expect(await repo.get(id)).toEqual({ ...before, requestedNewsletters: ['culture'] });
       });
 
-      test('keeps the active set in step both ways', async () => {
-        const { id } = await createPerson('ada@example.com', { status: 'pending' });
-        expect(await repo.renewConsent(id, { status: 'active', consent: evidence(), now: time(1) })).toBe(true);
-        expect(await repo.pageActiveIds(0, 10)).toEqual([id]);
-        expect(await repo.countActive()).toBe(1);
+      test('an id no longer held (erased meanwhile) is not brought back: missing, and nothing is written', async () => {
+        const { id } = await createPerson('ada@example.com', { status: 'active' });
+        await repo.erase('ada@example.com', time(1));
+        const renewal = { consent: evidence(), now: time(2), newsletters: ['news'] };
+        expect(await repo.renewConsent(id, renewal)).toBe('missing');
+        expect(await repo.get(id)).toBeNull();
+        expect(await repo.getMany([id])).toEqual([null]);
+        expect(await repo.pageMemberIds('news', 0, 10)).toEqual([]);
+        expect((await repo.countByStatus()).total).toBe(0);
+      });
+    });
 
-        await repo.renewConsent(id, { status: 'pending', consent: evidence(), now: time(2) });
-        expect(await repo.pageActiveIds(0, 10)).toEqual([]);
-        expect(await repo.countActive()).toBe(0);
+    describe('confirm', () => {
+      test('makes a pending person active in the newsletters asked for, with confirmedAt, and in each newsletter set', async () => {
+        const { id } = await createPerson('ada@example.com', { newsletters: ['news', 'culture'] });
+        const before = (await repo.get(id))!;
+        expect(await repo.confirm(id, time(4), 'news')).toEqual({
+          outcome: 'confirmed',
+          was: 'pending',
+          joined: ['news', 'culture'],
+          liftedSuppression: false,
+        });
+        expect(await repo.get(id)).toEqual({
+          ...before,
+          status: 'active',
+          confirmedAt: time(4),
+          updatedAt: time(4),
+          newsletters: ['news', 'culture'],
+          requestedNewsletters: [],
+        });
+        expect(await repo.pageMemberIds('news', 0, 10)).toEqual([id]);
+        expect(await repo.pageMemberIds('culture', 0, 10)).toEqual([id]);
+        expect(await repo.countByStatus()).toMatchObject({ pending: 0, active: 1 });
+      });
+
+      test('confirming twice changes nothing the second time', async () => {
+        const { id } = await createPerson('ada@example.com');
+        await repo.confirm(id, time(1), 'news');
+        const once = await repo.get(id);
+        expect(await repo.confirm(id, time(2), 'news')).toEqual({ outcome: 'already_confirmed' });
+        expect(await repo.get(id)).toEqual(once);
+      });
+
+      test('adds what an active person asked for to what they receive', async () => {
+        const { id } = await createPerson('ada@example.com', { status: 'active', newsletters: ['news'] });
+        await repo.renewConsent(id, { consent: evidence(), now: time(1), newsletters: ['culture', 'news'] });
+        expect(await repo.confirm(id, time(2), 'news')).toMatchObject({
+          outcome: 'confirmed',
+          was: 'active',
+          joined: ['culture'],
+        });
+        expect(await repo.get(id)).toMatchObject({ newsletters: ['news', 'culture'], requestedNewsletters: [] });
+        expect(await repo.countMembers('culture')).toBe(1);
+        expect(await repo.countMembers('news')).toBe(1);
+      });
+
+      test('a pending person who asked for nothing (from before newsletters) gets the fallback', async () => {
+        const { id } = await createPerson('old@example.com', { newsletters: [] });
+        expect(await repo.confirm(id, time(1), 'news')).toMatchObject({ outcome: 'confirmed', joined: ['news'] });
+        expect(await repo.pageMemberIds('news', 0, 10)).toEqual([id]);
+      });
+
+      test('lifts a suppression of the address', async () => {
+        const sub = await createPerson('Bounce@example.com', { status: 'active' });
+        await repo.transition(
+          sub,
+          ['active'],
+          'bounced',
+          { bouncedAt: time(1), updatedAt: time(1) },
+          { suppress: true },
+        );
+        await repo.renewConsent(sub.id, { consent: evidence(), now: time(2), newsletters: ['news'] });
+        expect(await repo.isSuppressed('bounce@example.com')).toBe(true);
+        expect(await repo.confirm(sub.id, time(3), 'news')).toMatchObject({
+          outcome: 'confirmed',
+          liftedSuppression: true,
+        });
+        expect(await repo.isSuppressed('bounce@example.com')).toBe(false);
+        expect(await repo.get(sub.id)).toMatchObject({ status: 'active', newsletters: ['news'] });
+      });
+
+      test('refuses a person who left or bounced since the signup, and an unknown id, changing nothing', async () => {
+        const sub = await createPerson('ada@example.com');
+        await repo.transition(sub, ['pending'], 'unsubscribed', { updatedAt: time(1) });
+        const before = await repo.get(sub.id);
+        expect(await repo.confirm(sub.id, time(2), 'news')).toEqual({ outcome: 'refused', current: 'unsubscribed' });
+        expect(await repo.get(sub.id)).toEqual(before);
+        expect(await repo.countMembers('news')).toBe(0);
+        expect(await repo.confirm(999, time(2), 'news')).toEqual({ outcome: 'refused', current: null });
+        expect(await repo.get(999)).toBeNull();
+      });
+    });
+
+    describe('changeNewsletters', () => {
+      test('adds and drops at once, keeping each newsletter set in step', async () => {
+        const { id } = await createPerson('ada@example.com', { status: 'active', newsletters: ['news', 'culture'] });
+        expect(await repo.changeNewsletters(id, { join: ['alerts'], leave: ['culture'] }, time(5))).toEqual({
+          outcome: 'changed',
+          newsletters: ['news', 'alerts'],
+          joined: ['alerts'],
+          left: ['culture'],
+        });
+        expect(await repo.get(id)).toMatchObject({ newsletters: ['news', 'alerts'], updatedAt: time(5) });
+        expect(await repo.pageMemberIds('alerts', 0, 10)).toEqual([id]);
+        expect(await repo.pageMemberIds('culture', 0, 10)).toEqual([]);
+        expect(await repo.pageMemberIds('news', 0, 10)).toEqual([id]);
+      });
+
+      test('what is already so is unchanged; a change to none is refused and writes nothing', async () => {
+        const { id } = await createPerson('ada@example.com', { status: 'active', newsletters: ['news'] });
+        const before = await repo.get(id);
+        expect(await repo.changeNewsletters(id, { join: ['news'], leave: ['culture'] }, time(5))).toEqual({
+          outcome: 'unchanged',
+          newsletters: ['news'],
+        });
+        expect(await repo.changeNewsletters(id, { join: [], leave: ['news'] }, time(5))).toEqual({
+          outcome: 'would_empty',
+          newsletters: ['news'],
+        });
+        expect(await repo.get(id)).toEqual(before);
+        expect(await repo.countMembers('news')).toBe(1);
+      });
+
+      test('a newsletter joined here no longer waits for confirmation', async () => {
+        const { id } = await createPerson('ada@example.com', { status: 'active', newsletters: ['news'] });
+        await repo.renewConsent(id, { consent: evidence(), now: time(1), newsletters: ['culture', 'alerts'] });
+        await repo.changeNewsletters(id, { join: ['culture'], leave: [] }, time(2));
+        expect(await repo.get(id)).toMatchObject({
+          newsletters: ['news', 'culture'],
+          requestedNewsletters: ['alerts'],
+        });
+      });
+
+      test('only an active person changes', async () => {
+        const { id } = await createPerson('ada@example.com');
+        expect(await repo.changeNewsletters(id, { join: ['culture'], leave: [] }, time(1))).toEqual({
+          outcome: 'not_active',
+          current: 'pending',
+        });
+        expect(await repo.countMembers('culture')).toBe(0);
+        expect(await repo.changeNewsletters(999, { join: ['news'], leave: [] }, time(1))).toEqual({
+          outcome: 'not_active',
+          current: null,
+        });
       });
     });
 
@@ -368,9 +536,9 @@ export function subscriberRepositoryContract(
         expect(await repo.getMany([ada.id, bob.id])).toEqual([null, await repo.get(bob.id)]);
         expect(await repo.consentTrail('Ada@example.com')).toEqual([]);
         expect(await repo.isSuppressed('Ada@example.com')).toBe(true);
-        expect(await repo.pageActiveIds(0, 10)).toEqual([bob.id]);
-        expect(await repo.countActive()).toBe(1);
-        expect(await repo.countActiveUpTo(await repo.lastId())).toBe(1);
+        expect(await repo.pageMemberIds('news', 0, 10)).toEqual([bob.id]);
+        expect(await repo.countMembers('news')).toBe(1);
+        expect(await repo.countMembers('news', await repo.lastId())).toBe(1);
 
         expect(await repo.getByEmail('bob@example.com')).toMatchObject({ id: bob.id, status: 'active' });
         expect(await repo.consentTrail('bob@example.com')).toHaveLength(1);
@@ -388,14 +556,14 @@ export function subscriberRepositoryContract(
 
     describe('importActive', () => {
       test('imports unknown addresses as active people, each with an imported trail event carrying the consent evidence', async () => {
-        expect(await repo.importActive([], time(9))).toEqual([]);
+        expect(await repo.importActive([], time(9), 'news')).toEqual([]);
         const [earlier] = await createPeople('pending');
         const rows = [
           importRow('Grace@example.com'),
           importRow('alan@example.com', { name: '', consent: evidence({ source: 'paper form' }) }),
         ];
 
-        expect(await repo.importActive(rows, time(9))).toEqual(['imported', 'imported']);
+        expect(await repo.importActive(rows, time(9), 'news')).toEqual(['imported', 'imported']);
 
         const imported: number[] = [];
         for (const row of rows) {
@@ -415,7 +583,7 @@ export function subscriberRepositoryContract(
         expect(imported[0]).toBeGreaterThan(earlier);
         expect(imported[1]).toBeGreaterThan(imported[0]);
         expect(await repo.lastId()).toBe(imported[1]);
-        expect(await repo.pageActiveIds(0, 10)).toEqual(imported);
+        expect(await repo.pageMemberIds('news', 0, 10)).toEqual(imported);
       });
 
       test('a suppressed address is skipped, a known one is left as it is whatever its status, and a repeat within the batch is existing', async () => {
@@ -443,6 +611,7 @@ export function subscriberRepositoryContract(
             importRow('New@Example.com', { name: 'Repeat Row' }),
           ],
           time(9),
+          'news',
         );
 
         expect(outcomes).toEqual(['imported', 'suppressed', 'suppressed', 'existing', 'existing', 'existing']);
@@ -454,7 +623,30 @@ export function subscriberRepositoryContract(
         const added = await repo.getByEmail('new@example.com');
         expect(added).toMatchObject({ email: 'new@example.com', name: 'First Row', status: 'active' });
         expect(await repo.consentTrail('new@example.com')).toHaveLength(1);
-        expect(await repo.pageActiveIds(0, 10)).toEqual([added!.id]);
+        expect(await repo.pageMemberIds('news', 0, 10)).toEqual([added!.id]);
+      });
+
+      test('imported people read the newsletter named; an active reader of another one joins it, with a trail event, and nobody else changes', async () => {
+        const reader = await createPerson('reader@example.com', { status: 'active', newsletters: ['news'] });
+        const pending = await createPerson('pending@example.com', { newsletters: ['news'] });
+        const before = await repo.get(pending.id);
+        const outcomes = await repo.importActive(
+          [importRow('new@example.com'), importRow('reader@example.com'), importRow('pending@example.com')],
+          time(9),
+          'culture',
+        );
+        expect(outcomes).toEqual(['imported', 'joined', 'existing']);
+        const added = (await repo.getByEmail('new@example.com'))!;
+        expect(added).toMatchObject({ status: 'active', newsletters: ['culture'] });
+        expect(await repo.get(reader.id)).toMatchObject({ newsletters: ['news', 'culture'] });
+        expect(await repo.consentTrail('reader@example.com')).toEqual([
+          expect.objectContaining({ type: 'newsletters_changed', at: time(9) }),
+        ]);
+        expect(await repo.get(pending.id)).toEqual(before);
+        expect(await repo.pageMemberIds('culture', 0, 10)).toEqual([reader.id, added.id]);
+        expect(await repo.pageMemberIds('news', 0, 10)).toEqual([reader.id]);
+        // Importing the same file again changes nothing.
+        expect(await repo.importActive([importRow('reader@example.com')], time(10), 'culture')).toEqual(['existing']);
       });
     });
 
@@ -496,14 +688,27 @@ export function subscriberRepositoryContract(
         expect((await listAll({ status: 'pending', limit: 10 })).ids).toEqual([pending]);
         expect((await listAll({ status: 'bounced', limit: 10 })).ids).toEqual([bounced]);
 
-        const p = (await repo.get(pending))!;
-        await repo.transition(p, ['pending'], 'active', { confirmedAt: time(1), updatedAt: time(1) });
-        const l = (await repo.get(left))!;
-        await repo.renewConsent(l.id, { status: 'pending', consent: evidence({ at: time(2) }), now: time(2) });
+        await repo.confirm(pending, time(1), 'news');
+        await repo.renewConsent(left, { consent: evidence({ at: time(2) }), now: time(2), newsletters: ['news'] });
 
         expect((await listAll({ status: 'active', limit: 10 })).ids).toEqual([pending, active, active2]);
         expect((await listAll({ status: 'pending', limit: 10 })).ids).toEqual([left]);
         expect((await listAll({ status: 'unsubscribed', limit: 10 })).ids).toEqual([]);
+      });
+
+      test('a newsletter filter lists its readers only, by id or by prefix; with a status other than active, nobody', async () => {
+        const both = await createPerson('both@example.com', { status: 'active', newsletters: ['news', 'culture'] });
+        const news = await createPerson('bob@example.com', { status: 'active', newsletters: ['news'] });
+        await createPerson('bea@example.com', { newsletters: ['culture'] });
+        const culture = await createPerson('bill@example.com', { status: 'active', newsletters: ['culture'] });
+        expect((await listAll({ newsletter: 'culture', limit: 1 })).ids).toEqual([both.id, culture.id]);
+        expect((await listAll({ newsletter: 'news', status: 'active', limit: 10 })).ids).toEqual([both.id, news.id]);
+        expect((await listAll({ newsletter: 'culture', addressPrefix: 'b', limit: 10 })).ids).toEqual([
+          culture.id,
+          both.id,
+        ]);
+        expect((await listAll({ newsletter: 'culture', status: 'pending', limit: 10 })).ids).toEqual([]);
+        expect((await listAll({ newsletter: 'weekly', limit: 10 })).ids).toEqual([]);
       });
 
       test('people created while a listing pages appear after the cursor, never shifting or repeating earlier ones', async () => {
@@ -560,6 +765,7 @@ export function subscriberRepositoryContract(
           await repo.importActive(
             Array.from({ length: 1000 }, (_, k) => importRow(`reader${i * 1000 + k}@example.com`)),
             time(1),
+            'news',
           );
         const late = await createPerson('reader~late@example.com');
 
@@ -569,7 +775,7 @@ export function subscriberRepositoryContract(
       });
 
       test('imported people are listed and found by prefix like any other', async () => {
-        await repo.importActive([importRow('Imported@Example.com')], time(1));
+        await repo.importActive([importRow('Imported@Example.com')], time(1), 'news');
         const [page] = [await repo.listSubscribers({ addressPrefix: 'imported@', status: 'active', limit: 5 })];
         expect(page.subscribers.map((s) => s.email)).toEqual(['Imported@Example.com']);
         expect((await repo.listSubscribers({ limit: 5 })).subscribers).toHaveLength(1);
@@ -584,7 +790,7 @@ export function subscriberRepositoryContract(
 
         const [a, b] = await createPeople('pending', 'pending', 'active');
         const pa = (await repo.get(a))!;
-        await repo.transition(pa, ['pending'], 'active', { confirmedAt: time(1), updatedAt: time(1) });
+        await repo.confirm(a, time(1), 'news');
         // Refused: not in an allowed status, so nothing moves.
         await repo.transition(pa, ['pending'], 'unsubscribed', { updatedAt: time(2) });
         const pb = (await repo.get(b))!;
@@ -595,9 +801,9 @@ export function subscriberRepositoryContract(
           { bouncedAt: time(2), updatedAt: time(2) },
           { suppress: true },
         );
-        await repo.importActive([importRow('imported@example.com'), importRow(pb.email)], time(3));
+        await repo.importActive([importRow('imported@example.com'), importRow(pb.email)], time(3), 'news');
         const left = await createPerson('left@example.com', { status: 'unsubscribed' });
-        await repo.renewConsent(left.id, { status: 'pending', consent: evidence(), now: time(4) });
+        await repo.renewConsent(left.id, { consent: evidence(), now: time(4), newsletters: ['news'] });
         await createPerson('erased@example.com', { status: 'active' });
         await repo.erase('erased@example.com', time(5));
 
@@ -610,7 +816,7 @@ export function subscriberRepositoryContract(
         const people = (await repo.getMany(ids)).map((p) => p!);
         await Promise.all(
           people.flatMap((p, i) => [
-            repo.transition(p, ['pending'], 'active', { confirmedAt: time(1), updatedAt: time(1) }),
+            repo.confirm(p.id, time(1), 'news'),
             repo.transition(p, ['pending', 'active'], 'unsubscribed', { unsubscribedAt: time(1), updatedAt: time(1) }),
             i % 4 === 0
               ? repo.erase(p.email, time(1))
@@ -622,6 +828,10 @@ export function subscriberRepositoryContract(
         for (const status of ['pending', 'active', 'unsubscribed', 'bounced'] as const)
           expect(counts[status]).toBe(held.filter((p) => p.status === status).length);
         expect(counts.total).toBe(30);
+        // The newsletter's readers are exactly the active people, whichever move came last.
+        expect(await repo.pageMemberIds('news', 0, 100)).toEqual(
+          held.filter((p) => p.status === 'active').map((p) => p.id),
+        );
       });
     });
   });

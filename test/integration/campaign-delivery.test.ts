@@ -189,7 +189,7 @@ describe('failures, pause and unsubscribes during a send', () => {
       // Never retried.
       expect(sink.rcptCounts.get(sub!.email)).toBe(1);
     }
-    // A bounced address that signs up again is not mailed.
+    // A bounced address that signs up again waits for its confirmation, still suppressed: no newsletter reaches it.
     expect(
       (
         await fetch(`${app.base}/api/subscriptions`, {
@@ -199,7 +199,8 @@ describe('failures, pause and unsubscribes during a send', () => {
         })
       ).status,
     ).toBe(202);
-    expect((await container.subscribers.getByEmail('hard0@bounce.test'))?.status).toBe('bounced');
+    expect((await container.subscribers.getByEmail('hard0@bounce.test'))?.status).toBe('pending');
+    expect(await container.subscribers.isSuppressed('hard0@bounce.test')).toBe(true);
   });
 
   test('pause holds within a batch, resume delivers the rest exactly once, and an unsubscribe during sending is honoured', async () => {

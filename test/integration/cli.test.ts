@@ -309,6 +309,7 @@ describe('operator CLI', () => {
       status: 'pending',
       consent,
       now,
+      newsletters: ['news'],
     });
     const held = [];
     for await (const page of app.container.audience.exportPages()) held.push(...page);
@@ -350,7 +351,7 @@ describe('operator CLI', () => {
     expect(rows.map((r) => [r[0], r[1], r[2]])).toEqual(held.map((s) => [s.email, s.name, s.status]));
     const quoted = rows.find((r) => r[0] === 'Quoted@Audience.Cli.Test')!;
     // The consent source starts with +, which a spreadsheet would take for a formula.
-    expect(quoted[8]).toBe(`'+form, "footer"`);
+    expect(quoted[9]).toBe(`'+form, "footer"`);
 
     expect(badFormat.code).toBe(2);
     expect(badFormat.stderr).toContain('--format must be csv or ndjson, got "xlsx"');

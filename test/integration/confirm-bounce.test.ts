@@ -12,7 +12,7 @@ afterAll(async () => {
   await sink.close();
 });
 
-test('a confirmation mail refused with 5xx marks the address bounced and suppressed, and it is never tried again', async () => {
+test('a confirmation mail refused with 5xx marks the address bounced and suppressed, and is not retried; only a new signup sends another', async () => {
   const signup = () =>
     fetch(`${app.base}/api/subscriptions`, {
       method: 'POST',
@@ -33,8 +33,19 @@ test('a confirmation mail refused with 5xx marks the address bounced and suppres
   const trail = await app.container.subscribers.consentTrail('nobody@example.com');
   expect(trail.map((e) => e.type)).toEqual(['subscribed', 'bounced']);
 
-  // A later signup answers the same and sends nothing.
-  expect((await signup()).status).toBe(202);
   await new Promise((ok) => setTimeout(ok, 500));
   expect(sink.rcptCounts.get('nobody@example.com')).toBe(1);
+
+  // Signing up again is the person asking again: one new confirmation, which bounces in its turn. The address stays
+  // suppressed meanwhile (only a confirmation lifts it).
+  expect((await signup()).status).toBe(202);
+  await eventually(() => sink.rcptCounts.get('nobody@example.com') === 2 || null, 15000, 'a second try');
+  await eventually(
+    async () => (await app.container.subscribers.getByEmail('nobody@example.com'))?.status === 'bounced' || null,
+    15000,
+    'the second bounce',
+  );
+  expect(await app.container.subscribers.isSuppressed('nobody@example.com')).toBe(true);
+  const again = await app.container.subscribers.consentTrail('nobody@example.com');
+  expect(again.map((e) => e.type)).toEqual(['subscribed', 'bounced', 'subscribed', 'bounced']);
 });

@@ -31,6 +31,7 @@ async function person(): Promise<Subscriber> {
     status: 'active',
     consent,
     now: clock.now().toISOString(),
+    newsletters: ['news'],
   });
   return (await app.container.subscribers.getByEmail(email))!;
 }

@@ -221,6 +221,7 @@ describe('headers and the SMTP session', () => {
         status: 'active',
         consent: { at: '2026-01-01T00:00:00Z', ip: '', userAgent: '', termsVersion: '1', termsHash: '', source: 's' },
         now: new Date().toISOString(),
+        newsletters: ['news'],
       });
       const sub = await other.container.subscribers.getByEmail('welcome@helo.test');
       await other.container.transactionalQueue.enqueue('welcome', sub!.id);

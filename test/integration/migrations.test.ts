@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { Redis } from 'ioredis';
+import { emailHash } from '../../src/domain/email-address';
 import type { ConsentEvidence } from '../../src/domain/subscriber';
 import { ArticleStore } from '../../src/store/article-store';
 import { CampaignStore } from '../../src/store/campaign-store';
@@ -42,15 +43,25 @@ const evidence = (source: string): ConsentEvidence => ({
 
 /**
  * Writes a dataset the way the code before newsletters did, through today's stores: people in every status with
- * their consent trails, an import, an erasure, articles, and campaigns sent and drafted. Today's campaign store
- * names a newsletter on each campaign; the ones written before it did not, so that field is taken off again.
+ * their consent trails, an import, an erasure, articles, and campaigns sent and drafted. Today's stores name a
+ * newsletter on each campaign and each person, and keep each newsletter's readers; the data written before did
+ * not, so those fields and sets are taken off again.
  */
 async function seedTodaysLayout(): Promise<number> {
   const subscribers = new SubscriberStore({ redis, keys });
   const articles = new ArticleStore({ redis, keys });
   const campaigns = new CampaignStore({ redis, keys });
   const person = async (email: string, status: 'pending' | 'active') =>
-    (await subscribers.create({ email, name: email.split('@')[0], status, consent: evidence('form'), now: AT })).id;
+    (
+      await subscribers.create({
+        email,
+        name: email.split('@')[0],
+        status,
+        consent: evidence('form'),
+        now: AT,
+        newsletters: ['unused'],
+      })
+    ).id;
 
   const ada = await person('ada@example.com', 'active');
   await subscribers.appendConsent('ada@example.com', { type: 'confirmed', at: AT, evidence: { ip: '203.0.113.7' } });
@@ -70,8 +81,17 @@ async function seedTodaysLayout(): Promise<number> {
       { email: 'erased@example.com', name: 'Back', consent: evidence('import') },
     ],
     AT,
+    'unused',
   );
   expect(ada).toBeGreaterThan(0);
+  for (let id = 1; id <= (await subscribers.lastId()); id++)
+    await redis.hdel(keys.subscriber(id), 'newsletters', 'requested');
+  await redis.del(keys.newsletterMembers('unused'));
+  // Today's import names the newsletter in the trail event; the one before did not.
+  const trail = keys.consentTrail(emailHash('imported@example.com'));
+  const [imported] = await redis.lrange(trail, 0, 0);
+  const { detail, ...event } = JSON.parse(imported) as { detail: string };
+  await redis.lset(trail, 0, JSON.stringify({ ...event, detail: detail.replace('newsletter unused; ', '') }));
 
   const a1 = (
     await articles.add({
@@ -134,8 +154,8 @@ const dataKeys = (s: Record<string, unknown>) =>
     Object.entries(s).filter(([k]) => !/:(bull|transactional|campaigns:|deliveries|feed)/.test(k.slice(prefix.length))),
   );
 
-describe('migrations 1 and 2 on a dataset written before newsletters', () => {
-  test('file every campaign and sent article under the default newsletter and lose no person, consent record or article', async () => {
+describe('migrations 1 to 3 on a dataset written before newsletters', () => {
+  test('file every campaign, sent article and reader under the default newsletter and lose no person, consent record or article', async () => {
     const sentArticle = await seedTodaysLayout();
     const before = dataKeys(await snapshot());
     expect(await redis.get(keys.schemaVersion())).toBeNull();
@@ -143,14 +163,17 @@ describe('migrations 1 and 2 on a dataset written before newsletters', () => {
     app = await startTestApp({ workers: false, prefix, clock: new TestClock() });
     const after = dataKeys(await snapshot());
 
-    // Each key of before is there after, equal but for the newsletter now named on each campaign.
-    for (const [key, value] of Object.entries(before)) {
-      const isCampaign = /^campaign:\d+$/.test(key.slice(prefix.length + 1));
-      expect({ key, value: after[key] }).toEqual({
-        key,
-        value: isCampaign ? { ...(value as object), newsletter: 'news' } : value,
-      });
-    }
+    // Each key of before is there after, equal but for the newsletter now named on each campaign, on each active
+    // person (who receives it) and on each pending one (who asked for it).
+    const filed = (key: string, value: Record<string, string>) => {
+      const name = key.slice(prefix.length + 1);
+      if (/^campaign:\d+$/.test(name)) return { ...value, newsletter: 'news' };
+      if (/^subscriber:\d+$/.test(name) && value.status === 'active') return { ...value, newsletters: 'news' };
+      if (/^subscriber:\d+$/.test(name) && value.status === 'pending') return { ...value, requested: 'news' };
+      return value;
+    };
+    for (const [key, value] of Object.entries(before))
+      expect({ key, value: after[key] }).toEqual({ key, value: filed(key, value as Record<string, string>) });
     // New: the version, the default newsletter, and what was sent in it: the one article a sent campaign carried.
     expect(
       Object.keys(after)
@@ -158,7 +181,13 @@ describe('migrations 1 and 2 on a dataset written before newsletters', () => {
         .sort(),
     ).toEqual(
       // The audience indexes' version key comes from their own backfill, which the same start runs.
-      [keys.newsletters(), keys.schemaVersion(), keys.newsletterSent('news'), keys.audienceIndexVersion()].sort(),
+      [
+        keys.newsletters(),
+        keys.schemaVersion(),
+        keys.newsletterSent('news'),
+        keys.newsletterMembers('news'),
+        keys.audienceIndexVersion(),
+      ].sort(),
     );
     expect(after[keys.newsletterSent('news')]).toEqual([String(sentArticle)]);
     expect(await redis.get(keys.schemaVersion())).toBe(String(MIGRATIONS.at(-1)!.version));
@@ -176,8 +205,18 @@ describe('migrations 1 and 2 on a dataset written before newsletters', () => {
       sentArticle,
       sentArticle + 1,
     ]);
-    const members = await container.subscribers.getMany(await container.subscribers.pageActiveIds(0, 100));
-    expect(members.map((m) => m?.email)).toEqual(['ada@example.com', 'grace@example.com', 'imported@example.com']);
+    const members = await container.subscribers.getMany(await container.subscribers.pageMemberIds('news', 0, 100));
+    expect(members.map((m) => [m?.email, m?.newsletters])).toEqual([
+      ['ada@example.com', ['news']],
+      ['grace@example.com', ['news']],
+      ['imported@example.com', ['news']],
+    ]);
+    // The pending person asked for the one newsletter there was: confirming makes them its reader.
+    const pending = (await container.subscribers.getByEmail('pending@example.com'))!;
+    expect(pending.requestedNewsletters).toEqual(['news']);
+    const token = container.tokens.issue('confirm', pending.id);
+    await container.subscriptions.confirm(token, { ip: '203.0.113.9', userAgent: 'test' });
+    expect(await container.subscribers.countMembers('news')).toBe(4);
     const left = await container.subscriptions.export('left@example.com');
     expect([left.subscriber.status, left.trail.map((e) => [e.type, e.detail])]).toEqual([
       'unsubscribed',

@@ -36,7 +36,7 @@ const row = (email: string, extra: Record<string, unknown> = {}) => ({
   consentSource: 'old-newsletter-tool',
   ...extra,
 });
-const countActive = () => app.container.subscribers.countActive();
+const countActive = () => app.container.subscribers.countMembers('news');
 
 describe('POST /api/admin/subscribers/import', () => {
   test('an NDJSON import makes each row an active subscriber with its consent evidence and an imported trail event, and mails nothing', async () => {
@@ -51,6 +51,8 @@ describe('POST /api/admin/subscribers/import', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       imported: 3,
+      newsletter: 'news',
+      joined: 0,
       skipped: { suppressed: 0, existing: 0 },
       invalid: 0,
       errors: [],
@@ -81,7 +83,7 @@ describe('POST /api/admin/subscribers/import', () => {
         ip: 'import',
         source: 'old-newsletter-tool',
         termsVersion: '2026-01',
-        detail: 'consent given at 2024-05-01T09:30:00.000Z',
+        detail: 'newsletter news; consent given at 2024-05-01T09:30:00.000Z',
       }),
     ]);
 
@@ -305,6 +307,8 @@ describe('POST /api/admin/subscribers/import', () => {
     expect(messages[1].progress.imported).toBeLessThanOrEqual(20_000);
     expect(messages[2].done).toEqual({
       imported: 24_999,
+      newsletter: 'news',
+      joined: 0,
       skipped: { suppressed: 0, existing: 0 },
       invalid: 1,
       errors: [{ line: 12_346, reason: 'line is not valid JSON' }],
@@ -381,6 +385,8 @@ describe('POST /api/admin/subscribers/import', () => {
     const summary = await res.json();
     expect(summary).toEqual({
       imported: 50_000,
+      newsletter: 'news',
+      joined: 0,
       skipped: { suppressed: 0, existing: 0 },
       invalid: 0,
       errors: [],

@@ -414,7 +414,7 @@ describe('admin export and erasure', () => {
     expect((await wrong.json()).error.code).toBe('unauthorized');
   });
 
-  test('DELETE erases everything and suppresses the address for good', async () => {
+  test('DELETE erases everything and suppresses the address until the person signs up again and confirms', async () => {
     const email = 'forget-me@example.com';
     await signup(valid(email));
     expect((await exportOf(email)).status).toBe(200);
@@ -434,12 +434,25 @@ describe('admin export and erasure', () => {
       const type = await app.container.redis.type(k);
       if (type === 'hash') expect(JSON.stringify(await app.container.redis.hgetall(k))).not.toContain(email);
     }
-    // A later signup is answered the same but stores and sends nothing.
+    // Signing up again makes a new person, pending, knowing nothing of the erased one; the address stays suppressed
+    // until the mailed link is confirmed.
     const mails = sink.to(email).length;
     expect((await signup(valid(email))).status).toBe(202);
-    expect((await exportOf(email)).status).toBe(404);
-    await new Promise((ok) => setTimeout(ok, 300));
-    expect(sink.to(email)).toHaveLength(mails);
+    const fresh = (await (await exportOf(email)).json()) as { subscriber: { status: string }; trail: unknown[] };
+    expect(fresh.subscriber.status).toBe('pending');
+    expect(fresh.trail).toHaveLength(1);
+    expect(await app.container.subscribers.isSuppressed(email)).toBe(true);
+    await eventually(() => sink.to(email).length > mails, 10000, 'a new confirmation mail');
+    const confirm = tokenOf(await linkFrom(email, '/confirm'));
+    const confirmed = await fetch(`${app.base}/confirm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: confirm }),
+    });
+    expect(confirmed.status).toBe(200);
+    expect(await app.container.subscribers.isSuppressed(email)).toBe(false);
+    const after = (await (await exportOf(email)).json()) as { trail: { type: string }[] };
+    expect(after.trail.map((e) => e.type)).toEqual(['subscribed', 'confirmed', 'suppression_lifted']);
   });
 
   test('an invalid address in the path answers 400', async () => {

@@ -26,7 +26,14 @@ const consent = {
 /** A fresh person with this status, as the store holds them. */
 async function person(status: SubscriberStatus = 'active') {
   const email = `person${++n}@policy.test`;
-  await app.container.subscribers.create({ email, name: '', status, consent, now: clock.now().toISOString() });
+  await app.container.subscribers.create({
+    email,
+    name: '',
+    status,
+    consent,
+    now: clock.now().toISOString(),
+    newsletters: ['news'],
+  });
   return (await app.container.subscribers.getByEmail(email))!;
 }
 
@@ -61,7 +68,7 @@ test('a hard bounce moves an active person to bounced, suppresses the address an
   expect(r.after).toMatchObject({ status: 'bounced', bouncedAt: at(), updatedAt: at() });
   expect(r.suppressed).toBe(true);
   expect(r.trail.map((e) => [e.type, e.detail])).toEqual([['bounced', 'smtp: campaign 7: 550 5.1.1 No such user']]);
-  expect(await app.container.subscribers.pageActiveIds(r.sub.id - 1, 1)).not.toContain(r.sub.id);
+  expect(await app.container.subscribers.pageMemberIds('news', r.sub.id - 1, 1)).not.toContain(r.sub.id);
   expect(await counter('newsletter_bounces_total{type="hard",source="smtp"}')).toBe(before + 1);
 });
 
@@ -158,7 +165,7 @@ describe('sendFailed: what a failed send in our own SMTP session says', () => {
   });
 });
 
-test('a complaint unsubscribes and suppresses: a later signup from the address sends nothing', async () => {
+test('a complaint unsubscribes and suppresses until the person signs up again and confirms', async () => {
   const before = await counter('newsletter_complaints_total{source="smtp"}');
   const r = await apply('active', { type: 'complaint', campaignId: 5 });
   expect(r.effect).toBe('unsubscribed');
@@ -167,9 +174,21 @@ test('a complaint unsubscribes and suppresses: a later signup from the address s
   expect(r.trail.map((e) => [e.type, e.detail])).toEqual([['complained', 'smtp: campaign 5: marked as spam']]);
   expect(await counter('newsletter_complaints_total{source="smtp"}')).toBe(before + 1);
 
+  // A signup alone does not lift it: anyone can type an address into a form.
   expect((await signup(r.sub.email)).status).toBe(202);
-  expect((await app.container.subscribers.get(r.sub.id))!.status).toBe('unsubscribed');
-  expect(await app.container.subscribers.consentTrail(r.sub.email)).toHaveLength(1);
+  expect((await app.container.subscribers.get(r.sub.id))!.status).toBe('pending');
+  expect(await app.container.subscribers.isSuppressed(r.sub.email)).toBe(true);
+  const token = app.container.tokens.issue('confirm', r.sub.id);
+  await app.container.subscriptions.confirm(token, { ip: '198.51.100.4', userAgent: 'Phone' });
+  expect(await app.container.subscribers.get(r.sub.id)).toMatchObject({ status: 'active', newsletters: ['news'] });
+  expect(await app.container.subscribers.isSuppressed(r.sub.email)).toBe(false);
+  const trail = await app.container.subscribers.consentTrail(r.sub.email);
+  expect(trail.map((e) => [e.type, e.ip])).toEqual([
+    ['complained', undefined],
+    ['subscribed', expect.any(String)],
+    ['confirmed', '198.51.100.4'],
+    ['suppression_lifted', '198.51.100.4'],
+  ]);
 });
 
 test('an unsubscribe records the evidence once and is not a suppression: the person may sign up again', async () => {

@@ -16,7 +16,7 @@ const consent = {
 export async function seedSubscribers(
   container: Container,
   count: number,
-  opts: { status?: SubscriberStatus; domain?: string; from?: number } = {},
+  opts: { status?: SubscriberStatus; domain?: string; from?: number; newsletters?: string[] } = {},
 ): Promise<number[]> {
   const ids: number[] = [];
   const now = new Date().toISOString();
@@ -31,6 +31,7 @@ export async function seedSubscribers(
           status: opts.status ?? 'active',
           consent,
           now,
+          newsletters: opts.newsletters ?? [container.newsletters.defaultSlug],
         }),
       ),
     );
@@ -43,7 +44,16 @@ export async function seedSubscribers(
 export async function seedAddresses(container: Container, emails: string[]): Promise<number[]> {
   const now = new Date().toISOString();
   const created = await Promise.all(
-    emails.map((email) => container.subscribers.create({ email, name: '', status: 'active', consent, now })),
+    emails.map((email) =>
+      container.subscribers.create({
+        email,
+        name: '',
+        status: 'active',
+        consent,
+        now,
+        newsletters: [container.newsletters.defaultSlug],
+      }),
+    ),
   );
   return created.map((c) => c.id);
 }

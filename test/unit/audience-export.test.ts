@@ -9,6 +9,8 @@ const person: Subscriber = {
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-02T00:00:00.000Z',
   confirmedAt: '2026-01-02T00:00:00.000Z',
+  newsletters: ['news', 'culture'],
+  requestedNewsletters: [],
   consent: {
     at: '2026-01-01T00:00:00.000Z',
     ip: '203.0.113.1',
@@ -39,13 +41,14 @@ describe('export cells and lines', () => {
     const record = exportRecord(person);
     expect(Object.values(record)).not.toContain('203.0.113.1');
     expect(csvLine(record)).toBe(
-      'ada@example.com,Ada,active,2026-01-01T00:00:00.000Z,2026-01-02T00:00:00.000Z,,,' +
+      'ada@example.com,Ada,active,news culture,2026-01-01T00:00:00.000Z,2026-01-02T00:00:00.000Z,,,' +
         '2026-01-01T00:00:00.000Z,footer,2026-01\r\n',
     );
     expect(JSON.parse(ndjsonLine(record))).toEqual({
       email: 'ada@example.com',
       name: 'Ada',
       status: 'active',
+      newsletters: 'news culture',
       createdAt: '2026-01-01T00:00:00.000Z',
       confirmedAt: '2026-01-02T00:00:00.000Z',
       consentAt: '2026-01-01T00:00:00.000Z',

@@ -13,12 +13,19 @@ import { err, out, terminalWidth } from '../output';
 import { PROG } from '../program';
 import { exportProgressLine, LiveLine, RateMeter } from '../progress';
 
-const subscribersList = command<{ status?: string; q?: string; limit?: number; cursor?: string; json: boolean }>({
+const subscribersList = command<{
+  status?: string;
+  newsletter?: string;
+  q?: string;
+  limit?: number;
+  cursor?: string;
+  json: boolean;
+}>({
   group: 'subscribers',
   name: 'list',
-  synopsis: '[--status S] [--search PREFIX] [--limit N] [--cursor C] [--json]',
-  brief: '[--status S] [--search PREFIX] [--json]',
-  summary: 'One page of subscribers, filtered by status or searched by address prefix',
+  synopsis: '[--status S] [--newsletter SLUG] [--search PREFIX] [--limit N] [--cursor C] [--json]',
+  brief: '[--status S] [--newsletter SLUG] [--search PREFIX] [--json]',
+  summary: 'One page of subscribers, filtered by status or newsletter or searched by address prefix',
   details: [
     'The same listing as GET /api/admin/subscribers: in signup order, or in address order with --search (any ' +
       'case). Status is pending, active, unsubscribed or bounced; erased people are never listed. When more ' +
@@ -27,6 +34,7 @@ const subscribersList = command<{ status?: string; q?: string; limit?: number; c
   positionals: [],
   options: {
     status: { type: 'string', value: 'S', help: 'pending, active, unsubscribed or bounced' },
+    newsletter: { type: 'string', value: 'SLUG', help: "Only the newsletter's readers" },
     search: { type: 'string', value: 'PREFIX', help: 'Only addresses that start with PREFIX' },
     limit: { type: 'string', value: 'N', help: `People on the page, 1-${AUDIENCE_LIMITS.maxPage} (default 50)` },
     cursor: { type: 'string', value: 'C', help: 'Where to start: the cursor a previous page printed' },
@@ -37,6 +45,7 @@ const subscribersList = command<{ status?: string; q?: string; limit?: number; c
     const limit = str(values, 'limit');
     return {
       status: str(values, 'status'),
+      newsletter: str(values, 'newsletter'),
       q: str(values, 'search'),
       limit: limit === undefined ? undefined : positiveInt(limit, '--limit'),
       cursor: str(values, 'cursor'),
@@ -53,6 +62,7 @@ const subscribersList = command<{ status?: string; q?: string; limit?: number; c
           { header: 'ID', value: (s) => s.id, right: true },
           { header: 'EMAIL', value: (s) => s.email },
           { header: 'STATUS', value: (s) => s.status },
+          { header: 'NEWSLETTERS', value: (s) => s.newsletters.join(',') || '-' },
           { header: 'CREATED', value: (s) => formatTime(s.createdAt) },
           { header: 'NAME', value: (s) => s.name || '-', flex: true },
         ],
@@ -67,8 +77,10 @@ const subscribersStats = command<{ json: boolean }>({
   group: 'subscribers',
   name: 'stats',
   synopsis: '[--json]',
-  summary: 'How many people are in each status, and how many addresses are suppressed',
-  details: ['The same counts as GET /api/admin/stats, read at one instant; --json prints that JSON.'],
+  summary: 'How many people are in each status and read each newsletter, and how many addresses are suppressed',
+  details: [
+    'The same counts as GET /api/admin/stats; the status counts are read at one instant. --json prints that JSON.',
+  ],
   positionals: [],
   options: { json: { type: 'boolean', help: 'Print the counts as JSON' } },
   parse: (values) => ({ json: Boolean(values.json) }),
@@ -86,6 +98,8 @@ const subscribersStats = command<{ json: boolean }>({
         ['suppressed', `${formatCount(stats.suppressed)} (addresses never mailed again)`],
       ]),
     );
+    out('readers by newsletter:');
+    out(keyValues(stats.newsletters.map((n) => [`  ${n.slug}`, formatCount(n.readers)])));
   },
 });
 

@@ -23,7 +23,7 @@ class Meter extends Transform {
 export async function importFile(
   container: Container,
   signal: AbortSignal,
-  input: { file: string; format: ImportFormat; gzip: boolean; size?: number },
+  input: { file: string; format: ImportFormat; gzip: boolean; size?: number; newsletter?: string },
 ): Promise<number> {
   const source: Readable = input.file === '-' ? process.stdin : createReadStream(input.file);
   if (input.file === '-' && process.stdin.isTTY) err('reading subscribers from the terminal; end with Ctrl-D');
@@ -62,7 +62,9 @@ export async function importFile(
   else lineRate.add(started, 0);
   let summary: ImportSummary;
   try {
-    summary = await container.subscriberImport.run(body, input.format, (p) => void (imported = p.imported));
+    summary = await container.subscriberImport.run(body, input.format, (p) => void (imported = p.imported), {
+      newsletter: input.newsletter,
+    });
   } catch (e) {
     live.clear();
     if (signal.aborted) {
@@ -85,14 +87,15 @@ export async function importFile(
 }
 
 function printImportSummary(name: string, s: ImportSummary, elapsedMs: number) {
-  const rows = s.imported + s.skipped.suppressed + s.skipped.existing + s.invalid;
+  const rows = s.imported + s.joined + s.skipped.suppressed + s.skipped.existing + s.invalid;
   const speed = ` in ${formatDuration(elapsedMs)} (${formatRate((rows * 1000) / Math.max(elapsedMs, 1))} rows/s)`;
-  out(`imported ${formatCount(s.imported)} of ${formatCount(rows)} rows from ${name}${speed}`);
+  out(`imported ${formatCount(s.imported)} of ${formatCount(rows)} rows from ${name} into ${s.newsletter}${speed}`);
   const { suppressed, existing } = s.skipped;
-  const skippedBy = `${formatCount(suppressed)} suppressed, ${formatCount(existing)} already subscribed`;
+  const skippedBy = `${formatCount(suppressed)} suppressed, ${formatCount(existing)} already held or left`;
   out(
     keyValues([
       ['  imported', formatCount(s.imported)],
+      ['  joined', `${formatCount(s.joined)} (readers of other newsletters, now in this one too)`],
       ['  skipped', `${formatCount(suppressed + existing)} (${skippedBy})`],
       ['  invalid', formatCount(s.invalid)],
     ]),

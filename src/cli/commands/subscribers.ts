@@ -11,16 +11,24 @@ import { importFile } from './import-file';
 
 const IMPORT_FORMATS: Record<string, ImportFormat> = { csv: 'csv', ndjson: 'ndjson', jsonl: 'ndjson' };
 
-const subscribersImport = command<{ file: string; format: ImportFormat; gzip: boolean; size?: number }>({
+const subscribersImport = command<{
+  file: string;
+  format: ImportFormat;
+  gzip: boolean;
+  size?: number;
+  newsletter?: string;
+}>({
   group: 'subscribers',
   name: 'import',
-  synopsis: '<file.csv|file.ndjson|-> [--format csv|ndjson]',
-  brief: '<file|-> [--format csv|ndjson]',
+  synopsis: '<file.csv|file.ndjson|-> [--format csv|ndjson] [--newsletter <slug>]',
+  brief: '<file|-> [--format csv|ndjson] [--newsletter <slug>]',
   summary: 'Import consented subscribers from CSV or NDJSON',
   details: [
     'Each row is {email, name?, consentAt, consentSource}: people who consented elsewhere, active at once with no ' +
-      'confirmation mail. Suppressed (erased, bounced) and existing addresses are skipped; bad rows are listed ' +
-      'with their line numbers and the good ones kept. A CSV file needs a header row.',
+      'confirmation mail, in the newsletter --newsletter names (default: the default newsletter). Suppressed ' +
+      '(erased, bounced) addresses and people who left are skipped, never brought back; active readers of other ' +
+      'newsletters join this one. Bad rows are listed with their line numbers and the good ones kept. A CSV file ' +
+      'needs a header row.',
     'The format comes from the file name (.csv, .ndjson, .jsonl, optionally .gz) or --format; "-" reads standard ' +
       'input and needs --format. Progress goes to stderr, the summary to stdout. Exits 0 once the whole file is ' +
       'read, invalid rows or not. Stopped with Ctrl-C, the rows written so far stay and a rerun skips them.',
@@ -28,13 +36,16 @@ const subscribersImport = command<{ file: string; format: ImportFormat; gzip: bo
   positionals: [{ name: 'file' }],
   options: {
     format: { type: 'string', value: 'csv|ndjson', help: 'Format of the file (default: from its extension)' },
+    newsletter: { type: 'string', value: 'slug', help: 'Newsletter the rows join (default: the default newsletter)' },
   },
   examples: [
     `${PROG} subscribers import readers.csv`,
     `zcat readers.ndjson.gz | ${PROG} subscribers import - --format ndjson`,
+    `${PROG} subscribers import culture-readers.csv --newsletter culture`,
   ],
   parse(values, [file]) {
     const gzip = /\.gz$/i.test(file);
+    const newsletter = str(values, 'newsletter');
     const given = str(values, 'format');
     let format: ImportFormat | undefined;
     if (given !== undefined) {
@@ -51,7 +62,7 @@ const subscribersImport = command<{ file: string; format: ImportFormat; gzip: bo
           'subscribers import',
         );
     }
-    if (file === '-') return { file, format, gzip: false };
+    if (file === '-') return { file, format, gzip: false, newsletter };
     let size: number;
     try {
       const st = statSync(file);
@@ -62,7 +73,7 @@ const subscribersImport = command<{ file: string; format: ImportFormat; gzip: bo
       const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
       throw new CliError(`cannot read ${file}: ${reason}`);
     }
-    return { file, format, gzip, size };
+    return { file, format, gzip, size, newsletter };
   },
   async run({ container, signal }, input) {
     return importFile(container, signal, input);

@@ -2,7 +2,12 @@ import type { AutoPauseCause } from '../campaign';
 import type { FeedbackSource } from '../feedback-source';
 import type { TransactionalKind } from './mail-sender';
 
-export type SignupOutcome = 'new' | 'renewed' | 'already_active' | 'suppressed' | 'honeypot';
+/**
+ * new: an unknown address; renewed: a known person not receiving mail; added: a reader asking for more newsletters;
+ * already_active: nothing new asked for; suppressed: a suppressed address, which its confirmation would lift;
+ * honeypot: a bot.
+ */
+export type SignupOutcome = 'new' | 'renewed' | 'added' | 'already_active' | 'suppressed' | 'honeypot';
 export type UnsubscribeMethod = 'page' | 'one-click' | 'mailto' | 'provider';
 export type MailKind = TransactionalKind | 'newsletter';
 

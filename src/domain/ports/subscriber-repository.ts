@@ -9,7 +9,50 @@ export interface NewSubscriber {
   consent: ConsentEvidence;
   now: string;
   confirmedAt?: string;
+  /** An active person receives these at once; a pending one asks for them, and confirming adds them. */
+  newsletters: string[];
 }
+
+/** What `renewConsent` did with a later signup of a known person. */
+export type RenewOutcome =
+  /** The person was not active: now pending, asking for the given newsletters (added to any asked for before). */
+  | 'renewed'
+  /** An active person asked for newsletters they do not receive: those wait for a confirmation. */
+  | 'requested'
+  /** An active person who already receives every newsletter asked for: nothing written. */
+  | 'held'
+  /** No person has this id (erased meanwhile): nothing written. */
+  | 'missing';
+
+/** What `confirm` did. */
+export type ConfirmOutcome =
+  | {
+      outcome: 'confirmed';
+      /** The status before: pending for a new subscription, active for newsletters added to one. */
+      was: SubscriberStatus;
+      /** The newsletters the confirmation added. */
+      joined: string[];
+      /** The address was on the suppression list (a bounce, a complaint, an erasure) and no longer is. */
+      liftedSuppression: boolean;
+    }
+  /** Active with nothing waiting: confirming twice. */
+  | { outcome: 'already_confirmed' }
+  /** Unsubscribed or bounced since the signup, or no longer held: the link no longer counts. */
+  | { outcome: 'refused'; current: SubscriberStatus | null };
+
+/** Newsletters to add and to drop, as a reader's preference page asks. */
+export interface NewsletterChange {
+  join: string[];
+  leave: string[];
+}
+
+export type NewsletterChangeResult =
+  | { outcome: 'changed'; newsletters: string[]; joined: string[]; left: string[] }
+  | { outcome: 'unchanged'; newsletters: string[] }
+  /** The change would leave the person in no newsletter: nothing written; leaving all is an unsubscribe. */
+  | { outcome: 'would_empty'; newsletters: string[] }
+  /** Only an active person's newsletters can change. */
+  | { outcome: 'not_active'; current: SubscriberStatus | null };
 
 /** The timestamps a status change sets; `updatedAt` always. */
 export type SubscriberChanges = Partial<Pick<Subscriber, 'confirmedAt' | 'unsubscribedAt' | 'bouncedAt'>> & {
@@ -41,6 +84,8 @@ export interface ListPosition {
 export interface SubscriberListQuery {
   /** Only people with this status. Default: every status. */
   status?: SubscriberStatus;
+  /** Only people who receive this newsletter (so only active people). Default: whatever they receive. */
+  newsletter?: string;
   /** Only addresses that start with this, lower-cased; the listing then runs in address order instead of id order. */
   addressPrefix?: string;
   /** Start after this position (from an earlier page's `next`). Default: the start. */
@@ -59,11 +104,11 @@ export interface SubscriberListPage {
 export type StatusCounts = Record<SubscriberStatus, number> & { total: number };
 
 /** What an import did with one row. */
-export type ImportOutcome = 'imported' | 'suppressed' | 'existing';
+export type ImportOutcome = 'imported' | 'joined' | 'suppressed' | 'existing';
 
 /**
- * Subscribers, the index by address, the ordered set of active ids, the suppression list and each person's consent
- * trail. Addresses are matched case-insensitively as a whole (`emailHash`), while the stored address keeps the case
+ * Subscribers, the index by address, the sets of ids by status and by newsletter, the suppression list and each
+ * person's consent trail. A person is in a newsletter's set exactly while active and receiving it. Addresses are matched case-insensitively as a whole (`emailHash`), while the stored address keeps the case
  * it was given in. `test/contract/subscriber-repository.contract.ts` is the executable form of this contract.
  */
 export interface SubscriberRepository {
@@ -74,19 +119,29 @@ export interface SubscriberRepository {
   isSuppressed(email: string): Promise<boolean>;
   /**
    * Creates the person unless the address is known (then returns the known id with `created: false`). Concurrent
-   * creates of one address make one person. An active person joins the active set.
+   * creates of one address make one person. An active person joins the active set and the sets of its newsletters.
    */
   create(input: NewSubscriber): Promise<{ id: number; created: boolean }>;
   /**
-   * A later signup of a known person: sets the latest consent, the status (whatever it was) and the name if given,
-   * keeping the active set in step. Returns false, writing nothing, when no person has this id (erased meanwhile).
+   * A later signup of a known person, asking for `newsletters`. A person who is not active becomes pending with the
+   * new consent and name (if given); an active person keeps everything and only has the newsletters they lack put
+   * aside for a confirmation. See RenewOutcome.
    */
   renewConsent(
     id: number,
-    input: { name?: string; status: SubscriberStatus; consent: ConsentEvidence; now: string },
-  ): Promise<boolean>;
+    input: { name?: string; consent: ConsentEvidence; now: string; newsletters: string[] },
+  ): Promise<RenewOutcome>;
   /**
-   * Atomically moves a person from one of `from` to `to` and sets `changes`, keeping the active set in step;
+   * A confirmed signup, atomically: a pending person becomes active with the newsletters asked for (`fallback` when a
+   * person from before newsletters asked for none), an active person gains those waiting; either way the address
+   * leaves the suppression list, since a confirmation is the person asking for mail again.
+   */
+  confirm(id: number, now: string, fallback: string): Promise<ConfirmOutcome>;
+  /** Adds and drops newsletters of an active person at once; see NewsletterChangeResult. */
+  changeNewsletters(id: number, change: NewsletterChange, now: string): Promise<NewsletterChangeResult>;
+  /**
+   * Atomically moves a person from one of `from` to `to` (never to active: only `confirm` does that) and sets
+   * `changes`, keeping the status sets in step; the person leaves every newsletter and any waiting request.
    * `suppress` also adds the address to the suppression list. Nothing changes when the status is not in `from`.
    */
   transition(
@@ -105,11 +160,10 @@ export interface SubscriberRepository {
   appendConsent(email: string, event: NewConsentEvent): Promise<void>;
   /** The whole trail, oldest first, each event with its position as `id` ("1", "2", ...). */
   consentTrail(email: string): Promise<ConsentEvent[]>;
-  /** Active ids greater than `afterId`, ascending, at most `limit`: the fan-out's cursor. */
-  pageActiveIds(afterId: number, limit: number): Promise<number[]>;
-  countActive(): Promise<number>;
-  /** Active people with an id at most `maxId`. */
-  countActiveUpTo(maxId: number): Promise<number>;
+  /** Ids of the newsletter's readers greater than `afterId`, ascending, at most `limit`: the fan-out's cursor. */
+  pageMemberIds(newsletter: string, afterId: number, limit: number): Promise<number[]>;
+  /** The newsletter's readers with an id at most `maxId` (every one when omitted). */
+  countMembers(newsletter: string, maxId?: number): Promise<number>;
   /**
    * A page of the people held (never the erased), in id order, or in address order with `addressPrefix` (matched
    * case-insensitively). A page never repeats a person of an earlier page of the same listing, and people created
@@ -124,9 +178,11 @@ export interface SubscriberRepository {
   /** At least the highest id given so far (0 when none): ids only grow, and one may be skipped, never reused. */
   lastId(): Promise<number>;
   /**
-   * Creates active people from imported rows, each with an 'imported' trail event. Row by row, in order: a
-   * suppressed address is skipped ('suppressed'), a known one is left as it is whatever its status ('existing',
-   * a repeat within the batch included), else the person is created ('imported'). One outcome a row.
+   * Creates active readers of `newsletter` from imported rows, each with an 'imported' trail event. Row by row, in
+   * order: a suppressed address is skipped ('suppressed'); an active person who does not receive the newsletter
+   * gets it ('joined', with a trail event); any other known person is left as they are, whatever their status
+   * ('existing', a repeat within the batch included: an import never brings back someone who left); else the person
+   * is created ('imported'). One outcome a row.
    */
-  importActive(rows: ImportRow[], now: string): Promise<ImportOutcome[]>;
+  importActive(rows: ImportRow[], now: string, newsletter: string): Promise<ImportOutcome[]>;
 }
