@@ -298,6 +298,36 @@ describe('operator CLI', () => {
     expect(text.stdout).toMatch(/^html\s+\d+\.\d KB of 100\.0 KB allowed/m);
   });
 
+  test('subscribers import --newsletter makes the rows readers of that newsletter; list --newsletter shows them; an unknown slug exits 1', async () => {
+    await app.container.newsletters.create({ slug: 'arts', name: 'Arts' });
+    const file = join(dataDir, 'arts.csv');
+    writeFileSync(
+      file,
+      'email,name,consentAt,consentSource\n' +
+        'painter@arts.cli.test,Painter,2024-01-01T00:00:00Z,fair\n' +
+        'sculptor@arts.cli.test,,2024-01-01T00:00:00Z,fair\n',
+    );
+    const [imported, unknown] = await Promise.all([
+      cli(env, ['subscribers', 'import', file, '--newsletter', 'arts']),
+      cli(env, ['subscribers', 'import', file, '--newsletter', 'sport']),
+    ]);
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toContain(`imported 2 of 2 rows from ${file} into arts`);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('newsletter "sport" does not exist');
+
+    const listed = await cli(env, ['subscribers', 'list', '--newsletter', 'arts', '--json']);
+    expect(listed.code).toBe(0);
+    const page = JSON.parse(listed.stdout) as { subscribers: { email: string; newsletters: string[] }[] };
+    expect(page.subscribers.map((s) => [s.email, s.newsletters])).toEqual([
+      ['painter@arts.cli.test', ['arts']],
+      ['sculptor@arts.cli.test', ['arts']],
+    ]);
+    // Not readers of the default newsletter, so the campaigns of the tests below do not reach them.
+    const painter = (await app.container.subscribers.getByEmail('painter@arts.cli.test'))!;
+    expect(await app.container.subscribers.pageMemberIds('news', painter.id - 1, 1)).not.toContain(painter.id);
+  });
+
   test('subscribers list, stats and export show the audience as the admin API does; export writes a complete file', async () => {
     // Unsubscribed, so the campaigns of the tests below still go to their own active people only.
     await seedSubscribers(app.container, 1200, { domain: 'audience.cli.test', status: 'unsubscribed' });
