@@ -122,7 +122,12 @@ export class DigestSchedules {
         reason: missed,
         lateBySeconds,
       });
-      if (!claim.claimed) return 'duplicate';
+      if (!claim.claimed) {
+        if (claim.run.outcome !== 'running') return 'duplicate';
+        // An earlier try that stopped halfway, retried only now: too late to send, so it ends as missed (a draft it
+        // made stays, unsent, for the operator to see).
+        await this.deps.runs.finish(slug, key, { ...claim.run, outcome: 'missed', reason: missed, lateBySeconds });
+      }
       log.warn(
         { event: 'digest.missed', newsletter: slug, slot: slotIso, lateBySeconds, reason: missed },
         'digest slot missed',

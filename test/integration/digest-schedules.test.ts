@@ -181,6 +181,18 @@ describe('a scheduled digest', () => {
       lateBySeconds: 3 * 3600,
       reason: '10800 s late, more than the 120 minutes a slot may be late',
     });
+
+    // A try cut short at its time (claimed, still `running`) and retried only now ends as missed too.
+    const cut = '2027-02-01T09:00:00.000Z';
+    await app.container.newsletterRunStore.claim('weekly', `s${Date.parse(cut)}`, {
+      slot: cut,
+      at: cut,
+      outcome: 'running',
+      articles: 0,
+    });
+    clock.set(at(cut, 3 * 3600_000));
+    expect(await app.container.digests.run('weekly', cut)).toBe('missed');
+    expect(await runOf(app, 'weekly', cut)).toMatchObject({ outcome: 'missed', lateBySeconds: 3 * 3600 });
   });
 
   test('a job of a slot the newsletter no longer has does nothing', async () => {
