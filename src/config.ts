@@ -142,6 +142,11 @@ const schema = z.object({
       .regex(/^[a-z0-9-]{1,40}$/, 'must be 1-40 lowercase letters, digits or hyphens')
       .default('news'),
   ),
+  /**
+   * How late a digest's slot may still go out, in minutes, when no worker ran at its time; later, it is recorded as
+   * missed. A slot whose next slot has come is missed anyway (only the latest goes out).
+   */
+  SCHEDULE_MAX_LATE_MINUTES: int(120, 1, 7 * 24 * 60),
   /** RSS or Atom feed of the site; polled when set. */
   FEED_URL: opt(z.url({ protocol: /^https?$/ })),
   /** Cron pattern of the feed poll (UTC). */
@@ -394,6 +399,8 @@ export interface AppConfig {
   /** Soft bounces in 30 days that suppress an address. */
   softBounceLimit: number;
   feed: { url?: string; cron: string };
+  /** How late a digest slot may still be sent (SCHEDULE_MAX_LATE_MINUTES), in ms. */
+  scheduleMaxLateMs: number;
   /** Inbound bounce, complaint and unsubscribe webhooks; a provider without its secret has no endpoint. */
   webhooks: {
     /** Oldest signature accepted from Mailgun and the generic webhook, in seconds. */

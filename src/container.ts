@@ -3,16 +3,19 @@ import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AppConfig } from './config';
+import { Alerts } from './domain/alerts';
 import { Articles } from './domain/articles';
 import { CampaignDelivery } from './domain/campaign-delivery';
 import { CampaignHealth } from './domain/campaign-health';
 import { Campaigns } from './domain/campaigns';
+import { DigestSchedules } from './domain/digest-schedules';
 import { FeedIngester } from './domain/feed-ingester';
 import { FeedbackReceiver } from './domain/feedback';
 import { Links } from './domain/links';
 import { MailboxFeedback } from './domain/mailbox-feedback';
 import { Newsletters } from './domain/newsletters';
 import { systemClock, type Clock } from './domain/ports/clock';
+import { RunCampaign } from './domain/run-campaign';
 import { SignedTokens } from './domain/signed-token';
 import { SubscriberImport } from './domain/subscriber-import';
 import { Audience } from './domain/audience';
@@ -40,6 +43,7 @@ import { PrometheusMetrics } from './metrics/prometheus-metrics';
 import { CampaignQueues } from './queue/campaign-queues';
 import { FeedQueue } from './queue/feed-queue';
 import { FeedbackQueue } from './queue/feedback-queue';
+import { NewsletterQueues } from './queue/newsletter-queues';
 import { waitingByQueue } from './queue/queue-depth';
 import { queueConnection, startQueueWorker, type RunningWorker } from './queue/queue-worker';
 import { TransactionalQueue } from './queue/transactional-queue';
@@ -48,6 +52,7 @@ import { CampaignStore } from './store/campaign-store';
 import { FeedbackStore } from './store/feedback-store';
 import { Keys } from './store/keys';
 import { runMigrations } from './store/migrations';
+import { NewsletterRunStore } from './store/newsletter-run-store';
 import { NewsletterStore } from './store/newsletter-store';
 import { RateLimits } from './store/rate-limits';
 import { SendRateLimiter } from './store/send-rate-limiter';
@@ -64,6 +69,7 @@ import { campaignWorker } from '../workers/campaign-worker';
 import { deliveryWorker } from '../workers/delivery-worker';
 import { feedbackWorker } from '../workers/feedback-worker';
 import { feedWorker } from '../workers/feed-worker';
+import { newsletterRunWorker } from '../workers/newsletter-run-worker';
 import { transactionalWorker } from '../workers/transactional-worker';
 
 /** What the composition root needs from the outside; tests pass their own clock, and their key prefix in the config. */
@@ -97,11 +103,13 @@ export function buildContainer(input: ContainerInput) {
   const articleStore = new ArticleStore({ redis, keys });
   const campaignStore = new CampaignStore({ redis, keys });
   const newsletterStore = new NewsletterStore({ redis, keys });
+  const runStore = new NewsletterRunStore({ redis, keys });
   const metrics = new PrometheusMetrics({ defaultMetrics: input.processMetrics });
 
   const queues = queueConnection(input.redis, config.redisPrefix);
   const transactionalQueue = new TransactionalQueue(queues);
   const campaignQueues = new CampaignQueues(queues);
+  const newsletterQueues = new NewsletterQueues(queues);
 
   const templates = new TemplateRenderer({
     dir: join(__dirname, '..', 'templates'),
@@ -158,6 +166,8 @@ export function buildContainer(input: ContainerInput) {
     log,
     defaultSlug: config.defaultNewsletter,
     defaultName: config.siteName,
+    // Bound late: the schedules are built below, and nothing is saved before the container is done.
+    listener: { saved: (n): Promise<void> => digests.planNext(n) },
   });
   const subscriptions = new Subscriptions({
     subscribers,
@@ -194,7 +204,12 @@ export function buildContainer(input: ContainerInput) {
   const transactionalMail = new TransactionalMail({ subscribers, mailer, links, policy, metrics, log });
   const subscriberImport = new SubscriberImport({ subscribers, newsletters, clock, log, terms: config.terms });
   const audience = new Audience({ subscribers, newsletters });
-  const articles = new Articles({ store: articleStore, clock, log });
+  const articles = new Articles({
+    store: articleStore,
+    clock,
+    log,
+    listener: { articleAdded: (a): Promise<void> => alerts.articleAdded(a) },
+  });
   const feedIngester = new FeedIngester({ articles, log });
   const campaigns = new Campaigns({
     campaigns: campaignStore,
@@ -208,6 +223,26 @@ export function buildContainer(input: ContainerInput) {
     clock,
     log,
     publicUrl: config.publicUrl,
+  });
+  const runCampaign = new RunCampaign({ campaigns, runs: runStore, log });
+  const digests = new DigestSchedules({
+    newsletters: newsletterStore,
+    articles: articleStore,
+    runs: runStore,
+    sender: runCampaign,
+    jobs: newsletterQueues,
+    clock,
+    log,
+    maxLateMs: config.scheduleMaxLateMs,
+  });
+  const alerts = new Alerts({
+    newsletters: newsletterStore,
+    articles: articleStore,
+    runs: runStore,
+    sender: runCampaign,
+    jobs: newsletterQueues,
+    clock,
+    log,
   });
   const delivery = new CampaignDelivery({
     campaigns: campaignStore,
@@ -270,6 +305,7 @@ export function buildContainer(input: ContainerInput) {
           transactionalQueue.queue,
           campaignQueues.fanout,
           campaignQueues.deliveries,
+          newsletterQueues.runs,
         ]).catch(() => ({}));
         metrics.setQueueDepths(depths);
         return metrics.exposition();
@@ -280,7 +316,7 @@ export function buildContainer(input: ContainerInput) {
       adminSubscriberRoutes({ subscriptions, audience }),
       adminArticleRoutes({ articles }),
       adminCampaignRoutes({ campaigns }),
-      adminNewsletterRoutes({ newsletters }),
+      adminNewsletterRoutes({ newsletters, digests }),
     ],
     webhookRouter: webhookRoutes({ providers: webhooks, feedback }),
   });
@@ -326,13 +362,20 @@ export function buildContainer(input: ContainerInput) {
     campaignStore,
     campaignQueues,
     campaigns,
+    /** Digests that send themselves on their schedule. */
+    digests,
+    /** Alerts newsletters: an article a campaign. */
+    alerts,
+    newsletterRunStore: runStore,
+    newsletterQueues,
     delivery,
     app,
 
     /**
      * Brings the stored data up to what this code expects before anything serves: the versioned migrations (under
      * a lock, each once), then the audience indexes (their own version key: rebuilt once when their shape changes),
-     * then the default newsletter. Safe to run in several processes at once.
+     * then the default newsletter, then the job of each schedule's next slot (one job per slot, however many
+     * processes start). Safe to run in several processes at once.
      */
     async prepare(): Promise<void> {
       await runMigrations({ redis, keys, log, clock, defaultNewsletter: config.defaultNewsletter });
@@ -341,6 +384,7 @@ export function buildContainer(input: ContainerInput) {
       if (indexed !== null)
         log.info({ event: 'migration.audience_indexes', indexed, ms: Date.now() - started }, 'audience indexes built');
       await newsletters.ensureDefault();
+      await digests.planAll();
     },
 
     /** Starts the HTTP API; resolves with the port it listens on (0 in tests picks a free one). */
@@ -357,6 +401,7 @@ export function buildContainer(input: ContainerInput) {
       workers.push(startQueueWorker(transactionalWorker({ mail: transactionalMail, log }), run));
       workers.push(startQueueWorker(campaignWorker({ delivery, log, lockDurationMs }), run));
       workers.push(startQueueWorker(campaignScheduleWorker({ campaigns, log }), run));
+      workers.push(startQueueWorker(newsletterRunWorker({ digests, alerts, log }), run));
       workers.push(
         startQueueWorker(
           deliveryWorker({ delivery, log, concurrency: config.delivery.concurrency, lockDurationMs }),
@@ -385,6 +430,7 @@ export function buildContainer(input: ContainerInput) {
       await feedbackQueue?.close();
       await transactionalQueue.close();
       await campaignQueues.close();
+      await newsletterQueues.close();
       await transport.close();
       redis.disconnect();
     },

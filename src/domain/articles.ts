@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Article, ArticleStatusFilter } from './article';
 import { sanitiseArticleHtml, summaryFrom } from './article-html';
 import { NotFoundError } from './errors';
+import type { ArticleListener } from './ports/article-listener';
 import type { ArticleRepository } from './ports/article-repository';
 import type { Clock } from './ports/clock';
 import { LINE_BREAKING, oneLine, parseFields, required } from './validation';
@@ -11,6 +12,8 @@ export interface ArticlesDeps {
   store: ArticleRepository;
   clock: Clock;
   log: Logger;
+  /** Told of each article stored for the first time (alerts). Default: nobody. */
+  listener?: ArticleListener;
 }
 
 export const ARTICLE_LIMITS = {
@@ -130,9 +133,26 @@ export class Articles {
       guid: fields.guid,
       categories: fields.categories?.length ? fields.categories : undefined,
     });
-    if (result.created) this.deps.log.info({ event: 'article.added', articleId: result.article.id }, 'article added');
-    else this.deps.log.debug({ event: 'article.known', articleId: result.article.id }, 'article already known');
+    if (result.created) {
+      this.deps.log.info({ event: 'article.added', articleId: result.article.id }, 'article added');
+      await this.announce(result.article);
+    } else this.deps.log.debug({ event: 'article.known', articleId: result.article.id }, 'article already known');
     return result;
+  }
+
+  /**
+   * Tells the listener of a new article. Its failure does not fail the add: the article is stored, and an add
+   * repeated after an error finds it known and announces nothing, so failing here would only mislead the caller.
+   */
+  private async announce(article: Article): Promise<void> {
+    try {
+      await this.deps.listener?.articleAdded(article);
+    } catch (err) {
+      this.deps.log.error(
+        { event: 'article.listener_failed', articleId: article.id, err: (err as Error).message },
+        'could not queue what follows a new article (alerts)',
+      );
+    }
   }
 
   async get(rawId: unknown): Promise<Article> {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { NEWSLETTER_SLUG, type Newsletter } from './newsletter';
 import type { Clock } from './ports/clock';
+import type { NewsletterListener } from './ports/newsletter-listener';
 import type { NewsletterRepository } from './ports/newsletter-repository';
 import { oneLine, parseFields, required } from './validation';
 
@@ -15,6 +16,8 @@ export interface NewslettersDeps {
   defaultSlug: string;
   /** Name the default newsletter gets when it is first created (the site's name); operators may rename it. */
   defaultName: string;
+  /** Told after each create and update (the schedules plan the next slot). Default: nobody. */
+  listener?: NewsletterListener;
 }
 
 export const NEWSLETTER_LIMITS = {
@@ -147,6 +150,7 @@ export class Newsletters {
         issues: [{ field: 'slug', message: 'is taken' }],
       });
     this.deps.log.info({ event: 'newsletter.created', newsletter: newsletter.slug }, 'newsletter created');
+    await this.deps.listener?.saved(newsletter);
     return newsletter;
   }
 
@@ -187,6 +191,7 @@ export class Newsletters {
       { event: 'newsletter.updated', newsletter: newsletter.slug, fields: Object.keys(changes) },
       'newsletter updated',
     );
+    await this.deps.listener?.saved(newsletter);
     return newsletter;
   }
 

@@ -1,19 +1,28 @@
 import express, { Router } from 'express';
+import type { DigestSchedules } from '../domain/digest-schedules';
 import type { Newsletters } from '../domain/newsletters';
 
 /** Operator newsletter API under /api/admin/newsletters. */
-export function adminNewsletterRoutes(deps: { newsletters: Newsletters }): Router {
-  const { newsletters } = deps;
+export function adminNewsletterRoutes(deps: { newsletters: Newsletters; digests: DigestSchedules }): Router {
+  const { newsletters, digests } = deps;
   const r = Router();
   const json = express.json({ limit: '16kb' });
 
-  r.get('/newsletters', async (_req, res) => void res.json({ newsletters: await newsletters.list() }));
-  r.post('/newsletters', json, async (req, res) => void res.status(201).json(await newsletters.create(req.body)));
-  r.get('/newsletters/:slug', async (req, res) => void res.json(await newsletters.get(req.params.slug)));
-  r.patch(
+  r.get('/newsletters', async (_req, res) => {
+    res.json({ newsletters: (await newsletters.list()).map((n) => digests.describe(n)) });
+  });
+  r.post('/newsletters', json, async (req, res) => {
+    res.status(201).json(digests.describe(await newsletters.create(req.body)));
+  });
+  r.get(
     '/newsletters/:slug',
-    json,
-    async (req, res) => void res.json(await newsletters.update(req.params.slug, req.body)),
+    async (req, res) => void res.json(digests.describe(await newsletters.get(req.params.slug))),
   );
+  r.patch('/newsletters/:slug', json, async (req, res) => {
+    res.json(digests.describe(await newsletters.update(req.params.slug, req.body)));
+  });
+  r.get('/newsletters/:slug/runs', async (req, res) => {
+    res.json({ runs: await digests.runs(req.params.slug, req.query.limit) });
+  });
   return r;
 }

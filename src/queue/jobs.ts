@@ -6,6 +6,7 @@ export const QUEUES = {
   campaigns: 'campaigns',
   deliveries: 'deliveries',
   campaignSchedules: 'campaign-schedules',
+  newsletterRuns: 'newsletter-runs',
   feed: 'feed',
   feedback: 'feedback',
 } as const;
@@ -20,6 +21,9 @@ export type FanoutJob = { campaignId: number };
 export type BatchJob = { campaignId: number; ids: number[] };
 /** The planned send of a draft: it goes out only if the draft is still scheduled for `scheduledAt`. */
 export type ScheduledSendJob = { campaignId: number; scheduledAt: string };
+/** A digest's slot to run, or an article to send as an alert. */
+export type NewsletterRunJob =
+  { kind: 'digest'; newsletter: string; slot: string } | { kind: 'alert'; newsletter: string; articleId: number };
 /** One poll of the site's feed. */
 export type FeedPollJob = { url: string };
 /** One read of the feedback mailbox: on its schedule, or asked for now (an operator, a test). */

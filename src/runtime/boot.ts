@@ -150,6 +150,7 @@ function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated:
     },
     softBounceLimit: env.BOUNCE_SOFT_LIMIT,
     feed: { url: env.FEED_URL, cron: env.FEED_POLL_CRON },
+    scheduleMaxLateMs: env.SCHEDULE_MAX_LATE_MINUTES * 60_000,
     webhooks: {
       maxAgeSeconds: env.WEBHOOK_MAX_AGE_SECONDS,
       generic: env.WEBHOOK_SECRET ? { secret: env.WEBHOOK_SECRET } : undefined,

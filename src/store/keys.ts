@@ -57,6 +57,12 @@ export class Keys {
    * the record name the sets themselves (`<this><slug>:members`).
    */
   newsletterKeyPrefix = () => this.k('newsletter', '');
+  /** hash: run key (slot or article, see runKey) -> the run as JSON: the claim and the record of each */
+  newsletterRuns = (slug: string) => this.k('newsletter', slug, 'runs');
+  /** sorted set of the run keys above, score = claim time (ms): their order, and what is trimmed */
+  newsletterRunOrder = (slug: string) => this.k('newsletter', slug, 'run-order');
+  /** sorted set of the run keys of alerts claimed, score = claim time (ms): the alertsPerDay window */
+  newsletterAlertWindow = (slug: string) => this.k('newsletter', slug, 'alert-window');
   /** string: the number of the last data migration applied (see migrations.ts) */
   schemaVersion = () => this.k('schema', 'version');
   /** string with an expiry: held by the one process running the migrations */

@@ -6,12 +6,14 @@ import { ArticleStore } from '../../src/store/article-store';
 import { CampaignStore } from '../../src/store/campaign-store';
 import { FeedbackStore } from '../../src/store/feedback-store';
 import { Keys } from '../../src/store/keys';
+import { NewsletterRunStore } from '../../src/store/newsletter-run-store';
 import { NewsletterStore } from '../../src/store/newsletter-store';
 import { SubscriberStore } from '../../src/store/subscriber-store';
 import { articleRepositoryContract } from './article-repository.contract';
 import { campaignRepositoryContract } from './campaign-repository.contract';
 import { feedbackLedgerContract } from './feedback-ledger.contract';
 import { newsletterRepositoryContract } from './newsletter-repository.contract';
+import { newsletterRunRepositoryContract } from './newsletter-run-repository.contract';
 import { deleteKeys, TEST_REDIS } from '../support/redis';
 import type { RepositoryFixture } from './fixture';
 import { subscriberRepositoryContract } from './subscriber-repository.contract';
@@ -52,6 +54,10 @@ feedbackLedgerContract(
 newsletterRepositoryContract(
   'NewsletterStore (Redis)',
   onFreshPrefix((deps) => new NewsletterStore(deps)),
+);
+newsletterRunRepositoryContract(
+  'NewsletterRunStore (Redis)',
+  onFreshPrefix((deps) => new NewsletterRunStore({ ...deps, keep: 5 })),
 );
 
 describe('SubscriberStore audience indexes on data written before they existed', () => {

@@ -64,6 +64,7 @@ describe('operator CLI', () => {
       'newsletter list',
       'newsletter show',
       'newsletter update',
+      'newsletter runs',
       'campaign create',
       'campaign list',
       'campaign preview',
@@ -147,9 +148,10 @@ describe('operator CLI', () => {
     ]);
     expect(list.code).toBe(0);
     const lines = list.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^SLUG\s+MODE\s+CATEGORIES\s+NAME$/);
+    expect(lines[0]).toMatch(/^SLUG\s+MODE\s+NEXT RUN\s+CATEGORIES\s+NAME$/);
+    // The next 07:00 in London: 06:00 or 07:00 UTC, by the season.
     expect(lines[1]).toMatch(
-      /^morning\s+digest, 0 7 \* \* \* Europe\/London\s+Politics, Business\s+The Morning Briefing$/,
+      /^morning\s+digest, 0 7 \* \* \* Europe\/London\s+\d{4}-\d\d-\d\dT0[67]:00:00\.000Z\s+Politics, Business\s+The Morning Briefing$/,
     );
     expect(lines[2]).toMatch(/^news \(default\)\s+digest, sent by hand\s+all\s+/);
     expect(tooOften.code).toBe(1);

@@ -87,6 +87,8 @@ describe('POST /api/admin/newsletters', () => {
       schedule: { cron: '0 7 * * *', timezone: 'Europe/London', minArticles: 3 },
       createdAt: '2026-11-27T12:00:00.000Z',
       updatedAt: '2026-11-27T12:00:00.000Z',
+      // The next 07:00 in London after the test clock's 12:00 UTC on 27 November (GMT: 07:00 UTC).
+      nextRunAt: '2026-11-28T07:00:00.000Z',
     });
     expect(await ok(await api('/newsletters/morning-briefing'))).toEqual(created);
     const { newsletters } = await ok(await api('/newsletters'));

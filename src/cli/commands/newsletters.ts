@@ -1,4 +1,6 @@
+import type { NewsletterView } from '../../domain/digest-schedules';
 import type { Newsletter } from '../../domain/newsletter';
+import type { NewsletterRun } from '../../domain/newsletter-run';
 import { command, positiveInt, str, type Values } from '../command-spec';
 import { UsageError } from '../errors';
 import { keyValues, table } from '../format';
@@ -98,6 +100,7 @@ const newsletterList = command<Record<string, never>>({
         [
           { header: 'SLUG', value: (n) => (n.slug === defaultSlug ? `${n.slug} (default)` : n.slug) },
           { header: 'MODE', value: (n) => describeMode(n) },
+          { header: 'NEXT RUN', value: (n) => container.digests.nextRunAt(n) ?? '' },
           { header: 'CATEGORIES', value: (n) => n.categories.join(', ') || 'all' },
           { header: 'NAME', value: (n) => n.name, flex: true },
         ],
@@ -117,7 +120,7 @@ const newsletterShow = command<{ slug: string; json: boolean }>({
   options: { json: { type: 'boolean', help: 'Print JSON' } },
   parse: (values, positionals) => ({ slug: slugOf(positionals), json: Boolean(values.json) }),
   async run({ container }, input) {
-    const n = await container.newsletters.get(input.slug);
+    const n = container.digests.describe(await container.newsletters.get(input.slug));
     out(input.json ? JSON.stringify(n, null, 2) : newsletterBlock(n, n.slug === container.newsletters.defaultSlug));
   },
 });
@@ -164,7 +167,7 @@ function describeMode(n: Newsletter): string {
   return n.schedule ? `digest, ${n.schedule.cron} ${n.schedule.timezone}` : 'digest, sent by hand';
 }
 
-function newsletterBlock(n: Newsletter, isDefault: boolean): string {
+function newsletterBlock(n: NewsletterView, isDefault: boolean): string {
   return keyValues([
     ['slug', isDefault ? `${n.slug} (default)` : n.slug],
     ['name', n.name],
@@ -172,10 +175,59 @@ function newsletterBlock(n: Newsletter, isDefault: boolean): string {
     ['from name', n.fromName],
     ['mode', describeMode(n)],
     ['min articles', n.schedule?.minArticles],
+    ['next run', n.nextRunAt],
     ['categories', n.categories.join(', ') || 'all'],
     ['created', n.createdAt],
     ['updated', n.updatedAt],
   ]);
 }
 
-export const NEWSLETTER_COMMANDS = [newsletterCreate, newsletterList, newsletterShow, newsletterUpdate];
+const newsletterRuns = command<{ slug: string; json: boolean; limit?: number }>({
+  group: 'newsletter',
+  name: 'runs',
+  synopsis: '<slug> [--limit N] [--json]',
+  summary: "What the newsletter's schedule or alerts did, newest first",
+  details: [
+    'One line per digest slot or alert: sent (with its campaign), skipped (too few new articles, over the daily ' +
+      'cap, already sent), missed (no worker ran in time) or failed, and how late a slot started. --json prints ' +
+      'them as GET /api/admin/newsletters/:slug/runs answers them.',
+  ],
+  positionals: [{ name: 'slug' }],
+  options: {
+    limit: { type: 'string', value: 'N', help: 'Most runs shown, 1-100 (default 50)' },
+    json: { type: 'boolean', help: 'Print JSON' },
+  },
+  parse: (values, positionals) => {
+    const limit = str(values, 'limit');
+    return {
+      slug: slugOf(positionals),
+      json: Boolean(values.json),
+      limit: limit === undefined ? undefined : positiveInt(limit, '--limit'),
+    };
+  },
+  async run({ container }, input) {
+    const runs = await container.digests.runs(input.slug, input.limit);
+    if (input.json) return void out(JSON.stringify(runs, null, 2));
+    out(
+      table(
+        runs,
+        [
+          { header: 'AT', value: (r) => r.at },
+          { header: 'RUN', value: (r) => (r.slot ? `slot ${r.slot}` : `article ${r.articleId}`) },
+          { header: 'OUTCOME', value: (r) => r.outcome },
+          { header: 'CAMPAIGN', value: (r) => (r.campaignId === undefined ? '' : String(r.campaignId)) },
+          { header: 'ARTICLES', value: (r) => String(r.articles) },
+          { header: 'NOTE', value: (r) => runNote(r), flex: true },
+        ],
+        { maxWidth: terminalWidth(), empty: 'No runs yet.' },
+      ),
+    );
+  },
+});
+
+function runNote(r: NewsletterRun): string {
+  const late = r.lateBySeconds === undefined ? '' : `${r.lateBySeconds} s late`;
+  return [late, r.reason ?? ''].filter(Boolean).join('; ');
+}
+
+export const NEWSLETTER_COMMANDS = [newsletterCreate, newsletterList, newsletterShow, newsletterUpdate, newsletterRuns];

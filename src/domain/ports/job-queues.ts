@@ -27,3 +27,14 @@ export interface CampaignJobs {
 export interface MailJobs {
   enqueue(kind: TransactionalKind, subscriberId: number): Promise<void>;
 }
+
+/** The jobs that make newsletters send themselves: one per digest slot, one per (alerts newsletter, article). */
+export interface NewsletterJobs {
+  /**
+   * Plans the run of a digest's slot (ISO 8601) `delayMs` from now. Idempotent per (newsletter, slot): adding it twice
+   * is one job. Survives restarts; the first worker up at or after the time runs it.
+   */
+  scheduleDigest(newsletter: string, slot: string, delayMs: number): Promise<void>;
+  /** Queues the alert of an article in a newsletter. Idempotent per (newsletter, article). */
+  queueAlert(newsletter: string, articleId: number): Promise<void>;
+}
