@@ -52,3 +52,50 @@ test('WORKER_PROCESSES=2 runs two worker processes that share a campaign, and SI
     'no delivery workers left',
   );
 });
+
+test('a digest slot fires once across two worker processes, to the newsletter’s readers only', async () => {
+  const worker = startWorkerProcess(app, sink.url, { WORKER_PROCESSES: '2' });
+  try {
+    await eventually(
+      async () => (await app.container.newsletterQueues.runs.getWorkers()).length === 2,
+      20000,
+      'two schedule workers',
+    );
+    const before = sink.messages.length;
+    await seedSubscribers(app.container, 3, { domain: 'briefing.test', newsletters: ['briefing'] });
+    await seedArticles(app.container, 2);
+    // A daily cron (six fields, with seconds) whose one slot today is a few seconds from now, in UTC.
+    const slot = new Date(Math.ceil((Date.now() + 4000) / 1000) * 1000);
+    const cron = `${slot.getUTCSeconds()} ${slot.getUTCMinutes()} ${slot.getUTCHours()} * * *`;
+    await app.container.newsletters.create({
+      slug: 'briefing',
+      name: 'The Briefing',
+      mode: 'digest',
+      schedule: { cron, timezone: 'UTC', minArticles: 1 },
+    });
+    const runs = async () => (await app.container.digests.runs('briefing')).filter((r) => r.slot);
+    const sent = await eventually(
+      async () => (await runs()).find((r) => r.outcome === 'sent'),
+      30000,
+      'the slot to be sent',
+    );
+    const run = sent!;
+    expect(run).toMatchObject({ slot: slot.toISOString(), outcome: 'sent' });
+    await eventually(
+      async () => (await app.container.campaigns.get(run.campaignId!)).status === 'sent',
+      20000,
+      'the campaign to be sent',
+    );
+    const mails = sink.messages.slice(before);
+    expect(mails.flatMap((m) => m.to).sort()).toEqual([
+      'reader0@briefing.test',
+      'reader1@briefing.test',
+      'reader2@briefing.test',
+    ]);
+    // One run and one campaign for the slot, whichever process took it.
+    expect((await runs()).filter((r) => r.slot === slot.toISOString())).toHaveLength(1);
+  } finally {
+    worker.kill('SIGTERM');
+    await new Promise((ok) => worker.once('exit', ok));
+  }
+});
