@@ -12,6 +12,7 @@ import { FeedbackReceiver } from './domain/feedback';
 import { Links } from './domain/links';
 import { MailboxFeedback } from './domain/mailbox-feedback';
 import { Newsletters } from './domain/newsletters';
+import { Preferences } from './domain/preferences';
 import { systemClock, type Clock } from './domain/ports/clock';
 import { SignedTokens } from './domain/signed-token';
 import { SubscriberImport } from './domain/subscriber-import';
@@ -159,9 +160,12 @@ export function buildContainer(input: ContainerInput) {
     defaultSlug: config.defaultNewsletter,
     defaultName: config.siteName,
   });
+  const preferences = new Preferences({ subscribers, newsletters, tokens, policy, clock, log });
   const subscriptions = new Subscriptions({
     subscribers,
     newsletters,
+    preferences,
+    links,
     limits: new RateLimits({ redis, keys }, config.limits),
     tokens,
     mailJobs: transactionalQueue,
@@ -191,7 +195,15 @@ export function buildContainer(input: ContainerInput) {
         log,
       })
     : undefined;
-  const transactionalMail = new TransactionalMail({ subscribers, mailer, links, policy, metrics, log });
+  const transactionalMail = new TransactionalMail({
+    subscribers,
+    mailer,
+    links,
+    newsletters,
+    policy,
+    metrics,
+    log,
+  });
   const subscriberImport = new SubscriberImport({ subscribers, newsletters, clock, log, terms: config.terms });
   const audience = new Audience({ subscribers, newsletters });
   const articles = new Articles({ store: articleStore, clock, log });
@@ -261,7 +273,7 @@ export function buildContainer(input: ContainerInput) {
     adminToken: config.adminToken,
     trustProxy: config.trustProxy,
     https: config.publicUrl.startsWith('https:'),
-    publicRouter: publicRoutes({ subscriptions, campaigns, page }),
+    publicRouter: publicRoutes({ subscriptions, preferences, newsletters, campaigns, page }),
     opsRouter: opsRoutes({
       ping: () => redis.ping(),
       metrics: async () => {
