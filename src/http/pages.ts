@@ -240,7 +240,7 @@ export function preferencesPage(ctx: PageContext, state: PreferencesPageState): 
       `${e(state.notice.text)}</div>`
     : '';
   const ticked = state.choices.filter((c) => c.receiving).map((c) => c.slug);
-  const boxes = newsletterChoice(state.choices, ticked, 'Your newsletters');
+  const boxes = newsletterChoice(state.choices, ticked, 'Tick the newsletters you want');
   // With a single newsletter there is no box to untick: leaving is the button below.
   const form =
     state.choices.length > 1
