@@ -57,14 +57,13 @@ function newsletterChoice(offered: OfferedNewsletter[], ticked: string[], legend
   const boxes = offered
     .map((n) => {
       const id = `nl-${n.slug}`;
-      const description = n.description
-        ? `<span class="description" id="${e(id)}-about">${e(n.description)}</span>`
-        : '';
+      // The name labels the box and the description describes it, so a screen reader says each once.
+      const description = n.description ? `<p class="description" id="${e(id)}-about">${e(n.description)}</p>` : '';
       return (
         `<div class="choice"><input id="${e(id)}" name="newsletters" type="checkbox" value="${e(n.slug)}" ` +
         `data-name="${e(n.name)}"${ticked.includes(n.slug) ? ' checked' : ''}` +
         `${n.description ? ` aria-describedby="${e(id)}-about"` : ''}>` +
-        `<label for="${e(id)}"><span class="name">${e(n.name)}</span>${description}</label></div>`
+        `<div><label for="${e(id)}">${e(n.name)}</label>${description}</div></div>`
       );
     })
     .join('\n  ');

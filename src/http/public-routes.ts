@@ -167,7 +167,7 @@ export function publicRoutes(deps: {
   // except for our own page's `scope=everything` (its "unsubscribe from everything" button).
   r.post('/unsubscribe', express.raw({ type: () => true, limit: BODY_LIMIT }), async (req, res) => {
     const token = str(req.query.token) || formField(req, 'token');
-    const oneClick = Buffer.isBuffer(req.body) && req.body.includes('List-Unsubscribe=One-Click');
+    const oneClick = isOneClick(req);
     const everything = !oneClick && formField(req, 'scope') === 'everything';
     try {
       const done = await subscriptions.unsubscribe(token, contextOf(req), oneClick ? 'one-click' : 'page', everything);
@@ -222,6 +222,14 @@ export function publicRoutes(deps: {
 
   return r;
 }
+
+/** The RFC 8058 body, form-encoded (`List-Unsubscribe=One-Click`) or multipart (a part named List-Unsubscribe). */
+function isOneClick(req: Request): boolean {
+  if (!Buffer.isBuffer(req.body)) return false;
+  const body = req.body.toString('latin1');
+  return body.includes('List-Unsubscribe=One-Click') || MULTIPART_ONE_CLICK.test(body);
+}
+const MULTIPART_ONE_CLICK = /name="?List-Unsubscribe"?[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\nOne-Click\r?\n/i;
 
 /** A field of a form-encoded body read raw (the unsubscribe route takes any body, as RFC 8058 senders vary). */
 function formField(req: Request, name: string): string {
