@@ -14,6 +14,7 @@ import { FeedbackReceiver } from './domain/feedback';
 import { Links } from './domain/links';
 import { MailboxFeedback } from './domain/mailbox-feedback';
 import { Newsletters } from './domain/newsletters';
+import { Preferences } from './domain/preferences';
 import { systemClock, type Clock } from './domain/ports/clock';
 import { RunCampaign } from './domain/run-campaign';
 import { SignedTokens } from './domain/signed-token';
@@ -169,9 +170,12 @@ export function buildContainer(input: ContainerInput) {
     // Bound late: the schedules are built below, and nothing is saved before the container is done.
     listener: { saved: (n): Promise<void> => digests.planNext(n) },
   });
+  const preferences = new Preferences({ subscribers, newsletters, tokens, policy, clock, log });
   const subscriptions = new Subscriptions({
     subscribers,
     newsletters,
+    preferences,
+    links,
     limits: new RateLimits({ redis, keys }, config.limits),
     tokens,
     mailJobs: transactionalQueue,
@@ -201,7 +205,15 @@ export function buildContainer(input: ContainerInput) {
         log,
       })
     : undefined;
-  const transactionalMail = new TransactionalMail({ subscribers, mailer, links, policy, metrics, log });
+  const transactionalMail = new TransactionalMail({
+    subscribers,
+    mailer,
+    links,
+    newsletters,
+    policy,
+    metrics,
+    log,
+  });
   const subscriberImport = new SubscriberImport({ subscribers, newsletters, clock, log, terms: config.terms });
   const audience = new Audience({ subscribers, newsletters });
   const articles = new Articles({
@@ -296,7 +308,7 @@ export function buildContainer(input: ContainerInput) {
     adminToken: config.adminToken,
     trustProxy: config.trustProxy,
     https: config.publicUrl.startsWith('https:'),
-    publicRouter: publicRoutes({ subscriptions, campaigns, page }),
+    publicRouter: publicRoutes({ subscriptions, preferences, newsletters, campaigns, page }),
     opsRouter: opsRoutes({
       ping: () => redis.ping(),
       metrics: async () => {

@@ -134,7 +134,9 @@ export class CampaignDelivery {
             await message.send({
               email: sub.email,
               name: sub.name || 'reader',
-              unsubscribe: links.unsubscribe(sub.id),
+              // This newsletter's mail: its links (List-Unsubscribe included) leave this newsletter only.
+              unsubscribe: links.unsubscribe(sub.id, campaign.newsletter),
+              preferencesUrl: links.preferences(sub.id),
               returnToken: links.returnToken(sub.id, campaignId),
             });
             await campaigns.record(campaignId, sub.id, 'sent');

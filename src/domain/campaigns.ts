@@ -284,6 +284,7 @@ export class Campaigns {
     const html = this.deps.renderer.personalise(content.html, {
       name: 'reader',
       unsubscribeUrl: `${this.deps.publicUrl}/unsubscribe?token=preview`,
+      preferencesUrl: `${this.deps.publicUrl}/preferences?token=preview`,
     });
     return { html, htmlBytes: byteLength(content.html) };
   }
@@ -320,7 +321,12 @@ export class Campaigns {
     const content = await this.content(campaign);
     const message = this.deps.mailer.prepareNewsletter(0, { ...content, subject: `[Test] ${content.subject}` });
     // A test recipient is usually not a subscriber: id 0 makes an unsubscribe link that changes nothing.
-    const result = await message.send({ email: to, name: 'reader', unsubscribe: this.deps.links.unsubscribe(0) });
+    const result = await message.send({
+      email: to,
+      name: 'reader',
+      unsubscribe: this.deps.links.unsubscribe(0),
+      preferencesUrl: this.deps.links.preferences(0),
+    });
     this.deps.log.info({ event: 'campaign.test_sent', campaignId: id }, 'test message sent');
     return { messageId: result.messageId, to };
   }

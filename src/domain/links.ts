@@ -22,12 +22,18 @@ export class Links {
     return this.deps.tokens.issueReturn(subscriberId, campaignId);
   }
 
+  /** The reader's preference page: every newsletter they may choose, with theirs ticked. */
+  preferences(subscriberId: number): string {
+    return `${this.base}/preferences?token=${this.deps.tokens.issue('preferences', subscriberId)}`;
+  }
+
   /**
    * The visible unsubscribe URL and the List-Unsubscribe header value (RFC 2369), https first as RFC 8058
-   * one-click needs, then a mailto for clients that only do mail.
+   * one-click needs, then a mailto for clients that only do mail. With `newsletter` (a newsletter's own mail) both
+   * leave that newsletter only; without (the welcome mail), they leave everything.
    */
-  unsubscribe(subscriberId: number): { url: string; header: string } {
-    const token = this.deps.tokens.issue('unsubscribe', subscriberId);
+  unsubscribe(subscriberId: number, newsletter?: string): { url: string; header: string } {
+    const token = this.deps.tokens.issue('unsubscribe', subscriberId, newsletter);
     const url = `${this.base}/unsubscribe?token=${token}`;
     return { url, header: `<${url}>, <mailto:${this.deps.unsubscribeMailbox}?subject=unsubscribe%20${token}>` };
   }

@@ -17,7 +17,8 @@ export interface MailboxPollSummary extends MailboxScan {
   left: number;
   /**
    * What the reports and unsubscribes came to, by outcome: the feedback receiver's (applied, unchanged, duplicate,
-   * unknown_recipient), a mailed unsubscribe's (unsubscribed, unchanged, unknown_recipient), and `ignored` for report
+   * unknown_recipient), a mailed unsubscribe's (unsubscribed, left_newsletter for a token from one newsletter's mail,
+   * unchanged, unknown_recipient), and `ignored` for report
    * parts that ask nothing of us (delays, successful deliveries, feedback other than abuse).
    */
   outcomes: Record<string, number>;

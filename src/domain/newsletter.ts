@@ -17,6 +17,12 @@ export interface Newsletter {
   slug: string;
   name: string;
   description: string;
+  /**
+   * Offered on the signup page and the preference page, and open to any signup that names it. A private one (false)
+   * is only for imports and admin tools; a signup naming it is answered as if it did not exist. Default true, and
+   * newsletters stored before the field existed read as public.
+   */
+  public: boolean;
   /** Display name in the From header of this newsletter's mail. Default: the site's. */
   fromName?: string;
   /** Takes only articles in one of these (compared case-insensitively); empty takes every article. */

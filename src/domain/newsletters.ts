@@ -87,6 +87,7 @@ const fields = z.strictObject(
       .transform((v) => v.trim())
       .default(''),
     fromName: oneLine(NEWSLETTER_LIMITS.fromName).optional(),
+    public: z.boolean(required('true or false')).default(true),
     categories: categories.default([]),
     mode: z.enum(['digest', 'alerts'], { error: 'must be "digest" or "alerts"' }).default('digest'),
     schedule: schedule.optional(),
@@ -158,6 +159,11 @@ export class Newsletters {
     return this.deps.newsletters.list();
   }
 
+  /** The newsletters a visitor may choose (the signup page's and the preference page's choices), by slug. */
+  async listPublic(): Promise<Newsletter[]> {
+    return (await this.list()).filter(isPublic);
+  }
+
   async get(rawSlug: unknown): Promise<Newsletter> {
     const found =
       typeof rawSlug === 'string' && NEWSLETTER_SLUG.test(rawSlug) && (await this.deps.newsletters.get(rawSlug));
@@ -222,7 +228,9 @@ export class Newsletters {
       throw new ValidationError('no_newsletter_chosen', 'Please choose at least one newsletter.', {
         issues: [{ field: 'newsletters', message: 'names no newsletter' }],
       });
-    const known = new Set((await this.list()).map((n) => n.slug));
+    // Only public newsletters may be chosen here, and a private one is refused exactly like an unknown one, so the
+    // answer does not tell a visitor which private newsletters exist.
+    const known = new Set((await this.listPublic()).map((n) => n.slug));
     for (const slug of slugs)
       if (typeof slug !== 'string' || !known.has(slug))
         throw new ValidationError('unknown_newsletter', `newsletter ${JSON.stringify(slug)} does not exist`, {
@@ -243,6 +251,7 @@ export class Newsletters {
         slug: defaultSlug,
         name: defaultName.slice(0, NEWSLETTER_LIMITS.name),
         description: '',
+        public: true,
         categories: [],
         mode: 'digest',
       },
@@ -260,6 +269,11 @@ export class Newsletters {
   }
 }
 
+/** Whether visitors may choose it; a newsletter stored before the `public` field existed is public. */
+export function isPublic(n: Pick<Newsletter, 'public'>): boolean {
+  return n.public !== false;
+}
+
 /** Most newsletters one signup may name: more than a site runs is not a choice but junk. */
 const MAX_CHOSEN = 50;
 
@@ -268,6 +282,7 @@ function withTimes(n: NewsletterFields, createdAt: string, updatedAt: string): N
     slug: n.slug,
     name: n.name,
     description: n.description,
+    public: n.public,
     categories: n.categories,
     mode: n.mode,
     createdAt,

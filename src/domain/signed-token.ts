@@ -1,8 +1,22 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { DomainError } from './errors';
+import { NEWSLETTER_SLUG } from './newsletter';
 import type { Clock } from './ports/clock';
 
-export type TokenPurpose = 'confirm' | 'unsubscribe';
+/**
+ * What a link may do. `preferences` is its own purpose rather than a reuse of `unsubscribe`: a preference link can
+ * add newsletters, while an unsubscribe link (which mail providers see in List-Unsubscribe, and may POST to on their
+ * own) must only ever take mail away. Like unsubscribe links, preference links never expire: the footer of an old
+ * newsletter must still lead to the reader's choices.
+ */
+export type TokenPurpose = 'confirm' | 'unsubscribe' | 'preferences';
+
+/** What a verified token says: whose it is and, for an unsubscribe link in one newsletter's mail, which newsletter. */
+export interface TokenClaims {
+  subscriberId: number;
+  /** The newsletter the link is about; absent means the person as a whole (every token issued before slugs). */
+  newsletter?: string;
+}
 
 const RETURN_TOKEN = /f-([0-9a-z]{1,11})-([0-9a-z]{1,11})-([0-9a-f]{16})/;
 
@@ -29,7 +43,8 @@ export interface SignedTokensOptions {
 
 /**
  * Compact HMAC-SHA256 tokens: `<payload>.<mac>`, both base64url. The payload carries the purpose, the subscriber
- * id and an expiry (0 = none), so a confirmation token can never unsubscribe and vice versa.
+ * id, an expiry (0 = none) and optionally a newsletter's slug, so a confirmation token can never unsubscribe and
+ * vice versa.
  * Unsubscribe tokens do not expire: a link in a two-year-old newsletter must still let a person leave.
  */
 export class SignedTokens {
@@ -39,14 +54,26 @@ export class SignedTokens {
     this.confirmTtl = opts.confirmTtlSeconds ?? 7 * 24 * 3600;
   }
 
-  issue(purpose: TokenPurpose, subscriberId: number): string {
+  /**
+   * `newsletter` narrows the token to one newsletter (an unsubscribe link that leaves only that one). It is a fourth
+   * payload field, so tokens issued before it (three fields) still verify and mean the whole person.
+   */
+  issue(purpose: TokenPurpose, subscriberId: number, newsletter?: string): string {
     const exp = purpose === 'confirm' ? Math.floor(this.opts.clock.now().getTime() / 1000) + this.confirmTtl : 0;
-    const payload = Buffer.from(`${purpose[0]}.${subscriberId.toString(36)}.${exp.toString(36)}`).toString('base64url');
+    if (newsletter !== undefined && !NEWSLETTER_SLUG.test(newsletter)) throw new Error(`not a slug: ${newsletter}`);
+    const fields = [purpose[0], subscriberId.toString(36), exp.toString(36)];
+    if (newsletter !== undefined) fields.push(newsletter);
+    const payload = Buffer.from(fields.join('.')).toString('base64url');
     return `${payload}.${this.mac(payload)}`;
   }
 
-  /** Returns the subscriber id, or throws InvalidTokenError. */
+  /** Returns the subscriber id, or throws InvalidTokenError. A token naming a newsletter is still the person's. */
   verify(purpose: TokenPurpose, token: unknown): number {
+    return this.claims(purpose, token).subscriberId;
+  }
+
+  /** Whose token it is and which newsletter it names, if any; throws InvalidTokenError. */
+  claims(purpose: TokenPurpose, token: unknown): TokenClaims {
     if (typeof token !== 'string' || token.length > 200)
       throw new InvalidTokenError('invalid_token', 'The link is not valid.');
     const [payload, mac, extra] = token.split('.');
@@ -55,14 +82,17 @@ export class SignedTokens {
     const given = Buffer.from(mac);
     if (given.length !== expected.length || !timingSafeEqual(given, expected))
       throw new InvalidTokenError('invalid_token', 'The link is not valid.');
-    const [p, id36, exp36] = Buffer.from(payload, 'base64url').toString().split('.');
+    const [p, id36, exp36, newsletter, more] = Buffer.from(payload, 'base64url').toString().split('.');
     const id = parseInt(id36, 36);
     const exp = parseInt(exp36, 36);
     if (p !== purpose[0] || !Number.isSafeInteger(id) || id <= 0 || !Number.isSafeInteger(exp))
       throw new InvalidTokenError('invalid_token', 'The link is not valid.');
+    // Signed by us, so this only guards against our own mistakes; still, nothing unexpected is let through.
+    if (more !== undefined || (newsletter !== undefined && !NEWSLETTER_SLUG.test(newsletter)))
+      throw new InvalidTokenError('invalid_token', 'The link is not valid.');
     if (exp !== 0 && exp * 1000 < this.opts.clock.now().getTime())
       throw new InvalidTokenError('expired_token', 'The link has expired.');
-    return id;
+    return newsletter === undefined ? { subscriberId: id } : { subscriberId: id, newsletter };
   }
 
   /**

@@ -3,7 +3,9 @@ import { emailHash, InvalidEmailError, normaliseEmail, redactEmail } from './ema
 import { NotFoundError, RateLimitedError, ValidationError } from './errors';
 import type { Clock } from './ports/clock';
 import type { MailJobs } from './ports/job-queues';
+import type { Links } from './links';
 import type { Newsletters } from './newsletters';
+import type { Preferences } from './preferences';
 import type { Metrics, UnsubscribeMethod } from './ports/metrics';
 import type { SignupLimits } from './ports/rate-limits';
 import type { SubscriberRepository } from './ports/subscriber-repository';
@@ -32,7 +34,11 @@ export interface SignupInput {
 
 export interface SubscriptionsDeps {
   subscribers: SubscriberRepository;
-  newsletters: Pick<Newsletters, 'resolveChoice' | 'defaultSlug'>;
+  newsletters: Pick<Newsletters, 'resolveChoice' | 'defaultSlug' | 'list'>;
+  /** Leaves one newsletter, for unsubscribe links that name one. */
+  preferences: Pick<Preferences, 'leave'>;
+  /** The preference page an unsubscribe page links to. */
+  links: Pick<Links, 'preferences'>;
   limits: SignupLimits;
   tokens: SignedTokens;
   /** Queues the confirmation and welcome mails. */
@@ -46,6 +52,20 @@ export interface SubscriptionsDeps {
 
 const MAX_NAME = 100;
 const MAX_SOURCE = 200;
+
+/** What the unsubscribe page shows for a token. */
+export interface UnsubscribeView {
+  /** Pending or active: there is something to leave. */
+  subscribed: boolean;
+  /** The newsletter the link is about (a newsletter's own mail), and whether the person still receives it. */
+  newsletter?: { slug: string; name: string; receiving: boolean };
+  /** The person's preference page, for an active reader. */
+  preferencesUrl?: string;
+}
+
+/** What an unsubscribe did, for the page that follows. */
+export type UnsubscribeResult =
+  { left: 'everything' } | { left: 'newsletter'; newsletter: { slug: string; name: string }; preferencesUrl?: string };
 
 /** Signup with consent, double opt-in, unsubscribe, export and erasure: the subscriber's side of the service. */
 export class Subscriptions {
@@ -151,30 +171,77 @@ export class Subscriptions {
     return 'confirmed';
   }
 
-  /** Reads an unsubscribe token for the page; an erased subscriber reads as "already gone". */
-  async checkUnsubscribeToken(token: unknown): Promise<Subscriber | null> {
-    const id = this.deps.tokens.verify('unsubscribe', token);
-    return this.deps.subscribers.get(id);
+  /**
+   * Reads an unsubscribe token for the page; an erased subscriber reads as "already gone". A token from a
+   * newsletter's own mail names that newsletter; one without (the welcome mail, every token before newsletters)
+   * means everything.
+   */
+  async checkUnsubscribeToken(token: unknown): Promise<UnsubscribeView> {
+    const claims = this.deps.tokens.claims('unsubscribe', token);
+    const sub = await this.deps.subscribers.get(claims.subscriberId);
+    const subscribed = sub?.status === 'pending' || sub?.status === 'active';
+    const view: UnsubscribeView = { subscribed };
+    if (claims.newsletter) {
+      const name = await this.newsletterName(claims.newsletter);
+      const receiving = sub?.status === 'active' && sub.newsletters.includes(claims.newsletter);
+      view.newsletter = { slug: claims.newsletter, name, receiving };
+    }
+    if (sub?.status === 'active') view.preferencesUrl = this.deps.links.preferences(sub.id);
+    return view;
   }
 
-  /** Unsubscribes at once. Idempotent, and never fails for a valid token: a person must always be able to leave. */
-  async unsubscribe(token: unknown, ctx: RequestContext, method: UnsubscribeMethod): Promise<void> {
-    const id = this.deps.tokens.verify('unsubscribe', token);
-    const sub = await this.deps.subscribers.get(id);
+  /**
+   * Unsubscribes at once. A token naming a newsletter leaves that one only (leaving the last is leaving everything),
+   * unless `everything` (the page's "unsubscribe from everything" button); a token naming none leaves everything.
+   * Idempotent, and never fails for a valid token: a person must always be able to leave.
+   */
+  async unsubscribe(
+    token: unknown,
+    ctx: RequestContext,
+    method: UnsubscribeMethod,
+    everything = false,
+  ): Promise<UnsubscribeResult> {
+    const claims = this.deps.tokens.claims('unsubscribe', token);
+    const sub = await this.deps.subscribers.get(claims.subscriberId);
+    if (claims.newsletter && !everything) {
+      const newsletter = { slug: claims.newsletter, name: await this.newsletterName(claims.newsletter) };
+      const outcome = sub
+        ? await this.deps.preferences.leave(sub, claims.newsletter, { method, from: ctx })
+        : 'unchanged';
+      if (outcome === 'unsubscribed' || !sub) return { left: 'everything' };
+      // Left it and still reads others (or never read this one): the page offers their remaining choices.
+      const reader = sub.status === 'active';
+      return { left: 'newsletter', newsletter, ...(reader && { preferencesUrl: this.deps.links.preferences(sub.id) }) };
+    }
     if (sub) await this.deps.policy.apply(sub, { type: 'unsubscribe', method, from: ctx });
+    return { left: 'everything' };
   }
 
   /**
    * A mailed unsubscribe (the List-Unsubscribe mailto): the signed token names the person, so who sent the mail does
-   * not matter, just as for the link; there is no request to keep as evidence. Idempotent; throws InvalidTokenError
-   * for a token that is not ours.
+   * not matter, just as for the link; there is no request to keep as evidence. A token from one newsletter's mail
+   * leaves that newsletter only, as its link does. Idempotent; throws InvalidTokenError for a token that is not ours.
    */
-  async unsubscribeByMail(token: unknown): Promise<'unsubscribed' | 'unchanged' | 'unknown_recipient'> {
-    const id = this.deps.tokens.verify('unsubscribe', token);
-    const sub = await this.deps.subscribers.get(id);
+  async unsubscribeByMail(
+    token: unknown,
+  ): Promise<'unsubscribed' | 'left_newsletter' | 'unchanged' | 'unknown_recipient'> {
+    const claims = this.deps.tokens.claims('unsubscribe', token);
+    const sub = await this.deps.subscribers.get(claims.subscriberId);
     if (!sub) return 'unknown_recipient';
+    if (claims.newsletter) {
+      const outcome = await this.deps.preferences.leave(sub, claims.newsletter, {
+        method: 'mailto',
+        source: 'mailbox',
+      });
+      return outcome === 'left' ? 'left_newsletter' : outcome;
+    }
     const effect = await this.deps.policy.apply(sub, { type: 'unsubscribe', method: 'mailto', source: 'mailbox' });
     return effect === 'unsubscribed' ? 'unsubscribed' : 'unchanged';
+  }
+
+  /** The name readers know a newsletter by; its slug if it is gone (newsletters are never deleted, but be safe). */
+  private async newsletterName(slug: string): Promise<string> {
+    return (await this.deps.newsletters.list()).find((n) => n.slug === slug)?.name ?? slug;
   }
 
   /** Everything held on a person (the right of access). */

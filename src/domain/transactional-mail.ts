@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { PermanentDeliveryError } from './errors';
 import type { Links } from './links';
+import type { Newsletters } from './newsletters';
+import { newsletterNames } from './preferences';
 import type { TransactionalKind, MailSender } from './ports/mail-sender';
 import type { Metrics } from './ports/metrics';
 import type { SubscriberRepository } from './ports/subscriber-repository';
@@ -26,6 +28,8 @@ export class TransactionalMail {
       subscribers: SubscriberRepository;
       mailer: MailSender;
       links: Links;
+      /** Names the newsletters a mail is about. */
+      newsletters: Pick<Newsletters, 'list' | 'defaultSlug'>;
       policy: SuppressionPolicy;
       metrics: Metrics;
       log: Logger;
@@ -51,7 +55,12 @@ export class TransactionalMail {
       ({ messageId } = await mailer.sendTransactional(kind, {
         email: sub.email,
         name: sub.name || 'there',
+        // Neither mail is one newsletter's: the welcome's unsubscribe link leaves everything.
         unsubscribe: links.unsubscribe(sub.id),
+        // The confirmation goes to someone who may not receive anything yet: a preference page would have nothing
+        // to show them, so it links none.
+        preferencesUrl: kind === 'welcome' ? links.preferences(sub.id) : undefined,
+        newsletters: await this.namesFor(kind, sub),
         confirmUrl: kind === 'confirm' ? links.confirm(sub.id) : undefined,
         returnToken: links.returnToken(sub.id),
       }));
@@ -64,4 +73,20 @@ export class TransactionalMail {
     log.info({ event: 'mail.sent', kind, subscriberId, messageId }, 'transactional mail sent');
     return 'sent';
   }
+
+  /**
+   * What the mail names: a confirmation, the newsletters waiting for it (the default one for a signup from before
+   * newsletters, as confirming would give); a welcome, the newsletters the reader now receives.
+   */
+  private async namesFor(kind: TransactionalKind, sub: Subscriber): Promise<string> {
+    const { newsletters } = this.deps;
+    let slugs = kind === 'confirm' ? sub.requestedNewsletters : sub.newsletters;
+    if (!slugs.length) slugs = [newsletters.defaultSlug];
+    return andList(newsletterNames(slugs, await newsletters.list()));
+  }
+}
+
+/** "A", "A and B", "A, B and C". */
+export function andList(items: string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }

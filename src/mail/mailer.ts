@@ -62,7 +62,12 @@ export class Mailer implements MailSender {
 
   async sendTransactional(kind: TransactionalKind, to: Addressee): Promise<SentMail> {
     const template = await this.transactionalTemplate(kind);
-    return this.send(template, kind, { ...recipientValues(to), confirm_url: to.confirmUrl ?? '' }, to.returnToken);
+    const values = {
+      ...recipientValues(to),
+      confirm_url: to.confirmUrl ?? '',
+      newsletters: to.newsletters ?? this.deps.siteName,
+    };
+    return this.send(template, kind, values, to.returnToken);
   }
 
   /** The compiled newsletter of a campaign (kept per campaign; id 0, for tests and benchmarks, is never kept). */
@@ -87,6 +92,8 @@ export class Mailer implements MailSender {
       const vars = {
         reason: `You get this because you subscribed to ${siteName}.`,
         preheader: PREHEADERS[kind](siteName),
+        // The welcome is no one newsletter's mail: its link leaves them all.
+        unsubscribe_label: 'Unsubscribe from everything',
       };
       // The confirmation goes to someone not yet subscribed: no list headers. The welcome mail is list mail.
       const options = { listMail: kind === 'welcome', feedback: `${kind}:transactional` };
@@ -142,5 +149,11 @@ export class Mailer implements MailSender {
 
 /** The per-recipient values every template takes. */
 export function recipientValues(to: Addressee): RecipientValues {
-  return { to: to.email, name: to.name, unsubscribe_url: to.unsubscribe.url, list_unsubscribe: to.unsubscribe.header };
+  return {
+    to: to.email,
+    name: to.name,
+    unsubscribe_url: to.unsubscribe.url,
+    list_unsubscribe: to.unsubscribe.header,
+    preferences_url: to.preferencesUrl ?? '',
+  };
 }

@@ -41,6 +41,8 @@ export class MjmlNewsletterRenderer implements NewsletterRenderer {
         subject: input.subject,
         preheader: preheaderOf(input.articles, input.subject),
         reason: `You get this because you subscribed to ${siteName}.`,
+        // Each reader's link is signed for this newsletter only (Links.unsubscribe with its slug).
+        unsubscribe_label: 'Unsubscribe from this newsletter',
       },
       {
         articles: blocks.join('\n'),
@@ -55,7 +57,8 @@ export class MjmlNewsletterRenderer implements NewsletterRenderer {
   personalise(html: string, reader: ReaderValues): string {
     return html
       .replaceAll('{{name}}', escapeHtml(reader.name))
-      .replaceAll('{{unsubscribe_url}}', escapeHtml(reader.unsubscribeUrl));
+      .replaceAll('{{unsubscribe_url}}', escapeHtml(reader.unsubscribeUrl))
+      .replaceAll('{{preferences_url}}', escapeHtml(reader.preferencesUrl ?? ''));
   }
 
   async webVersion(html: string): Promise<string> {

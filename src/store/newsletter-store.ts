@@ -25,14 +25,14 @@ export class NewsletterStore implements NewsletterRepository {
 
   async get(slug: string): Promise<Newsletter | null> {
     const json = await this.deps.redis.hget(this.deps.keys.newsletters(), slug);
-    return json ? (JSON.parse(json) as Newsletter) : null;
+    return json ? read(json) : null;
   }
 
   async list(): Promise<Newsletter[]> {
     const all = await this.deps.redis.hgetall(this.deps.keys.newsletters());
     return Object.keys(all)
       .sort()
-      .map((slug) => JSON.parse(all[slug]) as Newsletter);
+      .map((slug) => read(all[slug]));
   }
 
   async update(newsletter: Newsletter): Promise<boolean> {
@@ -40,4 +40,11 @@ export class NewsletterStore implements NewsletterRepository {
     const done = await REPLACE.run(redis, [keys.newsletters()], [newsletter.slug, JSON.stringify(newsletter)]);
     return done === 1;
   }
+}
+
+/** A stored newsletter; one written before the `public` field existed was offered to everyone, so it is public. */
+function read(json: string): Newsletter {
+  const n = JSON.parse(json) as Newsletter;
+  if (typeof n.public !== 'boolean') n.public = true;
+  return n;
 }

@@ -8,6 +8,7 @@ function newsletter(slug: string, changes: Partial<Newsletter> = {}): Newsletter
     slug,
     name: `The ${slug}`,
     description: `What ${slug} brings.`,
+    public: true,
     categories: [],
     mode: 'digest',
     createdAt: time(0),

@@ -153,8 +153,10 @@ describe('the signup page in a real browser', () => {
 
     await page.check('#consent');
     await page.click('button[type=submit]');
-    await page.waitForURL(`${app.base}/thanks`);
+    // The site has one public newsletter: the form names it in a hidden field, and the thank-you page names it.
+    await page.waitForURL(`${app.base}/thanks?newsletters=news`);
     await page.getByRole('heading', { name: 'Check your inbox' }).waitFor();
+    await page.locator('.message.ok', { hasText: 'to confirm your subscription to The Test Gazette.' }).waitFor();
 
     expect(await statusOf(email)).toBe('pending');
     expect((await mailTo(email, 0)).subject).toBe('Please confirm your subscription');

@@ -182,6 +182,24 @@ describe('operator CLI', () => {
       alertsPerDay: 3,
       categories: ['Politics', 'Business'],
     });
+
+    // --private keeps a newsletter off the signup and preference pages; --public undoes it; both at once is a usage error.
+    const [hidden, both] = await Promise.all([
+      cli(env, ['newsletter', 'create', 'insiders', '--name', 'Insiders', '--private']),
+      cli(env, ['newsletter', 'update', 'morning', '--public', '--private']),
+    ]);
+    expect(hidden.code).toBe(0);
+    expect((await app.container.newsletters.get('insiders')).public).toBe(false);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--public and --private contradict each other');
+    const [listed, shownPrivate] = await Promise.all([
+      cli(env, ['newsletter', 'list']),
+      cli(env, ['newsletter', 'show', 'insiders']),
+    ]);
+    expect(listed.stdout).toMatch(/^insiders \(private\)\s+/m);
+    expect(shownPrivate.stdout).toMatch(/^public\s+no \(imports and operators only\)$/m);
+    expect((await cli(env, ['newsletter', 'update', 'insiders', '--public'])).code).toBe(0);
+    expect((await app.container.newsletters.get('insiders')).public).toBe(true);
     expect(JSON.parse(shown.stdout)).not.toHaveProperty('schedule');
   });
 

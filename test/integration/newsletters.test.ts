@@ -1,4 +1,5 @@
 import { scheduleProblem } from '../../src/domain/newsletters';
+import { Keys } from '../../src/store/keys';
 import { startTestApp, TestClock, type TestApp } from '../support/test-app';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are read field by field in assertions
@@ -54,6 +55,7 @@ describe('the default newsletter', () => {
         slug: 'news',
         name: 'The Test Gazette',
         description: '',
+        public: true,
         categories: [],
         mode: 'digest',
         createdAt: expect.any(String),
@@ -83,6 +85,7 @@ describe('POST /api/admin/newsletters', () => {
     const created = await ok(await api('/newsletters', { body: briefing }), 201);
     expect(created).toEqual({
       ...briefing,
+      public: true,
       categories: ['Politics', 'business'],
       schedule: { cron: '0 7 * * *', timezone: 'Europe/London', minArticles: 3 },
       createdAt: '2026-11-27T12:00:00.000Z',
@@ -303,5 +306,53 @@ describe('scheduleProblem', () => {
 
   test('a date that never comes (30 February) is refused', () => {
     expect(scheduleProblem('0 7 30 2 *', 'UTC', from)).toBeDefined();
+  });
+});
+
+describe('public and private newsletters', () => {
+  test('a newsletter is public unless created or changed to private; `public` must be true or false', async () => {
+    const made = await ok(
+      await api('/newsletters', { body: { slug: 'insiders', name: 'Insiders', public: false } }),
+      201,
+    );
+    expect(made.public).toBe(false);
+    expect((await ok(await api('/newsletters/insiders'))).public).toBe(false);
+    expect((await ok(await api('/newsletters/insiders', { method: 'PATCH', body: { public: true } }))).public).toBe(
+      true,
+    );
+    // null removes the field, which is its default: public.
+    await ok(await api('/newsletters/insiders', { method: 'PATCH', body: { public: false } }));
+    expect((await ok(await api('/newsletters/insiders', { method: 'PATCH', body: { public: null } }))).public).toBe(
+      true,
+    );
+    await refused(
+      await api('/newsletters', { body: { slug: 'odd', name: 'Odd', public: 'yes' } }),
+      422,
+      'invalid_newsletter',
+      'public',
+    );
+    expect((await api('/newsletters/odd')).status).toBe(404);
+  });
+
+  test('a newsletter stored before the field existed reads as public', async () => {
+    const keys = new Keys(app.prefix);
+    const { redis } = app.container;
+    const old = {
+      slug: 'old-letter',
+      name: 'Old',
+      description: '',
+      categories: [],
+      mode: 'digest',
+      createdAt: 'x',
+      updatedAt: 'x',
+    };
+    await redis.hset(keys.newsletters(), 'old-letter', JSON.stringify(old));
+    expect(await ok(await api('/newsletters/old-letter'))).toEqual({ ...old, public: true });
+    const signup = await fetch(`${app.base}/api/subscriptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'old@letter.test', consent: true, newsletters: ['old-letter'] }),
+    });
+    expect(signup.status).toBe(202);
   });
 });

@@ -56,4 +56,22 @@ describe('SignedTokens', () => {
     expect(() => tokens.verify('unsubscribe', flipped)).toThrow(InvalidTokenError);
     expect(() => tokens.verify('unsubscribe', 'x'.repeat(500))).toThrow(InvalidTokenError);
   });
+
+  test('an unsubscribe token may name a newsletter; one without names none and means the whole person', () => {
+    const scoped = tokens.issue('unsubscribe', 7, 'morning-briefing');
+    expect(tokens.claims('unsubscribe', scoped)).toEqual({ subscriberId: 7, newsletter: 'morning-briefing' });
+    expect(tokens.verify('unsubscribe', scoped)).toBe(7);
+    expect(tokens.claims('unsubscribe', tokens.issue('unsubscribe', 7))).toEqual({ subscriberId: 7 });
+    // The longest slug still fits the length a token may have.
+    expect(() => tokens.claims('unsubscribe', tokens.issue('unsubscribe', 2 ** 52, 'x'.repeat(40)))).not.toThrow();
+    expect(() => tokens.issue('unsubscribe', 7, 'Not A Slug')).toThrow();
+  });
+
+  test('a preference token never expires and serves no other purpose', () => {
+    const t = tokens.issue('preferences', 9);
+    now += 3 * 365 * 24 * 3600 * 1000;
+    expect(tokens.verify('preferences', t)).toBe(9);
+    expect(() => tokens.verify('unsubscribe', t)).toThrow(InvalidTokenError);
+    expect(() => tokens.verify('preferences', tokens.issue('unsubscribe', 9))).toThrow(InvalidTokenError);
+  });
 });

@@ -18,6 +18,8 @@ const FIELD_OPTIONS = {
   timezone: { type: 'string', value: 'Z', help: 'IANA time zone of --cron, e.g. Europe/London' },
   'min-articles': { type: 'string', value: 'N', help: 'New articles a scheduled digest needs to go out (default 1)' },
   'alerts-per-day': { type: 'string', value: 'N', help: 'Most alerts a day (alerts only)' },
+  public: { type: 'boolean', help: 'Offer it on the signup and preference pages (the default)' },
+  private: { type: 'boolean', help: 'Keep it off those pages: only imports and operators add readers' },
 } as const;
 
 /** The API body the flags describe: only the fields given, so an update changes only those. */
@@ -52,6 +54,10 @@ function fieldsOf(values: Values, commandName: string): Record<string, unknown> 
     };
   const perDay = str(values, 'alerts-per-day');
   if (perDay !== undefined) body.alertsPerDay = positiveInt(perDay, '--alerts-per-day');
+  if (values.public && values.private)
+    throw new UsageError('--public and --private contradict each other', commandName);
+  if (values.public) body.public = true;
+  if (values.private) body.public = false;
   return body;
 }
 
@@ -62,7 +68,8 @@ function slugOf(positionals: string[]): string {
 const newsletterCreate = command<{ body: Record<string, unknown> }>({
   group: 'newsletter',
   name: 'create',
-  synopsis: '<slug> --name N [--description D] [--mode digest|alerts] [--categories a,b] [--cron C --timezone Z]',
+  synopsis:
+    '<slug> --name N [--description D] [--private] [--mode digest|alerts] [--categories a,b] [--cron C --timezone Z]',
   brief: '<slug> --name N [...]',
   summary: 'Create a newsletter readers can choose',
   details: [
@@ -98,7 +105,7 @@ const newsletterList = command<Record<string, never>>({
       table(
         await container.newsletters.list(),
         [
-          { header: 'SLUG', value: (n) => (n.slug === defaultSlug ? `${n.slug} (default)` : n.slug) },
+          { header: 'SLUG', value: (n) => slugLabel(n, n.slug === defaultSlug) },
           { header: 'MODE', value: (n) => describeMode(n) },
           { header: 'NEXT RUN', value: (n) => container.digests.nextRunAt(n) ?? '' },
           { header: 'CATEGORIES', value: (n) => n.categories.join(', ') || 'all' },
@@ -162,6 +169,11 @@ const newsletterUpdate = command<{ slug: string; body: Record<string, unknown> }
   },
 });
 
+function slugLabel(n: Newsletter, isDefault: boolean): string {
+  const marks = [isDefault && 'default', n.public === false && 'private'].filter(Boolean);
+  return marks.length ? `${n.slug} (${marks.join(', ')})` : n.slug;
+}
+
 function describeMode(n: Newsletter): string {
   if (n.mode === 'alerts') return n.alertsPerDay ? `alerts, at most ${n.alertsPerDay} a day` : 'alerts';
   return n.schedule ? `digest, ${n.schedule.cron} ${n.schedule.timezone}` : 'digest, sent by hand';
@@ -171,6 +183,7 @@ function newsletterBlock(n: NewsletterView, isDefault: boolean): string {
   return keyValues([
     ['slug', isDefault ? `${n.slug} (default)` : n.slug],
     ['name', n.name],
+    ['public', n.public === false ? 'no (imports and operators only)' : 'yes'],
     ['description', n.description || undefined],
     ['from name', n.fromName],
     ['mode', describeMode(n)],

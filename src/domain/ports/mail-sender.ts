@@ -9,6 +9,10 @@ export interface Addressee {
   /** As it is written in the greeting. */
   name: string;
   unsubscribe: { url: string; header: string };
+  /** The reader's preference page, linked next to the unsubscribe link. */
+  preferencesUrl?: string;
+  /** The newsletters the mail is about, as the reader reads them ("The Briefing and Breaking News"). */
+  newsletters?: string;
   /** The confirmation mail's link. */
   confirmUrl?: string;
   /** Names the recipient and campaign in whatever comes back: the envelope sender (VERP) and the Message-ID. */

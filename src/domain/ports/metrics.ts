@@ -8,7 +8,8 @@ import type { TransactionalKind } from './mail-sender';
  * honeypot: a bot.
  */
 export type SignupOutcome = 'new' | 'renewed' | 'added' | 'already_active' | 'suppressed' | 'honeypot';
-export type UnsubscribeMethod = 'page' | 'one-click' | 'mailto' | 'provider';
+/** How a person left: `preferences` is the preference page (nothing ticked, or "unsubscribe from everything"). */
+export type UnsubscribeMethod = 'page' | 'one-click' | 'mailto' | 'provider' | 'preferences';
 export type MailKind = TransactionalKind | 'newsletter';
 
 /** The counters operators watch. */

@@ -10,6 +10,7 @@ export interface RenderedNewsletter {
 export interface ReaderValues {
   name: string;
   unsubscribeUrl: string;
+  preferencesUrl?: string;
 }
 
 /** What a newsletter is made of. */
