@@ -159,9 +159,13 @@ export class Newsletters {
     return this.deps.newsletters.list();
   }
 
-  /** The newsletters a visitor may choose (the signup page's and the preference page's choices), by slug. */
+  /**
+   * The newsletters a visitor may choose (the signup page's and the preference page's choices): the default one
+   * first, since it is what a signup naming none gets, then the others by slug.
+   */
   async listPublic(): Promise<Newsletter[]> {
-    return (await this.list()).filter(isPublic);
+    const all = (await this.list()).filter(isPublic);
+    return [...all.filter((n) => n.slug === this.defaultSlug), ...all.filter((n) => n.slug !== this.defaultSlug)];
   }
 
   async get(rawSlug: unknown): Promise<Newsletter> {
