@@ -1,24 +1,10 @@
-import type { Logger } from 'pino';
 import type { Article } from './article';
 import type { Newsletter } from './newsletter';
 import { runKey, type NewsletterRun } from './newsletter-run';
 import type { ArticleListener } from './ports/article-listener';
-import type { ArticleRepository } from './ports/article-repository';
-import type { Clock } from './ports/clock';
-import type { NewsletterJobs } from './ports/job-queues';
-import type { NewsletterRepository } from './ports/newsletter-repository';
-import type { NewsletterRunRepository } from './ports/newsletter-run-repository';
-import type { RunCampaign } from './run-campaign';
+import type { NewsletterRunnerDeps } from './run-campaign';
 
-export interface AlertsDeps {
-  newsletters: NewsletterRepository;
-  articles: ArticleRepository;
-  runs: NewsletterRunRepository;
-  sender: RunCampaign;
-  jobs: NewsletterJobs;
-  clock: Clock;
-  log: Logger;
-}
+export type AlertsDeps = NewsletterRunnerDeps;
 
 /**
  * The window `alertsPerDay` counts in: any 24 hours, not the calendar day. An alerts newsletter has no time zone to

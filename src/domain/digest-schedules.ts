@@ -1,23 +1,10 @@
-import type { Logger } from 'pino';
 import { NotFoundError, ValidationError } from './errors';
 import { NEWSLETTER_SLUG, type Newsletter, type NewsletterSchedule } from './newsletter';
 import { runKey, type NewsletterRun } from './newsletter-run';
-import type { ArticleRepository } from './ports/article-repository';
-import type { Clock } from './ports/clock';
-import type { NewsletterJobs } from './ports/job-queues';
-import type { NewsletterRepository } from './ports/newsletter-repository';
-import type { NewsletterRunRepository } from './ports/newsletter-run-repository';
-import type { RunCampaign } from './run-campaign';
+import type { NewsletterRunnerDeps } from './run-campaign';
 import { isSlot, latestSlot, localDate, nextSlot } from './schedule-slots';
 
-export interface DigestSchedulesDeps {
-  newsletters: NewsletterRepository;
-  articles: ArticleRepository;
-  runs: NewsletterRunRepository;
-  sender: RunCampaign;
-  jobs: NewsletterJobs;
-  clock: Clock;
-  log: Logger;
+export interface DigestSchedulesDeps extends NewsletterRunnerDeps {
   /**
    * How late a slot may still go out (SCHEDULE_MAX_LATE_MINUTES), in ms; later, it is recorded as missed. A slot
    * whose next slot has come is missed whatever this says: only the latest one goes out.

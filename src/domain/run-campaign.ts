@@ -2,7 +2,22 @@ import type { Logger } from 'pino';
 import type { Campaigns } from './campaigns';
 import { ConflictError, DomainError, NotFoundError } from './errors';
 import type { NewsletterRun } from './newsletter-run';
+import type { ArticleRepository } from './ports/article-repository';
+import type { Clock } from './ports/clock';
+import type { NewsletterJobs } from './ports/job-queues';
+import type { NewsletterRepository } from './ports/newsletter-repository';
 import type { NewsletterRunRepository } from './ports/newsletter-run-repository';
+
+/** What the two kinds of newsletter runs (digest slots and alerts) stand on. */
+export interface NewsletterRunnerDeps {
+  newsletters: NewsletterRepository;
+  articles: ArticleRepository;
+  runs: NewsletterRunRepository;
+  sender: RunCampaign;
+  jobs: NewsletterJobs;
+  clock: Clock;
+  log: Logger;
+}
 
 export interface RunCampaignDeps {
   campaigns: Campaigns;

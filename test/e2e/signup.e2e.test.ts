@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import type { Browser, BrowserContextOptions } from 'playwright-core';
 import type { ParsedMail } from 'mailparser';
-import { launchBrowser } from '../support/browser';
+import { launchBrowser, PageOpener } from '../support/browser';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { eventually, startTestApp, type TestApp } from '../support/test-app';
 
@@ -12,7 +12,8 @@ const SHOTS = process.env.E2E_SCREENSHOT_DIR;
 let sink: SmtpSink;
 let app: TestApp;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
+const pages = new PageOpener(() => browser);
+const openPage = (options?: BrowserContextOptions) => pages.open(options);
 
 beforeAll(async () => {
   [sink, browser] = await Promise.all([startSmtpSink(), launchBrowser()]);
@@ -24,24 +25,8 @@ afterAll(async () => {
   await sink?.close();
 });
 afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close()));
+  await pages.closeAll();
 });
-
-/**
- * A fresh page that collects uncaught script errors and console errors (CSP violations show up there) into
- * `errors`. HTTP error statuses are left out: the tests assert the statuses they expect.
- */
-async function openPage(options: BrowserContextOptions = {}): Promise<Page & { errors: string[] }> {
-  const context = await browser.newContext(options);
-  contexts.push(context);
-  const page = (await context.newPage()) as Page & { errors: string[] };
-  page.errors = [];
-  page.on('pageerror', (err) => page.errors.push(err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) page.errors.push(msg.text());
-  });
-  return page;
-}
 
 const exportOf = async (email: string) => {
   const res = await fetch(`${app.base}/api/admin/subscribers/${encodeURIComponent(email)}`, {

@@ -1,4 +1,11 @@
-import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type LaunchOptions,
+  type Page,
+} from 'playwright-core';
 
 /**
  * Debian's `chromium` package (`.ci/run` installs it): playwright-core cannot download its own browser here.
@@ -30,4 +37,34 @@ export function launchBrowser(opts: LaunchOptions = {}): Promise<Browser> {
     ...opts,
     args: [...ARGS, ...(opts.args ?? [])],
   });
+}
+
+/** A page with the script and console errors it met (CSP violations show up there) in `errors`. */
+export type WatchedPage = Page & { errors: string[] };
+
+/**
+ * Opens each page in a fresh context (no cookies or storage shared between them) and closes them all at once, after
+ * each test. HTTP error statuses are left out of `errors`: the tests assert the statuses they expect.
+ */
+export class PageOpener {
+  private readonly contexts: BrowserContext[] = [];
+
+  /** `browser` is read when a page opens: suites launch it in beforeAll, after they build their opener. */
+  constructor(private readonly browser: () => Browser) {}
+
+  async open(options: BrowserContextOptions = {}): Promise<WatchedPage> {
+    const context = await this.browser().newContext(options);
+    this.contexts.push(context);
+    const page = (await context.newPage()) as WatchedPage;
+    page.errors = [];
+    page.on('pageerror', (err) => page.errors.push(err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) page.errors.push(msg.text());
+    });
+    return page;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.contexts.splice(0).map((c) => c.close()));
+  }
 }
