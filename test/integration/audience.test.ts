@@ -35,6 +35,7 @@ interface Member {
   email: string;
   name: string;
   status: SubscriberStatus;
+  newsletters: string[];
   createdAt: string;
   confirmedAt?: string;
 }
