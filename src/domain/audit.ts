@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { emailHash, normaliseEmail } from './email-address';
 import type { Clock } from './ports/clock';
 import type { AuditActor, AuditEntry, AuditLog } from './ports/audit-log';
 import { parseFields } from './validation';
@@ -57,4 +58,18 @@ export class Audit {
   list(input: unknown) {
     return this.deps.log.list(parseFields(query, input, 'invalid_request', { unknownKey: 'is not a filter' }));
   }
+}
+
+/**
+ * A person's address as the audit log names it: the start of its hash (as the erasure log keeps it), never the
+ * address, so an erased person does not live on in the log.
+ */
+export function redactedAddress(address: string): string {
+  let normalised: string;
+  try {
+    normalised = normaliseEmail(address);
+  } catch {
+    normalised = address.trim();
+  }
+  return `sha256:${emailHash(normalised).slice(0, 16)}`;
 }

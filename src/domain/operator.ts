@@ -78,7 +78,12 @@ const newOperator = z.strictObject({
 export function parseNewOperator(input: unknown): { email: string; name: string; role: Role; password: string } {
   const fields = parseFields(newOperator, input, 'invalid_operator', { unknownKey: 'is not a field of an operator' });
   const email = normaliseLogin(fields.email);
-  return { email, name: fields.name ?? email.split('@')[0], role: fields.role, password: checkPassword(fields.password) };
+  return {
+    email,
+    name: fields.name ?? email.split('@')[0],
+    role: fields.role,
+    password: checkPassword(fields.password),
+  };
 }
 
 export function parseRole(input: unknown): Role {

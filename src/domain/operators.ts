@@ -1,14 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ConflictError, NotFoundError } from './errors';
-import {
-  checkPassword,
-  normaliseLogin,
-  parseNewOperator,
-  parseRole,
-  type ApiToken,
-  type Operator,
-} from './operator';
+import { checkPassword, normaliseLogin, parseNewOperator, parseRole, type ApiToken, type Operator } from './operator';
 import type { PasswordHasher } from './password-hasher';
 import type { Clock } from './ports/clock';
 import type { OperatorRepository, OperatorChangeRefusal } from './ports/operator-repository';
@@ -153,8 +146,7 @@ export class Operators {
   }
 
   async revokeToken(operatorId: string, tokenId: string): Promise<void> {
-    if (!(await this.deps.operators.revokeToken(operatorId, tokenId)))
-      throw new NotFoundError(`No token ${tokenId}`);
+    if (!(await this.deps.operators.revokeToken(operatorId, tokenId))) throw new NotFoundError(`No token ${tokenId}`);
   }
 
   /** The enabled operator who owns this token, or null. Looked up on every request, so a role change applies at once. */

@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type RequestHandler, type Response } from 'express';
-import type { Audit, AuditActor } from '../domain/audit';
-import { emailHash, normaliseEmail } from '../domain/email-address';
+import { redactedAddress, type Audit, type AuditActor } from '../domain/audit';
 import { roleAtLeast, type Operator, type Role } from '../domain/operator';
 import type { Operators } from '../domain/operators';
 import { Sessions, type ActiveSession, type Principal } from '../domain/sessions';
@@ -53,7 +52,12 @@ function callerOf(principal: Principal, via: Caller['via']): Caller {
   if (principal.kind === 'admin-token') return { actor: { kind: 'admin-token' }, role: 'admin', via };
   const { operator } = principal;
   return {
-    actor: { kind: 'operator', id: operator.id, email: operator.email, via: via === 'session' ? 'session' : 'api-token' },
+    actor: {
+      kind: 'operator',
+      id: operator.id,
+      email: operator.email,
+      via: via === 'session' ? 'session' : 'api-token',
+    },
     role: operator.role,
     via,
     operator,
@@ -194,22 +198,11 @@ function objectOf(spec: AuditSpec, params: Record<string, string>, answer: unkno
   if (spec.type === 'path') return { type: 'path', id: `${req.method} ${req.path}` };
   if (spec.param) {
     const value = params[spec.param];
-    return { type: spec.type, id: spec.redact ? redacted(value) : value };
+    return { type: spec.type, id: spec.redact ? redactedAddress(value) : value };
   }
   const a = answer as { id?: unknown; slug?: unknown } | undefined;
   const id = a?.id ?? a?.slug;
   return { type: spec.type, ...(typeof id === 'string' || typeof id === 'number' ? { id: String(id) } : {}) };
-}
-
-/** A person's address as the log keeps it: the start of its hash, as the erasure log does, never the address. */
-function redacted(address: string): string {
-  let normalised: string;
-  try {
-    normalised = normaliseEmail(address);
-  } catch {
-    normalised = address.trim();
-  }
-  return `sha256:${emailHash(normalised).slice(0, 16)}`;
 }
 
 function detailOf(spec: AuditSpec, body: unknown): Record<string, string> | undefined {

@@ -31,7 +31,10 @@ export function adminOperatorRoutes(deps: { operators: Operators; audit: Audit }
   r.post('/operators/:id/disable', async (req, res) => void res.json(await operators.disable(req.params.id)));
   r.post('/operators/:id/enable', async (req, res) => void res.json(await operators.enable(req.params.id)));
 
-  r.get('/operators/me/tokens', async (req, res) => void res.json({ tokens: await operators.listTokens(self(req).id) }));
+  r.get(
+    '/operators/me/tokens',
+    async (req, res) => void res.json({ tokens: await operators.listTokens(self(req).id) }),
+  );
   r.post('/operators/me/tokens', json, async (req, res) => {
     const created = await operators.createToken(self(req).id, (req.body as { name?: unknown })?.name);
     // Shown once: no cache may keep it.

@@ -45,7 +45,12 @@ const campaign = (method: RoutePolicy['method'], path: string, action: string) =
 export const ADMIN_ROUTES: RoutePolicy[] = [
   editor('POST', '/articles', { action: 'article.create', type: 'article' }),
   editor('POST', '/subscribers/import', { action: 'subscriber.import', type: 'import' }),
-  admin('DELETE', '/subscribers/:email', { action: 'subscriber.erase', type: 'subscriber', param: 'email', redact: true }),
+  admin('DELETE', '/subscribers/:email', {
+    action: 'subscriber.erase',
+    type: 'subscriber',
+    param: 'email',
+    redact: true,
+  }),
   editor('POST', '/campaigns', { action: 'campaign.create', type: 'campaign' }),
   campaign('PATCH', '', 'update'),
   campaign('DELETE', '', 'delete'),

@@ -56,7 +56,8 @@ export function sessionRoutes(opts: SessionRoutesOptions): Router {
     const login = typeof fields.email === 'string' ? fields.email.slice(0, 254) : '';
     const password = typeof fields.password === 'string' ? fields.password : '';
     // Login CSRF: another site must not sign a visitor in to an account of its choosing.
-    if (!sameSite(req, opts.publicOrigin)) return jsonError(res, 403, 'csrf_failed', 'The request did not come from this site.');
+    if (!sameSite(req, opts.publicOrigin))
+      return jsonError(res, 403, 'csrf_failed', 'The request did not come from this site.');
     const ip = contextOf(req).ip;
     try {
       const signedIn = await sessions.signIn(login, password, ip);
@@ -70,7 +71,12 @@ export function sessionRoutes(opts: SessionRoutesOptions): Router {
         if (!form || !(err instanceof RateLimitedError)) throw err;
       }
       if (err.code === 'invalid_credentials')
-        void audit.record({ kind: 'operator', ...loginOf(login) }, 'session.sign_in_failed', { type: 'session' }, { ip });
+        void audit.record(
+          { kind: 'operator', ...loginOf(login) },
+          'session.sign_in_failed',
+          { type: 'session' },
+          { ip },
+        );
       const mapped = mapError(err);
       setRetryAfter(res, err);
       if (form) return sendPage(res, mapped.status, signInPage(opts.siteName, { error: mapped.message, email: login }));
@@ -82,8 +88,16 @@ export function sessionRoutes(opts: SessionRoutesOptions): Router {
     const found = await current(req);
     if (!found) return jsonError(res, 401, 'unauthorized', 'Not signed in.');
     const given = req.get('x-csrf-token') ?? (req.body as { _csrf?: unknown } | undefined)?._csrf;
-    if (!sameSite(req, opts.publicOrigin) || !Sessions.csrfMatches(found.session, typeof given === 'string' ? given : undefined))
-      return jsonError(res, 403, 'csrf_failed', 'A valid CSRF token is required (X-CSRF-Token header or _csrf form field).');
+    if (
+      !sameSite(req, opts.publicOrigin) ||
+      !Sessions.csrfMatches(found.session, typeof given === 'string' ? given : undefined)
+    )
+      return jsonError(
+        res,
+        403,
+        'csrf_failed',
+        'A valid CSRF token is required (X-CSRF-Token header or _csrf form field).',
+      );
     await sessions.signOut(found.id);
     res.clearCookie(opts.cookieName, cookieOptions);
     void audit.record(callerOfSession(found.session).actor, 'session.sign_out', sessionObject(found.session), {
