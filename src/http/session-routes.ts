@@ -1,8 +1,8 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { Audit } from '../domain/audit';
 import { normaliseEmail } from '../domain/email-address';
-import { DomainError, RateLimitedError } from '../domain/errors';
-import { Sessions, type ActiveSession } from '../domain/sessions';
+import { RateLimitedError } from '../domain/errors';
+import { InvalidCredentialsError, Sessions, type ActiveSession } from '../domain/sessions';
 import { callerOfSession, sameSite } from './admin-auth';
 import { readCookie } from './cookies';
 import { jsonError, mapError, setRetryAfter } from './errors';
@@ -67,10 +67,11 @@ export function sessionRoutes(opts: SessionRoutesOptions): Router {
       if (form) return res.redirect(303, '/admin');
       res.json(sessionJson(signedIn));
     } catch (err) {
-      if (!(err instanceof DomainError) || err.code !== 'invalid_credentials') {
-        if (!form || !(err instanceof RateLimitedError)) throw err;
-      }
-      if (err.code === 'invalid_credentials')
+      const refused = err instanceof InvalidCredentialsError || err instanceof RateLimitedError;
+      // Anything else is a fault, not an answer: the error handler logs it.
+      if (!refused) throw err;
+      // A rate-limited attempt is not recorded: a flood of them must not push real entries out of the capped log.
+      if (err instanceof InvalidCredentialsError)
         void audit.record(
           { kind: 'operator', ...loginOf(login) },
           'session.sign_in_failed',

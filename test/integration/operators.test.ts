@@ -82,14 +82,14 @@ describe('operators, roles, sessions and the audit log over HTTP', () => {
 
   /** The newest audit entries matching a query, waited for: entries are written once the answer is out. */
   async function auditEntries(query: string, atLeast = 1): Promise<Json[]> {
-    return eventually(
+    return (await eventually<Json[] | null>(
       async () => {
         const body = await json(await api(`/audit?${query}`), 200);
         return body.entries.length >= atLeast ? (body.entries as Json[]) : null;
       },
       5000,
       `audit entries for ${query}`,
-    );
+    ))!;
   }
 
   test('with no operator yet, signing in as "admin" with the ADMIN_TOKEN bootstraps the first admin, once', async () => {

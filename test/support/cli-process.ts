@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
 import { TEST_REDIS, TEST_SECRETS } from './test-app';
 
@@ -33,8 +34,8 @@ export function cliProcess(
       cwd: opts.cwd ?? ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', ...env },
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
