@@ -164,7 +164,7 @@ function describe(c: Caller): string {
 }
 
 /**
- * Writes the audit entry of every successful change made through the admin API, once the answer is out: the one
+ * Writes the audit entry of every successful change made through the admin API, as its answer ends: the one
  * place the API records, with the action and object the route table names. Failed requests change nothing and
  * are not recorded.
  */
@@ -182,14 +182,20 @@ export function auditTrail(audit: Audit): RequestHandler {
       answer = body;
       return json(body);
     };
-    // The body is parsed by the route (after this middleware); read the fields once the answer is out.
-    res.on('finish', () => {
-      if (res.statusCode >= 400) return;
-      void audit.record(caller.actor, spec.action, objectOf(spec, params, answer, req), {
-        ip: contextOf(req).ip,
-        detail: detailOf(spec, req.body),
-      });
-    });
+    // Recorded when the route ends its answer with a success status, whether or not the client is still there to
+    // read it (a client that hung up after asking for a send still sent it). The body was parsed by the route.
+    let recorded = false;
+    const end = res.end.bind(res) as (...args: unknown[]) => Response;
+    res.end = ((...args: unknown[]) => {
+      if (!recorded && res.statusCode < 400) {
+        recorded = true;
+        void audit.record(caller.actor, spec.action, objectOf(spec, params, answer, req), {
+          ip: contextOf(req).ip,
+          detail: detailOf(spec, req.body),
+        });
+      }
+      return end(...args);
+    }) as Response['end'];
     next();
   };
 }

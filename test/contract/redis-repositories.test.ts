@@ -8,6 +8,12 @@ import { FeedbackStore } from '../../src/store/feedback-store';
 import { Keys } from '../../src/store/keys';
 import { NewsletterStore } from '../../src/store/newsletter-store';
 import { SubscriberStore } from '../../src/store/subscriber-store';
+import { AuditStore } from '../../src/store/audit-store';
+import { OperatorStore } from '../../src/store/operator-store';
+import { RedisSessionStore } from '../../src/store/session-store';
+import { auditLogContract } from './audit-log.contract';
+import { operatorRepositoryContract } from './operator-repository.contract';
+import { sessionStoreContract } from './session-store.contract';
 import { articleRepositoryContract } from './article-repository.contract';
 import { campaignRepositoryContract } from './campaign-repository.contract';
 import { feedbackLedgerContract } from './feedback-ledger.contract';
@@ -52,6 +58,18 @@ feedbackLedgerContract(
 newsletterRepositoryContract(
   'NewsletterStore (Redis)',
   onFreshPrefix((deps) => new NewsletterStore(deps)),
+);
+operatorRepositoryContract(
+  'OperatorStore (Redis)',
+  onFreshPrefix((deps) => new OperatorStore(deps)),
+);
+sessionStoreContract(
+  'RedisSessionStore',
+  onFreshPrefix((deps) => new RedisSessionStore(deps)),
+);
+auditLogContract(
+  'AuditStore (Redis)',
+  onFreshPrefix((deps) => new AuditStore(deps)),
 );
 
 describe('SubscriberStore audience indexes on data written before they existed', () => {
