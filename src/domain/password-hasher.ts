@@ -13,8 +13,8 @@ export interface ScryptCost {
 /**
  * OWASP's Password Storage Cheat Sheet lists N=2^17,r=8,p=1 (128 MiB) and, as equally strong, N=2^15,r=8,p=3 (32
  * MiB). The second is chosen: a few sign-ins at once then cost ~100 MiB rather than ~400 MiB on a small server.
- * Measured here (Node 20, 2 cores, loaded CI box): one hash or verification takes ~370 ms (N=2^17,r=8,p=1:
- * ~620 ms); see README, "Operators and the audit log". PASSWORD_SCRYPT_N raises (or, for tests, lowers) N.
+ * Measured here (Node 20, 2 busy cores): one hash or verification takes 240-370 ms (N=2^17,r=8,p=1: 420-620 ms);
+ * see README, "Operators and the audit log". PASSWORD_SCRYPT_N raises (or, for tests, lowers) N.
  */
 export const DEFAULT_SCRYPT_COST: ScryptCost = { N: 2 ** 15, r: 8, p: 3 };
 
