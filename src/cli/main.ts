@@ -189,9 +189,14 @@ async function main(argv: string[]): Promise<number> {
   try {
     app = await boot();
     const code = (await spec.run({ container: app.container, signal: abort.signal }, input)) ?? EXIT.ok;
-    // The one place the CLI records: after a command that changes state succeeded, as the server's own user.
-    const entry = code === EXIT.ok ? cliAuditOf(commandName(spec), positionals) : undefined;
-    if (entry) await app.container.audit.record(cliActor(), entry.action, entry.object);
+    // The one place the CLI records, as the server's own user: a state-changing command that ran to its end. One
+    // that returned a failure code may still have changed something (an import interrupted keeps its rows, a
+    // followed send that paused was sent), so it is recorded with its exit code; one that threw was refused.
+    const entry = cliAuditOf(commandName(spec), positionals);
+    if (entry)
+      await app.container.audit.record(cliActor(), entry.action, entry.object, {
+        detail: code === EXIT.ok ? undefined : { exitCode: code },
+      });
     return code;
   } catch (e) {
     return reportFailure(e);

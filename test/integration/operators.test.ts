@@ -470,3 +470,40 @@ describe('sessions under https and the per-IP sign-in limit', () => {
     expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
   });
 });
+
+describe('a failed sign-in takes as long whether or not the login exists', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // A real cost (2^14: tens of milliseconds), so skipping the hash for unknown logins would show.
+    app = await startTestApp({ workers: false, env: { PASSWORD_SCRYPT_N: '16384', SIGN_IN_RATE_PER_IP: '100' } });
+    await app.container.operators.create({ email: 'real@ops.test', role: 'viewer', password: PASSWORD });
+  });
+  afterAll(async () => {
+    await app.stop();
+  });
+
+  test('unknown login, wrong password and the bootstrap login all verify one hash', async () => {
+    const timed = async (email: string) => {
+      const started = process.hrtime.bigint();
+      const res = await fetch(`${app.base}/admin/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: 'wrong password, but long' }),
+      });
+      expect(res.status).toBe(401);
+      return Number(process.hrtime.bigint() - started) / 1e6;
+    };
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const runs: Record<string, number[]> = { real: [], unknown: [], bootstrap: [] };
+    for (let i = 0; i < 5; i++) {
+      runs.real.push(await timed('real@ops.test'));
+      runs.unknown.push(await timed(`nobody${i}@ops.test`));
+      runs.bootstrap.push(await timed('admin'));
+    }
+    const real = median(runs.real);
+    for (const other of [median(runs.unknown), median(runs.bootstrap)]) {
+      expect(other / real).toBeGreaterThan(0.5);
+      expect(other / real).toBeLessThan(2);
+    }
+  });
+});
