@@ -223,6 +223,30 @@ const schema = z.object({
   SIGNUP_RATE_PER_IP: int(20, 1),
   /** Confirmation mails per address per hour. */
   CONFIRM_MAILS_PER_ADDRESS_PER_HOUR: int(3, 1),
+  /** A console session ends after this many minutes without a request. */
+  SESSION_IDLE_MINUTES: int(480, 1, 10080),
+  /** … and this many hours after sign-in whatever happens. */
+  SESSION_MAX_HOURS: int(168, 1, 8760),
+  /** Sign-in attempts per client IP per 15 minutes. */
+  SIGN_IN_RATE_PER_IP: int(20, 1),
+  /** Sign-in attempts per login per 15 minutes (a success forgets that login's count). */
+  SIGN_IN_RATE_PER_ACCOUNT: int(10, 1),
+  /**
+   * scrypt's cost N (a power of two) for new operator password hashes; each hash records its own, so raising it
+   * later is safe (older hashes are upgraded at the next sign-in).
+   */
+  PASSWORD_SCRYPT_N: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(2 ** 20)
+      .refine((n) => Number.isInteger(Math.log2(n)), 'must be a power of two')
+      .default(2 ** 15),
+  ),
+  /** Entries the audit log keeps, about; the oldest go first. */
+  AUDIT_MAX_ENTRIES: int(100_000, 1000),
   /** Express "trust proxy" setting: the number of proxies in front (0 = none). */
   TRUST_PROXY: int(0, 0, 10),
   /** Where embedded data lives: Redis files, the outbox, generated secrets. */
@@ -421,6 +445,15 @@ export interface AppConfig {
   /** Processes that run the workers in one `npm start` or `npm run worker`. */
   workerProcesses: number;
   limits: { signupsPerIp: number; confirmMailsPerAddressPerHour: number };
+  /** Operators: console sessions, sign-in limits, password hashing, the audit log. */
+  operators: {
+    sessionIdleMs: number;
+    sessionMaxMs: number;
+    signInsPerIp: number;
+    signInsPerAccount: number;
+    scryptN: number;
+    auditMaxEntries: number;
+  };
   trustProxy: number;
   dataDir: string;
   logLevel: Env['LOG_LEVEL'];

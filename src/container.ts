@@ -23,6 +23,17 @@ import { Audience } from './domain/audience';
 import { Subscriptions } from './domain/subscriptions';
 import { SuppressionPolicy } from './domain/suppression-policy';
 import { TransactionalMail } from './domain/transactional-mail';
+import { Audit } from './domain/audit';
+import { Operators } from './domain/operators';
+import { DEFAULT_SCRYPT_COST, PasswordHasher } from './domain/password-hasher';
+import { Sessions } from './domain/sessions';
+import { adminAccess, sessionCookieName } from './http/admin-auth';
+import { adminOperatorRoutes } from './http/admin-operator-routes';
+import { sessionRoutes } from './http/session-routes';
+import { AuditStore } from './store/audit-store';
+import { OperatorStore } from './store/operator-store';
+import { RedisSessionStore } from './store/session-store';
+import { SignInRateLimits } from './store/sign-in-limits';
 import { adminArticleRoutes } from './http/admin-article-routes';
 import { adminCampaignRoutes } from './http/admin-campaign-routes';
 import { adminImportRoutes } from './http/admin-import-routes';
@@ -277,6 +288,35 @@ export function buildContainer(input: ContainerInput) {
     },
   });
 
+  // Operators, sessions and the audit log.
+  const sessionStore = new RedisSessionStore({ redis, keys });
+  const operators = new Operators({
+    operators: new OperatorStore({ redis, keys }),
+    sessions: sessionStore,
+    hasher: new PasswordHasher({ ...DEFAULT_SCRYPT_COST, N: config.operators.scryptN }),
+    clock,
+    log,
+  });
+  const sessions = new Sessions({
+    operators,
+    store: sessionStore,
+    limits: new SignInRateLimits(
+      { redis, keys },
+      { perIp: config.operators.signInsPerIp, perLogin: config.operators.signInsPerAccount },
+    ),
+    clock,
+    options: {
+      idleMs: config.operators.sessionIdleMs,
+      maxMs: config.operators.sessionMaxMs,
+      adminToken: config.adminToken,
+    },
+  });
+  const audit = new Audit({
+    log: new AuditStore({ redis, keys }, { maxEntries: config.operators.auditMaxEntries }),
+    clock,
+    logger: log,
+  });
+
   // Webhooks: one adapter for each provider whose secret is configured; the others have no endpoint.
   const hooks = config.webhooks;
   const webhooks: WebhookProvider[] = [];
@@ -303,11 +343,23 @@ export function buildContainer(input: ContainerInput) {
     termsVersion: config.terms.version,
     termsText: config.terms.text,
   };
+  const https = config.publicUrl.startsWith('https:');
+  const cookieName = sessionCookieName(https);
+  const publicOrigin = new URL(config.publicUrl).origin;
   const app = createApp({
     log,
-    adminToken: config.adminToken,
+    adminGuard: adminAccess({ adminToken: config.adminToken, operators, sessions, audit, cookieName, publicOrigin }),
+    sessionRouter: sessionRoutes({
+      sessions,
+      audit,
+      siteName: config.siteName,
+      cookieName,
+      secure: https,
+      publicOrigin,
+      maxAgeMs: config.operators.sessionMaxMs,
+    }),
     trustProxy: config.trustProxy,
-    https: config.publicUrl.startsWith('https:'),
+    https,
     publicRouter: publicRoutes({ subscriptions, preferences, newsletters, campaigns, page }),
     opsRouter: opsRoutes({
       ping: () => redis.ping(),
@@ -329,6 +381,7 @@ export function buildContainer(input: ContainerInput) {
       adminArticleRoutes({ articles }),
       adminCampaignRoutes({ campaigns }),
       adminNewsletterRoutes({ newsletters, digests }),
+      adminOperatorRoutes({ operators, audit }),
     ],
     webhookRouter: webhookRoutes({ providers: webhooks, feedback }),
   });
@@ -381,6 +434,12 @@ export function buildContainer(input: ContainerInput) {
     newsletterRunStore: runStore,
     newsletterQueues,
     delivery,
+    /** Operator accounts and their API tokens. */
+    operators,
+    /** Console sign-in sessions. */
+    sessions,
+    /** Who changed what: written by the admin API's middleware, the sign-in routes and the CLI's runner. */
+    audit,
     app,
 
     /**

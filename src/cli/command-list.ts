@@ -1,5 +1,7 @@
 import type { CommandSpec } from './command-spec';
 import { ARTICLE_COMMANDS } from './commands/articles';
+import { AUDIT_COMMANDS } from './commands/audit';
+import { OPERATOR_COMMANDS } from './commands/operators';
 import { CAMPAIGN_COMMANDS } from './commands/campaigns';
 import { NEWSLETTER_COMMANDS } from './commands/newsletters';
 import { OUTBOX_COMMANDS } from './commands/outbox';
@@ -11,5 +13,7 @@ export const COMMANDS: CommandSpec<unknown>[] = [
   ...SUBSCRIBER_COMMANDS,
   ...NEWSLETTER_COMMANDS,
   ...CAMPAIGN_COMMANDS,
+  ...OPERATOR_COMMANDS,
+  ...AUDIT_COMMANDS,
   ...OUTBOX_COMMANDS,
 ];

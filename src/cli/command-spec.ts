@@ -49,13 +49,15 @@ export type CommandSpec<I> = CommandSpecBase<I> &
     | { offline(ctx: OfflineCtx, input: I): Promise<number | void>; run?: undefined }
   );
 
-export type Group = 'articles' | 'subscribers' | 'newsletter' | 'campaign' | 'outbox';
+export type Group = 'articles' | 'subscribers' | 'newsletter' | 'campaign' | 'operators' | 'audit' | 'outbox';
 
 export const GROUPS: Record<Group, string> = {
   articles: 'Articles',
   subscribers: 'Subscribers',
   newsletter: 'Newsletters',
   campaign: 'Campaigns',
+  operators: 'Operators',
+  audit: 'Audit log',
   outbox: 'Development',
 };
 

@@ -1,6 +1,9 @@
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { AuditActor } from '../domain/audit';
 import { DomainError } from '../domain/errors';
 import { errorStack } from '../lib/errors';
+import { cliAuditOf } from './audit-actions';
 import { COMMANDS } from './command-list';
 import { commandName, GROUPS, type CommandSpec, type Group, type Values } from './command-spec';
 import { CliError, UsageError } from './errors';
@@ -20,7 +23,8 @@ import { PROG } from './program';
 // Dispatch
 
 type Invocation =
-  { kind: 'help'; text: string; code: number } | { kind: 'run'; spec: CommandSpec<unknown>; input: unknown };
+  | { kind: 'help'; text: string; code: number }
+  | { kind: 'run'; spec: CommandSpec<unknown>; input: unknown; positionals: string[] };
 
 const isHelp = (a: string) => a === '--help' || a === '-h';
 
@@ -79,7 +83,7 @@ function invocationOf(spec: CommandSpec<unknown>, rest: string[]): Invocation {
   if (positionals.length > spec.positionals.length)
     throw new UsageError(`unexpected argument "${positionals[spec.positionals.length]}"`, key);
   try {
-    return { kind: 'run', spec, input: spec.parse(parsed.values, positionals) };
+    return { kind: 'run', spec, input: spec.parse(parsed.values, positionals), positionals };
   } catch (e) {
     if (e instanceof UsageError && !e.helpFor) throw new UsageError(e.message, key);
     throw e;
@@ -117,6 +121,16 @@ async function boot() {
         pino.destination({ dest: 2, sync: true }),
       ),
   });
+}
+
+/** The CLI runs on the server, as one of its users: that user is who the audit log names. */
+function cliActor(): AuditActor {
+  try {
+    return { kind: 'cli', id: userInfo().username };
+  } catch {
+    // No passwd entry for this uid (some containers).
+    return { kind: 'cli' };
+  }
 }
 
 /** Codes of ConfigError and RedisUnavailableError (classes loaded with the container): their messages say it all. */
@@ -161,7 +175,7 @@ async function main(argv: string[]): Promise<number> {
     abort.abort();
   });
 
-  const { spec, input } = invocation;
+  const { spec, input, positionals } = invocation;
   if (spec.offline) {
     try {
       const { loadDotEnv, parseEnv } = await import('../config');
@@ -174,8 +188,16 @@ async function main(argv: string[]): Promise<number> {
   let app: Awaited<ReturnType<typeof boot>> | undefined;
   try {
     app = await boot();
-    const code = await spec.run({ container: app.container, signal: abort.signal }, input);
-    return code ?? EXIT.ok;
+    const code = (await spec.run({ container: app.container, signal: abort.signal }, input)) ?? EXIT.ok;
+    // The one place the CLI records, as the server's own user: a state-changing command that ran to its end. One
+    // that returned a failure code may still have changed something (an import interrupted keeps its rows, a
+    // followed send that paused was sent), so it is recorded with its exit code; one that threw was refused.
+    const entry = cliAuditOf(commandName(spec), positionals);
+    if (entry)
+      await app.container.audit.record(cliActor(), entry.action, entry.object, {
+        detail: code === EXIT.ok ? undefined : { exitCode: code },
+      });
+    return code;
   } catch (e) {
     return reportFailure(e);
   } finally {

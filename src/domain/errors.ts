@@ -33,7 +33,15 @@ export type ErrorCode =
   | 'invalid_signature'
   | 'stale_signature'
   | 'topic_not_allowed'
-  | 'webhook_not_configured';
+  | 'webhook_not_configured'
+  | 'invalid_operator'
+  | 'invalid_password'
+  | 'operator_exists'
+  | 'last_admin'
+  | 'invalid_credentials'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'csrf_failed';
 
 /** Errors a use case raises on purpose: a stable `code`, a message fit to show, and details. No transport concerns. */
 export class DomainError extends Error {

@@ -1,14 +1,16 @@
-import express, { type Router } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { errorHandler, jsonError } from './errors';
 import { requestLogging } from './request-context';
-import { requireAdmin } from './admin-auth';
 
 /** Options of `createApp`: routers come built from the container. */
 export interface AppOptions {
   log: Logger;
-  adminToken: string;
+  /** Who may call /api/admin and what they may do there (admin-auth.ts): identify, CSRF, role, audit. */
+  adminGuard: RequestHandler[];
+  /** The console's sign-in, sign-out and session routes under /admin. */
+  sessionRouter: Router;
   trustProxy: number;
   /** Only an https site may tell browsers to upgrade requests; on http://localhost that would break the form. */
   https: boolean;
@@ -36,7 +38,8 @@ export function createApp(opts: AppOptions): express.Express {
   );
   app.use(requestLogging(opts.log));
   app.use(opts.opsRouter);
-  app.use('/api/admin', requireAdmin(opts.adminToken), ...opts.adminRouters);
+  app.use('/api/admin', ...opts.adminGuard, ...opts.adminRouters);
+  app.use(opts.sessionRouter);
   app.use(opts.webhookRouter);
   app.use(opts.publicRouter);
   app.use((_req, res) => jsonError(res, 404, 'not_found', 'No such path'));

@@ -41,6 +41,16 @@ const STATUS: Record<ErrorCode, number> = {
   feed_invalid: 502,
   permanent_failure: 502,
   transient_failure: 503,
+  // Operators, sessions and roles (see admin-auth.ts).
+  invalid_operator: 422,
+  invalid_password: 422,
+  operator_exists: 409,
+  // The last enabled admin cannot be disabled or demoted: nobody could manage operators any more.
+  last_admin: 409,
+  invalid_credentials: 401,
+  unauthorized: 401,
+  forbidden: 403,
+  csrf_failed: 403,
 };
 
 export interface MappedError {

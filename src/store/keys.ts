@@ -71,4 +71,24 @@ export class Keys {
   feedbackSeen = (source: string, eventId: string) => this.k('feedback', 'seen', source, eventId);
   /** sorted set of one person's soft bounce times (ms) */
   softBounces = (subscriberId: number) => this.k('feedback', 'soft', subscriberId);
+  // Operators, sessions and the audit log (see operator-store.ts, session-store.ts, audit-store.ts).
+  operatorSeq = () => this.k('operator', 'seq');
+  /** hash: email, name, role, createdAt, disabled ('1' when so), password (the scrypt PHC string) */
+  operator = (id: string) => this.k('operator', id);
+  /** hash: login -> operator id */
+  operatorsByEmail = () => this.k('operators', 'by-email');
+  /** sorted set of every operator id, score = id */
+  operators = () => this.k('operators', 'all');
+  /** set of the ids of enabled admins: the last one may not go */
+  enabledAdmins = () => this.k('operators', 'admins');
+  /** hash: token id -> the token as JSON (with the SHA-256 of its secret) */
+  operatorTokens = (operatorId: string) => this.k('operator', operatorId, 'tokens');
+  /** hash: SHA-256 of a token's secret -> "<operator id>:<token id>" */
+  tokensBySecret = () => this.k('operators', 'tokens');
+  /** hash per session, by the SHA-256 of its id, expiring with the session */
+  session = (idHash: string) => this.k('session', idHash);
+  /** set of the session hashes of one operator, so they can all be ended */
+  operatorSessions = (operatorId: string) => this.k('operator', operatorId, 'sessions');
+  /** stream of audit entries, capped by length */
+  auditLog = () => this.k('audit');
 }

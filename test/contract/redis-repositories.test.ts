@@ -9,6 +9,12 @@ import { Keys } from '../../src/store/keys';
 import { NewsletterRunStore } from '../../src/store/newsletter-run-store';
 import { NewsletterStore } from '../../src/store/newsletter-store';
 import { SubscriberStore } from '../../src/store/subscriber-store';
+import { AuditStore } from '../../src/store/audit-store';
+import { OperatorStore } from '../../src/store/operator-store';
+import { RedisSessionStore } from '../../src/store/session-store';
+import { auditLogContract } from './audit-log.contract';
+import { operatorRepositoryContract } from './operator-repository.contract';
+import { sessionStoreContract } from './session-store.contract';
 import { articleRepositoryContract } from './article-repository.contract';
 import { campaignRepositoryContract } from './campaign-repository.contract';
 import { feedbackLedgerContract } from './feedback-ledger.contract';
@@ -58,6 +64,18 @@ newsletterRepositoryContract(
 newsletterRunRepositoryContract(
   'NewsletterRunStore (Redis)',
   onFreshPrefix((deps) => new NewsletterRunStore({ ...deps, keep: 5 })),
+);
+operatorRepositoryContract(
+  'OperatorStore (Redis)',
+  onFreshPrefix((deps) => new OperatorStore(deps)),
+);
+sessionStoreContract(
+  'RedisSessionStore',
+  onFreshPrefix((deps) => new RedisSessionStore(deps)),
+);
+auditLogContract(
+  'AuditStore (Redis)',
+  onFreshPrefix((deps) => new AuditStore(deps)),
 );
 
 describe('SubscriberStore audience indexes on data written before they existed', () => {

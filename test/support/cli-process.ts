@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
 import { TEST_REDIS, TEST_SECRETS } from './test-app';
 
@@ -21,15 +22,20 @@ export interface CliRun {
 export function cliProcess(
   env: Record<string, string>,
   args: string[],
-  opts: { cwd?: string; timeoutMs?: number } = {},
+  opts: {
+    cwd?: string;
+    timeoutMs?: number;
+    /** Written to the child's stdin, then closed. Default: no stdin. */ input?: string;
+  } = {},
 ): Promise<CliRun> {
   const timeoutMs = opts.timeoutMs ?? 30000;
   return new Promise((ok, fail) => {
     const child = spawn(TSX, [CLI, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -49,13 +55,20 @@ export function cliProcess(
 }
 
 /** The CLI on a test app's key prefix and data folder, so both see the same data. */
-export function runCli(prefix: string, dataDir: string, args: string[], timeoutMs = 30000): Promise<CliRun> {
+export function runCli(
+  prefix: string,
+  dataDir: string,
+  args: string[],
+  timeoutMs = 30000,
+  extra: { env?: Record<string, string>; input?: string } = {},
+): Promise<CliRun> {
   const env = {
     REDIS_URL: `redis://${TEST_REDIS.host}:${TEST_REDIS.port}`,
     REDIS_PREFIX: prefix,
     DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
     ...TEST_SECRETS,
+    ...extra.env,
   };
-  return cliProcess(env, args, { timeoutMs });
+  return cliProcess(env, args, { timeoutMs, input: extra.input });
 }

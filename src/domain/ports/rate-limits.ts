@@ -11,3 +11,11 @@ export interface SendRate {
   /** Resolves once `n` more messages may go. */
   take(n: number): Promise<void>;
 }
+
+/** Sign-in attempts, shared by every API process. */
+export interface SignInLimits {
+  /** Takes one attempt from this IP and this login: 0 when allowed, else the seconds to wait. */
+  takeSignIn(ip: string, login: string): Promise<number>;
+  /** A successful sign-in forgets the login's failed attempts (not the IP's). */
+  clearLogin(login: string): Promise<void>;
+}
