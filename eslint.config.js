@@ -26,7 +26,7 @@ module.exports = defineConfig([
   // JavaScript run by Node: eslint.config.js, jest.config.js, .dependency-cruiser.cjs, .ci/*.cjs.
   {
     files: ['**/*.js', '**/*.cjs'],
-    ignores: ['src/http/assets/**'],
+    ignores: ['src/http/assets/**', 'src/http/console/assets/**'],
     languageOptions: { sourceType: 'commonjs', globals: globals.node },
     rules: {
       'no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
@@ -37,6 +37,15 @@ module.exports = defineConfig([
   {
     files: ['src/http/assets/**/*.js'],
     languageOptions: { sourceType: 'script', globals: globals.browser },
+    rules: {
+      'no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
+
+  // The console's browser scripts: ES modules (<script type="module">) importing each other from /admin/assets.
+  {
+    files: ['src/http/console/assets/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: globals.browser },
     rules: {
       'no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },

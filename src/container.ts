@@ -27,6 +27,8 @@ import { Audit } from './domain/audit';
 import { Operators } from './domain/operators';
 import { DEFAULT_SCRYPT_COST, PasswordHasher } from './domain/password-hasher';
 import { Sessions } from './domain/sessions';
+import { dashboardSection } from './http/console/dashboard';
+import { consoleRoutes } from './http/console/routes';
 import { adminAccess, sessionCookieName } from './http/admin-auth';
 import { adminOperatorRoutes } from './http/admin-operator-routes';
 import { sessionRoutes } from './http/session-routes';
@@ -357,6 +359,12 @@ export function buildContainer(input: ContainerInput) {
       secure: https,
       publicOrigin,
       maxAgeMs: config.operators.sessionMaxMs,
+    }),
+    consoleRouter: consoleRoutes({
+      sessions,
+      cookieName,
+      siteName: config.siteName,
+      sections: [dashboardSection({ audience, siteName: config.siteName })],
     }),
     trustProxy: config.trustProxy,
     https,

@@ -11,6 +11,8 @@ export interface AppOptions {
   adminGuard: RequestHandler[];
   /** The console's sign-in, sign-out and session routes under /admin. */
   sessionRouter: Router;
+  /** The operator console's pages and assets under /admin (signing in is the session router's). */
+  consoleRouter: Router;
   trustProxy: number;
   /** Only an https site may tell browsers to upgrade requests; on http://localhost that would break the form. */
   https: boolean;
@@ -40,6 +42,7 @@ export function createApp(opts: AppOptions): express.Express {
   app.use(opts.opsRouter);
   app.use('/api/admin', ...opts.adminGuard, ...opts.adminRouters);
   app.use(opts.sessionRouter);
+  app.use(opts.consoleRouter);
   app.use(opts.webhookRouter);
   app.use(opts.publicRouter);
   app.use((_req, res) => jsonError(res, 404, 'not_found', 'No such path'));

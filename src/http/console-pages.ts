@@ -39,16 +39,3 @@ ${message}
 </form>`,
   );
 }
-
-export function signedInPage(siteName: string, who: { name: string; role: string }, csrfToken: string): string {
-  return layout(
-    siteName,
-    'Console',
-    `<h1>Signed in</h1>
-<p>You are signed in as ${e(who.name)} (${e(who.role)}).</p>
-<form method="post" action="/admin/sign-out">
-  <input type="hidden" name="_csrf" value="${e(csrfToken)}">
-  <button type="submit">Sign out</button>
-</form>`,
-  );
-}

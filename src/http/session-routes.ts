@@ -6,7 +6,7 @@ import { InvalidCredentialsError, Sessions, type ActiveSession } from '../domain
 import { callerOfSession, sameSite } from './admin-auth';
 import { readCookie } from './cookies';
 import { jsonError, mapError, setRetryAfter } from './errors';
-import { signedInPage, signInPage } from './console-pages';
+import { signInPage } from './console-pages';
 import { contextOf } from './request-context';
 
 /** Options of `sessionRoutes`. */
@@ -42,13 +42,6 @@ export function sessionRoutes(opts: SessionRoutesOptions): Router {
   const isForm = (req: Request) => req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded';
 
   r.get('/admin/sign-in', (_req, res) => void sendPage(res, 200, signInPage(opts.siteName)));
-
-  r.get('/admin', async (req, res) => {
-    const found = await current(req);
-    if (!found) return res.redirect(303, '/admin/sign-in');
-    const who = whoOf(found.session);
-    sendPage(res, 200, signedInPage(opts.siteName, { name: who.name, role: who.role }, found.session.csrfToken));
-  });
 
   r.post('/admin/sign-in', ...body, async (req, res) => {
     const form = isForm(req);
