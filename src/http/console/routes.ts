@@ -58,7 +58,8 @@ export function consoleRoutes(opts: ConsoleRoutesOptions): Router {
   });
 
   const pages = Router();
-  pages.use(async (req: Request, res: Response, next: NextFunction) => {
+  // Only /admin paths: the router is mounted at the root, and every other path belongs to the routers after it.
+  pages.use('/admin', async (req: Request, res: Response, next: NextFunction) => {
     const id = readCookie(req, opts.cookieName);
     const session = id ? await opts.sessions.resolve(id) : null;
     if (!session) return res.redirect(303, '/admin/sign-in');
