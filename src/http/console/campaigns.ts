@@ -61,8 +61,11 @@ export function campaignsSection(deps: { campaigns: Campaigns; timeline: SendTim
       const done = c.sent + c.failed + c.skipped + c.bouncedInSession;
       const figure = (key: string, label: string, value: number) =>
         `<div class="card"><dt class="muted">${label}</dt><dd class="figure" id="c-${key}">${n(value)}</dd></div>`;
+      // Nothing to act on (a draft not yet sending, a finished campaign): the section is hidden, not empty; the script
+      // shows it when the status changes.
+      const running = c.status === 'sending' || c.status === 'paused';
       const actions = canAct
-        ? `<section aria-labelledby="actions-h"><h2 id="actions-h">Actions</h2><div class="actions">
+        ? `<section id="actions" aria-labelledby="actions-h"${running ? '' : ' hidden'}><h2 id="actions-h">Actions</h2><div class="actions">
 <button type="button" id="pause"${c.status === 'sending' ? '' : ' hidden'}>Pause</button>
 <button type="button" id="resume"${c.status === 'paused' ? '' : ' hidden'}>Resume</button>
 <button type="button" id="cancel" class="danger"${c.status === 'sending' || c.status === 'paused' ? '' : ' hidden'}>Cancel the campaign</button>

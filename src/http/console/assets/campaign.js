@@ -40,7 +40,8 @@ function show(p) {
   $('c-reason').firstChild.textContent = p.status === 'paused' ? 'Paused itself: ' : 'Reason: ';
   $('c-reason-text').textContent = p.reason ?? '';
   const running = p.status === 'sending' || p.status === 'paused';
-  if ($('pause')) {
+  if ($('actions')) {
+    $('actions').hidden = !running;
     $('pause').hidden = p.status !== 'sending';
     $('resume').hidden = p.status !== 'paused';
     $('cancel').hidden = !running;
