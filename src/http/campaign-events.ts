@@ -30,6 +30,7 @@ export interface CampaignProgress {
   /** At that rate; null when it cannot be told. */
   secondsLeft: number | null;
   reason: string | null;
+  startedAt: string | null;
   finishedAt: string | null;
   perMinute: { minute: string; count: number }[];
 }
@@ -44,7 +45,7 @@ const WINDOW_MS = 10_000;
  * the per-minute chart is read only when the counts moved. Ends after the event that shows the campaign finished.
  */
 export function campaignEventRoutes(
-  deps: { campaigns: Campaigns; timeline: SendTimeline },
+  deps: { campaigns: Pick<Campaigns, 'get'>; timeline: SendTimeline },
   opts: CampaignEventOptions = {},
 ): Router {
   const intervalMs = opts.intervalMs ?? 500;
@@ -157,6 +158,7 @@ function progressOf(
     ratePerSecond: rate,
     secondsLeft: rate && rate > 0 ? Math.ceil(left / rate) : c.status === 'sending' && left === 0 ? 0 : null,
     reason: c.reason ?? null,
+    startedAt: c.startedAt ?? null,
     finishedAt: c.finishedAt ?? null,
     perMinute,
   };

@@ -76,7 +76,7 @@ export function campaignsSection(deps: { campaigns: Campaigns; timeline: SendTim
         section: 'campaigns',
         scripts: ['campaign.js'],
         styles: ['uplot.min.css'],
-        body: `<p><a href="/admin/campaigns">All campaigns</a> · newsletter <strong>${e(c.newsletter)}</strong> · started ${e(when(c.startedAt))}</p>
+        body: `<p><a href="/admin/campaigns">All campaigns</a> · newsletter <strong>${e(c.newsletter)}</strong> · started <span id="c-started">${e(when(c.startedAt))}</span></p>
 <section aria-labelledby="progress-h" id="campaign" data-id="${c.id}" data-minutes="${e(JSON.stringify(perMinute))}">
 <h2 id="progress-h">Progress</h2>
 <p>Status: <span id="c-status" class="badge ${e(c.status)}">${e(c.status)}</span></p>

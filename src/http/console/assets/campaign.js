@@ -20,6 +20,7 @@ const duration = (s) => {
 };
 
 function show(p) {
+  if (p.startedAt) $('c-started').textContent = `${p.startedAt.slice(0, 16).replace('T', ' ')} UTC`;
   const status = $('c-status');
   status.textContent = p.status;
   status.className = `badge ${p.status}`;
