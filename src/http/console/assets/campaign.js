@@ -8,7 +8,18 @@ const section = document.getElementById('campaign');
 const id = section.dataset.id;
 const $ = (x) => document.getElementById(x);
 
-const minuteData = (minutes) => [minutes.map((m) => Date.parse(m.minute) / 1000), minutes.map((m) => m.count)];
+// Minutes without sends are absent from the stream's list: fill them with zeros, from the minute before the first
+// send (nothing was sent then), so gaps show as gaps and a first minute has a neighbour (uPlot scales a lone point
+// over years).
+function minuteData(minutes) {
+  if (!minutes.length) return [[], []];
+  const counts = new Map(minutes.map((m) => [Date.parse(m.minute) / 1000, m.count]));
+  const first = Date.parse(minutes[0].minute) / 1000 - 60;
+  const last = Date.parse(minutes.at(-1).minute) / 1000;
+  const times = [];
+  for (let t = first; t <= last; t += 60) times.push(t);
+  return [times, times.map((t) => counts.get(t) ?? 0)];
+}
 const initial = minuteData(JSON.parse(section.dataset.minutes ?? '[]'));
 const chart = lineChart($('minute-chart'), initial[0], [{ label: 'Messages', values: initial[1] }], { bars: true });
 

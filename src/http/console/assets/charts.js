@@ -14,8 +14,7 @@ export function lineChart(box, times, series, { height = 220, bars = false } = {
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
     scales: {
-      // One point (a campaign's first minute) would make uPlot's automatic range span years: pad it to a few minutes.
-      x: { time: true, range: (_u, min, max) => (max - min < 120 ? [min - 120, max + 120] : [min, max]) },
+      x: { time: true },
       y: { range: (_u, _min, max) => [0, Math.max(1, max)] },
     },
     axes: [{}, { size: 40 }],
