@@ -28,6 +28,8 @@ import { Operators } from './domain/operators';
 import { DEFAULT_SCRYPT_COST, PasswordHasher } from './domain/password-hasher';
 import { Sessions } from './domain/sessions';
 import { dashboardSection } from './http/console/dashboard';
+import { campaignsSection } from './http/console/campaigns';
+import { campaignEventRoutes } from './http/campaign-events';
 import { consoleRoutes } from './http/console/routes';
 import { adminAccess, sessionCookieName } from './http/admin-auth';
 import { adminOperatorRoutes } from './http/admin-operator-routes';
@@ -54,11 +56,13 @@ import { Mailer } from './mail/mailer';
 import { MjmlNewsletterRenderer } from './mail/newsletter';
 import { TemplateRenderer } from './mail/template-renderer';
 import { PrometheusMetrics } from './metrics/prometheus-metrics';
+import { ActivityMetrics } from './metrics/activity-metrics';
+import { ActivityStore } from './store/activity-store';
 import { CampaignQueues } from './queue/campaign-queues';
 import { FeedQueue } from './queue/feed-queue';
 import { FeedbackQueue } from './queue/feedback-queue';
 import { NewsletterQueues } from './queue/newsletter-queues';
-import { waitingByQueue } from './queue/queue-depth';
+import { queueHealth, waitingByQueue } from './queue/queue-depth';
 import { queueConnection, startQueueWorker, type RunningWorker } from './queue/queue-worker';
 import { TransactionalQueue } from './queue/transactional-queue';
 import { ArticleStore } from './store/article-store';
@@ -118,7 +122,14 @@ export function buildContainer(input: ContainerInput) {
   const campaignStore = new CampaignStore({ redis, keys });
   const newsletterStore = new NewsletterStore({ redis, keys });
   const runStore = new NewsletterRunStore({ redis, keys });
-  const metrics = new PrometheusMetrics({ defaultMetrics: input.processMetrics });
+  const prometheus = new PrometheusMetrics({ defaultMetrics: input.processMetrics });
+  const activity = new ActivityStore({
+    redis,
+    keys,
+    onError: (err) => log.warn({ event: 'activity.count_failed', err: err.message }, 'daily counter not written'),
+  });
+  // Everything that reports to Prometheus also feeds the console's daily counters (see activity-metrics.ts).
+  const metrics = new ActivityMetrics(prometheus, activity, clock);
 
   const queues = queueConnection(input.redis, config.redisPrefix);
   const transactionalQueue = new TransactionalQueue(queues);
@@ -235,7 +246,7 @@ export function buildContainer(input: ContainerInput) {
     log,
     listener: { articleAdded: (a): Promise<void> => alerts.articleAdded(a) },
   });
-  const feedIngester = new FeedIngester({ articles, log });
+  const feedIngester = new FeedIngester({ articles, log, polls: activity, clock });
   const campaigns = new Campaigns({
     campaigns: campaignStore,
     subscribers,
@@ -281,6 +292,7 @@ export function buildContainer(input: ContainerInput) {
     rate: new SendRateLimiter({ redis, keys }, config.delivery.ratePerSecond),
     clock,
     metrics,
+    timeline: activity,
     log,
     options: {
       batchSize: config.delivery.batchSize,
@@ -364,7 +376,27 @@ export function buildContainer(input: ContainerInput) {
       sessions,
       cookieName,
       siteName: config.siteName,
-      sections: [dashboardSection({ audience, siteName: config.siteName })],
+      sections: [
+        dashboardSection({
+          audience,
+          daily: activity,
+          campaigns: campaignStore,
+          newsletters: newsletterStore,
+          nextRunAt: (n) => digests.nextRunAt(n),
+          queueHealth: () =>
+            queueHealth([
+              transactionalQueue.queue,
+              campaignQueues.fanout,
+              campaignQueues.deliveries,
+              newsletterQueues.runs,
+            ]),
+          feedPolls: activity,
+          feedUrl: config.feed.url,
+          clock,
+          siteName: config.siteName,
+        }),
+        campaignsSection({ campaigns, timeline: activity, siteName: config.siteName }),
+      ],
     }),
     trustProxy: config.trustProxy,
     https,
@@ -379,8 +411,8 @@ export function buildContainer(input: ContainerInput) {
           campaignQueues.deliveries,
           newsletterQueues.runs,
         ]).catch(() => ({}));
-        metrics.setQueueDepths(depths);
-        return metrics.exposition();
+        prometheus.setQueueDepths(depths);
+        return prometheus.exposition();
       },
     }),
     adminRouters: [
@@ -388,6 +420,7 @@ export function buildContainer(input: ContainerInput) {
       adminSubscriberRoutes({ subscriptions, audience }),
       adminArticleRoutes({ articles }),
       adminCampaignRoutes({ campaigns }),
+      campaignEventRoutes({ campaigns, timeline: activity }),
       adminNewsletterRoutes({ newsletters, digests }),
       adminOperatorRoutes({ operators, audit }),
     ],
@@ -403,7 +436,9 @@ export function buildContainer(input: ContainerInput) {
     config,
     log,
     redis,
-    metrics,
+    metrics: prometheus,
+    /** The console's daily counters, campaigns' sends per minute and the feed's last poll. */
+    activity,
     subscribers,
     subscriptions,
     subscriberImport,

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { Articles } from './articles';
+import type { FeedPollLog } from './ports/activity';
+import type { Clock } from './ports/clock';
 import { ValidationError } from './errors';
 import { FeedError, parseFeed } from './feed-parser';
 
@@ -15,6 +17,9 @@ export interface FeedIngesterDeps {
   timeoutMs?: number;
   /** Largest document read. Default 5 MB. */
   maxBytes?: number;
+  /** Where each poll's outcome is kept for the dashboard (with `clock`). Default: not kept. */
+  polls?: FeedPollLog;
+  clock?: Clock;
 }
 
 export interface PollResult {
@@ -43,7 +48,24 @@ export class FeedIngester {
     this.maxBytes = deps.maxBytes ?? 5 * 1024 * 1024;
   }
 
+  /** Polls the feed, and notes the outcome (a failure too: "last poll failed" is what an operator must see). */
   async poll(url: string): Promise<PollResult> {
+    const { polls, clock } = this.deps;
+    if (!polls || !clock) return this.read(url);
+    const at = clock.now().toISOString();
+    try {
+      const result = await this.read(url);
+      await polls.polled({ at, url, ok: true, ...result });
+      return result;
+    } catch (err) {
+      await polls
+        .polled({ at, url, ok: false, added: 0, seen: 0, invalid: 0, error: (err as Error).message })
+        .catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async read(url: string): Promise<PollResult> {
     const { document, finalUrl } = await this.download(url);
     const feed = parseFeed(document, { baseUrl: finalUrl });
     const result: PollResult = { added: 0, seen: 0, invalid: 0 };

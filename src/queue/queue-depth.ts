@@ -10,3 +10,33 @@ export async function waitingJobs(queue: Queue): Promise<number> {
 export async function waitingByQueue(queues: Queue[]): Promise<Record<string, number>> {
   return Object.fromEntries(await Promise.all(queues.map(async (q) => [q.name, await waitingJobs(q)] as const)));
 }
+
+/** A queue's jobs by state and the workers connected to it, for the console's dashboard. */
+export interface QueueHealth {
+  name: string;
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  workers: number;
+}
+
+/** `QueueHealth` of each queue: one getJobCounts and one CLIENT LIST (getWorkersCount) each. */
+export async function queueHealth(queues: Queue[]): Promise<QueueHealth[]> {
+  return Promise.all(
+    queues.map(async (q) => {
+      const [c, workers] = await Promise.all([
+        q.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
+        q.getWorkersCount(),
+      ]);
+      return {
+        name: q.name,
+        waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+        active: c.active ?? 0,
+        delayed: c.delayed ?? 0,
+        failed: c.failed ?? 0,
+        workers,
+      };
+    }),
+  );
+}

@@ -91,4 +91,10 @@ export class Keys {
   operatorSessions = (operatorId: string) => this.k('operator', operatorId, 'sessions');
   /** stream of audit entries, capped by length */
   auditLog = () => this.k('audit');
+  /** hash per UTC day (YYYY-MM-DD): signups, confirmations, unsubscribes -> count; expires after ~40 days */
+  dailyActivity = (day: string) => this.k('activity', day);
+  /** hash: minute (epoch minute) -> messages sent in it, for one campaign */
+  campaignMinutes = (id: number | string) => this.k('campaign', id, 'minutes');
+  /** string: the last feed poll as JSON */
+  feedLastPoll = () => this.k('feed', 'last-poll');
 }

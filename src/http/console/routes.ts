@@ -58,8 +58,10 @@ export function consoleRoutes(opts: ConsoleRoutesOptions): Router {
   });
 
   const pages = Router();
-  // Only /admin paths: the router is mounted at the root, and every other path belongs to the routers after it.
-  pages.use('/admin', async (req: Request, res: Response, next: NextFunction) => {
+  pages.use(async (req: Request, res: Response, next: NextFunction) => {
+    // Only the console's own paths are gated: this router sits before the public and webhook routes, and a gate on
+    // every path sent a visitor's POST /api/subscriptions to the sign-in page.
+    if (req.path !== '/admin' && !req.path.startsWith('/admin/')) return next('router');
     const id = readCookie(req, opts.cookieName);
     const session = id ? await opts.sessions.resolve(id) : null;
     if (!session) return res.redirect(303, '/admin/sign-in');
