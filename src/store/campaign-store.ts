@@ -163,12 +163,19 @@ export class CampaignStore implements CampaignRepository {
     return this.deps.keys;
   }
 
-  async create(input: { subject: string; newsletter: string; articleIds: number[]; now: string }): Promise<Campaign> {
+  async create(input: {
+    subject: string;
+    preheader?: string;
+    newsletter: string;
+    articleIds: number[];
+    now: string;
+  }): Promise<Campaign> {
     const id = await this.redis.incr(this.keys.campaignSeq());
     const row: Row = {
       id: String(id),
       status: 'draft',
       subject: input.subject,
+      ...(input.preheader ? { preheader: input.preheader } : {}),
       newsletter: input.newsletter,
       articleIds: JSON.stringify(input.articleIds),
       createdAt: input.now,
@@ -220,6 +227,7 @@ export class CampaignStore implements CampaignRepository {
   async updateDraft(id: number, changes: DraftChanges): Promise<CampaignTransition> {
     const fields: Row = {};
     if (changes.subject !== undefined) fields.subject = changes.subject;
+    if (changes.preheader !== undefined) fields.preheader = changes.preheader;
     if (changes.articleIds !== undefined) fields.articleIds = JSON.stringify(changes.articleIds);
     const r = await UPDATE_DRAFT.run(
       this.redis,
@@ -364,6 +372,7 @@ function toCampaign(r: Row): Campaign {
     id: n('id'),
     status: r.status as CampaignStatus,
     subject: r.subject,
+    preheader: r.preheader || undefined,
     // Every campaign names one: those from before newsletters got the default's slug in migration 1.
     newsletter: r.newsletter,
     articleIds: JSON.parse(r.articleIds ?? '[]') as number[],

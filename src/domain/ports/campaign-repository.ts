@@ -29,6 +29,8 @@ export type CampaignTransition = { ok: true } | { ok: false; current: CampaignSt
 /** What an edit of a draft may change; the article ids are in the newsletter's order. */
 export interface DraftChanges {
   subject?: string;
+  /** The empty string clears it: the template's first line goes back to the headlines. */
+  preheader?: string;
   articleIds?: number[];
 }
 
@@ -49,7 +51,13 @@ export interface DraftSnapshot {
  */
 export interface CampaignRepository {
   /** A new draft with zero counters. */
-  create(input: { subject: string; newsletter: string; articleIds: number[]; now: string }): Promise<Campaign>;
+  create(input: {
+    subject: string;
+    preheader?: string;
+    newsletter: string;
+    articleIds: number[];
+    now: string;
+  }): Promise<Campaign>;
   get(id: number): Promise<Campaign | null>;
   status(id: number): Promise<CampaignStatus | null>;
   /** Newest first, at most `limit` (default 50). */
