@@ -29,6 +29,10 @@ import { DEFAULT_SCRYPT_COST, PasswordHasher } from './domain/password-hasher';
 import { Sessions } from './domain/sessions';
 import { dashboardSection } from './http/console/dashboard';
 import { consoleRoutes } from './http/console/routes';
+import { newslettersSection } from './http/console/newsletters';
+import { composeSection } from './http/console/compose';
+import { audienceSection } from './http/console/audience';
+import { auditSection } from './http/console/audit';
 import { adminAccess, sessionCookieName } from './http/admin-auth';
 import { adminOperatorRoutes } from './http/admin-operator-routes';
 import { sessionRoutes } from './http/session-routes';
@@ -364,7 +368,13 @@ export function buildContainer(input: ContainerInput) {
       sessions,
       cookieName,
       siteName: config.siteName,
-      sections: [dashboardSection({ audience, siteName: config.siteName })],
+      sections: [
+        dashboardSection({ audience, siteName: config.siteName }),
+        newslettersSection({ newsletters, digests, audience, siteName: config.siteName }),
+        composeSection({ newsletters, articles, audience, siteName: config.siteName }),
+        audienceSection({ audience, subscriptions, newsletters, siteName: config.siteName }),
+        auditSection({ audit, siteName: config.siteName }),
+      ],
     }),
     trustProxy: config.trustProxy,
     https,

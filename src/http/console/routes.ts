@@ -32,7 +32,8 @@ export interface ConsoleRoutesOptions {
 const ASSET_DIR = join(__dirname, 'assets');
 const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 const ASSETS = new Map<string, { type: string; body: Buffer }>();
-for (const name of ['api.js', 'console.css'])
+// The scripts of the newsletters, compose and audience pages are listed here with the frame's own files.
+for (const name of ['api.js', 'console.css', 'newsletter-form.js', 'compose.js', 'person.js'])
   ASSETS.set(name, { type: TYPES[name.slice(name.lastIndexOf('.'))], body: readFileSync(join(ASSET_DIR, name)) });
 
 /** Adds a file to the console's assets (a section's script, a chart library from node_modules). */
@@ -59,6 +60,8 @@ export function consoleRoutes(opts: ConsoleRoutesOptions): Router {
 
   const pages = Router();
   pages.use(async (req: Request, res: Response, next: NextFunction) => {
+    // The router is mounted at the root: a request outside /admin (the public pages, /assets/site.css) is not ours.
+    if (req.path !== '/admin' && !req.path.startsWith('/admin/')) return next('router');
     const id = readCookie(req, opts.cookieName);
     const session = id ? await opts.sessions.resolve(id) : null;
     if (!session) return res.redirect(303, '/admin/sign-in');
