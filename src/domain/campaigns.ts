@@ -454,7 +454,12 @@ export class Campaigns {
     // delete that landed in between wins whole, and nothing of this send is left behind.
     const moved = await this.deps.campaigns.startSending(
       id,
-      { subject: campaign.subject, articleIds: campaign.articleIds, scheduledAt: scheduled?.scheduledAt },
+      {
+        subject: campaign.subject,
+        preheader: campaign.preheader,
+        articleIds: campaign.articleIds,
+        scheduledAt: scheduled?.scheduledAt,
+      },
       { subject: campaign.subject, ...rendered },
       { startedAt: this.now(), maxSubscriberId, total, startedLateBySeconds: scheduled?.startedLateBySeconds },
     );

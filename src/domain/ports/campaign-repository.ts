@@ -37,6 +37,7 @@ export interface DraftChanges {
 /** The draft as the sender read and rendered it: the start of a send goes ahead only while it still is so. */
 export interface DraftSnapshot {
   subject: string;
+  preheader?: string;
   articleIds: number[];
   /**
    * For a scheduled send: the time the draft must still be scheduled for. A reschedule or unschedule that landed
