@@ -31,6 +31,10 @@ import { dashboardSection } from './http/console/dashboard';
 import { campaignsSection } from './http/console/campaigns';
 import { campaignEventRoutes } from './http/campaign-events';
 import { consoleRoutes } from './http/console/routes';
+import { newslettersSection } from './http/console/newsletters';
+import { composeSection } from './http/console/compose';
+import { audienceSection } from './http/console/audience';
+import { auditSection } from './http/console/audit';
 import { adminAccess, sessionCookieName } from './http/admin-auth';
 import { adminOperatorRoutes } from './http/admin-operator-routes';
 import { sessionRoutes } from './http/session-routes';
@@ -396,6 +400,10 @@ export function buildContainer(input: ContainerInput) {
           siteName: config.siteName,
         }),
         campaignsSection({ campaigns, timeline: activity, siteName: config.siteName }),
+        newslettersSection({ newsletters, digests, audience, siteName: config.siteName }),
+        composeSection({ newsletters, articles, audience, siteName: config.siteName }),
+        audienceSection({ audience, subscriptions, newsletters, siteName: config.siteName }),
+        auditSection({ audit, siteName: config.siteName }),
       ],
     }),
     trustProxy: config.trustProxy,

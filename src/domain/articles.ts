@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Article, ArticleStatusFilter } from './article';
 import { sanitiseArticleHtml, summaryFrom } from './article-html';
 import { NotFoundError } from './errors';
+import type { Newsletter } from './newsletter';
 import type { ArticleListener } from './ports/article-listener';
 import type { ArticleRepository } from './ports/article-repository';
 import type { Clock } from './ports/clock';
@@ -165,6 +166,11 @@ export class Articles {
   /** Articles not yet in a sent campaign, newest first: what a campaign with no explicit articles will carry. */
   listNew(limit = 100): Promise<Article[]> {
     return this.deps.store.listNew(limit);
+  }
+
+  /** The articles new in one newsletter (its categories applied), newest first: what the composer offers. */
+  listNewIn(newsletter: Pick<Newsletter, 'slug' | 'categories'>, limit = 50): Promise<Article[]> {
+    return this.deps.store.listNewIn(newsletter.slug, { categories: newsletter.categories, limit });
   }
 
   /** A listing from untrusted query values: `status` new (default) or all, `limit` 1-500 (default 100). */

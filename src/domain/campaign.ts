@@ -18,6 +18,8 @@ export interface Campaign {
   id: number;
   status: CampaignStatus;
   subject: string;
+  /** The mail's visible first line, shown by mail apps beside the subject; without it, the headlines. */
+  preheader?: string;
   /** Slug of the newsletter the campaign belongs to: its readers get it. */
   newsletter: string;
   articleIds: number[];

@@ -58,6 +58,12 @@ const subjectSchema = z
   .min(1)
   .max(200)
   .refine((s) => !/[\r\n\0]/.test(s), 'must be one line');
+// Empty means "none": an edit clears it with "", and the first line goes back to the issue's headlines.
+const preheaderSchema = z
+  .string()
+  .trim()
+  .max(150)
+  .refine((s) => !/[\r\n\0]/.test(s), 'must be one line');
 const articleIdsSchema = z
   .array(z.number().int().positive())
   .min(1)
@@ -67,6 +73,7 @@ const articleIdsSchema = z
 
 const createSchema = z.strictObject({
   subject: subjectSchema.optional(),
+  preheader: preheaderSchema.optional(),
   articleIds: articleIdsSchema.optional(),
   /** Send articles that already went out in another campaign (refused with article_already_sent otherwise). */
   allowResend: z.boolean().optional(),
@@ -77,10 +84,14 @@ const createSchema = z.strictObject({
 const editSchema = z
   .strictObject({
     subject: subjectSchema.optional(),
+    preheader: preheaderSchema.optional(),
     articleIds: articleIdsSchema.optional(),
     allowResend: z.boolean().optional(),
   })
-  .refine((e) => e.subject !== undefined || e.articleIds !== undefined, 'give a subject, articleIds or both');
+  .refine(
+    (e) => e.subject !== undefined || e.preheader !== undefined || e.articleIds !== undefined,
+    'give a subject, preheader, articleIds or a mix',
+  );
 
 /**
  * A schedule may name a time this many ms in the past: the operator's "now" reaches the server a moment late, and
@@ -187,7 +198,7 @@ export class Campaigns {
    * warning.
    */
   async create(input: unknown): Promise<DraftReport> {
-    const { subject, articleIds, allowResend, newsletter: slug } = parse(createSchema, input);
+    const { subject, preheader, articleIds, allowResend, newsletter: slug } = parse(createSchema, input);
     const newsletter = await this.deps.newsletters.resolve(slug);
     let articles: Article[];
     if (articleIds) {
@@ -205,9 +216,10 @@ export class Campaigns {
     const warnings = await this.checkReuse(articles, newsletter, undefined, allowResend);
     const title = subject ?? articles[0].title.slice(0, 200);
     // The id is not known before the campaign exists; the web version's link differs by a few digits, at most.
-    await this.renderWithinLimit(title, articles, this.deps.links.webVersion(0));
+    await this.renderWithinLimit({ subject: title, preheader }, articles, this.deps.links.webVersion(0));
     const campaign = await this.deps.campaigns.create({
       subject: title,
+      preheader: preheader || undefined,
       newsletter,
       articleIds: articles.map((a) => a.id),
       now: this.now(),
@@ -225,7 +237,7 @@ export class Campaigns {
    * happens only while the campaign is still a draft, so a send that started meanwhile keeps what it read.
    */
   async edit(id: number, input: unknown): Promise<DraftReport> {
-    const { subject, articleIds, allowResend } = parse(editSchema, input);
+    const { subject, preheader, articleIds, allowResend } = parse(editSchema, input);
     const campaign = await this.load(id);
     if (campaign.status !== 'draft') throw notADraft(id, campaign.status, 'edited');
     let warnings: CampaignWarning[] = [];
@@ -234,8 +246,12 @@ export class Campaigns {
       : await this.deps.articles.getMany(campaign.articleIds);
     // A subject-only edit leaves the articles as the operator accepted them when the draft was made.
     if (articleIds) warnings = await this.checkReuse(articles, campaign.newsletter, id, allowResend);
-    await this.renderWithinLimit(subject ?? campaign.subject, articles, this.deps.links.webVersion(id));
-    const edited = await this.deps.campaigns.updateDraft(id, { subject, articleIds });
+    await this.renderWithinLimit(
+      { subject: subject ?? campaign.subject, preheader: preheader ?? campaign.preheader },
+      articles,
+      this.deps.links.webVersion(id),
+    );
+    const edited = await this.deps.campaigns.updateDraft(id, { subject, preheader, articleIds });
     if (!edited.ok) {
       if (edited.current === null) throw new NotFoundError(`No campaign ${id}`);
       throw notADraft(id, edited.current, 'edited');
@@ -431,14 +447,19 @@ export class Campaigns {
       throw new ConflictError('invalid_state', `Campaign ${id} is ${campaign.status}; only a draft can be sent`);
     const articles = await this.deps.articles.getMany(campaign.articleIds);
     // Checked again at send: the templates or the articles may have changed since the draft was made.
-    const rendered = await this.renderWithinLimit(campaign.subject, articles, this.deps.links.webVersion(id));
+    const rendered = await this.renderWithinLimit(campaign, articles, this.deps.links.webVersion(id));
     const maxSubscriberId = await this.deps.subscribers.lastId();
     const total = await this.deps.subscribers.countMembers(campaign.newsletter, maxSubscriberId);
     // The content and the status go in together, and only if the draft is still the one rendered: an edit or a
     // delete that landed in between wins whole, and nothing of this send is left behind.
     const moved = await this.deps.campaigns.startSending(
       id,
-      { subject: campaign.subject, articleIds: campaign.articleIds, scheduledAt: scheduled?.scheduledAt },
+      {
+        subject: campaign.subject,
+        preheader: campaign.preheader,
+        articleIds: campaign.articleIds,
+        scheduledAt: scheduled?.scheduledAt,
+      },
       { subject: campaign.subject, ...rendered },
       { startedAt: this.now(), maxSubscriberId, total, startedLateBySeconds: scheduled?.startedLateBySeconds },
     );
@@ -549,7 +570,12 @@ export class Campaigns {
   private async render(campaign: Campaign): Promise<CampaignContent> {
     const articles = await this.deps.articles.getMany(campaign.articleIds);
     const webVersionUrl = this.deps.links.webVersion(campaign.id);
-    const rendered = await this.deps.renderer.render({ subject: campaign.subject, articles, webVersionUrl });
+    const rendered = await this.deps.renderer.render({
+      subject: campaign.subject,
+      preheader: campaign.preheader,
+      articles,
+      webVersionUrl,
+    });
     return { subject: campaign.subject, ...rendered };
   }
 
@@ -558,12 +584,17 @@ export class Campaigns {
    * many of its articles, in order, would fit (found by rendering shorter newsletters: only on this failure path).
    */
   private async renderWithinLimit(
-    subject: string,
+    { subject, preheader }: { subject: string; preheader?: string },
     articles: Article[],
     webVersionUrl: string,
   ): Promise<RenderedNewsletter> {
     const size = async (n: number) => {
-      const rendered = await this.deps.renderer.render({ subject, articles: articles.slice(0, n), webVersionUrl });
+      const rendered = await this.deps.renderer.render({
+        subject,
+        preheader,
+        articles: articles.slice(0, n),
+        webVersionUrl,
+      });
       return { rendered, bytes: byteLength(rendered.html) };
     };
     const whole = await size(articles.length);

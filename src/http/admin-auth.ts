@@ -133,11 +133,11 @@ export function requireCsrf(opts: Pick<AdminAccessOptions, 'publicOrigin'>): Req
 export function sameSite(req: Request, publicOrigin: string): boolean {
   const site = req.get('sec-fetch-site');
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
-  // A browser's own word: under helmet's Referrer-Policy no-referrer, Chromium sends `Origin: null` with a
-  // same-origin form post (the sign-in and sign-out forms), which the comparison below would refuse.
-  if (site === 'same-origin') return true;
   const origin = req.get('origin');
   if (origin === undefined) return true;
+  // Helmet's Referrer-Policy: no-referrer makes a browser send "Origin: null" with a form post (sign-in, sign-out).
+  // Sec-Fetch-Site is set by the browser alone (no page can forge it), so with it saying same-origin that is us.
+  if (origin === 'null' && site === 'same-origin') return true;
   return origin === publicOrigin || origin === `${req.protocol}://${req.get('host')}`;
 }
 

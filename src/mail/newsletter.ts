@@ -39,7 +39,7 @@ export class MjmlNewsletterRenderer implements NewsletterRenderer {
       'newsletter',
       {
         subject: input.subject,
-        preheader: preheaderOf(input.articles, input.subject),
+        preheader: input.preheader || preheaderOf(input.articles, input.subject),
         reason: `You get this because you subscribed to ${siteName}.`,
         // Each reader's link is signed for this newsletter only (Links.unsubscribe with its slug).
         unsubscribe_label: 'Unsubscribe from this newsletter',

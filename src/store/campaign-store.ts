@@ -74,22 +74,22 @@ return 'ok'
 `);
 
 /**
- * Starts a send: only while the campaign is a draft with the subject and article ids the sender rendered (and, when
+ * Starts a send: only while the campaign is a draft with the subject, preheader and article ids the sender rendered (and, when
  * ARGV[6] is not empty, still scheduled for that time), stores the content and moves the status to sending with the
  * field/value pairs after it. The schedule is cleared: a draft sent by hand must not go out again at its time.
  * Returns 'ok', or the status found (false: none); a draft edited or rescheduled since answers 'draft'.
  * KEYS: campaign, content. ARGV: subject, article ids (JSON as stored), content subject, html, text, expected
- * scheduledAt or '', field/value...
+ * scheduledAt or '', preheader or '', field/value...
  */
 const START_SENDING = new LuaScript(`
-local c = redis.call('HMGET', KEYS[1], 'status', 'subject', 'articleIds', 'scheduledAt')
+local c = redis.call('HMGET', KEYS[1], 'status', 'subject', 'articleIds', 'scheduledAt', 'preheader')
 if not c[1] then return false end
-if c[1] ~= 'draft' or c[2] ~= ARGV[1] or c[3] ~= ARGV[2] then return c[1] end
+if c[1] ~= 'draft' or c[2] ~= ARGV[1] or c[3] ~= ARGV[2] or (c[5] or '') ~= ARGV[7] then return c[1] end
 if ARGV[6] ~= '' and c[4] ~= ARGV[6] then return c[1] end
 redis.call('HSET', KEYS[2], 'subject', ARGV[3], 'html', ARGV[4], 'text', ARGV[5])
 redis.call('HSET', KEYS[1], 'status', 'sending')
 redis.call('HDEL', KEYS[1], 'scheduledAt')
-if #ARGV > 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
+if #ARGV > 7 then redis.call('HSET', KEYS[1], unpack(ARGV, 8)) end
 return 'ok'
 `);
 
@@ -163,12 +163,19 @@ export class CampaignStore implements CampaignRepository {
     return this.deps.keys;
   }
 
-  async create(input: { subject: string; newsletter: string; articleIds: number[]; now: string }): Promise<Campaign> {
+  async create(input: {
+    subject: string;
+    preheader?: string;
+    newsletter: string;
+    articleIds: number[];
+    now: string;
+  }): Promise<Campaign> {
     const id = await this.redis.incr(this.keys.campaignSeq());
     const row: Row = {
       id: String(id),
       status: 'draft',
       subject: input.subject,
+      ...(input.preheader ? { preheader: input.preheader } : {}),
       newsletter: input.newsletter,
       articleIds: JSON.stringify(input.articleIds),
       createdAt: input.now,
@@ -220,6 +227,7 @@ export class CampaignStore implements CampaignRepository {
   async updateDraft(id: number, changes: DraftChanges): Promise<CampaignTransition> {
     const fields: Row = {};
     if (changes.subject !== undefined) fields.subject = changes.subject;
+    if (changes.preheader !== undefined) fields.preheader = changes.preheader;
     if (changes.articleIds !== undefined) fields.articleIds = JSON.stringify(changes.articleIds);
     const r = await UPDATE_DRAFT.run(
       this.redis,
@@ -267,6 +275,7 @@ export class CampaignStore implements CampaignRepository {
         content.html,
         content.text,
         draft.scheduledAt ?? '',
+        draft.preheader ?? '',
         // A rate baseline needs the counters read inside a script; a send starts from zero, so it has none.
         ...changeFields({ ...changes, rateBaseline: false }),
       ],
@@ -364,6 +373,7 @@ function toCampaign(r: Row): Campaign {
     id: n('id'),
     status: r.status as CampaignStatus,
     subject: r.subject,
+    preheader: r.preheader || undefined,
     // Every campaign names one: those from before newsletters got the default's slug in migration 1.
     newsletter: r.newsletter,
     articleIds: JSON.parse(r.articleIds ?? '[]') as number[],

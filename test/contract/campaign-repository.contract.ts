@@ -182,12 +182,12 @@ export function campaignRepositoryContract(
         const created = await draft();
         const read = { subject: created.subject, articleIds: created.articleIds };
         const changes = { startedAt: time(1), maxSubscriberId: 30, total: 25 };
-        for (const edit of [{ subject: 'Edited' }, { articleIds: [1, 2, 3] }]) {
+        for (const edit of [{ subject: 'Edited' }, { articleIds: [1, 2, 3] }, { preheader: 'A new first line' }]) {
           expect(await repo.updateDraft(created.id, edit)).toEqual({ ok: true });
           expect(await repo.startSending(created.id, read, content, changes)).toEqual({ ok: false, current: 'draft' });
           expect(await repo.get(created.id)).toEqual({ ...created, ...edit });
           expect(await repo.content(created.id)).toBeNull();
-          expect(await repo.updateDraft(created.id, read)).toEqual({ ok: true });
+          expect(await repo.updateDraft(created.id, { ...read, preheader: '' })).toEqual({ ok: true });
         }
       });
 

@@ -174,6 +174,58 @@ describe('editing a draft', () => {
   });
 });
 
+describe('the preheader', () => {
+  test('a draft with a preheader shows it as the first line instead of the headlines, in the preview and the sent mail', async () => {
+    const [a, b] = await articles(2);
+    const draft = await create({
+      articleIds: [a.id, b.id],
+      subject: 'Preheader issue',
+      preheader: '  Our pick of the week  ',
+    });
+    expect(draft).toMatchObject({ preheader: 'Our pick of the week' });
+    const html = await (await admin('GET', `/campaigns/${draft.id}/preview`)).text();
+    expect(html).toContain('Our pick of the week');
+    expect(html).not.toContain('In this issue:');
+
+    expect((await admin('POST', `/campaigns/${draft.id}/send`)).status).toBe(202);
+    await waitUntilSent(draft.id);
+    const sent = await sentHtml('Preheader issue');
+    expect(sent).toContain('Our pick of the week');
+    expect(sent).not.toContain('In this issue:');
+  });
+
+  test('an edit sets, changes and clears it (empty string: back to the headlines)', async () => {
+    const [a] = await articles(1);
+    const draft = await create({ articleIds: [a.id] });
+    expect(draft).not.toHaveProperty('preheader');
+    const preview = async () => (await admin('GET', `/campaigns/${draft.id}/preview`)).text();
+    expect(await preview()).toContain(`In this issue: ${a.title}`);
+
+    const set = await admin('PATCH', `/campaigns/${draft.id}`, { preheader: 'A quiet week' });
+    expect(set.status).toBe(200);
+    expect(await set.json()).toMatchObject({ preheader: 'A quiet week', subject: draft.subject });
+    expect(await preview()).toContain('A quiet week');
+
+    const cleared = await admin('PATCH', `/campaigns/${draft.id}`, { preheader: '' });
+    expect(((await cleared.json()) as { preheader?: string }).preheader).toBeUndefined();
+    expect(await preview()).toContain(`In this issue: ${a.title}`);
+  });
+
+  test('refuses a preheader over 150 characters or of two lines, on create and edit', async () => {
+    const [a] = await articles(1);
+    const draft = await create({ articleIds: [a.id] });
+    for (const preheader of ['x'.repeat(151), 'two\nlines', 42]) {
+      const made = await admin('POST', '/campaigns', { articleIds: [a.id], preheader });
+      const edited = await admin('PATCH', `/campaigns/${draft.id}`, { preheader });
+      for (const res of [made, edited]) {
+        expect(res.status).toBe(422);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_campaign');
+      }
+    }
+    expect((await admin('PATCH', `/campaigns/${draft.id}`, { preheader: 'x'.repeat(150) })).status).toBe(200);
+  });
+});
+
 describe('deleting a draft', () => {
   test('answers 204, then the campaign is gone: 404, out of the list, no key left', async () => {
     const [a] = await articles(1);

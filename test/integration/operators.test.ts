@@ -407,6 +407,25 @@ describe('operators, roles, sessions and the audit log over HTTP', () => {
     expect(text).toMatch(/<span>chief\S* <span class="role">\(admin\)<\/span>[\s\S]*name="_csrf"/);
   });
 
+  test('a browser form post with "Origin: null" (Referrer-Policy no-referrer) signs in when Sec-Fetch-Site says same-origin, and only then', async () => {
+    const post = (headers: Record<string, string>) =>
+      fetch(url('/admin/sign-in'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'null', ...headers },
+        body: new URLSearchParams({ email: 'chief@ops.test', password: PASSWORD }).toString(),
+        redirect: 'manual',
+      });
+    expect((await post({ 'sec-fetch-site': 'same-origin' })).status).toBe(303);
+    expect((await post({ 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await post({})).status).toBe(403);
+  });
+
+  test('the console’s session gate leaves paths outside /admin alone: the public pages and their stylesheet', async () => {
+    const css = await fetch(url('/assets/site.css'), { redirect: 'manual' });
+    expect([css.status, css.headers.get('content-type')]).toEqual([200, expect.stringMatching(/^text\/css/)]);
+    expect((await fetch(url('/admin/audit'), { redirect: 'manual' })).status).toBe(303);
+  });
+
   test('sign-in is rate-limited per login: 429 with Retry-After, whatever the password', async () => {
     await addOperator('target@ops.test', 'viewer');
     const attempt = (password: string) =>

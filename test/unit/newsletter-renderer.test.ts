@@ -61,6 +61,18 @@ describe('MjmlNewsletterRenderer', () => {
     expect(line.length).toBeLessThanOrEqual(150);
   });
 
+  test('a preheader, when given, is the first line instead of the headlines, escaped', async () => {
+    const { html } = await renderer.render({
+      subject: 'S',
+      preheader: 'Tom & Jerry <b>return</b>',
+      articles: [article(1, { title: 'Only headline' })],
+      webVersionUrl: 'https://x.test/archive/1',
+    });
+    expect(html).toContain('Tom &#38; Jerry &#60;b&#62;return&#60;/b&#62;');
+    expect(html).not.toContain('<b>return');
+    expect(html).not.toContain('In this issue:');
+  });
+
   test('the web version keeps the articles and drops the reader, the unsubscribe link and the mail-only parts', async () => {
     const { html } = await renderer.render({
       subject: 'S',

@@ -29,12 +29,15 @@ export type CampaignTransition = { ok: true } | { ok: false; current: CampaignSt
 /** What an edit of a draft may change; the article ids are in the newsletter's order. */
 export interface DraftChanges {
   subject?: string;
+  /** The empty string clears it: the template's first line goes back to the headlines. */
+  preheader?: string;
   articleIds?: number[];
 }
 
 /** The draft as the sender read and rendered it: the start of a send goes ahead only while it still is so. */
 export interface DraftSnapshot {
   subject: string;
+  preheader?: string;
   articleIds: number[];
   /**
    * For a scheduled send: the time the draft must still be scheduled for. A reschedule or unschedule that landed
@@ -49,7 +52,13 @@ export interface DraftSnapshot {
  */
 export interface CampaignRepository {
   /** A new draft with zero counters. */
-  create(input: { subject: string; newsletter: string; articleIds: number[]; now: string }): Promise<Campaign>;
+  create(input: {
+    subject: string;
+    preheader?: string;
+    newsletter: string;
+    articleIds: number[];
+    now: string;
+  }): Promise<Campaign>;
   get(id: number): Promise<Campaign | null>;
   status(id: number): Promise<CampaignStatus | null>;
   /** Newest first, at most `limit` (default 50). */

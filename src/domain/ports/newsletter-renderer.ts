@@ -16,6 +16,8 @@ export interface ReaderValues {
 /** What a newsletter is made of. */
 export interface NewsletterInput {
   subject: string;
+  /** The visible first line; when absent, the template lists the headlines there. */
+  preheader?: string;
   articles: Article[];
   /** The public web version every copy links to ("View in browser"). */
   webVersionUrl: string;
