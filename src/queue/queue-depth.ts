@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { QueueHealth } from '../domain/ports/job-queues';
 
 /** Jobs a queue holds that no worker has taken yet. */
 export async function waitingJobs(queue: Queue): Promise<number> {
@@ -9,16 +10,6 @@ export async function waitingJobs(queue: Queue): Promise<number> {
 /** `waitingJobs` of each queue, by queue name. */
 export async function waitingByQueue(queues: Queue[]): Promise<Record<string, number>> {
   return Object.fromEntries(await Promise.all(queues.map(async (q) => [q.name, await waitingJobs(q)] as const)));
-}
-
-/** A queue's jobs by state and the workers connected to it, for the console's dashboard. */
-export interface QueueHealth {
-  name: string;
-  waiting: number;
-  active: number;
-  delayed: number;
-  failed: number;
-  workers: number;
 }
 
 /** `QueueHealth` of each queue: one getJobCounts and one CLIENT LIST (getWorkersCount) each. */

@@ -17,18 +17,8 @@ export class RateLimits implements SignupLimits {
   private readonly perAddress: RateLimiterRedis;
 
   constructor(deps: { redis: Redis; keys: Keys }, opts: RateLimitsOptions) {
-    this.perIp = new RateLimiterRedis({
-      storeClient: deps.redis,
-      keyPrefix: deps.keys.rateLimit('signup-ip'),
-      points: opts.signupsPerIp,
-      duration: 600,
-    });
-    this.perAddress = new RateLimiterRedis({
-      storeClient: deps.redis,
-      keyPrefix: deps.keys.rateLimit('confirm-mail'),
-      points: opts.confirmMailsPerAddressPerHour,
-      duration: 3600,
-    });
+    this.perIp = redisLimiter(deps, 'signup-ip', opts.signupsPerIp, 600);
+    this.perAddress = redisLimiter(deps, 'confirm-mail', opts.confirmMailsPerAddressPerHour, 3600);
   }
 
   async takeSignup(ip: string): Promise<number> {
@@ -40,7 +30,23 @@ export class RateLimits implements SignupLimits {
   }
 }
 
-async function take(limiter: RateLimiterRedis, key: string): Promise<number> {
+/** A limiter of `points` per `seconds` under the prefix's rate-limit key `name`, shared by every process. */
+export function redisLimiter(
+  deps: { redis: Redis; keys: Keys },
+  name: string,
+  points: number,
+  seconds: number,
+): RateLimiterRedis {
+  return new RateLimiterRedis({
+    storeClient: deps.redis,
+    keyPrefix: deps.keys.rateLimit(name),
+    points,
+    duration: seconds,
+  });
+}
+
+/** Takes one point: 0 when allowed, else the seconds to wait (at least 1). */
+export async function take(limiter: RateLimiterRedis, key: string): Promise<number> {
   try {
     await limiter.consume(key);
     return 0;

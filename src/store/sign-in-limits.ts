@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { SignInLimits } from '../domain/ports/rate-limits';
 import type { Keys } from './keys';
+import { redisLimiter, take } from './rate-limits';
 
 /** Options of `SignInRateLimits`. */
 export interface SignInRateLimitsOptions {
@@ -22,18 +23,8 @@ export class SignInRateLimits implements SignInLimits {
   private readonly perLogin: RateLimiterRedis;
 
   constructor(deps: { redis: Redis; keys: Keys }, opts: SignInRateLimitsOptions) {
-    this.perIp = new RateLimiterRedis({
-      storeClient: deps.redis,
-      keyPrefix: deps.keys.rateLimit('sign-in-ip'),
-      points: opts.perIp,
-      duration: WINDOW_SECONDS,
-    });
-    this.perLogin = new RateLimiterRedis({
-      storeClient: deps.redis,
-      keyPrefix: deps.keys.rateLimit('sign-in-login'),
-      points: opts.perLogin,
-      duration: WINDOW_SECONDS,
-    });
+    this.perIp = redisLimiter(deps, 'sign-in-ip', opts.perIp, WINDOW_SECONDS);
+    this.perLogin = redisLimiter(deps, 'sign-in-login', opts.perLogin, WINDOW_SECONDS);
   }
 
   async takeSignIn(ip: string, login: string): Promise<number> {
@@ -43,15 +34,5 @@ export class SignInRateLimits implements SignInLimits {
 
   async clearLogin(login: string): Promise<void> {
     await this.perLogin.delete(login);
-  }
-}
-
-async function take(limiter: RateLimiterRedis, key: string): Promise<number> {
-  try {
-    await limiter.consume(key);
-    return 0;
-  } catch (res) {
-    if (res instanceof RateLimiterRes) return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-    throw res;
   }
 }

@@ -38,3 +38,13 @@ export interface NewsletterJobs {
   /** Queues the alert of an article in a newsletter. Idempotent per (newsletter, article). */
   queueAlert(newsletter: string, articleId: number): Promise<void>;
 }
+
+/** A queue's jobs by state and the workers connected to it, as operators watch them. */
+export interface QueueHealth {
+  name: string;
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  workers: number;
+}

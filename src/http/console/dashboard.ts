@@ -5,19 +5,10 @@ import { campaignReport, type CampaignReport } from '../../domain/campaigns';
 import type { Campaign } from '../../domain/campaign';
 import type { DailyActivity, FeedPollLog } from '../../domain/ports/activity';
 import type { Clock } from '../../domain/ports/clock';
+import type { QueueHealth } from '../../domain/ports/job-queues';
 import type { Newsletter } from '../../domain/newsletter';
 import { escapeHtml as e } from '../../lib/html';
 import { addConsoleAsset, sendConsolePage } from './routes';
-
-/** A queue's jobs by state and its workers (built in src/queue/queue-depth.ts; only the shape is needed here). */
-export interface QueueHealthRow {
-  name: string;
-  waiting: number;
-  active: number;
-  delayed: number;
-  failed: number;
-  workers: number;
-}
 
 /** What the dashboard reads; every part is a read the API or a store already offers. */
 export interface DashboardDeps {
@@ -28,7 +19,7 @@ export interface DashboardDeps {
   newsletters: { list(): Promise<Newsletter[]> };
   /** The next slot of a digest's schedule, if it has one. */
   nextRunAt(newsletter: Newsletter): string | undefined;
-  queueHealth(): Promise<QueueHealthRow[]>;
+  queueHealth(): Promise<QueueHealth[]>;
   feedPolls: FeedPollLog;
   /** The feed the workers poll (FEED_URL), if any. */
   feedUrl?: string;
