@@ -255,7 +255,7 @@ describe('operator CLI', () => {
   test('campaign create, then preview writes an HTML file with the article in it and prints its path', async () => {
     const [unknown, created] = await Promise.all([
       cli(env, ['campaign', 'create', '--newsletter', 'monthly']),
-      cli(env, ['campaign', 'create', '--subject', 'Today at the Gazette']),
+      cli(env, ['campaign', 'create', '--subject', 'Today at the Gazette', '--preheader', 'Rights, rates and more']),
     ]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('error: newsletter "monthly" does not exist');
@@ -263,6 +263,7 @@ describe('operator CLI', () => {
     const m = /^created campaign (\d+) \(draft\) in news with 2 articles: Today at the Gazette$/m.exec(created.stdout);
     expect(m).not.toBeNull();
     campaignId = Number(m![1]);
+    expect((await app.container.campaigns.get(campaignId)).preheader).toBe('Rights, rates and more');
 
     const out = join(dataDir, 'preview.html');
     // Without --out the file goes to a new temporary folder, never into the working directory.

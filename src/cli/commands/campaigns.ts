@@ -29,15 +29,19 @@ function printWarnings(warnings: CampaignWarning[]): void {
   for (const w of warnings) err(`warning: ${w.message}`);
 }
 
+const PREHEADER_HELP =
+  'The line mail apps show beside the subject (one line, at most 150 characters; default: the headlines)';
+
 const campaignCreate = command<{
   subject?: string;
+  preheader?: string;
   articleIds?: number[];
   newsletter?: string;
   allowResend?: boolean;
 }>({
   group: 'campaign',
   name: 'create',
-  synopsis: '[--newsletter slug] [--subject S] [--articles 1,2,3] [--allow-resend]',
+  synopsis: '[--newsletter slug] [--subject S] [--preheader P] [--articles 1,2,3] [--allow-resend]',
   summary: 'Create a draft campaign from new articles',
   details: [
     'With no --articles, the campaign carries every article new in its newsletter (in its categories, when it has ' +
@@ -49,12 +53,14 @@ const campaignCreate = command<{
   options: {
     newsletter: { type: 'string', value: 'slug', help: 'The newsletter it belongs to (default: the default one)' },
     subject: { type: 'string', value: 'S', help: 'Subject line' },
+    preheader: { type: 'string', value: 'P', help: PREHEADER_HELP },
     articles: { type: 'string', value: '1,2,3', help: 'Article ids, in the order to show them' },
     'allow-resend': { type: 'boolean', help: ALLOW_RESEND_HELP },
   },
   parse(values) {
     return {
       subject: str(values, 'subject'),
+      preheader: str(values, 'preheader'),
       articleIds: articleList(values, 'campaign create'),
       newsletter: str(values, 'newsletter'),
       ...(values['allow-resend'] ? { allowResend: true } : {}),
@@ -72,11 +78,17 @@ const campaignCreate = command<{
   },
 });
 
-const campaignEdit = command<{ id: number; subject?: string; articleIds?: number[]; allowResend?: boolean }>({
+const campaignEdit = command<{
+  id: number;
+  subject?: string;
+  preheader?: string;
+  articleIds?: number[];
+  allowResend?: boolean;
+}>({
   group: 'campaign',
   name: 'edit',
-  synopsis: '<id> [--subject S] [--articles 3,1,2] [--allow-resend]',
-  summary: "Change a draft's subject, articles or their order",
+  synopsis: '<id> [--subject S] [--preheader P] [--articles 3,1,2] [--allow-resend]',
+  summary: "Change a draft's subject, preheader, articles or their order",
   details: [
     '--articles replaces the list: the newsletter shows them in the order given. Only a draft can be edited; ' +
       'the rules of campaign create about articles already sent apply to the articles given.',
@@ -84,6 +96,7 @@ const campaignEdit = command<{ id: number; subject?: string; articleIds?: number
   positionals: [{ name: 'id' }],
   options: {
     subject: { type: 'string', value: 'S', help: 'New subject line' },
+    preheader: { type: 'string', value: 'P', help: `${PREHEADER_HELP}; "" clears it` },
     articles: { type: 'string', value: '3,1,2', help: 'Article ids, in the order to show them' },
     'allow-resend': { type: 'boolean', help: ALLOW_RESEND_HELP },
   },
@@ -92,11 +105,12 @@ const campaignEdit = command<{ id: number; subject?: string; articleIds?: number
     const edit = {
       id: campaignId(positionals),
       subject: str(values, 'subject'),
+      preheader: str(values, 'preheader'),
       articleIds: articleList(values, 'campaign edit'),
       ...(values['allow-resend'] ? { allowResend: true } : {}),
     };
-    if (edit.subject === undefined && edit.articleIds === undefined)
-      throw new UsageError('give --subject, --articles or both', 'campaign edit');
+    if (edit.subject === undefined && edit.preheader === undefined && edit.articleIds === undefined)
+      throw new UsageError('give --subject, --preheader, --articles or a mix', 'campaign edit');
     return edit;
   },
   async run({ container }, { id, ...changes }) {
