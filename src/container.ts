@@ -30,6 +30,7 @@ import { Sessions } from './domain/sessions';
 import { dashboardSection } from './http/console/dashboard';
 import { campaignsSection } from './http/console/campaigns';
 import { campaignEventRoutes } from './http/campaign-events';
+import { operatorsSection } from './http/console/operators';
 import { consoleRoutes } from './http/console/routes';
 import { newslettersSection } from './http/console/newsletters';
 import { composeSection } from './http/console/compose';
@@ -404,6 +405,7 @@ export function buildContainer(input: ContainerInput) {
         composeSection({ newsletters, articles, audience, siteName: config.siteName }),
         audienceSection({ audience, subscriptions, newsletters, siteName: config.siteName }),
         auditSection({ audit, siteName: config.siteName }),
+        operatorsSection({ operators, siteName: config.siteName }),
       ],
     }),
     trustProxy: config.trustProxy,

@@ -17,6 +17,7 @@ export const SECTIONS = [
   { id: 'campaigns', path: '/admin/campaigns', label: 'Campaigns', least: 'viewer' },
   { id: 'audience', path: '/admin/audience', label: 'Audience', least: 'viewer' },
   { id: 'audit', path: '/admin/audit', label: 'Audit log', least: 'viewer' },
+  { id: 'operators', path: '/admin/operators', label: 'Operators', least: 'admin' },
 ] as const satisfies readonly { id: string; path: string; label: string; least: Role }[];
 
 export type SectionId = (typeof SECTIONS)[number]['id'];

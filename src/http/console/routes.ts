@@ -32,8 +32,8 @@ export interface ConsoleRoutesOptions {
 const ASSET_DIR = join(__dirname, 'assets');
 const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 const ASSETS = new Map<string, { type: string; body: Buffer }>();
-// The scripts of the newsletters, compose and audience pages are listed here with the frame's own files.
-for (const name of ['api.js', 'console.css', 'newsletter-form.js', 'compose.js', 'person.js'])
+// The scripts of the newsletters, compose, audience and operators pages are listed here with the frame's own files.
+for (const name of ['api.js', 'console.css', 'newsletter-form.js', 'compose.js', 'person.js', 'operators.js'])
   ASSETS.set(name, { type: TYPES[name.slice(name.lastIndexOf('.'))], body: readFileSync(join(ASSET_DIR, name)) });
 
 /** Adds a file to the console's assets (a section's script, a chart library from node_modules). */
