@@ -6,9 +6,16 @@ import { seedArticles, seedSubscribers } from '../support/seed';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { deliveriesSettled, eventually, startTestApp, type TestApp } from '../support/test-app';
 
-/** Screenshots of every screen, kept out of git (.gitignore); two of them are copied to docs/ for the README. */
+/**
+ * Screenshots of every screen, kept out of git (.gitignore). With UPDATE_DOCS_SCREENSHOTS=1 two of them are also
+ * copied to docs/ for the README; a plain test run leaves the committed files alone.
+ */
 const SHOTS = join(__dirname, '..', 'artifacts', 'screenshots');
 const DOCS = join(__dirname, '..', '..', 'docs');
+const toDocs = async (shotPath: Promise<string>, name: string) => {
+  const path = await shotPath;
+  if (process.env.UPDATE_DOCS_SCREENSHOTS === '1') copyFileSync(path, join(DOCS, name));
+};
 const READERS = 150;
 const PASSWORD = 'correct horse battery staple';
 
@@ -127,7 +134,7 @@ describe('the console dashboard and campaign view in a real browser', () => {
       .waitFor();
     expect(await page.getByRole('heading', { name: 'Feed' }).count()).toBe(1);
     expect(page.errors).toEqual([]);
-    copyFileSync(await shot(page, 'dashboard'), join(DOCS, 'console-dashboard.png'));
+    await toDocs(shot(page, 'dashboard'), 'console-dashboard.png');
 
     const phone = await signIn('vi@gazette.test', 375);
     await phone.locator('#activity-chart canvas').first().waitFor();
@@ -181,7 +188,7 @@ describe('the console dashboard and campaign view in a real browser', () => {
     expect(await page.getByRole('button', { name: 'Pause' }).isVisible()).toBe(false);
     await page.locator('#minute-chart canvas').first().waitFor();
     expect(page.errors).toEqual([]);
-    copyFileSync(await shot(page, 'campaign-done'), join(DOCS, 'console-campaign.png'));
+    await toDocs(shot(page, 'campaign-done'), 'console-campaign.png');
     await phone.reload();
     await phone.locator('#c-status', { hasText: /^sent$/ }).waitFor();
     await shot(phone, 'campaign-done');
