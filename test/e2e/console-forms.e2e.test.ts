@@ -1,6 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
+import {
+  expectEveryFieldLabelled as everyFieldLabelled,
+  shootBothWidths,
+  signInThroughPage,
+} from '../support/console-pages';
 import { launchBrowser, PageOpener, type WatchedPage } from '../support/browser';
 import { seedAddresses, seedLongArticles } from '../support/seed';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
@@ -17,6 +22,8 @@ let sink: SmtpSink;
 let app: TestApp;
 let browser: Browser;
 const pages = new PageOpener(() => browser);
+const signIn = (email: string, width = 1200) => signInThroughPage(pages, app.base, email, PASSWORD, width);
+const shoot = (page: WatchedPage, name: string) => shootBothWidths(page, SHOTS, name, 1200);
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -35,41 +42,6 @@ afterAll(async () => {
 afterEach(async () => {
   await pages.closeAll();
 });
-
-/** A fresh browser context signed in through the sign-in page. */
-async function signIn(email: string, width = 1200): Promise<WatchedPage> {
-  const page = await pages.open({ viewport: { width, height: 900 } });
-  await page.goto(`${app.base}/admin/sign-in`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${app.base}/admin`);
-  return page;
-}
-
-/** Saves the screen at desktop and phone width, and checks the phone width has no page-level sideways scroll. */
-async function shoot(page: WatchedPage, name: string): Promise<void> {
-  await page.setViewportSize({ width: 1200, height: 900 });
-  await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize({ width: 375, height: 812 });
-  await page.screenshot({ path: join(SHOTS, `${name}-375.png`), fullPage: true });
-  const layout = await page.evaluate(() => ({
-    scrollWidth: document.documentElement.scrollWidth,
-    clientWidth: document.documentElement.clientWidth,
-  }));
-  expect([name, layout.scrollWidth]).toEqual([name, layout.clientWidth]);
-  await page.setViewportSize({ width: 1200, height: 900 });
-}
-
-/** Every input, select and textarea on the page has a label (its accessible name is not empty). */
-async function everyFieldLabelled(page: WatchedPage): Promise<void> {
-  const unlabelled = await page.evaluate(() =>
-    Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
-      .filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label'))
-      .map((el) => el.outerHTML),
-  );
-  expect(unlabelled).toEqual([]);
-}
 
 /**
  * Clicks a button after scrolling it into view. Playwright's own scroll-then-click missed buttons below the preview

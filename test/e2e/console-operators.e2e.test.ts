@@ -1,6 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
+import {
+  expectEveryFieldLabelled as everyFieldLabelled,
+  shootBothWidths,
+  signInThroughPage,
+  submitSignIn,
+} from '../support/console-pages';
 import { launchBrowser, PageOpener, type WatchedPage } from '../support/browser';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -16,6 +22,9 @@ let sink: SmtpSink;
 let app: TestApp;
 let browser: Browser;
 const pages = new PageOpener(() => browser);
+const trySignIn = (email: string, password: string) => submitSignIn(pages, app.base, email, password);
+const signIn = (email: string, password = PASSWORD) => signInThroughPage(pages, app.base, email, password);
+const shoot = (page: WatchedPage, name: string) => shootBothWidths(page, SHOTS, name);
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -33,49 +42,6 @@ afterAll(async () => {
 afterEach(async () => {
   await pages.closeAll();
 });
-
-/** Submits the sign-in page in a fresh browser context; answers the sign-in's HTTP status and the page. */
-async function trySignIn(email: string, password: string): Promise<{ status: number; page: WatchedPage }> {
-  const page = await pages.open({ viewport: { width: 1280, height: 900 } });
-  await page.goto(`${app.base}/admin/sign-in`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  const [response] = await Promise.all([
-    page.waitForResponse((r) => r.url().endsWith('/admin/sign-in') && r.request().method() === 'POST'),
-    page.getByRole('button', { name: 'Sign in' }).click(),
-  ]);
-  return { status: response.status(), page };
-}
-
-async function signIn(email: string, password = PASSWORD): Promise<WatchedPage> {
-  const { page } = await trySignIn(email, password);
-  await page.waitForURL(`${app.base}/admin`);
-  return page;
-}
-
-/** Saves the screen at desktop and phone width, and checks the phone width has no page-level sideways scroll. */
-async function shoot(page: WatchedPage, name: string): Promise<void> {
-  await page.setViewportSize({ width: 1280, height: 900 });
-  await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize({ width: 375, height: 812 });
-  await page.screenshot({ path: join(SHOTS, `${name}-375.png`), fullPage: true });
-  const layout = await page.evaluate(() => ({
-    scrollWidth: document.documentElement.scrollWidth,
-    clientWidth: document.documentElement.clientWidth,
-  }));
-  expect([name, layout.scrollWidth]).toEqual([name, layout.clientWidth]);
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
-
-/** Every input and select on the page has a label (its accessible name is not empty). */
-async function everyFieldLabelled(page: WatchedPage): Promise<void> {
-  const unlabelled = await page.evaluate(() =>
-    Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
-      .filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label'))
-      .map((el) => el.outerHTML),
-  );
-  expect(unlabelled).toEqual([]);
-}
 
 const status = (page: WatchedPage) => page.locator('#status');
 const rowOf = (page: WatchedPage, email: string) => page.locator(`#operators tbody tr[data-email="${email}"]`);
