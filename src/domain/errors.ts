@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'expired_token'
   | 'empty_body'
   | 'invalid_csv_header'
+  | 'invalid_csv'
   | 'feed_unreachable'
   | 'feed_invalid'
   | 'permanent_failure'

@@ -1,11 +1,15 @@
 import { isUtf8 } from 'node:buffer';
+import { parse } from 'csv-parse';
 import type { ConsentEvidence } from './subscriber';
 import { InvalidEmailError, normaliseEmail } from './email-address';
 import { DomainError } from './errors';
 
-/** A file that cannot be read as an import at all: empty, or a CSV header without the needed columns. */
+/**
+ * A file that cannot be read as an import (any more): empty, a CSV header without the needed columns, or a CSV whose
+ * structure breaks (invalid_csv: a record too long, a quote never closed).
+ */
 export class ImportFormatError extends DomainError {
-  constructor(code: 'empty_body' | 'invalid_csv_header', message: string) {
+  constructor(code: 'empty_body' | 'invalid_csv_header' | 'invalid_csv', message: string) {
     super(code, message);
   }
 }
@@ -110,108 +114,247 @@ export function ndjsonRecord(text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** One CSV record: its fields and the physical line it starts on (1-based; a quoted line break makes it span more). */
+export interface CsvRecord {
+  line: number;
+  /** The physical line it ends on: the progress count. */
+  endLine: number;
+  fields: string[];
+}
+
+/** The separators a CSV export uses: comma (RFC 4180), semicolon (Excel where the decimal mark is a comma), tab (TSV). */
+const SEPARATORS = [',', ';', '\t'] as const;
+
 /**
- * The fields of one CSV line (RFC 4180: comma-separated, fields optionally in double quotes, "" for a quote
- * inside quotes). Throws RowError.
- *
- * Why not csv-parse's streaming parser over the whole body: after a malformed quote its error recovery stays in
- * quoting state and swallows the good rows that follow (seen with csv-parse 7.0.3 and skip_records_with_error:
- * `a,"x"y` then good lines gave no records at all), and per-line calls of its sync API cost ~26 µs a line.
- * No imported value may contain a line break, so a valid record is exactly one physical line, and parsing line
- * by line keeps a broken line from touching its neighbours.
+ * The separator of a file, judged from its header line: the candidate that occurs most outside quotes; comma when
+ * none does (a one-column file). A header names columns, so it holds no commas inside names, unlike data rows.
  */
-export function csvFields(text: string): string[] {
-  const fields: string[] = [];
-  const n = text.length;
-  let i = 0;
-  for (;;) {
-    if (text.charCodeAt(i) === 0x22) {
-      let value = '';
-      let from = i + 1;
-      for (;;) {
-        const q = text.indexOf('"', from);
-        if (q === -1)
-          throw new RowError('a quoted field is not closed on this line (values must not contain line breaks)');
-        value += text.slice(from, q);
-        if (text.charCodeAt(q + 1) === 0x22) {
-          value += '"';
-          from = q + 2;
-          continue;
-        }
-        i = q + 1;
-        break;
-      }
-      fields.push(value);
-      if (i === n) return fields;
-      if (text.charCodeAt(i) !== 0x2c)
-        throw new RowError(`unexpected character after a closing quote in field ${fields.length}`);
-      i++;
-    } else {
-      const comma = text.indexOf(',', i);
-      const end = comma === -1 ? n : comma;
-      const value = text.slice(i, end);
-      if (value.includes('"'))
-        throw new RowError(
-          `a quote inside an unquoted field ${fields.length + 1} (quote the whole field and double the quote)`,
-        );
-      fields.push(value);
-      if (comma === -1) return fields;
-      i = comma + 1;
+export function detectSeparator(headerLine: string): ',' | ';' | '\t' {
+  const counts = new Map<string, number>(SEPARATORS.map((s) => [s, 0]));
+  let quoted = false;
+  for (const ch of headerLine) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && counts.has(ch)) counts.set(ch, counts.get(ch)! + 1);
+  }
+  let best: ',' | ';' | '\t' = ',';
+  for (const s of SEPARATORS) if (counts.get(s)! > counts.get(best)!) best = s;
+  return best;
+}
+
+const STOP_ADVICE =
+  'The import stopped there: the rows before it were imported; fix the file and import it again ' +
+  '(rows already imported are skipped as existing).';
+
+/**
+ * Reads CSV records with csv-parse (RFC 4180: a quoted field may hold separators, doubled quotes and line breaks, so
+ * a line inside quotes is never a record of its own), one array per chunk read. Lenient where the well-known
+ * readers are (Python's csv, spreadsheets): a quote inside an unquoted field is kept as a character (relax_quotes);
+ * rows may have fewer or more fields (the caller reports it). LF or CRLF ends a record; a UTF-8 BOM is dropped; the
+ * separator is the one the header line uses (detectSeparator).
+ *
+ * Memory is bounded: the source is pulled one chunk at a time (the caller's pace is the backpressure) and a record
+ * longer than `maxRecordBytes` is refused by csv-parse (max_record_size) instead of being buffered. That refusal,
+ * and a quote still open at the end of the file, stop the import with ImportFormatError('invalid_csv'): csv-parse
+ * does not resume after them (with skip_records_with_error it emits nothing more), and after a quote left open no
+ * reader can tell where the next record starts.
+ *
+ * Each record carries the line it starts on: the line after the previous record's last line (csv-parse reports
+ * `lines` when a record ends; blank lines come through as records of one empty field, so none is missed).
+ */
+export async function* csvRecords(
+  source: AsyncIterable<Buffer | string>,
+  maxRecordBytes: number,
+): AsyncGenerator<CsvRecord[]> {
+  const chunks = source[Symbol.asyncIterator]();
+  // The header line decides the separator, so hold the first chunks until a line break (or the size limit).
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  let ended = false;
+  while (!head.some((b) => b.includes(0x0a)) && headBytes <= maxRecordBytes) {
+    const next = await chunks.next();
+    if (next.done) {
+      ended = true;
+      break;
     }
+    const b = typeof next.value === 'string' ? Buffer.from(next.value, 'utf8') : Buffer.from(next.value);
+    head.push(b);
+    headBytes += b.length;
+  }
+  const first = Buffer.concat(head);
+  const nl = first.indexOf(0x0a);
+  const delimiter = detectSeparator(first.subarray(0, nl === -1 ? first.length : nl).toString('utf8'));
+
+  let lastLine = 0;
+  let found: CsvRecord[] = [];
+  const parser = parse({
+    bom: true,
+    delimiter,
+    record_delimiter: ['\r\n', '\n'],
+    relax_quotes: true,
+    relax_column_count: true,
+    max_record_size: maxRecordBytes,
+    // Records are taken here, as the parser finds them, and none is passed on to its readable side: the order and
+    // line of every record is known before the next chunk is written, and nothing queues up unread.
+    on_record: (fields: string[], info) => {
+      found.push({ line: lastLine + 1, endLine: info.lines, fields });
+      lastLine = info.lines;
+      return null;
+    },
+  });
+  parser.resume();
+  // A parse error reaches the write callback and the 'error' event; whichever comes first fails the pending feed.
+  let failPending: (e: Error) => void = () => undefined;
+  parser.on('error', (e) => failPending(e));
+  const feed = (chunk: Buffer | null) =>
+    new Promise<void>((ok, fail) => {
+      failPending = fail;
+      const done = (err?: Error | null) => (err ? fail(err) : ok());
+      if (chunk) parser.write(chunk, done);
+      else parser.end(done);
+    });
+  const take = () => {
+    const out = found;
+    found = [];
+    return out;
+  };
+  try {
+    if (first.length) await feed(first);
+    if (found.length) yield take();
+    while (!ended) {
+      const next = await chunks.next();
+      if (next.done) break;
+      await feed(typeof next.value === 'string' ? Buffer.from(next.value, 'utf8') : next.value);
+      if (found.length) yield take();
+    }
+    await feed(null);
+    if (found.length) yield take();
+  } catch (e) {
+    // Records read before the failure are still good rows.
+    if (found.length) yield take();
+    const code = (e as { code?: string }).code;
+    const line = lastLine + 1;
+    if (code === 'CSV_MAX_RECORD_SIZE')
+      throw new ImportFormatError(
+        'invalid_csv',
+        `The CSV record starting at line ${line} is longer than ${maxRecordBytes} bytes ` +
+          `(a quote left open makes the rest of the file one field). ${STOP_ADVICE}`,
+      );
+    if (code === 'CSV_QUOTE_NOT_CLOSED')
+      throw new ImportFormatError(
+        'invalid_csv',
+        `The CSV record starting at line ${line} opens a quoted field that is never closed. ${STOP_ADVICE}`,
+      );
+    if (code?.startsWith('CSV_'))
+      throw new ImportFormatError(
+        'invalid_csv',
+        `The CSV record starting at line ${line} cannot be read: ${(e as Error).message}. ${STOP_ADVICE}`,
+      );
+    throw e;
+  } finally {
+    parser.destroy();
   }
 }
 
-/** What a CSV header maps to: the column index of each known field. */
-export type CsvColumns = { index: Partial<Record<ImportField, number>>; count: number };
+/** A record of nothing but blanks (a blank line, or `,,,` as spreadsheets leave them): skipped, not a row. */
+export function isBlankRecord(fields: string[]): boolean {
+  return fields.every(isBlank);
+}
+
+/** What a CSV header maps to: the column index of each known field, and the header's own names. */
+export type CsvColumns = { index: Partial<Record<CsvField, number>>; names: string[] };
 
 type ImportField = 'email' | 'name' | 'consentAt' | 'consentSource' | 'termsVersion';
+/** Columns a CSV may have beyond the row's own fields: name parts, and the status column of our own export. */
+type CsvField = ImportField | 'firstName' | 'lastName' | 'status';
 const REQUIRED: ImportField[] = ['email', 'consentAt', 'consentSource'];
-const KNOWN: ImportField[] = [...REQUIRED, 'name', 'termsVersion'];
-const squash = (s: string) => s.toLowerCase().replace(/[\s_-]/g, '');
+const squash = (s: string) => s.toLowerCase().replace(/[\s_.-]/g, '');
 
 /**
- * Reads the header row: columns in any order, matched ignoring case, spaces, '_' and '-' (so consent_at is
- * consentAt); unknown columns are ignored. Throws ImportFormatError when a required column is missing or repeated.
+ * The header names each field is recognised by, compared ignoring case, spaces, '_', '-' and '.', so "E-mail",
+ * "email_address" and "Email Address" are all the email. Ours (as our export writes them), then those of the
+ * common exports: Mailchimp ("Email Address", "First Name", "Last Name"), Brevo (EMAIL, FIRSTNAME, LASTNAME),
+ * ConvertKit (email_address, first_name), listmonk (email, name), and the plain ones people type. "Address" alone is
+ * not the email: Mailchimp uses it for the postal address.
  */
-export function csvHeader(text: string): CsvColumns {
-  let names: string[];
-  try {
-    names = csvFields(text);
-  } catch (e) {
-    throw new ImportFormatError(
-      'invalid_csv_header',
-      `The CSV header (line 1) cannot be read: ${(e as Error).message}.`,
-    );
-  }
+const ALIASES: Record<CsvField, string[]> = {
+  email: ['email', 'emailaddress', 'e-mail', 'e-mail address', 'mail address'],
+  name: ['name', 'full name', 'display name'],
+  firstName: ['first name', 'given name', 'fname', 'forename'],
+  lastName: ['last name', 'surname', 'family name', 'lname'],
+  consentAt: ['consentAt'],
+  consentSource: ['consentSource'],
+  termsVersion: ['termsVersion'],
+  status: ['status'],
+};
+const FIELD_OF = new Map<string, CsvField>(
+  Object.entries(ALIASES).flatMap(([field, names]) => names.map((n) => [squash(n), field as CsvField])),
+);
+
+const quoteList = (names: string[]) => names.map((n) => JSON.stringify(n)).join(', ');
+
+/**
+ * Reads the header record: columns in any order, recognised by ALIASES; unknown columns are ignored. Throws
+ * ImportFormatError when a required column is missing (naming the columns found) or one is named twice.
+ */
+export function csvHeader(fields: string[]): CsvColumns {
+  if (fields.some((f) => f.includes('\ufffd')))
+    throw new ImportFormatError('invalid_csv_header', 'The CSV header (line 1) cannot be read: it is not valid UTF-8.');
+  const names = fields.map((f) => f.trim());
   const index: CsvColumns['index'] = {};
   names.forEach((raw, i) => {
-    const field = KNOWN.find((f) => squash(f) === squash(raw.trim()));
+    const field = FIELD_OF.get(squash(raw));
     if (!field) return;
     if (index[field] !== undefined)
-      throw new ImportFormatError('invalid_csv_header', `The CSV header names the column ${field} twice.`);
+      throw new ImportFormatError(
+        'invalid_csv_header',
+        `The CSV header names the ${field} column twice: ${quoteList([names[index[field]], raw])}.`,
+      );
     index[field] = i;
   });
   const missing = REQUIRED.filter((f) => index[f] === undefined);
   if (missing.length) {
+    const email = missing.includes('email')
+      ? ` An email column is recognised as ${quoteList(['email', 'Email Address', 'E-mail'])} in any case.`
+      : '';
     throw new ImportFormatError(
       'invalid_csv_header',
       `The CSV header (line 1) must name the columns email, consentAt and consentSource ` +
-        `(name and termsVersion are optional); missing: ${missing.join(', ')}.`,
+        `(name and termsVersion are optional); missing: ${missing.join(', ')}.${email} ` +
+        `Columns found: ${quoteList(names)}.`,
     );
   }
-  return { index, count: names.length };
+  return { index, names };
 }
 
-/** One CSV data line as a raw record, by the header's columns. Throws RowError. */
-export function csvRecord(text: string, columns: CsvColumns): Record<string, unknown> {
-  const fields = csvFields(text);
-  if (fields.length !== columns.count)
-    throw new RowError(`expected ${columns.count} fields as in the header, got ${fields.length}`);
+/** Statuses of a status column that mean "subscribed": ours, and Mailchimp's. */
+const IMPORTABLE_STATUS = new Set(['', 'active', 'subscribed']);
+
+/**
+ * One CSV data record as a raw record, by the header's columns. Throws RowError. A name given as first and last
+ * name is joined; a status column (our export has one) must say the person is subscribed: re-importing an export
+ * must not bring back people who left, bounced or never confirmed.
+ */
+export function csvRecord(fields: string[], columns: CsvColumns): Record<string, unknown> {
+  if (fields.some((f) => f.includes('\ufffd'))) throw new RowError('line is not valid UTF-8');
+  if (fields.length !== columns.names.length)
+    throw new RowError(`expected ${columns.names.length} fields as in the header, got ${fields.length}`);
+  const at = (f: CsvField) => (columns.index[f] === undefined ? undefined : fields[columns.index[f]]);
+  const status = at('status');
+  if (status !== undefined && !IMPORTABLE_STATUS.has(status.trim().toLowerCase()))
+    throw new RowError(
+      `status is ${JSON.stringify(status.trim())}: only subscribed (active) people are imported, ` +
+        'never people who left, bounced or did not confirm',
+    );
   const record: Record<string, unknown> = {};
-  for (const f of KNOWN) {
-    const i = columns.index[f];
-    if (i !== undefined) record[f] = fields[i];
+  for (const f of ['email', 'consentAt', 'consentSource', 'termsVersion'] as const) {
+    const v = at(f);
+    if (v !== undefined) record[f] = v;
   }
+  const name = at('name');
+  const parts = [at('firstName'), at('lastName')].filter((p): p is string => p !== undefined && p.trim() !== '');
+  if (name !== undefined && name.trim() !== '') record.name = name;
+  else if (parts.length) record.name = parts.map((p) => p.trim()).join(' ');
+  else if (name !== undefined) record.name = name;
   return record;
 }
 

@@ -7,14 +7,17 @@ import type { Terms } from './terms';
 import {
   csvHeader,
   csvRecord,
+  csvRecords,
   importRow,
   ImportFormatError,
   isBlank,
+  isBlankRecord,
   ndjsonRecord,
   readLines,
   RowError,
   type CsvColumns,
   type ImportRow,
+  type RowContext,
 } from './import-parsers';
 
 export type ImportFormat = 'ndjson' | 'csv';
@@ -38,7 +41,10 @@ export interface ImportProgress {
 export interface ImportSummary extends ImportProgress {
   /** The newsletter the rows joined. */
   newsletter: string;
-  /** The first `maxErrors` invalid lines; `line` is 1-based (a CSV header is line 1). */
+  /**
+   * The first `maxErrors` invalid rows; `line` is the 1-based physical line the row starts on (a CSV header is
+   * line 1; a CSV record with a quoted line break spans more than one).
+   */
   errors: { line: number; reason: string }[];
   /** True when more lines were invalid than `errors` lists. */
   truncatedErrors: boolean;
@@ -62,7 +68,11 @@ export interface SubscriberImportOptions {
   progressEvery?: number;
   /** Invalid lines listed in the summary; the rest are only counted. Default 1,000. */
   maxErrors?: number;
-  /** Longest line accepted, in bytes; longer ones are invalid rows, never buffered. Default 64 KiB. */
+  /**
+   * Longest line (NDJSON) or record (CSV) accepted, in bytes; never buffered beyond it. A longer NDJSON line is an
+   * invalid row; a longer CSV record stops the import (invalid_csv), as no CSV reader can resume after it with
+   * certainty. Default 64 KiB.
+   */
   maxLineBytes?: number;
 }
 
@@ -127,32 +137,60 @@ export class SubscriberImport {
     };
 
     log.info({ event: 'import.started', format, newsletter }, 'subscriber import started');
+    let nextProgress = this.opts.progressEvery;
+    const progressed = async (line: number) => {
+      summary.lines = line;
+      if (!onProgress || line < nextProgress) return;
+      // A quoted line break makes one CSV record span lines, so a report is due once a multiple is reached or passed.
+      nextProgress = (Math.floor(line / this.opts.progressEvery) + 1) * this.opts.progressEvery;
+      await onProgress(progressOf(summary));
+    };
+    const take = async (line: number, read: () => Record<string, unknown>, ctx: RowContext) => {
+      try {
+        batch.push(importRow(read(), ctx));
+      } catch (e) {
+        if (!(e instanceof RowError)) throw e;
+        invalid(line, e.message);
+      }
+      if (batch.length >= this.opts.batchSize) await flush();
+    };
     // The stream stays open if we stop early: its owner decides (an HTTP handler drains it to answer the error).
-    for await (const lines of readLines(stream.iterator({ destroyOnReturn: false }), this.opts.maxLineBytes)) {
-      const ctx = { now: this.deps.clock.now(), terms: this.deps.terms };
-      for (const l of lines) {
-        summary.lines = l.line;
-        if ('problem' in l) {
-          sawContent = true;
-          if (format === 'csv' && !columns)
-            throw new ImportFormatError('invalid_csv_header', `The CSV header (line 1) cannot be read: ${l.problem}.`);
-          invalid(l.line, l.problem);
-        } else if (!isBlank(l.text)) {
-          sawContent = true;
-          if (format === 'csv' && !columns) {
-            columns = csvHeader(l.text);
-          } else {
-            try {
-              batch.push(importRow(format === 'csv' ? csvRecord(l.text, columns!) : ndjsonRecord(l.text), ctx));
-            } catch (e) {
-              if (!(e instanceof RowError)) throw e;
-              invalid(l.line, e.message);
+    const source = stream.iterator({ destroyOnReturn: false });
+    try {
+      if (format === 'csv') {
+        for await (const records of csvRecords(source, this.opts.maxLineBytes)) {
+          const ctx = { now: this.deps.clock.now(), terms: this.deps.terms };
+          for (const r of records) {
+            if (!isBlankRecord(r.fields)) {
+              sawContent = true;
+              if (!columns) columns = csvHeader(r.fields);
+              else await take(r.line, () => csvRecord(r.fields, columns!), ctx);
             }
-            if (batch.length >= this.opts.batchSize) await flush();
+            await progressed(r.endLine);
           }
         }
-        if (onProgress && l.line % this.opts.progressEvery === 0) await onProgress(progressOf(summary));
+      } else {
+        for await (const lines of readLines(source, this.opts.maxLineBytes)) {
+          const ctx = { now: this.deps.clock.now(), terms: this.deps.terms };
+          for (const l of lines) {
+            if ('problem' in l) {
+              sawContent = true;
+              invalid(l.line, l.problem);
+            } else if (!isBlank(l.text)) {
+              sawContent = true;
+              await take(l.line, () => ndjsonRecord(l.text), ctx);
+            }
+            await progressed(l.line);
+          }
+        }
       }
+    } catch (e) {
+      // A CSV that breaks mid-file stops here; its message says the rows before it were imported, so make it so.
+      if (e instanceof ImportFormatError && e.code === 'invalid_csv') {
+        await flush();
+        for (const writing of inFlight) await writing;
+      }
+      throw e;
     }
     if (!sawContent)
       throw new ImportFormatError(

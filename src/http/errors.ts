@@ -9,6 +9,8 @@ const STATUS: Record<ErrorCode, number> = {
   expired_token: 400,
   empty_body: 400,
   invalid_csv_header: 400,
+  // A CSV whose structure breaks mid-file (a record too long, a quote never closed): the import stopped there.
+  invalid_csv: 400,
   consent_required: 422,
   terms_outdated: 422,
   invalid_article: 422,

@@ -156,26 +156,27 @@ describe('POST /api/admin/subscribers/import', () => {
       expect((await exportOf(email)).status).toBe(404);
   });
 
-  test('bad CSV rows are listed with line numbers counting the header as line 1; a broken quote spoils only its own line', async () => {
+  test('bad CSV rows are listed with the line they start on (the header is line 1); a quote opened in a field runs to its closing quote, as RFC 4180 reads it', async () => {
     const csv = [
       'email,name,consentAt,consentSource', // 1
       'csv1@example.com,One,2024-01-01,fair', // 2
-      'csv2@example.com,"Two,2024-01-01,fair', // 3: quote never closed
-      'csv3@example.com,"Th"ree,2024-01-01,fair', // 4: junk after a closing quote
+      'csv2@example.com,"Two,2024-01-01,fair', // 3: the quote opened here ...
+      'csv3@example.com,"Th"ree,2024-01-01,fair', // 4: ... closes here, so lines 3-4 are one record with a line break
       'csv4@example.com,Four,2024-01-01', // 5: a field short
-      'csv5@example.com,Fi"ve,2024-01-01,fair', // 6: quote inside an unquoted field
+      'csv5@example.com,Fi"ve,2024-01-01,fair', // 6: a quote inside an unquoted field is a character
       'csv6@example.com,Six,2024-01-01,', // 7: empty source
-      'csv7@example.com,"Seven",2024-01-01,"fair"', // 8
+      ',,,', // 8: an empty spreadsheet row, skipped
+      'csv7@example.com,"Seven",2024-01-01,"fair"', // 9
     ].join('\n');
     const summary = await (await importBody(csv, CSV)).json();
-    expect(summary).toMatchObject({ imported: 2, invalid: 5, lines: 8 });
+    expect(summary).toMatchObject({ imported: 3, invalid: 3, lines: 9 });
     expect(summary.errors).toEqual([
-      { line: 3, reason: expect.stringMatching(/not closed/) },
-      { line: 4, reason: expect.stringMatching(/closing quote/) },
-      { line: 5, reason: expect.stringMatching(/expected 4 fields.*got 3/) },
-      { line: 6, reason: expect.stringMatching(/quote inside an unquoted field/) },
-      { line: 7, reason: expect.stringMatching(/consentSource is required/) },
+      { line: 3, reason: 'name must not contain line breaks or NUL' },
+      { line: 5, reason: 'expected 4 fields as in the header, got 3' },
+      { line: 7, reason: 'consentSource is required' },
     ]);
+    expect((await exportOf('csv3@example.com')).status).toBe(404);
+    expect((await (await exportOf('csv5@example.com')).json()).subscriber.name).toBe('Fi"ve');
     expect((await (await exportOf('csv7@example.com')).json()).subscriber.name).toBe('Seven');
   });
 
@@ -277,6 +278,7 @@ describe('POST /api/admin/subscribers/import', () => {
     const { error } = await res.json();
     expect(error.code).toBe('invalid_csv_header');
     expect(error.message).toMatch(/missing: email, consentAt, consentSource/);
+    expect(error.message).toMatch(/Columns found: "mail", "name"\.$/);
     expect((await exportOf('headerless@example.com')).status).toBe(404);
   });
 
@@ -398,6 +400,177 @@ describe('POST /api/admin/subscribers/import', () => {
       name: 'Reader 49999',
       status: 'active',
     });
+  });
+});
+
+describe('CSV import read as RFC 4180 and as the common exports write it', () => {
+  const mallory =
+    'email,consentAt,consentSource,name,notes\r\n' +
+    'ada-rfc@example.com,2024-01-01,form,Ada,"Note:\nmallory@example.com,2024-01-01,form,Mallory\n"\r\n' +
+    'bob-rfc@example.com,2024-01-01,form,Bob,\r\n';
+
+  test('a line inside a quoted field is part of that field, never a row of its own', async () => {
+    const summary = await (await importBody(mallory, CSV)).json();
+    expect(summary).toMatchObject({ imported: 2, invalid: 0, lines: 5 });
+    expect((await exportOf('mallory@example.com')).status).toBe(404);
+    expect((await (await exportOf('ada-rfc@example.com')).json()).subscriber.name).toBe('Ada');
+  });
+
+  test('errors name the line a record starts on, after records that span lines', async () => {
+    const csv =
+      'email,consentAt,consentSource,notes\n' + // 1
+      'span1@example.com,2024-01-01,form,"one\ntwo\nthree"\n' + // 2-4
+      '\n' + // 5
+      'not-an-address,2024-01-01,form,"x\ny"\n' + // 6-7
+      'span2@example.com,2099-01-01,form,\n'; // 8
+    const summary = await (await importBody(csv, CSV)).json();
+    expect(summary).toMatchObject({ imported: 1, invalid: 2, lines: 8 });
+    expect(summary.errors.map((e: { line: number }) => e.line)).toEqual([6, 8]);
+  });
+
+  test.each([
+    ['semicolons (Excel where the decimal mark is a comma)', ';'],
+    ['tabs (TSV)', '\t'],
+  ])('the separator is read from the header line: %s', async (_label, sep) => {
+    const tag = sep === ';' ? 'semi' : 'tab';
+    const csv =
+      ['E-Mail', 'Name', 'consentAt', 'consentSource'].join(sep) +
+      '\r\n' +
+      [`${tag}1@example.com`, '"Doe, Jane"', '2024-01-01', 'form'].join(sep) +
+      '\r\n' +
+      // A tab is a control character, never allowed in a name; a comma in a TSV field needs no quotes.
+      [`${tag}2@example.com`, sep === ';' ? '"has ; inside"' : 'has, inside', '2024-01-01', 'fair, 2023'].join(sep) +
+      '\r\n';
+    const summary = await (await importBody(csv, CSV)).json();
+    expect(summary).toMatchObject({ imported: 2, invalid: 0 });
+    expect((await (await exportOf(`${tag}1@example.com`)).json()).subscriber.name).toBe('Doe, Jane');
+    const second = await (await exportOf(`${tag}2@example.com`)).json();
+    expect(second.subscriber.name).toBe(sep === ';' ? 'has ; inside' : 'has, inside');
+    expect(second.consent.source).toBe('fair, 2023');
+  });
+
+  test("Mailchimp's header names are recognised, first and last name joined, unknown columns ignored", async () => {
+    const csv =
+      '\ufeff"Email Address","First Name","Last Name",Address,"Phone Number",MEMBER_RATING,consent_at,CONSENT SOURCE,TAGS\n' +
+      'chimp@example.com,Grace,Hopper,"1 Main St, Arlington",555,2,2024-03-01,mailchimp,"a,b"\n' +
+      'chimp2@example.com,,Lovelace,,,,2024-03-01,mailchimp,\n';
+    const summary = await (await importBody(csv, CSV)).json();
+    expect(summary).toMatchObject({ imported: 2, invalid: 0 });
+    expect((await (await exportOf('chimp@example.com')).json()).subscriber.name).toBe('Grace Hopper');
+    expect((await (await exportOf('chimp2@example.com')).json()).subscriber.name).toBe('Lovelace');
+  });
+
+  test.each([
+    ['e-mail address', 'a'],
+    ['EMAIL', 'b'],
+    ['Email_Address', 'c'],
+    ['email address', 'd'],
+  ])('the email column may be named %s', async (header, slug) => {
+    const csv = `"${header}",Full Name,consentAt,consentSource\n${slug}@alias.example.com,Al Ias,2024-01-01,form\n`;
+    const summary = await (await importBody(csv, CSV)).json();
+    expect(summary).toMatchObject({ imported: 1, invalid: 0 });
+    expect((await (await exportOf(`${slug}@alias.example.com`)).json()).subscriber.name).toBe('Al Ias');
+  });
+
+  test('a header with no email column is refused, naming the columns it has', async () => {
+    const res = await importBody('Address;Phone;consentAt;consentSource\n1 Main St;555;2024-01-01;x\n', CSV);
+    expect(res.status).toBe(400);
+    const { error } = await res.json();
+    expect(error.code).toBe('invalid_csv_header');
+    expect(error.message).toMatch(/missing: email\./);
+    expect(error.message).toContain('"Email Address"');
+    expect(error.message).toMatch(/Columns found: "Address", "Phone", "consentAt", "consentSource"\.$/);
+  });
+
+  test('two columns that both mean the email are refused', async () => {
+    const res = await importBody('email,E-mail,consentAt,consentSource\n', CSV);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toEqual({
+      code: 'invalid_csv_header',
+      message: 'The CSV header names the email column twice: "email", "E-mail".',
+    });
+  });
+
+  test('our own CSV export imports back: the subscribed come back, people who left do not', async () => {
+    await importBody(ndjson([row('round-a@example.com', { name: '=cmd' }), row('round-left@example.com')]), NDJSON);
+    const left = (await app.container.subscribers.getByEmail('round-left@example.com'))!;
+    await app.container.subscribers.transition(left, ['active'], 'unsubscribed', {
+      unsubscribedAt: '2026-11-01T00:00:00.000Z',
+      updatedAt: '2026-11-01T00:00:00.000Z',
+    });
+    const exported = await (
+      await fetch(`${app.base}/api/admin/subscribers/export?format=csv`, { headers: app.adminHeaders })
+    ).text();
+    const other = await startTestApp({ clock, workers: false });
+    try {
+      const res = await fetch(`${other.base}/api/admin/subscribers/import`, {
+        method: 'POST',
+        headers: { ...other.adminHeaders, 'content-type': CSV },
+        body: exported,
+      });
+      const summary = await res.json();
+      expect(res.status).toBe(200);
+      const lines = exported.trimEnd().split('\r\n');
+      const leftLine = lines.findIndex((l) => l.startsWith('round-left@example.com,')) + 1;
+      expect(summary.errors).toContainEqual({
+        line: leftLine,
+        reason: expect.stringMatching(/^status is "unsubscribed"/),
+      });
+      expect(summary.imported).toBeGreaterThan(10);
+      const back = await other.container.subscribers.getByEmail('round-a@example.com');
+      expect(back).toMatchObject({ status: 'active', consent: { source: 'old-newsletter-tool' } });
+      expect(await other.container.subscribers.getByEmail('round-left@example.com')).toBeNull();
+    } finally {
+      await other.stop();
+    }
+  });
+
+  test('a record longer than the limit stops the import with invalid_csv and its line; the rows before it are kept', async () => {
+    const csv =
+      'email,consentAt,consentSource,notes\n' +
+      'before-long@example.com,2024-01-01,form,\n' +
+      `long-record@example.com,2024-01-01,form,"${'x'.repeat(70 * 1024)}"\n` +
+      'after-long@example.com,2024-01-01,form,\n';
+    const res = await importBody(csv, CSV);
+    expect(res.status).toBe(400);
+    const { error } = await res.json();
+    expect(error.code).toBe('invalid_csv');
+    expect(error.message).toMatch(/^The CSV record starting at line 3 is longer than 65536 bytes/);
+    expect((await exportOf('before-long@example.com')).status).toBe(200);
+    expect((await exportOf('long-record@example.com')).status).toBe(404);
+    expect((await exportOf('after-long@example.com')).status).toBe(404);
+  });
+
+  test('a quote never closed stops the import at the record that opened it; nothing after it is imported', async () => {
+    const csv =
+      'email,consentAt,consentSource,notes\n' +
+      'before-open@example.com,2024-01-01,form,\n' +
+      'open@example.com,2024-01-01,form,"an open quote\n' +
+      'hidden@example.com,2024-01-01,form,\n';
+    const res = await importBody(csv, CSV);
+    expect(res.status).toBe(400);
+    const { error } = await res.json();
+    expect(error).toEqual({
+      code: 'invalid_csv',
+      message: expect.stringMatching(/^The CSV record starting at line 3 opens a quoted field that is never closed\./),
+    });
+    expect((await exportOf('before-open@example.com')).status).toBe(200);
+    expect((await exportOf('hidden@example.com')).status).toBe(404);
+  });
+
+  test('bytes that are not UTF-8 spoil only their own row', async () => {
+    const csv = Buffer.concat([
+      Buffer.from('email,name,consentAt,consentSource\nlatin1@example.com,Ren'),
+      Buffer.from([0xe9]),
+      Buffer.from(',2024-01-01,form\nutf8@example.com,Ren\u00e9,2024-01-01,form\n'),
+    ]);
+    const summary = await (await importBody(csv, CSV)).json();
+    expect(summary).toMatchObject({
+      imported: 1,
+      invalid: 1,
+      errors: [{ line: 2, reason: 'line is not valid UTF-8' }],
+    });
+    expect((await (await exportOf('utf8@example.com')).json()).subscriber.name).toBe('René');
   });
 });
 
