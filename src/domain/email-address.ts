@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { domainToASCII } from 'node:url';
+import { toASCII } from 'tr46';
 
 export class InvalidEmailError extends Error {
   readonly code = 'invalid_email';
@@ -13,8 +13,27 @@ const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{
 const DOMAIN_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
 /**
- * Trims and normalises an address: the domain lower-cased and IDN domains turned to punycode; the local part
- * kept as typed (RFC 5321 says only the receiving host may interpret its case). Throws InvalidEmailError.
+ * UTS #46 processing as a mail domain needs it (the options of IDNA2008-style registration checks): nontransitional,
+ * so ß and ς stay themselves; STD3 rules, so only letters, digits and hyphens; hyphens, joiners and bidi rules
+ * checked; and DNS lengths (labels of 1-63 octets, 253 in all, no empty label).
+ */
+const UTS46 = {
+  checkBidi: true,
+  checkHyphens: true,
+  checkJoiners: true,
+  useSTD3ASCIIRules: true,
+  transitionalProcessing: false,
+  verifyDNSLength: true,
+} as const;
+
+/**
+ * Trims and normalises an address: the domain mapped per UTS #46 (tr46), so it is lower-cased and an IDN domain
+ * becomes its A-labels (bücher.example and xn--bcher-kva.example are one address); the local part kept as typed
+ * (RFC 5321 says only the receiving host may interpret its case). Throws InvalidEmailError.
+ *
+ * The domain is never read as a URL host would read it: a URL parser takes 127.1, 0x7f.1 and 2130706433 for IPv4
+ * addresses and decodes %41, turning one string into another address. A newsletter mails domain names only, so
+ * IP literals and all-digit last labels (no top-level domain is numeric) are refused, as is anything with a '%'.
  */
 export function normaliseEmail(input: unknown): string {
   if (typeof input !== 'string') throw new InvalidEmailError('email is required');
@@ -23,13 +42,21 @@ export function normaliseEmail(input: unknown): string {
   const at = raw.lastIndexOf('@');
   if (at <= 0 || at === raw.length - 1) throw new InvalidEmailError('email must look like name@example.com');
   const local = raw.slice(0, at);
-  const domain = domainToASCII(raw.slice(at + 1).toLowerCase());
-  if (!domain) throw new InvalidEmailError('email domain is not a valid domain name');
+  const given = raw.slice(at + 1);
   if (Buffer.byteLength(local) > MAX_LOCAL)
     throw new InvalidEmailError(`email local part is longer than ${MAX_LOCAL} characters`);
   if (!LOCAL_PART.test(local)) throw new InvalidEmailError('email local part has characters that are not allowed');
+  if (given.startsWith('['))
+    throw new InvalidEmailError('email domain must be a domain name, not an IP address in brackets');
+  if (given.includes('%')) throw new InvalidEmailError('email domain must not contain a percent sign');
+  const domain = toASCII(given, UTS46);
+  if (!domain) throw new InvalidEmailError('email domain is not a valid domain name');
   const labels = domain.split('.');
-  if (labels.length < 2 || !labels.every((l) => DOMAIN_LABEL.test(l)))
+  if (/^[0-9]+$/.test(labels[labels.length - 1]))
+    throw new InvalidEmailError('email domain must be a domain name, not a number or an IP address');
+  if (labels.length < 2) throw new InvalidEmailError('email domain must have a dot, as in example.com');
+  // Belt and braces: UTS #46 with STD3 rules leaves only these, but the index and mail headers rely on it.
+  if (!labels.every((l) => DOMAIN_LABEL.test(l)))
     throw new InvalidEmailError('email domain is not a valid domain name');
   const address = `${local}@${domain}`;
   if (address.length > MAX_ADDRESS) throw new InvalidEmailError(`email is longer than ${MAX_ADDRESS} characters`);

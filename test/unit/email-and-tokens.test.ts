@@ -26,6 +26,41 @@ describe('normaliseEmail', () => {
   test('the index hash ignores case so one person has one record', () => {
     expect(emailHash(normaliseEmail('Reader@Example.com'))).toBe(emailHash(normaliseEmail('reader@example.com')));
   });
+
+  test.each([
+    // UTS #46: mapped (full-width letters, case), nontransitional (ß stays ß), stored as A-labels.
+    ['jane@ｅｘａｍｐｌｅ.com', 'jane@example.com'],
+    ['jane@faß.de', 'jane@xn--fa-hia.de'],
+    ['jane@例え.テスト', 'jane@xn--r8jz45g.xn--zckzah'],
+    ['jane@XN--BCHER-KVA.example', 'jane@xn--bcher-kva.example'],
+    ['jane@123.example', 'jane@123.example'],
+  ])('maps the domain of %j per UTS #46 to %j', (input, out) => expect(normaliseEmail(input)).toBe(out));
+
+  test('the Unicode and the A-label form of a domain are one person in the index', () => {
+    expect(emailHash(normaliseEmail('jane@bücher.example'))).toBe(
+      emailHash(normaliseEmail('jane@xn--bcher-kva.example')),
+    );
+  });
+
+  test.each([
+    ['jane@127.1', 'email domain must be a domain name, not a number or an IP address'],
+    ['jane@0x7f.1', 'email domain must be a domain name, not a number or an IP address'],
+    ['jane@2130706433', 'email domain must be a domain name, not a number or an IP address'],
+    ['jane@1.2.3.4', 'email domain must be a domain name, not a number or an IP address'],
+    ['jane@example.123', 'email domain must be a domain name, not a number or an IP address'],
+    ['jane@[127.0.0.1]', 'email domain must be a domain name, not an IP address in brackets'],
+    ['jane@[IPv6:::1]', 'email domain must be a domain name, not an IP address in brackets'],
+    ['jane@ex%41mple.com', 'email domain must not contain a percent sign'],
+    ['jane@localhost', 'email domain must have a dot, as in example.com'],
+    ['jane@example.com.', 'email domain is not a valid domain name'],
+    ['jane@exa_mple.com', 'email domain is not a valid domain name'],
+    ['jane@ab--cd.com', 'email domain is not a valid domain name'],
+    ['jane@xn--zz.com', 'email domain is not a valid domain name'],
+    ['jane@example.com\u200d', 'email domain is not a valid domain name'],
+    [`jane@${'a'.repeat(64)}.com`, 'email domain is not a valid domain name'],
+  ])('refuses %j, not rewrites it: %s', (input, message) => {
+    expect(() => normaliseEmail(input)).toThrow(expect.objectContaining({ code: 'invalid_email', message }));
+  });
 });
 
 describe('SignedTokens', () => {
