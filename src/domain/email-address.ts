@@ -36,7 +36,9 @@ const UTS46 = {
  * IP literals and all-digit last labels (no top-level domain is numeric) are refused, as is anything with a '%'.
  */
 export function normaliseEmail(input: unknown): string {
-  if (typeof input !== 'string') throw new InvalidEmailError('email is required');
+  if (input === undefined || input === null || input === '') throw new InvalidEmailError('email is required');
+  // A list or an object (a repeated form field, JSON) is no address, not even when it holds one.
+  if (typeof input !== 'string') throw new InvalidEmailError('email must be a string');
   const raw = input.trim();
   if (/[\r\n\0]/.test(raw)) throw new InvalidEmailError('email must not contain line breaks or NUL');
   const at = raw.lastIndexOf('@');

@@ -125,6 +125,21 @@ describe('POST /api/subscriptions', () => {
     expect((await res.json()).error.code).toBe('invalid_email');
   });
 
+  test.each([
+    ['jane@127.1', 'email domain must be a domain name, not a number or an IP address'],
+    ['jane@0x7f.1', 'email domain must be a domain name, not a number or an IP address'],
+    ['jane@2130706433', 'email domain must be a domain name, not a number or an IP address'],
+    ['jane@[127.0.0.1]', 'email domain must be a domain name, not an IP address in brackets'],
+    ['jane@ex%41mple.com', 'email domain must not contain a percent sign'],
+  ])('%j is refused with 400 invalid_email, never rewritten to another address', async (email, message) => {
+    const res = await signup(valid(email));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: { code: 'invalid_email', message } });
+    // Asked of the store: the API itself now refuses to look these up.
+    for (const other of ['jane@127.0.0.1', 'jane@example.com', email])
+      expect(await app.container.subscribers.getByEmail(other)).toBeNull();
+  });
+
   test('a non-string email answers 400 invalid_email', async () => {
     const res = await signup({ email: ['a@b.com'], consent: true });
     expect(res.status).toBe(400);
@@ -145,6 +160,42 @@ describe('POST /api/subscriptions', () => {
     expect((await res.json()).error.code).toBe('invalid_request');
     expect((await exportOf('crlf-name@example.com')).status).toBe(404);
   });
+
+  test.each([
+    ['termsVersion', ['2026-01'], 'invalid_request', 'termsVersion must be a string'],
+    ['termsVersion', ['2026-01', '2020-01'], 'invalid_request', 'termsVersion must be a string'],
+    ['termsVersion', { v: '2026-01' }, 'invalid_request', 'termsVersion must be a string'],
+    ['email', ['list-email@example.com'], 'invalid_email', 'email must be a string'],
+    ['name', ['Ada', 'Eve'], 'invalid_request', 'name must be a string'],
+    ['source', { from: 'x' }, 'invalid_request', 'source must be a string'],
+  ])('JSON with %s as %j answers 400 %s and stores nothing', async (field, value, code, message) => {
+    const email = `typed-${field}-${Array.isArray(value) ? value.length : 'o'}@example.com`;
+    const res = await signup({ ...valid(email), [field]: value });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: { code, message } });
+    expect((await exportOf(email)).status).toBe(404);
+    expect((await exportOf('list-email@example.com')).status).toBe(404);
+  });
+
+  test.each([
+    ['termsVersion', 'termsVersion=2026-01&termsVersion=2026-01', 'termsVersion must be a string'],
+    ['email', 'email=form-b%40example.com', 'email must be a string'],
+    ['name', 'name=Ada&name=Eve', 'name must be a string'],
+    ['source', 'source=a&source=b', 'source must be a string'],
+  ])(
+    'a form repeating %s answers 400 with the signup page naming it, and stores nothing',
+    async (_field, repeated, message) => {
+      const res = await fetch(`${app.base}/api/subscriptions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `email=form-a%40example.com&consent=on&${repeated}`,
+      });
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain(message);
+      for (const email of ['form-a@example.com', 'form-b@example.com'])
+        expect((await exportOf(email)).status).toBe(404);
+    },
+  );
 
   test('malformed JSON answers 400 invalid_json, an oversized body 413, another content type 415', async () => {
     const bad = await fetch(`${app.base}/api/subscriptions`, {
