@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { CronExpressionParser } from 'cron-parser';
+import { toASCII } from 'tr46';
 import { z } from 'zod';
 import { parsePublicKey } from './lib/public-key';
 
@@ -14,18 +16,86 @@ const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
 /** A share between 0 and 1, written as a decimal (0.003 is 0.3 %). */
 const rate = (def: number) => z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(1).default(def));
 
+/**
+ * A URL setting with one of `schemes`; a wrong one is refused naming the schemes it may have and an example (zod's
+ * own message says only "Invalid URL", which leaves the operator guessing). `check` adds what a scheme needs more.
+ */
+const urlSetting = (schemes: string[], example: string, check?: (u: URL) => string | undefined) => {
+  const allowed = schemes.map((s) => `${s}://`).join(' or ');
+  return z.string().superRefine((v, ctx) => {
+    const fail = (why: string) => ctx.addIssue({ code: 'custom', message: `${why}, like ${example}` });
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      return fail(`must be a URL starting with ${allowed}`);
+    }
+    if (!schemes.includes(url.protocol.slice(0, -1))) return fail(`must start with ${allowed} (got ${url.protocol})`);
+    if (!url.hostname) return fail('must name a host');
+    const problem = check?.(url);
+    if (problem) fail(problem);
+  });
+};
+const httpUrl = (example: string) => opt(urlSetting(['http', 'https'], example));
+
+/** A cron pattern as BullMQ's job scheduler reads it (with cron-parser), checked at start rather than at first use. */
+const cronSetting = (def: string) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .superRefine((v, ctx) => {
+        try {
+          CronExpressionParser.parse(v, { tz: 'UTC' });
+        } catch (e) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `must be a cron pattern such as "*/15 * * * *" (every 15 minutes): ${(e as Error).message}`,
+          });
+        }
+      })
+      .default(def),
+  );
+
+/**
+ * One mail address, bare or as `Name <address>`: a dot-atom local part and a host name (mapped per UTS #46; a
+ * single label such as localhost is allowed here, for development), never an IP address. Kept as written.
+ */
+const addressSetting = z.string().refine((v) => {
+  const m = /^\s*(?:[^<>]*<([^<>\s]+)>|([^<>\s]+))\s*$/.exec(v);
+  const address = m?.[1] ?? m?.[2] ?? '';
+  const at = address.lastIndexOf('@');
+  const local = address.slice(0, at);
+  if (at < 1 || !/^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/.test(local)) return false;
+  const domain = toASCII(address.slice(at + 1), {
+    checkBidi: true,
+    checkHyphens: true,
+    checkJoiners: true,
+    useSTD3ASCIIRules: true,
+    transitionalProcessing: false,
+    verifyDNSLength: true,
+  });
+  return !!domain && !/(^|\.)[0-9]+$/.test(domain);
+}, 'must be one mail address, like news@example.com or "Example News <news@example.com>"');
+
+const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
 const schema = z.object({
   /** development | production | test. Production refuses to start without real secrets. */
   NODE_ENV: z.preprocess(emptyAsUndefined, z.enum(['development', 'production', 'test']).default('development')),
   /** HTTP port of the API. */
   PORT: int(3000, 0, 65535),
   /** Public base URL used in links (confirmation, unsubscribe). Default http://localhost:PORT. */
-  PUBLIC_URL: opt(z.url({ protocol: /^https?$/ })),
+  PUBLIC_URL: httpUrl('https://news.example.com'),
   /**
    * redis:// or rediss:// URL.
    * Default: 127.0.0.1:6379 if it answers, else an embedded redis-server under ./var/redis.
    */
-  REDIS_URL: opt(z.url({ protocol: /^rediss?$/ })),
+  REDIS_URL: opt(
+    urlSetting(['redis', 'rediss'], 'redis://:password@redis.example.com:6379/0', (u) =>
+      /^\/?(\d{1,2})?$/.test(u.pathname) ? undefined : 'may end in a database number (/0 to /99) and nothing else',
+    ),
+  ),
   /** Prefix of every Redis key and queue this service owns. */
   REDIS_PREFIX: z.preprocess(
     emptyAsUndefined,
@@ -35,7 +105,7 @@ const schema = z.object({
       .default('nl'),
   ),
   /** smtp:// or smtps:// URL with credentials. Default: write .eml files under ./var/outbox. */
-  SMTP_URL: opt(z.url({ protocol: /^smtps?$/ })),
+  SMTP_URL: opt(urlSetting(['smtp', 'smtps'], 'smtps://user:password@smtp.example.com:465')),
   /**
    * Host name given in the SMTP greeting (EHLO/HELO); best the name the sending IP's reverse DNS gives.
    * Default: the host of PUBLIC_URL.
@@ -56,24 +126,17 @@ const schema = z.object({
   /** Name of the publication, shown on pages and in mails. */
   SITE_NAME: z.preprocess(emptyAsUndefined, z.string().max(100).default('Our Newsletter')),
   /** The news site itself, linked from the header of every mail. Default: PUBLIC_URL. */
-  SITE_URL: opt(z.url({ protocol: /^https?$/ })),
+  SITE_URL: httpUrl('https://www.example.com'),
   /** From header of every mail. */
-  MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default('Newsletter <newsletter@localhost>')),
+  MAIL_FROM: z.preprocess(emptyAsUndefined, addressSetting.default('Newsletter <newsletter@localhost>')),
   /** Reply-To header; none when empty. */
-  MAIL_REPLY_TO: opt(z.string()),
+  MAIL_REPLY_TO: opt(addressSetting),
   /**
    * Domain whose mail comes back to this service: with it set, each message's envelope sender is
    * `bounces+<signed token>@BOUNCE_DOMAIN` (VERP), so a bounce names its recipient and campaign. Point its MX at
    * the feedback mailbox. Default: bounces go to the From address.
    */
-  BOUNCE_DOMAIN: opt(
-    z
-      .string()
-      .regex(
-        /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i,
-        'must be a domain name like bounces.example.com',
-      ),
-  ),
+  BOUNCE_DOMAIN: opt(z.string().regex(DOMAIN_NAME, 'must be a domain name like bounces.example.com')),
   /** Postal address printed in every newsletter footer. */
   POSTAL_ADDRESS: z.preprocess(
     emptyAsUndefined,
@@ -85,16 +148,33 @@ const schema = z.object({
   APP_SECRET: opt(z.string().min(32, 'must be at least 32 characters')),
   /** Version of the terms a visitor agrees to; a signup for another version is refused. */
   TERMS_VERSION: z.preprocess(emptyAsUndefined, z.string().max(64).default('1')),
-  /** Where the terms are published (linked from the form). */
-  TERMS_URL: z.preprocess(emptyAsUndefined, z.string().default('/terms')),
+  /** Where the terms are published (linked from the form): a path on this site, or an http(s) URL. */
+  TERMS_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine(
+        // A path here, or a page elsewhere; never javascript: or data:, as the form links to it.
+        (v) => (/^\/(?![/\\])/.test(v) ? !/\s/.test(v) : urlSetting(['http', 'https'], '').safeParse(v).success),
+        'must be a path on this site such as /terms, or an http:// or https:// URL',
+      )
+      .default('/terms'),
+  ),
   /**
    * Optional file with the full terms text; its SHA-256 is recorded with each consent.
    * Default: the form's consent sentence.
    */
   TERMS_TEXT_FILE: opt(z.string()),
   /** DKIM signing domain; DKIM is on when domain, selector and key are set. */
-  DKIM_DOMAIN: opt(z.string()),
-  DKIM_SELECTOR: opt(z.string()),
+  DKIM_DOMAIN: opt(z.string().regex(DOMAIN_NAME, 'must be a domain name like example.com')),
+  DKIM_SELECTOR: opt(
+    z
+      .string()
+      .regex(
+        /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i,
+        'must be a DNS label like news2026',
+      ),
+  ),
   /** PEM private key, or a path to it in DKIM_PRIVATE_KEY_FILE. */
   DKIM_PRIVATE_KEY: opt(z.string()),
   DKIM_PRIVATE_KEY_FILE: opt(z.string()),
@@ -148,9 +228,9 @@ const schema = z.object({
    */
   SCHEDULE_MAX_LATE_MINUTES: int(120, 1, 7 * 24 * 60),
   /** RSS or Atom feed of the site; polled when set. */
-  FEED_URL: opt(z.url({ protocol: /^https?$/ })),
+  FEED_URL: httpUrl('https://www.example.com/feed.xml'),
   /** Cron pattern of the feed poll (UTC). */
-  FEED_POLL_CRON: z.preprocess(emptyAsUndefined, z.string().default('*/15 * * * *')),
+  FEED_POLL_CRON: cronSetting('*/15 * * * *'),
   /**
    * The generic webhook (POST /api/webhooks/generic): HMAC-SHA256 key of its `X-Webhook-Signature` header.
    * Unset: that webhook answers 404.
@@ -345,8 +425,13 @@ export class ConfigError extends Error {
 export function parseEnv(env: Record<string, string | undefined>): Env {
   const result = schema.safeParse(env);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+    const lines = result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+    // One bad setting, one line (what a process manager's log shows first); several, one line each.
+    throw new ConfigError(
+      lines.length === 1
+        ? `Invalid configuration: ${lines[0]}`
+        : `Invalid configuration:\n${lines.map((l) => `  ${l}`).join('\n')}`,
+    );
   }
   const cfg = result.data;
   if (cfg.NODE_ENV === 'production') {
