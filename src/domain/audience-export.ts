@@ -43,8 +43,9 @@ export function exportRecord(s: Subscriber): ExportRecord {
   };
 }
 
-// OWASP "CSV Injection": a cell a spreadsheet would read as a formula starts with one of these.
-const FORMULA_START = /^[=+\-@\t\r]/;
+// OWASP "CSV Injection": a cell a spreadsheet would read as a formula starts with one of these. A value with
+// apostrophes before one of them gets one more too, so the import (which takes one off) gives every value back whole.
+const FORMULA_START = /^'*[=+\-@\t\r]/;
 
 /**
  * One CSV cell (RFC 4180). Names and consent sources come from visitors, so a cell that a spreadsheet would run as

@@ -326,6 +326,15 @@ export function csvHeader(fields: string[]): CsvColumns {
   return { index, names };
 }
 
+/**
+ * A cell as it was before our export guarded it: the export (audience-export.ts, as OWASP advises against CSV
+ * injection) puts one apostrophe before a value that starts with = + - @ (after any apostrophes), so taking exactly
+ * that one off makes export and import each other's inverse.
+ */
+function unescapeFormula(value: string): string {
+  return /^'+[=+\-@\t\r]/.test(value) ? value.slice(1) : value;
+}
+
 /** Statuses of a status column that mean "subscribed": ours, and Mailchimp's. */
 const IMPORTABLE_STATUS = new Set(['', 'active', 'subscribed']);
 
@@ -338,7 +347,7 @@ export function csvRecord(fields: string[], columns: CsvColumns): Record<string,
   if (fields.some((f) => f.includes('\ufffd'))) throw new RowError('line is not valid UTF-8');
   if (fields.length !== columns.names.length)
     throw new RowError(`expected ${columns.names.length} fields as in the header, got ${fields.length}`);
-  const at = (f: CsvField) => (columns.index[f] === undefined ? undefined : fields[columns.index[f]]);
+  const at = (f: CsvField) => (columns.index[f] === undefined ? undefined : unescapeFormula(fields[columns.index[f]]));
   const status = at('status');
   if (status !== undefined && !IMPORTABLE_STATUS.has(status.trim().toLowerCase()))
     throw new RowError(
