@@ -319,6 +319,26 @@ describe('operator CLI', () => {
     expect(text.stdout).toMatch(/^html\s+\d+\.\d KB of 100\.0 KB allowed/m);
   });
 
+  test('subscribers import reads a semicolon-separated export with Mailchimp header names, and a quoted line break stays in its field', async () => {
+    const file = join(dataDir, 'excel.csv');
+    writeFileSync(
+      file,
+      '\ufeff"Email Address";"First Name";"Last Name";consent_at;consentSource;Notes\r\n' +
+        'excel-a@cli.test;Ada;Lovelace;2024-01-01T00:00:00Z;fair;"call back:\nmallory@cli.test;M;X;2024-01-01;fair;"\r\n' +
+        'excel-b@cli.test;Bob;;2024-01-01T00:00:00Z;fair;\r\n',
+    );
+    const run = await cli(env, ['subscribers', 'import', file]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`imported 2 of 2 rows from ${file} into news`);
+    expect(await app.container.subscribers.getByEmail('excel-a@cli.test')).toMatchObject({ name: 'Ada Lovelace' });
+    expect(await app.container.subscribers.getByEmail('mallory@cli.test')).toBeNull();
+
+    writeFileSync(file, 'Mail;Phone\nx@cli.test;1\n');
+    const refused = await cli(env, ['subscribers', 'import', file]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Columns found: "Mail", "Phone".');
+  });
+
   test('subscribers import --newsletter makes the rows readers of that newsletter; list --newsletter shows them; an unknown slug exits 1', async () => {
     await app.container.newsletters.create({ slug: 'arts', name: 'Arts' });
     const file = join(dataDir, 'arts.csv');
