@@ -83,6 +83,21 @@ const schema = z.object({
   ADMIN_TOKEN: opt(z.string().min(16, 'must be at least 16 characters')),
   /** Secret that signs confirmation and unsubscribe links. Generated into ./var in development. */
   APP_SECRET: opt(z.string().min(32, 'must be at least 32 characters')),
+  /**
+   * Secrets APP_SECRET had before a rotation, comma-separated, newest first: links they signed still work, nothing
+   * new is signed with them. Drop one once the links it signed may go dead (see the README's key rotation).
+   */
+  APP_SECRET_PREVIOUS: opt(
+    z
+      .string()
+      .transform((s) =>
+        s
+          .split(',')
+          .map((k) => k.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().min(32, 'each secret must be at least 32 characters'))),
+  ),
   /** Version of the terms a visitor agrees to; a signup for another version is refused. */
   TERMS_VERSION: z.preprocess(emptyAsUndefined, z.string().max(64).default('1')),
   /** Where the terms are published (linked from the form). */
@@ -408,6 +423,8 @@ export interface AppConfig {
   };
   adminToken: string;
   appSecret: string;
+  /** Retired APP_SECRETs that still verify links (APP_SECRET_PREVIOUS), newest first. */
+  appSecretPrevious: string[];
   /** `text` is what a visitor agrees to, served at /terms; `textHash` is kept with every consent. */
   terms: { version: string; url: string; text: string; textHash: string };
   delivery: {

@@ -174,7 +174,7 @@ export function buildContainer(input: ContainerInput) {
   });
 
   // Use cases.
-  const tokens = new SignedTokens({ secret: config.appSecret, clock });
+  const tokens = new SignedTokens({ secret: config.appSecret, previousSecrets: config.appSecretPrevious, clock });
   const links = new Links({
     tokens,
     publicUrl: config.publicUrl,

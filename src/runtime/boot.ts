@@ -134,6 +134,7 @@ function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated:
     },
     adminToken,
     appSecret,
+    appSecretPrevious: env.APP_SECRET_PREVIOUS ?? [],
     terms: { ...termsOf(env.TERMS_VERSION, termsText), url: env.TERMS_URL },
     delivery: {
       ratePerSecond: env.SEND_RATE_PER_SECOND,
