@@ -247,6 +247,11 @@ const schema = z.object({
   /** Sign-in attempts per login per 15 minutes (a success forgets that login's count). */
   SIGN_IN_RATE_PER_ACCOUNT: int(10, 1),
   /**
+   * Refused bearer tokens at /api/admin per client IP per 15 minutes; past it that IP gets 429 on every bearer
+   * request, the right token included, until the 15 minutes from its first refusal are over.
+   */
+  ADMIN_AUTH_FAILURES_PER_IP: int(20, 1),
+  /**
    * scrypt's cost N (a power of two) for new operator password hashes; each hash records its own, so raising it
    * later is safe (older hashes are upgraded at the next sign-in).
    */
@@ -468,6 +473,8 @@ export interface AppConfig {
     sessionMaxMs: number;
     signInsPerIp: number;
     signInsPerAccount: number;
+    /** Refused admin API bearer tokens per client IP per 15 minutes (ADMIN_AUTH_FAILURES_PER_IP). */
+    authFailuresPerIp: number;
     scryptN: number;
     auditMaxEntries: number;
   };
