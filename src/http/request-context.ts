@@ -31,7 +31,8 @@ export function loggedUrl(req: IncomingMessage & { originalUrl?: string }): stri
     .split('&')
     .map((pair) => {
       const eq = pair.indexOf('=');
-      if (eq < 0) return pair;
+      // A bare `?abc` is a value without a name: it could be anything, a token included.
+      if (eq < 0) return LOGGED_QUERY_VALUES.has(pair) || pair === '' ? pair : REDACTED;
       const name = pair.slice(0, eq);
       return LOGGED_QUERY_VALUES.has(name) ? pair : `${name}=${REDACTED}`;
     })

@@ -81,6 +81,8 @@ test('tokens in query strings are redacted; harmless parameters are kept', async
     headers: app.adminHeaders,
   });
   expect((await requestLineOf(search)).req!.url).toBe('/api/admin/subscribers?q=[REDACTED]&status=active');
+  const bare = await fetch(`${app.base}/preferences?${token}`);
+  expect((await requestLineOf(bare)).req!.url).toBe('/preferences?[REDACTED]');
   expect(raw.join('')).not.toContain(token);
   expect(raw.join('')).not.toContain('ada%40example.com');
 });
