@@ -146,6 +146,21 @@ const schema = z.object({
   ADMIN_TOKEN: opt(z.string().min(16, 'must be at least 16 characters')),
   /** Secret that signs confirmation and unsubscribe links. Generated into ./var in development. */
   APP_SECRET: opt(z.string().min(32, 'must be at least 32 characters')),
+  /**
+   * Secrets APP_SECRET had before a rotation, comma-separated, newest first: links they signed still work, nothing
+   * new is signed with them. Drop one once the links it signed may go dead (see the README's key rotation).
+   */
+  APP_SECRET_PREVIOUS: opt(
+    z
+      .string()
+      .transform((s) =>
+        s
+          .split(',')
+          .map((k) => k.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().min(32, 'each secret must be at least 32 characters'))),
+  ),
   /** Version of the terms a visitor agrees to; a signup for another version is refused. */
   TERMS_VERSION: z.preprocess(emptyAsUndefined, z.string().max(64).default('1')),
   /** Where the terms are published (linked from the form): a path on this site, or an http(s) URL. */
@@ -311,6 +326,11 @@ const schema = z.object({
   SIGN_IN_RATE_PER_IP: int(20, 1),
   /** Sign-in attempts per login per 15 minutes (a success forgets that login's count). */
   SIGN_IN_RATE_PER_ACCOUNT: int(10, 1),
+  /**
+   * Refused bearer tokens at /api/admin per client IP per 15 minutes; past it that IP gets 429 on every bearer
+   * request, the right token included, until the 15 minutes from its first refusal are over.
+   */
+  ADMIN_AUTH_FAILURES_PER_IP: int(20, 1),
   /**
    * scrypt's cost N (a power of two) for new operator password hashes; each hash records its own, so raising it
    * later is safe (older hashes are upgraded at the next sign-in).
@@ -493,6 +513,8 @@ export interface AppConfig {
   };
   adminToken: string;
   appSecret: string;
+  /** Retired APP_SECRETs that still verify links (APP_SECRET_PREVIOUS), newest first. */
+  appSecretPrevious: string[];
   /** `text` is what a visitor agrees to, served at /terms; `textHash` is kept with every consent. */
   terms: { version: string; url: string; text: string; textHash: string };
   delivery: {
@@ -536,6 +558,8 @@ export interface AppConfig {
     sessionMaxMs: number;
     signInsPerIp: number;
     signInsPerAccount: number;
+    /** Refused admin API bearer tokens per client IP per 15 minutes (ADMIN_AUTH_FAILURES_PER_IP). */
+    authFailuresPerIp: number;
     scryptN: number;
     auditMaxEntries: number;
   };

@@ -42,6 +42,7 @@ import { sessionRoutes } from './http/session-routes';
 import { AuditStore } from './store/audit-store';
 import { OperatorStore } from './store/operator-store';
 import { RedisSessionStore } from './store/session-store';
+import { AuthFailureRateLimits } from './store/auth-failure-limits';
 import { SignInRateLimits } from './store/sign-in-limits';
 import { adminArticleRoutes } from './http/admin-article-routes';
 import { adminCampaignRoutes } from './http/admin-campaign-routes';
@@ -174,7 +175,7 @@ export function buildContainer(input: ContainerInput) {
   });
 
   // Use cases.
-  const tokens = new SignedTokens({ secret: config.appSecret, clock });
+  const tokens = new SignedTokens({ secret: config.appSecret, previousSecrets: config.appSecretPrevious, clock });
   const links = new Links({
     tokens,
     publicUrl: config.publicUrl,
@@ -367,7 +368,15 @@ export function buildContainer(input: ContainerInput) {
   const publicOrigin = new URL(config.publicUrl).origin;
   const app = createApp({
     log,
-    adminGuard: adminAccess({ adminToken: config.adminToken, operators, sessions, audit, cookieName, publicOrigin }),
+    adminGuard: adminAccess({
+      adminToken: config.adminToken,
+      operators,
+      sessions,
+      audit,
+      cookieName,
+      publicOrigin,
+      failures: new AuthFailureRateLimits({ redis, keys }, { perIp: config.operators.authFailuresPerIp }),
+    }),
     sessionRouter: sessionRoutes({
       sessions,
       audit,

@@ -34,8 +34,13 @@ export class InvalidTokenError extends DomainError {
 
 /** Options of `SignedTokens`. */
 export interface SignedTokensOptions {
-  /** HMAC key (APP_SECRET). */
+  /** HMAC key (APP_SECRET): signs every new token. */
   secret: string;
+  /**
+   * Keys retired by a rotation (APP_SECRET_PREVIOUS), newest first: tokens they signed still verify, none is signed
+   * with them any more. Default none.
+   */
+  previousSecrets?: readonly string[];
   clock: Clock;
   /** Lifetime of confirmation tokens. Default 7 days. */
   confirmTtlSeconds?: number;
@@ -49,9 +54,12 @@ export interface SignedTokensOptions {
  */
 export class SignedTokens {
   private readonly confirmTtl: number;
+  /** The current key first: nearly every token is checked against one key only. */
+  private readonly verifyingKeys: readonly string[];
 
   constructor(private readonly opts: SignedTokensOptions) {
     this.confirmTtl = opts.confirmTtlSeconds ?? 7 * 24 * 3600;
+    this.verifyingKeys = [opts.secret, ...(opts.previousSecrets ?? [])];
   }
 
   /**
@@ -78,9 +86,7 @@ export class SignedTokens {
       throw new InvalidTokenError('invalid_token', 'The link is not valid.');
     const [payload, mac, extra] = token.split('.');
     if (!payload || !mac || extra !== undefined) throw new InvalidTokenError('invalid_token', 'The link is not valid.');
-    const expected = Buffer.from(this.mac(payload));
-    const given = Buffer.from(mac);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    if (!this.verifyingKeys.some((key) => sameMac(mac, this.mac(payload, key))))
       throw new InvalidTokenError('invalid_token', 'The link is not valid.');
     const [p, id36, exp36, newsletter, more] = Buffer.from(payload, 'base64url').toString().split('.');
     const id = parseInt(id36, 36);
@@ -111,20 +117,25 @@ export class SignedTokens {
     const m = RETURN_TOKEN.exec(token.toLowerCase());
     if (!m || m[0].length !== token.length) return null;
     const body = `f-${m[1]}-${m[2]}`;
-    const expected = Buffer.from(this.returnMac(body));
-    const given = Buffer.from(m[3]);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    if (!this.verifyingKeys.some((key) => sameMac(m[3], this.returnMac(body, key)))) return null;
     const subscriberId = parseInt(m[1], 36);
     const campaignId = parseInt(m[2], 36);
     if (!Number.isSafeInteger(subscriberId) || subscriberId <= 0 || !Number.isSafeInteger(campaignId)) return null;
     return campaignId > 0 ? { subscriberId, campaignId } : { subscriberId };
   }
 
-  private returnMac(body: string): string {
-    return createHmac('sha256', this.opts.secret).update(`return:${body}`).digest('hex').slice(0, 16);
+  private returnMac(body: string, key = this.opts.secret): string {
+    return createHmac('sha256', key).update(`return:${body}`).digest('hex').slice(0, 16);
   }
 
-  private mac(payload: string): string {
-    return createHmac('sha256', this.opts.secret).update(payload).digest('base64url').slice(0, 32);
+  private mac(payload: string, key = this.opts.secret): string {
+    return createHmac('sha256', key).update(payload).digest('base64url').slice(0, 32);
   }
+}
+
+/** Compares MACs in constant time (for equal lengths; a length is no secret). */
+function sameMac(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -3,6 +3,7 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import { redactedAddress, type Audit, type AuditActor } from '../domain/audit';
 import { roleAtLeast, type Operator, type Role } from '../domain/operator';
 import type { Operators } from '../domain/operators';
+import type { AuthFailureLimits } from '../domain/ports/rate-limits';
 import { Sessions, type ActiveSession, type Principal } from '../domain/sessions';
 import { readCookie } from './cookies';
 import { jsonError } from './errors';
@@ -36,6 +37,8 @@ export interface AdminAccessOptions {
   cookieName: string;
   /** Origin of PUBLIC_URL: a cookie-authenticated change must come from a page of this site. */
   publicOrigin: string;
+  /** Failed bearer tokens per client IP (ADMIN_AUTH_FAILURES_PER_IP): past the limit the IP is locked out. */
+  failures: AuthFailureLimits;
 }
 
 /** `__Host-` under https: the browser then insists on Secure, Path=/ and no Domain, so no sibling host can set it. */
@@ -68,12 +71,20 @@ function callerOf(principal: Principal, via: Caller['via']): Caller {
  * Who is calling: `Authorization: Bearer` with the ADMIN_TOKEN (an admin named "admin-token") or an operator's API
  * token, else the session cookie. A bearer header that does not check out is refused even with a cookie: a script
  * with a revoked token should learn so, not ride on a browser's session.
+ *
+ * Tokens cannot be guessed at leisure: each refused bearer header counts against the client's IP, and an IP past
+ * its limit gets 429 for every bearer request, the right token included, until its window ends (answering the right
+ * token would tell a guesser it had found it). Cookies are not counted: session ids are not guessable, and a
+ * stale cookie of an editor's browser must not lock out the office.
  */
 export function identify(opts: AdminAccessOptions): RequestHandler {
   const expected = sha256(opts.adminToken);
   return async (req, res, next) => {
     const auth = req.get('authorization');
     if (auth !== undefined) {
+      const { ip } = contextOf(req);
+      const wait = await opts.failures.lockedFor(ip);
+      if (wait > 0) return lockedOut(res, wait);
       const m = /^Bearer (.{1,1024})$/.exec(auth);
       if (m && timingSafeEqual(sha256(m[1]), expected)) {
         req.caller = callerOf({ kind: 'admin-token' }, 'admin-token');
@@ -84,6 +95,19 @@ export function identify(opts: AdminAccessOptions): RequestHandler {
         req.caller = callerOf({ kind: 'operator', operator: found.operator }, 'api-token');
         return next();
       }
+      const lockout = await opts.failures.fail(ip);
+      if (lockout > 0) {
+        req.log.warn(
+          { event: 'admin.auth.locked_out', ip, retryAfterSeconds: lockout },
+          'too many refused admin tokens from one address: locked out',
+        );
+        void opts.audit.record(
+          { kind: 'anonymous' },
+          'admin_auth.locked_out',
+          { type: 'ip', id: ip },
+          { ip, detail: { path: req.originalUrl.split('?')[0].slice(0, 100), seconds: lockout } },
+        );
+      }
       return unauthorized(res);
     }
     const sessionId = readCookie(req, opts.cookieName);
@@ -92,6 +116,13 @@ export function identify(opts: AdminAccessOptions): RequestHandler {
     req.caller = callerOfSession(session);
     next();
   };
+}
+
+function lockedOut(res: Response, seconds: number) {
+  res.setHeader('Retry-After', String(seconds));
+  jsonError(res, 429, 'rate_limited', `Too many refused tokens from this address; try again in ${seconds} seconds.`, {
+    retryAfterSeconds: seconds,
+  });
 }
 
 function unauthorized(res: Response) {

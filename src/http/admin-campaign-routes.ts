@@ -1,6 +1,7 @@
 import express, { Router, type Request } from 'express';
 import type { Campaigns } from '../domain/campaigns';
 import { ValidationError } from '../domain/errors';
+import { newsletterPagePolicy } from './content-security';
 
 /** Operator campaign API under /api/admin/campaigns. */
 export function adminCampaignRoutes(deps: { campaigns: Campaigns }): Router {
@@ -25,7 +26,9 @@ export function adminCampaignRoutes(deps: { campaigns: Campaigns }): Router {
   r.get('/campaigns/:id/preview', async (req, res) => {
     const { html, htmlBytes } = await campaigns.preview(id(req));
     // The size that counts against the limit is the HTML as sent, before a reader's values go in.
-    res.type('html').setHeader('Newsletter-Html-Bytes', String(htmlBytes)).send(html);
+    res.type('html').setHeader('Newsletter-Html-Bytes', String(htmlBytes)).setHeader('Cache-Control', 'no-store');
+    // The console's compose page frames it; the policy keeps the newsletter's own styles and nothing else.
+    res.setHeader('Content-Security-Policy', newsletterPagePolicy(html, "'self'")).send(html);
   });
   r.post('/campaigns/:id/test', json, async (req, res) => void res.json(await campaigns.test(id(req), req.body)));
   r.post('/campaigns/:id/send', async (req, res) => void res.status(202).json(await campaigns.send(id(req))));

@@ -1,6 +1,6 @@
 import express, { type RequestHandler, type Router } from 'express';
-import helmet from 'helmet';
 import type { Logger } from 'pino';
+import { securityHeaders } from './content-security';
 import { errorHandler, jsonError } from './errors';
 import { requestLogging } from './request-context';
 
@@ -27,17 +27,8 @@ export function createApp(opts: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', opts.trustProxy);
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        directives: {
-          'form-action': ["'self'"],
-          'script-src': ["'self'"],
-          'upgrade-insecure-requests': opts.https ? [] : null,
-        },
-      },
-    }),
-  );
+  // Helmet's headers, with the strict page policy of content-security.ts.
+  app.use(securityHeaders({ https: opts.https }));
   app.use(requestLogging(opts.log));
   app.use(opts.opsRouter);
   app.use('/api/admin', ...opts.adminGuard, ...opts.adminRouters);

@@ -8,6 +8,7 @@ import type { Preferences } from '../domain/preferences';
 import type { Subscriptions } from '../domain/subscriptions';
 import { InvalidTokenError } from '../domain/signed-token';
 import { contextOf } from './request-context';
+import { newsletterPagePolicy } from './content-security';
 import { jsonError, mapError, setRetryAfter } from './errors';
 import * as pages from './pages';
 
@@ -17,19 +18,6 @@ const ASSETS = {
 };
 
 const BODY_LIMIT = '16kb';
-
-/**
- * The web version is the mail's HTML: styles written inline and in <style> blocks, images from the news site.
- * It needs no script, form or frame, so it gets none.
- */
-const WEB_VERSION_CSP = [
-  "default-src 'none'",
-  "style-src 'unsafe-inline'",
-  'img-src https: http: data:',
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
 
 /**
  * The visitor's side: signup page and API, confirmation, unsubscribe, the web versions of newsletters.
@@ -88,7 +76,8 @@ export function publicRoutes(deps: {
       const body = await campaigns.webVersion(id);
       // Public and the same for everyone: caches may keep it a while.
       res.status(200).type('html').setHeader('Cache-Control', 'public, max-age=300');
-      res.setHeader('Content-Security-Policy', WEB_VERSION_CSP).send(body);
+      // The mail's HTML: its own styles by hash, no script, form or frame (see newsletterPagePolicy).
+      res.setHeader('Content-Security-Policy', newsletterPagePolicy(body, "'none'")).send(body);
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
       html(res, 404, pages.errorPage(page, 'No such newsletter', 'This newsletter does not exist or is not public.'));

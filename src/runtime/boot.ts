@@ -134,6 +134,7 @@ function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated:
     },
     adminToken,
     appSecret,
+    appSecretPrevious: env.APP_SECRET_PREVIOUS ?? [],
     terms: { ...termsOf(env.TERMS_VERSION, termsText), url: env.TERMS_URL },
     delivery: {
       ratePerSecond: env.SEND_RATE_PER_SECOND,
@@ -179,6 +180,7 @@ function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated:
       sessionMaxMs: env.SESSION_MAX_HOURS * 3_600_000,
       signInsPerIp: env.SIGN_IN_RATE_PER_IP,
       signInsPerAccount: env.SIGN_IN_RATE_PER_ACCOUNT,
+      authFailuresPerIp: env.ADMIN_AUTH_FAILURES_PER_IP,
       scryptN: env.PASSWORD_SCRYPT_N,
       auditMaxEntries: env.AUDIT_MAX_ENTRIES,
     },

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import type { Clock } from '../../src/domain/ports/clock';
 import { boot } from '../../src/runtime/boot';
 import type { HttpGet } from '../../src/webhooks/webhook';
@@ -38,6 +38,8 @@ export interface TestAppOptions {
   prefix?: string;
   /** What the SES webhook fetches from Amazon SNS through (this machine has no network to Amazon). */
   httpGet?: HttpGet;
+  /** The service's logger, for a test that reads the log. Default: silent (TEST_LOG_LEVEL to see it). */
+  logger?: () => Logger;
 }
 
 /**
@@ -72,7 +74,7 @@ export async function startTestApp(opts: TestAppOptions = {}) {
     env,
     clock: opts.clock,
     httpGet: opts.httpGet,
-    logger: () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger: opts.logger ?? (() => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })),
   });
   const { container, config } = service;
   if (opts.workers !== false) container.startWorkers();

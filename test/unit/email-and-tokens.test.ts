@@ -109,4 +109,43 @@ describe('SignedTokens', () => {
     expect(() => tokens.verify('unsubscribe', t)).toThrow(InvalidTokenError);
     expect(() => tokens.verify('preferences', tokens.issue('unsubscribe', 9))).toThrow(InvalidTokenError);
   });
+
+  describe('key rotation (APP_SECRET_PREVIOUS)', () => {
+    const clock = { now: () => new Date(now) };
+    const oldKey = 'o'.repeat(40);
+    const olderKey = 'p'.repeat(40);
+    const before = new SignedTokens({ secret: oldKey, clock });
+    const rotated = new SignedTokens({ secret: 's'.repeat(40), previousSecrets: [oldKey, olderKey], clock });
+
+    test('links signed with a previous secret still verify, for every purpose and the return token', () => {
+      const older = new SignedTokens({ secret: olderKey, clock });
+      expect(rotated.verify('confirm', before.issue('confirm', 5))).toBe(5);
+      expect(rotated.claims('unsubscribe', before.issue('unsubscribe', 6, 'news'))).toEqual({
+        subscriberId: 6,
+        newsletter: 'news',
+      });
+      expect(rotated.verify('preferences', older.issue('preferences', 7))).toBe(7);
+      expect(rotated.verifyReturn(before.issueReturn(8, 3))).toEqual({ subscriberId: 8, campaignId: 3 });
+    });
+
+    test('new links are signed with the current secret only', () => {
+      const t = rotated.issue('unsubscribe', 9);
+      expect(() => before.verify('unsubscribe', t)).toThrow(InvalidTokenError);
+      expect(tokens.verify('unsubscribe', t)).toBe(9);
+      expect(before.verifyReturn(rotated.issueReturn(9))).toBeNull();
+      expect(tokens.verifyReturn(rotated.issueReturn(9))).toEqual({ subscriberId: 9 });
+    });
+
+    test('a link signed with a secret neither current nor previous is refused', () => {
+      const stranger = new SignedTokens({ secret: 'x'.repeat(40), clock });
+      expect(() => rotated.verify('unsubscribe', stranger.issue('unsubscribe', 10))).toThrow(InvalidTokenError);
+      expect(rotated.verifyReturn(stranger.issueReturn(10))).toBeNull();
+    });
+
+    test('a confirmation link signed with a previous secret still expires after its 7 days', () => {
+      const t = before.issue('confirm', 11);
+      now += 7 * 24 * 3600 * 1000 + 1000;
+      expect(() => rotated.verify('confirm', t)).toThrow(expect.objectContaining({ code: 'expired_token' }));
+    });
+  });
 });

@@ -1,6 +1,9 @@
-/** Who did it: an operator (console session or their API token), the shared ADMIN_TOKEN, or the CLI on the server. */
+/**
+ * Who did it: an operator (console session or their API token), the shared ADMIN_TOKEN, the CLI on the server, or
+ * someone who proved nothing (a caller locked out for guessing tokens).
+ */
 export interface AuditActor {
-  kind: 'operator' | 'admin-token' | 'cli';
+  kind: 'operator' | 'admin-token' | 'cli' | 'anonymous';
   /** The operator's id; for the CLI, the operating-system user who ran it. */
   id?: string;
   email?: string;

@@ -19,3 +19,14 @@ export interface SignInLimits {
   /** A successful sign-in forgets the login's failed attempts (not the IP's). */
   clearLogin(login: string): Promise<void>;
 }
+
+/** Failed credentials at the admin API, counted per client IP and shared by every API process. */
+export interface AuthFailureLimits {
+  /** Seconds until this IP may try again (0 when it is not locked out). */
+  lockedFor(ip: string): Promise<number>;
+  /**
+   * Counts one failed attempt of this IP. Returns the seconds of the lockout this attempt started, or 0 when the IP
+   * is still under its limit (or was locked out already): a caller learns the lockout began exactly once.
+   */
+  fail(ip: string): Promise<number>;
+}

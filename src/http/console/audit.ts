@@ -63,6 +63,7 @@ ${list}`,
 function who(a: AuditEntry['actor']): string {
   if (a.kind === 'operator')
     return `${e(a.email ?? a.id ?? 'operator')}${a.via ? ` <span class="muted">(${e(a.via)})</span>` : ''}`;
+  if (a.kind === 'anonymous') return 'unidentified caller';
   return a.kind === 'cli' ? `CLI${a.id ? ` <span class="muted">(${e(a.id)})</span>` : ''}` : 'ADMIN_TOKEN';
 }
 

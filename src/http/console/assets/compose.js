@@ -91,11 +91,16 @@ async function save() {
   return true;
 }
 
+let previews = 0;
+
 async function preview() {
-  const res = await fetch(`/api/admin/campaigns/${draftId}/preview`, { credentials: 'same-origin' });
+  const url = `/api/admin/campaigns/${draftId}/preview`;
+  const res = await fetch(url, { credentials: 'same-origin' });
   if (!res.ok) return say(`The preview failed (HTTP ${res.status}).`, 'error');
-  // srcdoc in a sandbox with no permissions: the newsletter's HTML runs no script and reaches nothing of the console.
-  $('preview').srcdoc = await res.text();
+  // Loaded by URL, not srcdoc: a srcdoc frame would live under this page's policy, which allows no inline style,
+  // while the preview comes with its own (its styles by hash). The sandbox has no permissions: the newsletter's
+  // HTML runs no script and reaches nothing of the console. The counter makes each save load afresh.
+  $('preview').src = `${url}?v=${++previews}`;
   showSize(Number(res.headers.get('Newsletter-Html-Bytes')), false);
 }
 
