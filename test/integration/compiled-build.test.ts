@@ -69,6 +69,8 @@ test('the compiled build serves, signs up, mails the confirmation through SMTP, 
       ...TEST_SECRETS,
       // One more worker process, forked from the compiled entry file: the fork must find it under dist/.
       WORKER_PROCESSES: '2',
+      // No worker ops port: 3001 by default, which another test or service on this machine may hold.
+      WORKER_PORT: '0',
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
