@@ -204,6 +204,29 @@ async function missingFrom(redis: Redis, keys: Keys, addresses: string[]): Promi
   return missing;
 }
 
+/**
+ * MEMORY USAGE summed over every key under the prefix, split into the queues' keys (BullMQ, `PREFIX:bull:*`) and the
+ * data: with only this run's signups under the prefix, the data's share per signup is what a subscriber costs.
+ */
+async function memoryOf(redis: Redis, prefix: string): Promise<{ data: number; queues: number; keys: number }> {
+  const total = { data: 0, queues: 0, keys: 0 };
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    const pipe = redis.pipeline();
+    for (const key of found) pipe.memory('USAGE', key);
+    const sizes = (await pipe.exec()) ?? [];
+    found.forEach((key, i) => {
+      const bytes = Number(sizes[i]?.[1] ?? 0);
+      if (key.startsWith(`${prefix}:bull:`)) total.queues += bytes;
+      else total.data += bytes;
+      total.keys++;
+    });
+  } while (cursor !== '0');
+  return total;
+}
+
 async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
@@ -278,6 +301,8 @@ async function main() {
   }
   const drainS = (Date.now() - drainStart) / 1000;
   const exitCode = await stopService(service);
+  const memory = await memoryOf(redis, prefix);
+  const stored = Number(await redis.hlen(keys.subscriberIndex()));
 
   const seconds = summary.durationUs / 1e6;
   heading('Summary');
@@ -311,6 +336,10 @@ async function main() {
         [
           'confirmation mails at the sink: during the run | total (after waiting)',
           `${fmt.int(mailsDuring)} | ${fmt.int(mails)} (${fmt.s(drainS)})`,
+        ],
+        [
+          'Redis MEMORY USAGE: data per subscriber stored | queues (after the mails)',
+          `${fmt.int(memory.data / Math.max(1, stored))} bytes (${fmt.int(stored)} subscribers) | ${fmt.kb(memory.queues)}`,
         ],
         [
           "service CPU during the run (cores, of the machine's " + `${m.cores})`,
