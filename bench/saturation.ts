@@ -345,6 +345,11 @@ async function main() {
           "service CPU during the run (cores, of the machine's " + `${m.cores})`,
           cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) / 1000 / seconds).toFixed(2) : 'n/a',
         ],
+        [
+          // Less sensitive to the rest of the machine than requests/s: what one core of the service answers.
+          'signups per second of service CPU',
+          cpu0 !== undefined && cpu1 !== undefined ? fmt.rate(summary.requests / ((cpu1 - cpu0) / 1000)) : 'n/a',
+        ],
         ['service exit code after SIGTERM', String(exitCode)],
       ],
       false,
