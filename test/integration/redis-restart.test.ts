@@ -74,3 +74,18 @@ test('Redis killed mid-campaign and restarted from its append-only file: the cam
   expect(done!.sent).toBe(SUBSCRIBERS);
   expect(done!.total).toBe(SUBSCRIBERS);
 });
+
+test('while Redis is down a read of recipients fails; it never answers "no such subscriber", which would skip them for good', async () => {
+  const ids = await seedSubscribers(app.container, 3, { domain: 'down.test' });
+  await redis.stop('SIGKILL');
+  try {
+    await expect(app.container.subscribers.getMany(ids)).rejects.toThrow();
+  } finally {
+    await redis.start();
+  }
+  expect((await app.container.subscribers.getMany(ids)).map((s) => s?.email)).toEqual([
+    'reader0@down.test',
+    'reader1@down.test',
+    'reader2@down.test',
+  ]);
+});
