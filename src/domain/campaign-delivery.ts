@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CampaignStatus } from './campaign';
 import type { CampaignHealth } from './campaign-health';
-import { PermanentDeliveryError } from './errors';
+import { PermanentDeliveryError, TransientDeliveryError } from './errors';
 import type { Links } from './links';
 import type { ArticleRepository } from './ports/article-repository';
 import type { CampaignRepository } from './ports/campaign-repository';
@@ -117,7 +117,9 @@ export class CampaignDelivery {
     const recorded = await campaigns.recorded(campaignId, ids);
     const todo = ids.filter((_, i) => !recorded[i]);
     let transient: Error | undefined;
+    // Answered with a 4xx: given up on after the last try. Not reached at all: kept, see below.
     const unsent: number[] = [];
+    const unreached: number[] = [];
     // A 4xx on the last try is a soft bounce for the suppression policy; on an earlier one it is only a deferral.
     const attempt = { campaignId, willRetry: !finalAttempt };
 
@@ -155,6 +157,13 @@ export class CampaignDelivery {
               return;
             }
             transient = err as Error;
+            // No server answered (refused, reset, timed out): an outage of ours, which says nothing about this
+            // campaign or its readers, so it does not count towards the pause for consecutive failures; the batch
+            // retries with backoff and goes out once the server is back.
+            if (notReached(err)) {
+              unreached.push(sub.id);
+              return;
+            }
             unsent.push(sub.id);
             const run = await campaigns.countFailure(campaignId);
             if (run >= options.maxConsecutiveFailures) await this.pauseForFailures(campaignId, run, err as Error);
@@ -177,13 +186,24 @@ export class CampaignDelivery {
     }
 
     if (transient) {
-      if (!finalAttempt)
-        throw new BatchRetryError(`${unsent.length} of ${ids.length} sends failed: ${transient.message}`);
+      const failed = unsent.length + unreached.length;
+      if (!finalAttempt) throw new BatchRetryError(`${failed} of ${ids.length} sends failed: ${transient.message}`);
       for (const id of unsent) await campaigns.record(campaignId, id, 'failed');
-      log.warn(
-        { event: 'campaign.batch_failed', campaignId, failed: unsent.length },
-        'batch gave up on some recipients',
-      );
+      if (unsent.length)
+        log.warn(
+          { event: 'campaign.batch_failed', campaignId, failed: unsent.length },
+          'batch gave up on some recipients',
+        );
+      // Out of tries and the server still not reached: recording these readers as failed would miss them for an
+      // outage. The campaign pauses instead, and this batch waits with it; resume sends to them once the server is
+      // back.
+      if (unreached.length) {
+        const reason =
+          `paused: the SMTP server could not be reached for any of this batch's tries; ` +
+          `last error: ${transient.message.slice(0, 300)}`;
+        await this.deps.health.pause(campaignId, 'smtp_unreachable', reason, { unreached: unreached.length });
+        throw new CampaignPausedSignal(`campaign ${campaignId} is paused`);
+      }
     }
     // Every recipient of the batch has an outcome in the ledger now, unless Redis lost writes it had acknowledged:
     // a failover to a replica that had not yet received them, or a restart from a file missing its last second. Those
@@ -237,6 +257,11 @@ export class CampaignDelivery {
   private now(): string {
     return this.deps.clock.now().toISOString();
   }
+}
+
+/** A transient failure with no SMTP reply: the connection was refused, reset or timed out. */
+function notReached(err: unknown): boolean {
+  return err instanceof TransientDeliveryError && !err.responseCode;
 }
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
