@@ -1,3 +1,4 @@
+import { CampaignPausedSignal } from '../../src/domain/campaign-delivery';
 import type { CampaignReport } from '../../src/domain/campaigns';
 import { seedArticles, seedSubscribers } from '../support/seed';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
@@ -19,6 +20,7 @@ const SETTINGS = {
 
 let first: SmtpSink;
 let second: SmtpSink | undefined;
+let stopped = false;
 let app: TestApp;
 
 const report = async (id: number) =>
@@ -32,6 +34,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app?.stop();
+  if (!stopped) await first?.close();
   await second?.close();
 });
 
@@ -43,6 +46,7 @@ test('the SMTP server down for 60 s and back: everything delivered, nobody missi
 
   await eventually(() => first.messages.length >= 100, 30000, '100 messages before the outage');
   await first.close();
+  stopped = true;
   const downAt = Date.now();
   const atStop = first.messages.length;
 
@@ -79,3 +83,29 @@ test('the SMTP server down for 60 s and back: everything delivered, nobody missi
   expect(duplicates).toBeLessThanOrEqual(4 * 20);
   expect(done!).toMatchObject({ sent: SUBSCRIBERS, failed: 0, total: SUBSCRIBERS });
 }, 240_000);
+
+test("still unreachable at a batch's last try: the campaign pauses itself (smtp_unreachable) and nobody is given up", async () => {
+  // A port nothing listens on any more.
+  const gone = await startSmtpSink();
+  await gone.close();
+  const quiet = await startTestApp({ smtpUrl: gone.url, workers: false, env: SETTINGS });
+  try {
+    const ids = await seedSubscribers(quiet.container, 30);
+    await seedArticles(quiet.container, 1);
+    const campaign = await quiet.container.campaigns.create({});
+    await quiet.container.campaigns.send(campaign.id);
+    // The batch's last try, as the worker runs it when the queue's tries are used up.
+    await expect(quiet.container.delivery.deliverBatch(campaign.id, ids, true)).rejects.toBeInstanceOf(
+      CampaignPausedSignal,
+    );
+    const c = await quiet.container.campaigns.get(campaign.id);
+    expect(c).toMatchObject({ status: 'paused', sent: 0, failed: 0, skipped: 0 });
+    expect(c.reason).toMatch(
+      /^paused: the SMTP server could not be reached for any of this batch's tries; last error: /,
+    );
+    const metrics = await (await fetch(`${quiet.base}/metrics`)).text();
+    expect(metrics).toMatch(/^newsletter_campaign_auto_pauses_total\{reason="smtp_unreachable"\} 1$/m);
+  } finally {
+    await quiet.stop();
+  }
+});
