@@ -89,7 +89,6 @@ test('the primary killed mid-campaign: the Sentinels promote the replica, the ca
       `after it, ${counts.size} of ${SUBSCRIBERS} recipients reached, ${duplicates} duplicates, campaign finished ` +
       `${((finishedAt - killedAt) / 1000).toFixed(1)} s after the kill`,
   );
-  console.info(JSON.stringify(done));
   expect(counts.size).toBe(SUBSCRIBERS);
   // In flight at the kill, plus what the replica had not yet received: on loopback that lag is well under the
   // messages in flight (DELIVERY_CONCURRENCY batches × 20 sends at once).
