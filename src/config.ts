@@ -96,6 +96,29 @@ const schema = z.object({
       /^\/?(\d{1,2})?$/.test(u.pathname) ? undefined : 'may end in a database number (/0 to /99) and nothing else',
     ),
   ),
+  /**
+   * Redis Sentinels to ask for the current primary, as `host:port,host:port`. With them the service follows a
+   * failover; REDIS_URL then only gives the data nodes' user, password, database and TLS (its host is not used).
+   */
+  REDIS_SENTINELS: opt(
+    z
+      .string()
+      .transform((s) => s.split(',').map((a) => a.trim()))
+      .pipe(
+        z
+          .array(
+            z
+              .string()
+              .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, 'each Sentinel must be host:port')
+              .transform(sentinelAddress),
+          )
+          .min(1),
+      ),
+  ),
+  /** The master name the Sentinels monitor (`sentinel monitor <name> ...`); needed with REDIS_SENTINELS. */
+  REDIS_SENTINEL_NAME: opt(z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/)),
+  /** Password of the Sentinels themselves (`requirepass` in sentinel.conf), when they ask for one. */
+  REDIS_SENTINEL_PASSWORD: opt(z.string()),
   /** Prefix of every Redis key and queue this service owns. */
   REDIS_PREFIX: z.preprocess(
     emptyAsUndefined,
@@ -436,7 +459,13 @@ export function defaultFeedbackSender(siteName: string): string {
 }
 
 /** Settings a production deployment must set: the embedded defaults are for a laptop. */
-const REQUIRED_IN_PRODUCTION = ['PUBLIC_URL', 'REDIS_URL', 'SMTP_URL', 'ADMIN_TOKEN', 'APP_SECRET'] as const;
+const REQUIRED_IN_PRODUCTION = ['PUBLIC_URL', 'SMTP_URL', 'ADMIN_TOKEN', 'APP_SECRET'] as const;
+
+/** `host:port` or `[v6]:port` from REDIS_SENTINELS. */
+function sentinelAddress(a: string): { host: string; port: number } {
+  const i = a.lastIndexOf(':');
+  return { host: a.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(a.slice(i + 1)) };
+}
 
 export class ConfigError extends Error {
   readonly code = 'invalid_config';
@@ -455,8 +484,16 @@ export function parseEnv(env: Record<string, string | undefined>): Env {
   }
   const cfg = result.data;
   if (cfg.NODE_ENV === 'production') {
-    const missing = REQUIRED_IN_PRODUCTION.filter((k) => !cfg[k]);
+    const missing: string[] = REQUIRED_IN_PRODUCTION.filter((k) => !cfg[k]);
+    // An embedded Redis is for a laptop: production names its Redis, directly or through Sentinels.
+    if (!cfg.REDIS_URL && !cfg.REDIS_SENTINELS) missing.push('REDIS_URL (or REDIS_SENTINELS)');
     if (missing.length) throw new ConfigError(`NODE_ENV=production needs these settings: ${missing.join(', ')}`);
+  }
+  if (Boolean(cfg.REDIS_SENTINELS) !== Boolean(cfg.REDIS_SENTINEL_NAME)) {
+    throw new ConfigError('Redis Sentinel needs both REDIS_SENTINELS and REDIS_SENTINEL_NAME');
+  }
+  if (cfg.REDIS_SENTINELS?.some((s) => s.port < 1 || s.port > 65535)) {
+    throw new ConfigError('REDIS_SENTINELS: a port must be between 1 and 65535');
   }
   const dkim = [cfg.DKIM_DOMAIN, cfg.DKIM_SELECTOR, cfg.DKIM_PRIVATE_KEY ?? cfg.DKIM_PRIVATE_KEY_FILE];
   if (dkim.some(Boolean) && !dkim.every(Boolean)) {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CampaignStatus } from './campaign';
 import type { CampaignHealth } from './campaign-health';
-import { PermanentDeliveryError } from './errors';
+import { PermanentDeliveryError, TransientDeliveryError } from './errors';
 import type { Links } from './links';
 import type { ArticleRepository } from './ports/article-repository';
 import type { CampaignRepository } from './ports/campaign-repository';
@@ -94,7 +94,10 @@ export class CampaignDelivery {
         return;
       }
       const queued = await jobs.addBatch(campaignId, c.cursor, ids);
-      await campaigns.checkpoint(campaignId, ids[ids.length - 1], queued.length);
+      // From the cursor read above only: after a failover to a replica that lacked the last checkpoints, the cursor
+      // stored is behind the one read, and moving on from the read one would skip the recipients in between. The
+      // next turn re-reads it and queues them; batches already queued are found by their job id, not added twice.
+      await campaigns.checkpoint(campaignId, ids[ids.length - 1], queued.length, c.cursor);
     }
   }
 
@@ -114,7 +117,9 @@ export class CampaignDelivery {
     const recorded = await campaigns.recorded(campaignId, ids);
     const todo = ids.filter((_, i) => !recorded[i]);
     let transient: Error | undefined;
+    // Answered with a 4xx: given up on after the last try. Not reached at all: kept, see below.
     const unsent: number[] = [];
+    const unreached: number[] = [];
     // A 4xx on the last try is a soft bounce for the suppression policy; on an earlier one it is only a deferral.
     const attempt = { campaignId, willRetry: !finalAttempt };
 
@@ -132,7 +137,7 @@ export class CampaignDelivery {
       if (await this.stopped(campaignId)) return;
       let bounced = false;
       let sentHere = 0;
-      await Promise.all(
+      const outcomes = await Promise.allSettled(
         sendable.map(async (sub) => {
           try {
             await message.send({
@@ -143,9 +148,6 @@ export class CampaignDelivery {
               preferencesUrl: links.preferences(sub.id),
               returnToken: links.returnToken(sub.id, campaignId),
             });
-            await campaigns.record(campaignId, sub.id, 'sent');
-            metrics.mailSent('newsletter');
-            sentHere++;
           } catch (err) {
             metrics.mailFailed('newsletter', err instanceof PermanentDeliveryError);
             // What the failure does to the person is the suppression policy's call; the ledger is ours.
@@ -155,12 +157,28 @@ export class CampaignDelivery {
               return;
             }
             transient = err as Error;
+            // No server answered (refused, reset, timed out): an outage of ours, which says nothing about this
+            // campaign or its readers, so it does not count towards the pause for consecutive failures; the batch
+            // retries with backoff and goes out once the server is back.
+            if (notReached(err)) {
+              unreached.push(sub.id);
+              return;
+            }
             unsent.push(sub.id);
             const run = await campaigns.countFailure(campaignId);
             if (run >= options.maxConsecutiveFailures) await this.pauseForFailures(campaignId, run, err as Error);
+            return;
           }
+          // Outside the send's try: a ledger write that fails (Redis restarting, a failover) is not a failed send.
+          // The batch fails and is retried; the message already accepted goes out again, one of those in flight.
+          await campaigns.record(campaignId, sub.id, 'sent');
+          metrics.mailSent('newsletter');
+          sentHere++;
         }),
       );
+      // Every send of the group is answered before the batch fails: no message is still in flight when it retries.
+      const broken = outcomes.find((o) => o.status === 'rejected');
+      if (broken) throw broken.reason;
       // One HINCRBY per group of sends (up to `parallel` messages), not one per message: the chart needs minutes.
       if (sentHere > 0) await this.deps.timeline.add(campaignId, this.deps.clock.now(), sentHere);
       // Refusals raise the hard-bounce rate: judge it before the next group goes out.
@@ -168,13 +186,35 @@ export class CampaignDelivery {
     }
 
     if (transient) {
-      if (!finalAttempt)
-        throw new BatchRetryError(`${unsent.length} of ${ids.length} sends failed: ${transient.message}`);
+      const failed = unsent.length + unreached.length;
+      if (!finalAttempt) throw new BatchRetryError(`${failed} of ${ids.length} sends failed: ${transient.message}`);
       for (const id of unsent) await campaigns.record(campaignId, id, 'failed');
-      log.warn(
-        { event: 'campaign.batch_failed', campaignId, failed: unsent.length },
-        'batch gave up on some recipients',
-      );
+      if (unsent.length)
+        log.warn(
+          { event: 'campaign.batch_failed', campaignId, failed: unsent.length },
+          'batch gave up on some recipients',
+        );
+      // Out of tries and the server still not reached: recording these readers as failed would miss them for an
+      // outage. The campaign pauses instead, and this batch waits with it; resume sends to them once the server is
+      // back.
+      if (unreached.length) {
+        const reason =
+          `paused: the SMTP server could not be reached for any of this batch's tries; ` +
+          `last error: ${transient.message.slice(0, 300)}`;
+        await this.deps.health.pause(campaignId, 'smtp_unreachable', reason, { unreached: unreached.length });
+        throw new CampaignPausedSignal(`campaign ${campaignId} is paused`);
+      }
+    }
+    // Every recipient of the batch has an outcome in the ledger now, unless Redis lost writes it had acknowledged:
+    // a failover to a replica that had not yet received them, or a restart from a file missing its last second. Those
+    // recipients were sent (a bit is written only after the server accepted the message), but completing the batch
+    // now would leave them uncounted and the campaign would never finish: retry instead, which sends to them again,
+    // a bounded number of duplicates rather than a campaign stuck in sending.
+    const settled = await campaigns.recorded(campaignId, ids);
+    const lost = settled.filter((r) => !r).length;
+    if (lost > 0) {
+      log.warn({ event: 'campaign.ledger_lost', campaignId, lost }, 'ledger writes lost; the batch is retried');
+      throw new BatchRetryError(`${lost} of ${ids.length} outcomes missing from the ledger; retrying the batch`);
     }
     const finished = await campaigns.finishIfDone(campaignId, this.now());
     if (finished) await this.onFinished(campaignId, finished);
@@ -217,6 +257,11 @@ export class CampaignDelivery {
   private now(): string {
     return this.deps.clock.now().toISOString();
   }
+}
+
+/** A transient failure with no SMTP reply: the connection was refused, reset or timed out. */
+function notReached(err: unknown): boolean {
+  return err instanceof TransientDeliveryError && !err.responseCode;
 }
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));

@@ -1,7 +1,7 @@
 export type CampaignStatus = 'draft' | 'sending' | 'paused' | 'cancelled' | 'sent' | 'failed';
 
 /** Why a campaign paused itself: a run of failed sends, or a complaint or hard-bounce rate past its limit. */
-export type AutoPauseCause = 'consecutive_failures' | 'complaint_rate' | 'bounce_rate';
+export type AutoPauseCause = 'consecutive_failures' | 'complaint_rate' | 'bounce_rate' | 'smtp_unreachable';
 
 /**
  * The counters as they stood when an operator last resumed the campaign. The rate check (campaign-health.ts)

@@ -32,7 +32,7 @@ export class PrometheusMetrics implements Metrics {
   );
   private readonly autoPauses = this.counter(
     'newsletter_campaign_auto_pauses_total',
-    'Campaigns that paused themselves, by reason: consecutive_failures, complaint_rate or bounce_rate',
+    'Campaigns that paused themselves, by reason: consecutive_failures, complaint_rate, bounce_rate or smtp_unreachable',
     ['reason'],
   );
   private readonly queueDepth = new Gauge({

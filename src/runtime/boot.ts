@@ -55,10 +55,18 @@ export async function boot(opts: BootOptions): Promise<Booted> {
   const { config, devSecrets } = resolveConfig(settings);
   const log =
     opts.logger?.(config) ?? pino({ level: config.logLevel, base: { service: 'newsletter', role: opts.role } });
-  const redis = await resolveRedis(settings.REDIS_URL, config.dataDir);
+  const sentinel = settings.REDIS_SENTINELS
+    ? {
+        sentinels: settings.REDIS_SENTINELS,
+        name: settings.REDIS_SENTINEL_NAME!,
+        password: settings.REDIS_SENTINEL_PASSWORD,
+      }
+    : undefined;
+  const redis = await resolveRedis(settings.REDIS_URL, config.dataDir, sentinel);
   // A configured Redis that is down would leave the queue connections retrying forever: say so instead.
   if (opts.requireRedis && !redis.child && !(await redisAnswers(redis.options))) {
-    throw new RedisUnavailableError(`Redis does not answer at ${redis.describe}; is it running? (REDIS_URL)`);
+    const setting = sentinel ? 'REDIS_SENTINELS, REDIS_SENTINEL_NAME' : 'REDIS_URL';
+    throw new RedisUnavailableError(`Redis does not answer at ${redis.describe}; is it running? (${setting})`);
   }
   const container = buildContainer({
     config,

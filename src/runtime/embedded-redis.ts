@@ -18,6 +18,38 @@ export class RedisUnavailableError extends Error {
 
 const SOCKET = 'redis.sock';
 
+/** REDIS_SENTINELS, REDIS_SENTINEL_NAME and REDIS_SENTINEL_PASSWORD. */
+export interface SentinelSettings {
+  sentinels: { host: string; port: number }[];
+  name: string;
+  password?: string;
+}
+
+/**
+ * ioredis asks the Sentinels for the primary of `name` on every (re)connect, so after a failover each connection
+ * (ours and BullMQ's, which are built from the same options) reconnects to the promoted replica. REDIS_URL, when set
+ * too, gives the data nodes' credentials, database and TLS; its host and port are the Sentinels' business.
+ */
+export function sentinelTarget(s: SentinelSettings, url?: string): RedisTarget {
+  const data = url ? optionsFromUrl(url) : {};
+  const options: RedisOptions = {
+    sentinels: s.sentinels,
+    name: s.name,
+    sentinelPassword: s.password,
+    username: data.username,
+    password: data.password,
+    db: data.db,
+    tls: data.tls,
+    // With TLS to the data nodes, the Sentinels are reached over TLS as well.
+    enableTLSForSentinelMode: Boolean(data.tls),
+    // A primary demoted while a connection stayed open answers writes with READONLY: reconnect, which asks the
+    // Sentinels again, and resend the command.
+    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+  };
+  const where = s.sentinels.map((a) => `${a.host}:${a.port}`).join(',');
+  return { options, describe: `redis primary "${s.name}" via Sentinels ${where}` };
+}
+
 /** Answers true when a Redis at these options replies to PING within a second. */
 export async function redisAnswers(options: RedisOptions): Promise<boolean> {
   const probe = new Redis({
@@ -26,6 +58,8 @@ export async function redisAnswers(options: RedisOptions): Promise<boolean> {
     connectTimeout: 1000,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
+    // With Sentinels: one round of asking them, not a retry loop.
+    sentinelRetryStrategy: () => null,
     enableOfflineQueue: false,
   });
   probe.on('error', () => undefined);
@@ -45,7 +79,12 @@ export async function redisAnswers(options: RedisOptions): Promise<boolean> {
  * file under `<dataDir>/redis`. A unix socket keeps the embedded server off the network and lets the CLI and
  * other roles find it.
  */
-export async function resolveRedis(url: string | undefined, dataDir: string): Promise<RedisTarget> {
+export async function resolveRedis(
+  url: string | undefined,
+  dataDir: string,
+  sentinel?: SentinelSettings,
+): Promise<RedisTarget> {
+  if (sentinel) return sentinelTarget(sentinel, url);
   if (url) return { options: optionsFromUrl(url), describe: redactUrl(url) };
   const local = { host: '127.0.0.1', port: 6379 };
   if (await redisAnswers(local)) return { options: local, describe: 'redis at 127.0.0.1:6379' };

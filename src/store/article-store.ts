@@ -108,7 +108,12 @@ export class ArticleStore implements ArticleRepository {
     for (const id of ids) pipe.hgetall(this.keys.article(id));
     const results = (await pipe.exec()) ?? [];
     const out: Article[] = [];
-    for (const [err, row] of results) if (!err && (row as Row).id) out.push(toArticle(row as Row));
+    // A failed read fails the caller: a campaign rendered from the articles that happened to answer would go out
+    // incomplete.
+    for (const [err, row] of results) {
+      if (err) throw err;
+      if ((row as Row).id) out.push(toArticle(row as Row));
+    }
     return out;
   }
 

@@ -138,6 +138,17 @@ return 1
 `);
 
 /**
+ * Moves the fan-out's cursor to ARGV[1] and adds ARGV[2] to queued, only while the cursor is ARGV[3] (when not
+ * empty). Returns 1 when it moved. KEYS: campaign.
+ */
+const CHECKPOINT = new LuaScript(`
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'cursor') ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], 'cursor', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'queued', ARGV[2])
+return 1
+`);
+
+/**
  * Counts a late report once per recipient and kind. A late bounce counts only for a message the ledger has as sent.
  * KEYS: campaign, feedback bitmap, ledger. ARGV: subscriber id, counter field.
  */
@@ -296,12 +307,9 @@ export class CampaignStore implements CampaignRepository {
     return r.html ? { subject: r.subject, html: r.html, text: r.text } : null;
   }
 
-  async checkpoint(id: number, cursor: number, count: number): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.keys.campaign(id), 'cursor', String(cursor))
-      .hincrby(this.keys.campaign(id), 'queued', count)
-      .exec();
+  async checkpoint(id: number, cursor: number, count: number, from?: number): Promise<boolean> {
+    const r = await CHECKPOINT.run(this.redis, [this.keys.campaign(id)], [cursor, count, from ?? '']);
+    return r === 1;
   }
 
   /** Both bitmaps read in one round trip each for a whole batch. */

@@ -333,7 +333,12 @@ export class SubscriberStore implements SubscriberRepository {
     const pipe = this.redis.pipeline();
     for (const id of ids) pipe.hgetall(this.keys.subscriber(id));
     const results = (await pipe.exec()) ?? [];
-    return results.map(([err, row]) => (err || !(row as Row).status ? null : toSubscriber(row as Row)));
+    // A failed read (Redis restarting, a failover) must fail the caller, never read as "no such subscriber": the
+    // delivery engine records a missing reader as skipped for good.
+    return results.map(([err, row]) => {
+      if (err) throw err;
+      return (row as Row).status ? toSubscriber(row as Row) : null;
+    });
   }
 
   async isSuppressed(email: string): Promise<boolean> {

@@ -95,6 +95,16 @@ export function campaignRepositoryContract(
         await repo.checkpoint(id, 40, 3);
         expect(await repo.get(id)).toMatchObject({ cursor: 40, queued: 8 });
       });
+
+      test('a checkpoint from a cursor that is no longer the stored one moves nothing', async () => {
+        const { id } = await draft();
+        expect(await repo.checkpoint(id, 17, 5, 0)).toBe(true);
+        // A fan-out that read cursor 40 (a write Redis lost since) must not move on from there.
+        expect(await repo.checkpoint(id, 60, 4, 40)).toBe(false);
+        expect(await repo.get(id)).toMatchObject({ cursor: 17, queued: 5 });
+        expect(await repo.checkpoint(id, 40, 3, 17)).toBe(true);
+        expect(await repo.get(id)).toMatchObject({ cursor: 40, queued: 8 });
+      });
     });
 
     describe('drafts: updateDraft, deleteDraft, startSending', () => {

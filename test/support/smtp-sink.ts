@@ -17,6 +17,25 @@ export interface SmtpSinkOptions {
   rcptResponse?: (address: string) => number | undefined;
   /** Delay before accepting DATA, in ms. Default 0. */
   dataDelayMs?: number;
+  /**
+   * Asked at each new connection and each MAIL FROM: undefined goes on; a number (e.g. 421) refuses with that
+   * code, so a server "answering 421 to everything" turns away new sessions and the pool's open ones alike.
+   */
+  refuse?: () => number | undefined;
+  /** Listen on this port (a server started again where the last one was). Default: a free one. */
+  port?: number;
+  /**
+   * How long `close()` lets open sessions finish before it answers them 421 and hangs up, like an MTA stopping.
+   * Default smtp-server's 30 s.
+   */
+  closeTimeoutMs?: number;
+}
+
+function refusal(code: number | undefined): (Error & { responseCode: number }) | undefined {
+  if (!code) return undefined;
+  const err = new Error('Service not available, try again later') as Error & { responseCode: number };
+  err.responseCode = code;
+  return err;
 }
 
 /** A real SMTP server in the test process that records what it accepts. */
@@ -29,6 +48,13 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}) {
     disabledCommands: ['STARTTLS'],
     logger: false,
     size: 10 * 1024 * 1024,
+    closeTimeout: opts.closeTimeoutMs,
+    onConnect(_session, cb) {
+      cb(refusal(opts.refuse?.()));
+    },
+    onMailFrom(_address, _session, cb) {
+      cb(refusal(opts.refuse?.()));
+    },
     onRcptTo(address: SMTPServerAddress, _session, cb) {
       const addr = address.address.toLowerCase();
       rcptCounts.set(addr, (rcptCounts.get(addr) ?? 0) + 1);
@@ -67,7 +93,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}) {
   server.on('error', (err: Error & { code?: string }) => {
     if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') throw err;
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  await new Promise<void>((ok) => server.listen(opts.port ?? 0, '127.0.0.1', ok));
   const port = (server.server.address() as AddressInfo).port;
 
   return {

@@ -100,8 +100,12 @@ export interface CampaignRepository {
   ): Promise<CampaignTransition>;
   saveContent(id: number, content: CampaignContent): Promise<void>;
   content(id: number): Promise<CampaignContent | null>;
-  /** The fan-out has queued every active id up to `cursor`, `count` more of them. */
-  checkpoint(id: number, cursor: number, count: number): Promise<void>;
+  /**
+   * The fan-out has queued every active id up to `cursor`, `count` more of them. With `from`, only while the cursor
+   * is still there: a fan-out that read a cursor Redis has since lost (a failover) must not move past the gap.
+   * Returns false when it did not move.
+   */
+  checkpoint(id: number, cursor: number, count: number, from?: number): Promise<boolean>;
   /** For each subscriber id, whether an outcome is already recorded. */
   recorded(id: number, subscriberIds: number[]): Promise<boolean[]>;
   /**

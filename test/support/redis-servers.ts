@@ -1,0 +1,171 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+/**
+ * Redis servers of a test's own, for the tests that stop, kill or fail over a Redis: never the shared one on 6379,
+ * which every other test uses. Each listens on a free loopback port and keeps its files in a temporary folder.
+ */
+
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+async function answers(port: number): Promise<boolean> {
+  const probe = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+  });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+async function untilAnswers(port: number, child: ChildProcess, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await answers(port)) return;
+    if (child.exitCode !== null) break;
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  throw new Error(`${what} on port ${port} did not answer`);
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((ok) => child.once('exit', () => ok()));
+}
+
+/** A redis-server with its own folder; `stop` and `start` again keep the folder, so its files carry over. */
+export class TestRedisServer {
+  readonly dir: string;
+  private child?: ChildProcess;
+
+  private constructor(
+    readonly port: number,
+    private readonly args: string[],
+  ) {
+    this.dir = mkdtempSync(join(tmpdir(), 'nl-redis-'));
+  }
+
+  /** `args` are redis-server options, e.g. ['--appendonly', 'yes']. */
+  static async start(args: string[] = []): Promise<TestRedisServer> {
+    const server = new TestRedisServer(await freePort(), args);
+    await server.start();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', ...this.args],
+      { stdio: 'ignore' },
+    );
+    this.child = child;
+    await untilAnswers(this.port, child, 'redis-server');
+  }
+
+  /** SIGTERM lets it write its files and exit; SIGKILL is a crash. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    child.kill(signal);
+    await exited(child);
+  }
+
+  client(): Redis {
+    return new Redis({ port: this.port, host: '127.0.0.1' });
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A redis-sentinel (Debian's package) watching `master` at `primaryPort` under `name`. */
+export class TestSentinel {
+  private constructor(
+    readonly port: number,
+    private readonly child: ChildProcess,
+    private readonly dir: string,
+  ) {}
+
+  /**
+   * Short timings so a test sees a failover within seconds: the primary is judged down after `downAfterMs`, and
+   * a failover that stalls is retried after `failoverTimeoutMs`.
+   */
+  static async start(
+    name: string,
+    primaryPort: number,
+    opts: { quorum?: number; downAfterMs?: number; failoverTimeoutMs?: number } = {},
+  ): Promise<TestSentinel> {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'nl-sentinel-'));
+    // Sentinel rewrites its configuration file as it learns the topology, so each needs a writable file of its own.
+    const conf = join(dir, 'sentinel.conf');
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${name} 127.0.0.1 ${primaryPort} ${opts.quorum ?? 2}`,
+        `sentinel down-after-milliseconds ${name} ${opts.downAfterMs ?? 1000}`,
+        `sentinel failover-timeout ${name} ${opts.failoverTimeoutMs ?? 3000}`,
+        `sentinel parallel-syncs ${name} 1`,
+        '',
+      ].join('\n'),
+    );
+    const child = spawn('redis-sentinel', [conf], { stdio: 'ignore' });
+    await untilAnswers(port, child, 'redis-sentinel');
+    return new TestSentinel(port, child, dir);
+  }
+
+  /** The primary's port as this Sentinel sees it now. */
+  async primaryPort(name: string): Promise<number | null> {
+    const c = new Redis({ port: this.port, host: '127.0.0.1', lazyConnect: true });
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      const r = (await c.call('SENTINEL', 'get-master-addr-by-name', name)) as [string, string] | null;
+      return r ? Number(r[1]) : null;
+    } finally {
+      c.disconnect();
+    }
+  }
+
+  async destroy(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await exited(this.child);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
