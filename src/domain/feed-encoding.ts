@@ -3,7 +3,7 @@ import iconv from 'iconv-lite';
 /** The text of a feed and the encoding it was read in. */
 export interface DecodedFeed {
   text: string;
-  /** The WHATWG (or, for UTF-32, iconv-lite) name of the encoding used. */
+  /** The label of the encoding used, lower-cased, as the BOM, the server or the document gave it. */
   encoding: string;
 }
 
@@ -62,7 +62,7 @@ export function decodeFeedBytes(bytes: Uint8Array, contentType?: string | null):
     const text = tryDecode(body, label);
     if (text !== undefined) return { text: text.replace(/^\uFEFF/, ''), encoding: label.toLowerCase() };
   }
-  return { text: new TextDecoder('windows-1252').decode(body), encoding: 'windows-1252' };
+  return { text: tryDecode(body, 'windows-1252')!, encoding: 'windows-1252' };
 }
 
 /** The `charset` parameter of a Content-Type, unquoted; undefined when there is none. */
@@ -70,25 +70,40 @@ function charsetOf(contentType: string | null | undefined): string | undefined {
   return /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '')?.[1];
 }
 
+/**
+ * Labels that mean Windows-1252 in the WHATWG Encoding Standard (what browsers do): servers that say Latin-1 or ASCII
+ * very often send Windows-1252's curly quotes, dashes and euro sign, and Windows-1252 reads Latin-1 text the same.
+ */
+const WINDOWS_1252 = new Set([
+  'iso-8859-1',
+  'iso8859-1',
+  'latin1',
+  'l1',
+  'us-ascii',
+  'ascii',
+  'cp1252',
+  'windows-1252',
+]);
+
 /** The bytes in that encoding, or undefined when the label is unknown or the bytes are not valid in it. */
 function tryDecode(bytes: Uint8Array, label: string): string | undefined {
   const name = label.toLowerCase().replace(/_/g, '-');
   if (/^(ucs-4|utf-?32)(-?(le|be))?$/.test(name)) {
-    // An unmarked "UTF-32" is big-endian (RFC 2781's rule for UTF-16, which UTF-32 follows).
-    const endian = name.endsWith('le') ? 'utf32le' : 'utf32be';
+    // UTF-32 is not in the Encoding Standard, so TextDecoder cannot read it. Unmarked, it is big-endian.
     if (bytes.length % 4 !== 0) return undefined;
-    const text = iconv.decode(Buffer.from(bytes), endian, { stripBOM: false });
+    const text = iconv.decode(Buffer.from(bytes), name.endsWith('le') ? 'utf32le' : 'utf32be', { stripBOM: false });
     return text.includes('\uFFFD') ? undefined : text;
   }
-  let decoder: TextDecoder;
-  try {
-    decoder = new TextDecoder(name, { fatal: true, ignoreBOM: true });
-  } catch {
-    return undefined;
+  if (/^(utf-?8|unicode-1-1-utf-8|utf-?16(-?(le|be))?)$/.test(name)) {
+    // Strict: bytes that are not valid in a declared UTF move on to the next candidate instead of becoming U+FFFD.
+    try {
+      return new TextDecoder(name, { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch {
+      return undefined;
+    }
   }
-  try {
-    return decoder.decode(bytes);
-  } catch {
-    return undefined;
-  }
+  // The other (legacy) encodings through iconv-lite: Node 20's TextDecoder reads windows-1252 as Latin-1, turning
+  // 0x80-0x9F (curly quotes, dashes, the euro sign) into invisible C1 controls.
+  const legacy = WINDOWS_1252.has(name) ? 'windows-1252' : name;
+  return iconv.encodingExists(legacy) ? iconv.decode(Buffer.from(bytes), legacy, { stripBOM: false }) : undefined;
 }

@@ -109,12 +109,14 @@ export class FeedIngester {
       }
     }
     // Only now, with every entry stored: a poll that failed half-way must download the same version again.
-    await validators?.set(url, download.validators).catch((err: Error) =>
-      this.deps.log.warn(
-        { event: 'feed.validators_not_saved', feed: url, err: err.message },
-        'could not keep the feed validators; the next poll downloads the feed in full',
-      ),
-    );
+    await validators
+      ?.set(url, download.validators)
+      .catch((err: Error) =>
+        this.deps.log.warn(
+          { event: 'feed.validators_not_saved', feed: url, err: err.message },
+          'could not keep the feed validators; the next poll downloads the feed in full',
+        ),
+      );
     this.deps.log.info(
       { event: 'feed.polled', feed: url, format: feed.format, encoding, entries: feed.entries.length, ...result },
       'feed polled',
