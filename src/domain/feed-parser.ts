@@ -162,17 +162,20 @@ const XML_ENTITIES = new Set(['amp', 'lt', 'gt', 'quot', 'apos']);
  * Feeds use them everywhere though XML does not define them; feedparser and browsers read them as HTML does. The
  * names and characters come from the `entities` package (the WHATWG list, which htmlparser2 uses too). Left alone:
  * CDATA sections and comments (their text is not markup), the XML five, names the document's DOCTYPE declares (those
- * stay with the parser and its expansion limits), and unknown names (the parser refuses them as before).
+ * stay with the parser and its expansion limits), and unknown names (left as written, as feedparser leaves them).
  */
 function htmlEntitiesAsNumeric(xml: string): string {
   if (!xml.includes('&')) return xml;
   const declared = new Set([...xml.matchAll(/<!ENTITY\s+%?\s*([\w.:-]+)/g)].map((m) => m[1]));
-  return xml.replace(/<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->|&([A-Za-z][A-Za-z0-9]{1,31});/g, (whole, name) => {
-    if (!name || XML_ENTITIES.has(name) || declared.has(name)) return whole;
-    const decoded = decodeHTMLStrict(whole);
-    if (decoded === whole) return whole;
-    return [...decoded].map((c) => `&#${c.codePointAt(0)};`).join('');
-  });
+  return xml.replace(
+    /<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->|&([A-Za-z][A-Za-z0-9]{1,31});/g,
+    (whole: string, name: string | undefined) => {
+      if (!name || XML_ENTITIES.has(name) || declared.has(name)) return whole;
+      const decoded = decodeHTMLStrict(whole);
+      if (decoded === whole) return whole;
+      return [...decoded].map((c) => `&#${c.codePointAt(0)};`).join('');
+    },
+  );
 }
 
 /**
