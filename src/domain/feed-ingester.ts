@@ -83,7 +83,15 @@ export class FeedIngester {
       return { added: 0, seen: 0, invalid: 0, notModified: true };
     }
     const { document, finalUrl, encoding } = download;
-    const feed = parseFeed(document, { baseUrl: finalUrl });
+    let feed: ReturnType<typeof parseFeed>;
+    try {
+      feed = parseFeed(document, { baseUrl: finalUrl });
+    } catch (err) {
+      // The encoding the bytes were read in is often half of why a document does not parse: say which it was.
+      if (err instanceof FeedError)
+        throw new FeedError('feed_invalid', `${err.message} (read as ${encoding})`, { url, encoding });
+      throw err;
+    }
     const result: PollResult = { added: 0, seen: 0, invalid: 0 };
     // Feeds list newest first; adding oldest first gives ids in publication order.
     for (const entry of [...feed.entries].reverse()) {

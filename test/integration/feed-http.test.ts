@@ -147,7 +147,10 @@ describe('feed polling over real HTTP: conditional GET', () => {
   test('validators are kept only after a poll that read the feed: a broken version is downloaded again', async () => {
     const url = `${site.base}/flaky.xml`;
     site.pages.set('/flaky.xml', { body: '<rss version="2.0"><channel><item><title>cut', etag: '"broken"' });
-    await expect(app.container.feedIngester.poll(url)).rejects.toMatchObject({ code: 'feed_invalid' });
+    await expect(app.container.feedIngester.poll(url)).rejects.toMatchObject({
+      code: 'feed_invalid',
+      message: expect.stringMatching(/^The feed could not be read as XML: .+ \(read as utf-8\)$/),
+    });
     site.pages.set('/flaky.xml', { body: rss(['Fixed']), etag: '"fixed"' });
     const before = site.requests.length;
     expect(await app.container.feedIngester.poll(url)).toEqual({ added: 1, seen: 0, invalid: 0 });
