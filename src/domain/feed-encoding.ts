@@ -20,7 +20,7 @@ const BOMS: { bytes: number[]; encoding: string }[] = [
 ];
 
 /**
- * With no byte-order mark, the first characters of an XML document, `<?` (or `<` and whitespace), tell how wide its
+ * With no byte-order mark, the first characters of an XML document (`<?` in UTF-16, `<` in UTF-32) tell how wide its
  * characters are (XML 1.0, appendix F): a UTF-16 or UTF-32 feed without a BOM is still read.
  */
 const SNIFFED: { bytes: number[]; encoding: string }[] = [
@@ -40,7 +40,8 @@ const startsWith = (bytes: Uint8Array, prefix: number[]) => prefix.every((b, i) 
  * 4. UTF-8;
  * 5. Windows-1252, which reads any byte: a feed whose bytes are not what it declares (or that declares nothing and
  *    is not UTF-8) is most often Windows-1252 or Latin-1, and mojibake-free text beats U+FFFD everywhere.
- * Each candidate is tried strictly (a byte sequence invalid in it moves on to the next); an unknown label is skipped.
+ * The UTFs are tried strictly (a byte sequence invalid in one moves on to the next candidate); a legacy encoding
+ * reads every byte as something, so a declared one is final; an unknown label is skipped.
  */
 export function decodeFeedBytes(bytes: Uint8Array, contentType?: string | null): DecodedFeed {
   const bom = BOMS.find((b) => startsWith(bytes, b.bytes));

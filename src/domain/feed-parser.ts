@@ -54,8 +54,9 @@ const SUMMARY_MAX = 2000;
 
 /**
  * Entity handling, bounded: the five XML entities and numeric references are decoded (feeds use `&#8217;` and the
- * like everywhere); entities a DOCTYPE declares are limited in number, size and total expansion, and the parser
- * refuses to expand ones that reference others, so "billion laughs" stays a few bytes (or fails the document).
+ * like everywhere), and HTML's named ones too, rewritten as numeric references first (see htmlEntitiesAsNumeric);
+ * entities a DOCTYPE declares are limited in number, size and total expansion, and the parser refuses to expand ones
+ * that reference others, so "billion laughs" stays a few bytes (or fails the document).
  */
 const ENTITY_LIMITS = {
   enabled: true,
