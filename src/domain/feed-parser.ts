@@ -270,8 +270,12 @@ function rssEntry(item: Node, feedBase: string | undefined): FeedEntry {
   const guidNode = first(item.guid);
   const guid = oneLine(text(guidNode));
   const guidIsLink = guid && obj(guidNode)?.['@_isPermaLink'] !== 'false' && /^https?:\/\//i.test(guid);
-  const linkNode = list(item.link).find((l) => text(l));
-  const link = text(linkNode) ?? (guidIsLink ? guid : undefined);
+  // Atom elements in RSS read as unprefixed names (see NAMESPACES): an <atom:link href> is among the links, without
+  // text. A <link> with text comes first; an alternate atom:link stands in for a missing one, as in feedparser.
+  const linkNode =
+    list(item.link).find((l) => text(l)) ??
+    list(item.link).find((l) => attr(l, 'href') && (attr(l, 'rel') ?? 'alternate') === 'alternate');
+  const link = text(linkNode) ?? attr(linkNode, 'href') ?? (guidIsLink ? guid : undefined);
   return clean({
     title: oneLine(text(item.title)),
     url: resolve(link, linkNode ? baseOf(linkNode, base) : base),
@@ -281,7 +285,8 @@ function rssEntry(item: Node, feedBase: string | undefined): FeedEntry {
     // With a full body in content:encoded, the description is the summary; alone, it is the body.
     summary: encoded && description ? summaryFrom(description, SUMMARY_MAX) : undefined,
     imageUrl: resolve(imageOf(item), base),
-    author: rssAuthor(oneLine(text(first(item['dc:creator'])) ?? text(first(item.author)))),
+    // text() of a list is its first non-empty text: an <atom:author> (read as `author`, with no text) is passed over.
+    author: rssAuthor(oneLine(text(item['dc:creator']) ?? text(item.author))),
     publishedAt: isoDate(text(item.pubDate) ?? text(item['dc:date'])),
     categories: names(list(item.category).map((c) => text(c))),
   });

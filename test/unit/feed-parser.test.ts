@@ -452,6 +452,22 @@ describe('parseFeed: real-world documents, read as feedparser reads them', () =>
     expect(parseFeed(RSS).entries).toHaveLength(2);
   });
 
+  test('Atom elements inside RSS items: an alternate atom:link stands in for a missing <link>; an atom:author does not hide <author>', () => {
+    const feed = parseFeed(
+      '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>C</title>' +
+        '<atom:link rel="self" href="https://n.test/feed.xml"/>' +
+        '<item><title>Only atom</title><atom:link rel="self" href="https://n.test/self"/><atom:link href="/only-atom"/></item>' +
+        '<item><title>Both</title><atom:link href="https://n.test/atom"/><link>https://n.test/rss</link>' +
+        '<atom:author><atom:name>Atom Name</atom:name></atom:author><author>desk@n.test (Desk)</author></item>' +
+        '</channel></rss>',
+      { baseUrl: 'https://n.test/feed.xml' },
+    );
+    expect(feed.entries).toEqual([
+      { title: 'Only atom', url: 'https://n.test/only-atom' },
+      { title: 'Both', url: 'https://n.test/rss', author: 'Desk' },
+    ]);
+  });
+
   test('xml:base on the feed, the entry and the link resolves relative links and images (RFC 3986)', () => {
     const feed = parseFeed(
       '<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://n.test/blog/">' +
