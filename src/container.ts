@@ -74,6 +74,7 @@ import { TransactionalQueue } from './queue/transactional-queue';
 import { ArticleStore } from './store/article-store';
 import { CampaignStore } from './store/campaign-store';
 import { FeedbackStore } from './store/feedback-store';
+import { RedisFeedValidatorStore } from './store/feed-validator-store';
 import { Keys } from './store/keys';
 import { runMigrations } from './store/migrations';
 import { NewsletterRunStore } from './store/newsletter-run-store';
@@ -252,7 +253,13 @@ export function buildContainer(input: ContainerInput) {
     log,
     listener: { articleAdded: (a): Promise<void> => alerts.articleAdded(a) },
   });
-  const feedIngester = new FeedIngester({ articles, log, polls: activity, clock });
+  const feedIngester = new FeedIngester({
+    articles,
+    log,
+    polls: activity,
+    clock,
+    validators: new RedisFeedValidatorStore({ redis, keys }),
+  });
   const campaigns = new Campaigns({
     campaigns: campaignStore,
     subscribers,

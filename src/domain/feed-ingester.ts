@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { Articles } from './articles';
 import type { FeedPollLog } from './ports/activity';
 import type { Clock } from './ports/clock';
+import type { FeedValidators, FeedValidatorStore } from './ports/feed-validators';
 import { ValidationError } from './errors';
+import { decodeFeedBytes } from './feed-encoding';
 import { FeedError, parseFeed } from './feed-parser';
 
 export { FeedError };
@@ -20,6 +22,11 @@ export interface FeedIngesterDeps {
   /** Where each poll's outcome is kept for the dashboard (with `clock`). Default: not kept. */
   polls?: FeedPollLog;
   clock?: Clock;
+  /**
+   * Where each feed's ETag and Last-Modified are kept between polls, for conditional GET.
+   * Default: not kept (every poll downloads the feed).
+   */
+  validators?: FeedValidatorStore;
 }
 
 export interface PollResult {
@@ -29,6 +36,8 @@ export interface PollResult {
   seen: number;
   /** Entries refused by validation (no link, a javascript: link, a line break in a url...). */
   invalid: number;
+  /** The server answered 304 Not Modified to the feed's validators: nothing was downloaded or read. */
+  notModified?: true;
 }
 
 const ACCEPT = 'application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1';
@@ -66,8 +75,23 @@ export class FeedIngester {
   }
 
   private async read(url: string): Promise<PollResult> {
-    const { document, finalUrl } = await this.download(url);
-    const feed = parseFeed(document, { baseUrl: finalUrl });
+    const { validators } = this.deps;
+    const known = (await validators?.get(url)) ?? undefined;
+    const download = await this.download(url, known);
+    if (!download) {
+      this.deps.log.debug({ event: 'feed.not_modified', feed: url }, 'feed not modified');
+      return { added: 0, seen: 0, invalid: 0, notModified: true };
+    }
+    const { document, finalUrl, encoding } = download;
+    let feed: ReturnType<typeof parseFeed>;
+    try {
+      feed = parseFeed(document, { baseUrl: finalUrl });
+    } catch (err) {
+      // The encoding the bytes were read in is often half of why a document does not parse: say which it was.
+      if (err instanceof FeedError)
+        throw new FeedError('feed_invalid', `${err.message} (read as ${encoding})`, { url, encoding });
+      throw err;
+    }
     const result: PollResult = { added: 0, seen: 0, invalid: 0 };
     // Feeds list newest first; adding oldest first gives ids in publication order.
     for (const entry of [...feed.entries].reverse()) {
@@ -92,15 +116,30 @@ export class FeedIngester {
         );
       }
     }
+    // Only now, with every entry stored: a poll that failed half-way must download the same version again.
+    await validators
+      ?.set(url, download.validators)
+      .catch((err: Error) =>
+        this.deps.log.warn(
+          { event: 'feed.validators_not_saved', feed: url, err: err.message },
+          'could not keep the feed validators; the next poll downloads the feed in full',
+        ),
+      );
     this.deps.log.info(
-      { event: 'feed.polled', feed: url, format: feed.format, entries: feed.entries.length, ...result },
+      { event: 'feed.polled', feed: url, format: feed.format, encoding, entries: feed.entries.length, ...result },
       'feed polled',
     );
     return result;
   }
 
-  /** The document as text, read under the time and size limits. */
-  private async download(url: string): Promise<{ document: string; finalUrl: string }> {
+  /**
+   * The document as text, read under the time and size limits, with the validators of this version; undefined when
+   * the server answered 304 Not Modified to the validators of the version read before.
+   */
+  private async download(
+    url: string,
+    known: FeedValidators | undefined,
+  ): Promise<{ document: string; finalUrl: string; encoding: string; validators: FeedValidators } | undefined> {
     if (!/^https?:\/\//i.test(url))
       throw new FeedError('feed_unreachable', `The feed URL must be http:// or https://: ${url}`);
     // One signal for the request and the body: a server that trickles its answer is cut off too.
@@ -110,10 +149,20 @@ export class FeedIngester {
       res = await this.fetch(url, {
         signal,
         redirect: 'follow',
-        headers: { accept: ACCEPT, 'user-agent': 'newsletter-feed-poller/1' },
+        headers: {
+          accept: ACCEPT,
+          'user-agent': 'newsletter-feed-poller/1',
+          ...(known?.etag ? { 'if-none-match': known.etag } : {}),
+          ...(known?.lastModified ? { 'if-modified-since': known.lastModified } : {}),
+        },
       });
     } catch (err) {
       throw new FeedError('feed_unreachable', `The feed could not be fetched: ${reason(err, this.timeoutMs)}`, { url });
+    }
+    const conditional = !!(known?.etag || known?.lastModified);
+    if (res.status === 304 && conditional) {
+      await res.body?.cancel().catch(() => undefined);
+      return undefined;
     }
     if (!res.ok) {
       await res.body?.cancel().catch(() => undefined);
@@ -125,7 +174,13 @@ export class FeedIngester {
       throw new FeedError('feed_invalid', `The feed is larger than ${this.maxBytes} bytes.`, { url, bytes: declared });
     }
     const bytes = await this.readCapped(res, url);
-    return { document: decode(bytes, res.headers.get('content-type')), finalUrl: res.url || url };
+    const { text, encoding } = decodeFeedBytes(bytes, res.headers.get('content-type'));
+    const validators: FeedValidators = {};
+    const etag = res.headers.get('etag');
+    const lastModified = res.headers.get('last-modified');
+    if (etag) validators.etag = etag;
+    if (lastModified) validators.lastModified = lastModified;
+    return { document: text, finalUrl: res.url || url, encoding, validators };
   }
 
   private async readCapped(res: Response, url: string): Promise<Uint8Array> {
@@ -150,23 +205,6 @@ export class FeedIngester {
     }
     return Buffer.concat(chunks);
   }
-}
-
-/** Text of the document in the charset the server or the XML declaration names; UTF-8 when neither does. */
-function decode(bytes: Uint8Array, contentType: string | null): string {
-  const head = Buffer.from(bytes.subarray(0, 200)).toString('latin1');
-  const label =
-    /charset\s*=\s*"?([\w.:-]+)/i.exec(contentType ?? '')?.[1] ??
-    /^\s*<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)["']/i.exec(head)?.[1] ??
-    'utf-8';
-  let decoder: TextDecoder;
-  try {
-    decoder = new TextDecoder(label);
-  } catch {
-    decoder = new TextDecoder('utf-8');
-  }
-  // A byte-order mark is not part of the document; the XML parser would see it as text before the root.
-  return decoder.decode(bytes).replace(/^\uFEFF/, '');
 }
 
 function reason(err: unknown, timeoutMs: number): string {

@@ -1,3 +1,4 @@
+import { decodeHTMLStrict } from 'entities';
 import { XMLParser, type X2jOptions } from 'fast-xml-parser';
 import { htmlToPlainText, summaryFrom } from './article-html';
 import { DomainError } from './errors';
@@ -53,8 +54,9 @@ const SUMMARY_MAX = 2000;
 
 /**
  * Entity handling, bounded: the five XML entities and numeric references are decoded (feeds use `&#8217;` and the
- * like everywhere); entities a DOCTYPE declares are limited in number, size and total expansion, and the parser
- * refuses to expand ones that reference others, so "billion laughs" stays a few bytes (or fails the document).
+ * like everywhere), and HTML's named ones too, rewritten as numeric references first (see htmlEntitiesAsNumeric);
+ * entities a DOCTYPE declares are limited in number, size and total expansion, and the parser refuses to expand ones
+ * that reference others, so "billion laughs" stays a few bytes (or fails the document).
  */
 const ENTITY_LIMITS = {
   enabled: true,
@@ -109,28 +111,107 @@ const COMMON: X2jOptions = {
 type Node = Record<string, unknown>;
 
 /**
+ * Namespaces read by URI, not by prefix: each known namespace gets one canonical prefix, whatever the document calls
+ * it, so `<a:feed xmlns:a="…Atom">` is read as `<feed>` and `<d:creator xmlns:d="…dc/elements/1.1/">` as
+ * `<dc:creator>`. The feed vocabularies themselves (Atom, RSS 1.0/0.90) read as unprefixed names, the way a feed with
+ * them as its default namespace is written. An undeclared prefix is kept as written (feeds use `dc:` without
+ * declaring it), which is also how Python's feedparser treats it.
+ */
+const NAMESPACES: Record<string, string> = {
+  'http://www.w3.org/2005/Atom': '',
+  'http://purl.org/atom/ns#': '',
+  'http://purl.org/rss/1.0/': '',
+  'http://my.netscape.com/rdf/simple/0.9/': '',
+  'http://backend.userland.com/rss2': '',
+  'http://www.w3.org/1999/02/22-rdf-syntax-ns#': 'rdf',
+  'http://purl.org/rss/1.0/modules/content/': 'content',
+  'http://purl.org/dc/elements/1.1/': 'dc',
+  'http://search.yahoo.com/mrss/': 'media',
+  'http://search.yahoo.com/mrss': 'media',
+  'http://www.w3.org/XML/1998/namespace': 'xml',
+};
+
+/**
+ * The canonical prefix of each prefix the document declares for a known namespace. fast-xml-parser does not track
+ * namespace scopes, so the declarations are read from the whole document: a prefix bound to two different URIs in one
+ * feed (which no real feed does) takes its first binding.
+ */
+function prefixMap(xml: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const m of xml.matchAll(/\sxmlns:([A-Za-z_][\w.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) {
+    const canonical = NAMESPACES[(m[2] ?? m[3]).trim()];
+    if (canonical !== undefined && !map.has(m[1])) map.set(m[1], canonical);
+  }
+  return map;
+}
+
+/** `name` with its prefix replaced by the canonical one of its namespace (see NAMESPACES). */
+function canonicalName(name: string, prefixes: Map<string, string>): string {
+  const colon = name.indexOf(':');
+  if (colon < 0) return name;
+  const canonical = prefixes.get(name.slice(0, colon));
+  if (canonical === undefined) return name;
+  const local = name.slice(colon + 1);
+  return canonical ? `${canonical}:${local}` : local;
+}
+
+/** The five entities XML itself defines: the parser decodes them. */
+const XML_ENTITIES = new Set(['amp', 'lt', 'gt', 'quot', 'apos']);
+
+/**
+ * HTML named entities (`&eacute;`, `&mdash;`, `&hellip;`…) rewritten as the numeric references the XML parser decodes.
+ * Feeds use them everywhere though XML does not define them; feedparser and browsers read them as HTML does. The
+ * names and characters come from the `entities` package (the WHATWG list, which htmlparser2 uses too). Left alone:
+ * CDATA sections and comments (their text is not markup), the XML five, names the document's DOCTYPE declares (those
+ * stay with the parser and its expansion limits), and unknown names (left as written, as feedparser leaves them).
+ */
+function htmlEntitiesAsNumeric(xml: string): string {
+  if (!xml.includes('&')) return xml;
+  const declared = new Set([...xml.matchAll(/<!ENTITY\s+%?\s*([\w.:-]+)/g)].map((m) => m[1]));
+  return xml.replace(
+    /<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->|&([A-Za-z][A-Za-z0-9]{1,31});/g,
+    (whole: string, name: string | undefined) => {
+      if (!name || XML_ENTITIES.has(name) || declared.has(name)) return whole;
+      const decoded = decodeHTMLStrict(whole);
+      if (decoded === whole) return whole;
+      return [...decoded].map((c) => `&#${c.codePointAt(0)};`).join('');
+    },
+  );
+}
+
+/**
  * Reads an RSS 2.0 (also 0.9x and 1.0) or Atom document into entries. Throws FeedError `feed_invalid` when the
  * document is not well-formed XML or not a feed; a single odd entry never fails the document.
  */
 export function parseFeed(xml: string, opts: FeedParseOptions = {}): ParsedFeed {
   const maxEntries = opts.maxEntries ?? 500;
+  // Blank lines (and a stray byte-order mark) before `<?xml` are a server's template slip, not a broken feed:
+  // feedparser and browsers read past them, and XML forbids only the declaration not being first.
+  const source = htmlEntitiesAsNumeric(xml.replace(/^[\uFEFF\s]+/, ''));
+  const prefixes = prefixMap(source);
   let doc: Node;
   try {
     const parser = new XMLParser({
       ...COMMON,
       stopNodes: HTML_FIELDS,
       isArray: (name, _path, _leaf, isAttribute) => !isAttribute && REPEATED.has(name),
+      ...(prefixes.size
+        ? {
+            transformTagName: (name: string) => canonicalName(name, prefixes),
+            transformAttributeName: (name: string) => `@_${canonicalName(name.slice(2), prefixes)}`,
+          }
+        : {}),
     });
     // `true` runs the validator first: a malformed document is refused rather than half-read.
-    doc = parser.parse(xml, true) as Node;
+    doc = parser.parse(source, true) as Node;
   } catch (err) {
     throw new FeedError('feed_invalid', `The feed could not be read as XML: ${(err as Error).message}`);
   }
-  const base = opts.baseUrl;
 
   const rss = obj(first(doc.rss));
   if (rss && obj(first(rss.channel))) {
     const channel = obj(first(rss.channel))!;
+    const base = baseOf(channel, baseOf(rss, opts.baseUrl));
     return {
       format: 'rss',
       title: oneLine(text(channel.title)),
@@ -141,6 +222,7 @@ export function parseFeed(xml: string, opts: FeedParseOptions = {}): ParsedFeed 
   }
   const rdf = obj(first(doc['rdf:RDF']));
   if (rdf) {
+    const base = baseOf(rdf, opts.baseUrl);
     return {
       format: 'rss',
       title: oneLine(text(obj(first(rdf.channel))?.title)),
@@ -151,6 +233,7 @@ export function parseFeed(xml: string, opts: FeedParseOptions = {}): ParsedFeed 
   }
   const feed = obj(first(doc.feed));
   if (feed) {
+    const base = baseOf(feed, opts.baseUrl);
     return {
       format: 'atom',
       title: oneLine(text(feed.title)),
@@ -159,31 +242,58 @@ export function parseFeed(xml: string, opts: FeedParseOptions = {}): ParsedFeed 
         .map((e) => atomEntry(e, base)),
     };
   }
-  throw new FeedError('feed_invalid', 'The document is neither an RSS nor an Atom feed.');
+  throw new FeedError(
+    'feed_invalid',
+    `The document is neither an RSS nor an Atom feed (its root element is <${rootName(source) ?? '?'}>).`,
+  );
 }
 
-function rssEntry(item: Node, base: string | undefined): FeedEntry {
+/** The name of the document's root element as written, for an error message. */
+function rootName(xml: string): string | undefined {
+  return /<([A-Za-z_][\w.:-]*)/.exec(xml.replace(/<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<![^>]*>/g, ''))?.[1];
+}
+
+/**
+ * The base URI in force inside `node`: its `xml:base` resolved against the base of its parent (RFC 3986, section 5.1:
+ * the base of an element is its own xml:base, else its parent's, up to the document's URL).
+ */
+function baseOf(node: unknown, parentBase: string | undefined): string | undefined {
+  const own = attr(node, 'xml:base');
+  if (!own) return parentBase;
+  return resolve(own, parentBase) ?? parentBase;
+}
+
+function rssEntry(item: Node, feedBase: string | undefined): FeedEntry {
+  const base = baseOf(item, feedBase);
   const description = html(item.description);
   const encoded = html(item['content:encoded']);
   const guidNode = first(item.guid);
   const guid = oneLine(text(guidNode));
   const guidIsLink = guid && obj(guidNode)?.['@_isPermaLink'] !== 'false' && /^https?:\/\//i.test(guid);
-  const link = text(list(item.link).find((l) => text(l))) ?? (guidIsLink ? guid : undefined);
+  // Atom elements in RSS read as unprefixed names (see NAMESPACES): an <atom:link href> is among the links, without
+  // text. A <link> with text comes first; an alternate atom:link stands in for a missing one, as in feedparser.
+  const linkNode =
+    list(item.link).find((l) => text(l)) ??
+    list(item.link).find((l) => attr(l, 'href') && (attr(l, 'rel') ?? 'alternate') === 'alternate');
+  const link = text(linkNode) ?? attr(linkNode, 'href') ?? (guidIsLink ? guid : undefined);
   return clean({
     title: oneLine(text(item.title)),
-    url: resolve(link, base),
-    guid,
+    url: resolve(link, linkNode ? baseOf(linkNode, base) : base),
+    // RSS 1.0 names each item by its rdf:about (usually its URL): the identity when there is no guid, as feedparser.
+    guid: guid ?? oneLine(attr(item, 'rdf:about')),
     bodyHtml: encoded ?? description,
     // With a full body in content:encoded, the description is the summary; alone, it is the body.
     summary: encoded && description ? summaryFrom(description, SUMMARY_MAX) : undefined,
     imageUrl: resolve(imageOf(item), base),
-    author: rssAuthor(oneLine(text(first(item['dc:creator'])) ?? text(first(item.author)))),
+    // text() of a list is its first non-empty text: an <atom:author> (read as `author`, with no text) is passed over.
+    author: rssAuthor(oneLine(text(item['dc:creator']) ?? text(item.author))),
     publishedAt: isoDate(text(item.pubDate) ?? text(item['dc:date'])),
     categories: names(list(item.category).map((c) => text(c))),
   });
 }
 
-function atomEntry(entry: Node, base: string | undefined): FeedEntry {
+function atomEntry(entry: Node, feedBase: string | undefined): FeedEntry {
+  const base = baseOf(entry, feedBase);
   const links = list(entry.link);
   const alternate =
     links.find(
@@ -197,11 +307,11 @@ function atomEntry(entry: Node, base: string | undefined): FeedEntry {
   const title = atomText(entry.title, 'text');
   return clean({
     title: oneLine(title),
-    url: resolve(attr(alternate, 'href'), base),
+    url: resolve(attr(alternate, 'href'), baseOf(alternate, base)),
     guid: oneLine(text(entry.id)),
     bodyHtml: body ?? summary,
     summary: body && summary ? summaryFrom(summary, SUMMARY_MAX) : undefined,
-    imageUrl: resolve(attr(enclosure, 'href') ?? imageOf(entry), base),
+    imageUrl: enclosure ? resolve(attr(enclosure, 'href'), baseOf(enclosure, base)) : resolve(imageOf(entry), base),
     author: oneLine(text(obj(first(entry.author))?.name) ?? text(first(entry.author))),
     publishedAt: isoDate(text(entry.published) ?? text(entry.updated) ?? text(entry['dc:date'])),
     // Atom names a category in its term; the label is only how to show it.

@@ -97,4 +97,6 @@ export class Keys {
   campaignMinutes = (id: number | string) => this.k('campaign', id, 'minutes');
   /** string: the last feed poll as JSON */
   feedLastPoll = () => this.k('feed', 'last-poll');
+  /** hash: feed URL -> its last ETag and Last-Modified as JSON, sent back on the next poll (conditional GET) */
+  feedValidators = () => this.k('feed', 'validators');
 }

@@ -187,7 +187,8 @@ describe('parseFeed: RSS 2.0', () => {
       parseFeed(`<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
       <channel rdf:about="https://news.test/"><title>RDF</title></channel>
       <item rdf:about="https://news.test/r1"><title>R1</title><link>https://news.test/r1</link></item></rdf:RDF>`);
-    expect(f.entries).toEqual([{ title: 'R1', url: 'https://news.test/r1' }]);
+    // With no guid, rdf:about is the item's identity (feedparser's entry id).
+    expect(f.entries).toEqual([{ title: 'R1', url: 'https://news.test/r1', guid: 'https://news.test/r1' }]);
   });
 });
 
@@ -328,5 +329,203 @@ describe('parseFeed: hostile and broken documents', () => {
     expect(parseFeed(`<rss version="2.0"><channel>${items}</channel></rss>`, { maxEntries: 10 }).entries).toHaveLength(
       10,
     );
+  });
+});
+
+describe('parseFeed: real-world documents, read as feedparser reads them', () => {
+  const item = (inner: string) => `<rss version="2.0"><channel><title>C</title><item>${inner}</item></channel></rss>`;
+
+  test('blank lines and spaces before <?xml do not reject the feed', () => {
+    const feed = parseFeed(`\n\n  \r\n<?xml version="1.0" encoding="UTF-8"?>\n${item('<title>After blanks</title>')}`);
+    expect(feed.entries).toEqual([{ title: 'After blanks' }]);
+  });
+
+  test('HTML named entities and numeric references in titles, authors, categories and summaries become characters', () => {
+    const feed = parseFeed(
+      item(
+        '<title>Caf&eacute;&nbsp;cr&egrave;me &mdash; &ldquo;&#233;t&#xE9;&rdquo; &hellip; &amp; &lt;b&gt;</title>' +
+          '<link>https://n.test/cafe</link><author>desk@n.test (Jos&eacute; &Aacute;lvarez)</author>' +
+          '<category>Caf&eacute;s</category><description>Le caf&eacute; &euro;2</description>' +
+          '<content:encoded xmlns:content="http://purl.org/rss/1.0/modules/content/">&lt;p&gt;Body&lt;/p&gt;</content:encoded>',
+      ),
+    );
+    expect(feed.entries[0]).toMatchObject({
+      // &nbsp; is a space like any other in a one-line field.
+      title: 'Café crème — “été” … & <b>',
+      author: 'José Álvarez',
+      categories: ['Cafés'],
+      summary: 'Le café €2',
+      bodyHtml: '<p>Body</p>',
+    });
+  });
+
+  test('an escaped entity stays text: &amp;eacute; is the six characters "&eacute;", as XML says', () => {
+    expect(parseFeed(item('<title>Write &amp;eacute; for é</title>')).entries[0].title).toBe('Write &eacute; for é');
+  });
+
+  test('entities in an Atom feed, in text and html titles and in an entity the DOCTYPE declares itself', () => {
+    const feed = parseFeed(
+      '<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY site "The Site">]>' +
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>&site;</title><entry><id>urn:1</id>' +
+        '<title type="html">&lt;em&gt;Caf&amp;eacute;&lt;/em&gt; na&iuml;ve</title><author><name>Zo&euml;</name></author>' +
+        '</entry></feed>',
+    );
+    expect(feed.title).toBe('The Site');
+    expect(feed.entries[0]).toMatchObject({ title: 'Café naïve', author: 'Zoë' });
+  });
+
+  test('the entity limits still hold with HTML entities decoded: billion laughs stays small, external entities refused', () => {
+    const started = Date.now();
+    const feed = parseFeed(laughs().replace('<title>Laughing', '<title>Caf&eacute; laughing'));
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(feed.entries[0].title!.startsWith('Café laughing')).toBe(true);
+    expect(JSON.stringify(feed).length).toBeLessThan(1000);
+    // A declared entity named like an HTML one is still the document's, under the same limits.
+    expectFeedInvalid(
+      `<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY eacute "${'e'.repeat(1900)}">]>` +
+        `<rss version="2.0"><channel><item><title>${'&eacute;'.repeat(5000)}</title></item></channel></rss>`,
+    );
+    expectFeedInvalid(
+      '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY nbsp SYSTEM "file:///etc/passwd">]>' +
+        '<rss version="2.0"><channel><item><title>&nbsp;</title></item></channel></rss>',
+    );
+  });
+
+  test('a name that is no HTML entity is left as written, as feedparser leaves it', () => {
+    expect(parseFeed(item('<title>Tom &notanentity; Jerry</title>')).entries[0].title).toBe('Tom &notanentity; Jerry');
+  });
+
+  test('a namespace-prefixed Atom feed is read by its namespace URI', () => {
+    const feed = parseFeed(
+      '<a:feed xmlns:a="http://www.w3.org/2005/Atom" xmlns:m="http://search.yahoo.com/mrss/"><a:title>Prefixed</a:title>' +
+        '<a:entry><a:id>urn:p1</a:id><a:title>First</a:title><a:link rel="alternate" href="https://n.test/p1"/>' +
+        '<a:content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Hi <b>there</b></p></div></a:content>' +
+        '<m:thumbnail url="https://n.test/p1.jpg"/><a:author><a:name>Ann</a:name></a:author></a:entry>' +
+        '<a:entry><a:id>urn:p2</a:id><a:title>Second</a:title><a:link href="https://n.test/p2"/></a:entry></a:feed>',
+    );
+    expect(feed.format).toBe('atom');
+    expect(feed.title).toBe('Prefixed');
+    expect(feed.entries).toEqual([
+      {
+        title: 'First',
+        url: 'https://n.test/p1',
+        guid: 'urn:p1',
+        bodyHtml: '<div xmlns="http://www.w3.org/1999/xhtml"><p>Hi <b>there</b></p></div>',
+        imageUrl: 'https://n.test/p1.jpg',
+        author: 'Ann',
+      },
+      { title: 'Second', url: 'https://n.test/p2', guid: 'urn:p2' },
+    ]);
+  });
+
+  test('RSS 1.0 with the RSS namespace under a prefix (<rss:item>) is read; so are renamed dc: and content:', () => {
+    const feed = parseFeed(
+      '<r:RDF xmlns:r="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:rss="http://purl.org/rss/1.0/" ' +
+        'xmlns:d="http://purl.org/dc/elements/1.1/" xmlns:c="http://purl.org/rss/1.0/modules/content/">' +
+        '<rss:channel r:about="https://n.test/"><rss:title>RDF prefixed</rss:title></rss:channel>' +
+        '<rss:item r:about="https://n.test/r1"><rss:title>R1</rss:title><rss:link>https://n.test/r1</rss:link>' +
+        '<d:creator>Dee</d:creator><d:date>2024-03-01T10:00:00Z</d:date><c:encoded>&lt;p&gt;Full&lt;/p&gt;</c:encoded>' +
+        '<rss:description>Short</rss:description></rss:item>' +
+        '<rss:item r:about="https://n.test/r2"><rss:title>R2</rss:title></rss:item></r:RDF>',
+    );
+    expect(feed.format).toBe('rss');
+    expect(feed.title).toBe('RDF prefixed');
+    expect(feed.entries).toEqual([
+      {
+        title: 'R1',
+        url: 'https://n.test/r1',
+        guid: 'https://n.test/r1',
+        author: 'Dee',
+        publishedAt: '2024-03-01T10:00:00.000Z',
+        bodyHtml: '<p>Full</p>',
+        summary: 'Short',
+      },
+      { title: 'R2', guid: 'https://n.test/r2' },
+    ]);
+  });
+
+  test('a default-namespace Atom feed and an RSS 2.0 feed with an atom:link keep working', () => {
+    const atom = parseFeed(
+      '<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>urn:d</id><title>D</title><link href="https://n.test/d"/></entry></feed>',
+    );
+    expect(atom.entries).toEqual([{ title: 'D', url: 'https://n.test/d', guid: 'urn:d' }]);
+    expect(parseFeed(RSS).entries).toHaveLength(2);
+  });
+
+  test('Atom elements inside RSS items: an alternate atom:link stands in for a missing <link>; an atom:author does not hide <author>', () => {
+    const feed = parseFeed(
+      '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>C</title>' +
+        '<atom:link rel="self" href="https://n.test/feed.xml"/>' +
+        '<item><title>Only atom</title><atom:link rel="self" href="https://n.test/self"/><atom:link href="/only-atom"/></item>' +
+        '<item><title>Both</title><atom:link href="https://n.test/atom"/><link>https://n.test/rss</link>' +
+        '<atom:author><atom:name>Atom Name</atom:name></atom:author><author>desk@n.test (Desk)</author></item>' +
+        '</channel></rss>',
+      { baseUrl: 'https://n.test/feed.xml' },
+    );
+    expect(feed.entries).toEqual([
+      { title: 'Only atom', url: 'https://n.test/only-atom' },
+      { title: 'Both', url: 'https://n.test/rss', author: 'Desk' },
+    ]);
+  });
+
+  test('xml:base on the feed, the entry and the link resolves relative links and images (RFC 3986)', () => {
+    const feed = parseFeed(
+      '<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://n.test/blog/">' +
+        '<entry><id>1</id><title>Feed base</title><link href="posts/one"/><link rel="enclosure" type="image/png" href="img/one.png"/></entry>' +
+        '<entry xml:base="2024/"><id>2</id><title>Entry base</title><link href="two?x=1#top"/></entry>' +
+        '<entry xml:base="/archive/"><id>3</id><title>Link base</title><link xml:base="deep/" href="../three"/></entry>' +
+        '<entry xml:base="https://other.test/x/"><id>4</id><title>Absolute entry base</title><link href="four"/></entry>' +
+        '<entry><id>5</id><title>Absolute link</title><link href="https://n.test/five"/></entry>' +
+        '<entry><id>6</id><title>Dot segments</title><link href="../../six"/></entry></feed>',
+      { baseUrl: 'https://feeds.test/atom.xml' },
+    );
+    expect(feed.entries.map((e) => e.url)).toEqual([
+      'https://n.test/blog/posts/one',
+      'https://n.test/blog/2024/two?x=1#top',
+      'https://n.test/archive/three',
+      'https://other.test/x/four',
+      'https://n.test/five',
+      'https://n.test/six',
+    ]);
+    expect(feed.entries[0].imageUrl).toBe('https://n.test/blog/img/one.png');
+  });
+
+  test('xml:base in RSS (channel, item, link) and a relative xml:base resolved against the feed URL', () => {
+    const doc =
+      '<rss version="2.0"><channel xml:base="/news/"><item><title>A</title><link>a.html</link>' +
+      '<enclosure url="pics/a.jpg" type="image/jpeg"/></item>' +
+      '<item xml:base="sport/"><title>B</title><link xml:base="https://m.test/" >b.html</link></item>' +
+      '<item><title>C</title><link>c.html</link></item></channel></rss>';
+    const feed = parseFeed(doc, { baseUrl: 'https://n.test/feeds/rss.xml' });
+    expect(feed.entries.map((e) => [e.url, e.imageUrl])).toEqual([
+      ['https://n.test/news/a.html', 'https://n.test/news/pics/a.jpg'],
+      ['https://m.test/b.html', undefined],
+      ['https://n.test/news/c.html', undefined],
+    ]);
+    // No xml:base: relative links resolve against the feed's own URL.
+    expect(
+      parseFeed(item('<title>R</title><link>../r.html</link>'), { baseUrl: 'https://n.test/feeds/rss.xml' }).entries[0]
+        .url,
+    ).toBe('https://n.test/r.html');
+  });
+
+  test('rdf:about is the identity of an RSS 1.0 item without a guid; a dc:identifier-free item with a guid keeps it', () => {
+    const feed = parseFeed(
+      '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">' +
+        '<item rdf:about="https://n.test/about-1"><title>One</title><link>https://n.test/one?utm=x</link></item>' +
+        '<item rdf:about="https://n.test/about-2"><title>Two</title><guid>g-2</guid></item></rdf:RDF>',
+    );
+    expect(feed.entries.map((e) => e.guid)).toEqual(['https://n.test/about-1', 'g-2']);
+  });
+
+  test('a document that is not a feed names its root element in the error', () => {
+    let err: unknown;
+    try {
+      parseFeed('<?xml version="1.0"?><!-- a sitemap --><urlset><url/></urlset>');
+    } catch (e) {
+      err = e;
+    }
+    expect((err as FeedError).code).toBe('feed_invalid');
+    expect((err as FeedError).message).toMatch(/<urlset>/);
   });
 });

@@ -30,6 +30,8 @@ export interface FeedPoll {
   added: number;
   seen: number;
   invalid: number;
+  /** The server answered 304 Not Modified: the feed has not changed since the poll before. */
+  notModified?: boolean;
   error?: string;
 }
 

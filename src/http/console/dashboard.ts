@@ -111,7 +111,9 @@ export function dashboardSection(deps: DashboardDeps) {
       const feed = lastPoll
         ? `<p>Last poll <time datetime="${e(lastPoll.at)}">${e(when(lastPoll.at))}</time> of <code>${e(lastPoll.url)}</code>: ${
             lastPoll.ok
-              ? `${n(lastPoll.added)} new, ${n(lastPoll.seen)} known, ${n(lastPoll.invalid)} refused.`
+              ? lastPoll.notModified
+                ? 'unchanged since the poll before (HTTP 304).'
+                : `${n(lastPoll.added)} new, ${n(lastPoll.seen)} known, ${n(lastPoll.invalid)} refused.`
               : `<strong class="bad">failed</strong>: ${e(lastPoll.error ?? '')}`
           }</p>`
         : `<p>${deps.feedUrl ? `No poll of <code>${e(deps.feedUrl)}</code> yet.` : 'No feed is configured (FEED_URL).'}</p>`;
