@@ -28,7 +28,14 @@ export class FeedbackQueue {
   readonly ready: Promise<void>;
 
   constructor(
-    private readonly deps: { connection: ConnectionOptions; prefix: string; everySeconds: number; log: Logger },
+    private readonly deps: {
+      connection: ConnectionOptions;
+      /** For the QueueEvents of pollNow: a blocking reader, which BullMQ wants without a retry limit. */
+      workerConnection?: ConnectionOptions;
+      prefix: string;
+      everySeconds: number;
+      log: Logger;
+    },
   ) {
     const { connection, prefix, everySeconds, log } = deps;
     this.queue = new Queue<FeedbackPollJob>(QUEUES.feedback, { connection, prefix });
@@ -57,8 +64,8 @@ export class FeedbackQueue {
    * read already running: the queue runs one at a time). Rejects when the read fails or takes over `timeoutMs`.
    */
   async pollNow(timeoutMs = 60_000): Promise<MailboxPollSummary> {
-    const { connection, prefix } = this.deps;
-    const events = new QueueEvents(QUEUES.feedback, { connection, prefix });
+    const { connection, workerConnection, prefix } = this.deps;
+    const events = new QueueEvents(QUEUES.feedback, { connection: workerConnection ?? connection, prefix });
     try {
       await events.waitUntilReady();
       const job = await this.queue.add('poll', { trigger: 'now' }, JOB_OPTIONS);
