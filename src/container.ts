@@ -580,16 +580,20 @@ export function buildContainer(input: ContainerInput) {
     listenOps(port: number): Promise<number> {
       const ops = createOpsApp({ log, opsRouter });
       return new Promise((ok, fail) => {
-        opsServer = ops.listen(port, () => ok((opsServer!.address() as { port: number }).port));
-        opsServer.once('error', fail);
+        // Express 5 hands a listen error to this callback too.
+        opsServer = ops.listen(port, (err?: Error) =>
+          err ? fail(err) : ok((opsServer!.address() as { port: number }).port),
+        );
       });
     },
 
     /** Starts the HTTP API; resolves with the port it listens on (0 in tests picks a free one). */
     listen(port = config.port): Promise<number> {
       return new Promise((ok, fail) => {
-        server = app.listen(port, () => ok((server!.address() as { port: number }).port));
-        server.once('error', fail);
+        // Express 5 hands a listen error (a port already taken) to this callback too.
+        server = app.listen(port, (err?: Error) =>
+          err ? fail(err) : ok((server!.address() as { port: number }).port),
+        );
       });
     },
 
