@@ -15,7 +15,8 @@ async function main(role: Role) {
   const service = await assemble({ role, processMetrics: true });
   const { config, container, log, redis, devSecrets } = service;
   let started = false;
-  let extra: WorkerProcesses | undefined;
+  /** The extra worker processes, once started (SIGTERM may come before). */
+  const forks: { extra?: WorkerProcesses } = {};
 
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -31,7 +32,7 @@ async function main(role: Role) {
       started ? 30_000 : 4_000,
     );
     force.unref();
-    await Promise.all([service.close(), extra?.stop()]);
+    await Promise.all([service.close(), forks.extra?.stop()]);
     log.info({ event: 'shutdown.done' }, 'stopped');
     process.exit(0);
   };
@@ -69,10 +70,11 @@ async function main(role: Role) {
   if (stopping) return;
 
   if (role !== 'api') container.startWorkers();
-  extra =
+  const extra =
     role !== 'api' && config.workerProcesses > 1
       ? new WorkerProcesses({ entry: __filename, count: config.workerProcesses - 1, log })
       : undefined;
+  forks.extra = extra;
   extra?.start();
 
   const lines = [

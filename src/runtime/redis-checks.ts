@@ -74,7 +74,7 @@ export async function checkRedis(
 /** `CONFIG GET name`, or undefined when CONFIG is refused (managed Redis renames or forbids it). */
 async function configGet(redis: Redis, name: string): Promise<string | undefined> {
   try {
-    const reply = (await redis.config('GET', name)) as string[];
+    const reply = await redis.config('GET', name);
     return reply.length >= 2 ? reply[1] : undefined;
   } catch {
     return undefined;

@@ -56,8 +56,8 @@ export function startService(opts: ServiceOptions = {}): ServiceProcess {
     out += chunk.toString();
     for (const l of listeners) l();
   };
-  child.stdout!.on('data', take);
-  child.stderr!.on('data', take);
+  child.stdout.on('data', take);
+  child.stderr.on('data', take);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((ok) =>
     child.once('exit', (code, signal) => {
       ok({ code, signal, at: Date.now() });
