@@ -2,6 +2,9 @@ import { freePort } from '../support/own-redis';
 import { startService, type ServiceProcess } from '../support/service-process';
 import { startTestApp, TEST_REDIS, type TestApp } from '../support/test-app';
 
+// Real processes on a shared, loaded machine: each start of the service takes seconds.
+jest.setTimeout(180_000);
+
 let app: TestApp;
 let api: ServiceProcess | undefined;
 beforeAll(async () => {

@@ -6,6 +6,9 @@ import { startService, timedFetch, type ServiceProcess } from '../support/servic
 import { eventually, startTestApp, TEST_REDIS, type TestApp } from '../support/test-app';
 import { startWorkerProcess } from '../support/worker-process';
 
+// Real processes on a shared, loaded machine: each start of the service takes seconds.
+jest.setTimeout(180_000);
+
 const SETTINGS = {
   SEND_RATE_PER_SECOND: '300',
   DELIVERY_BATCH_SIZE: '50',

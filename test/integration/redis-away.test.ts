@@ -3,6 +3,9 @@ import { freePort, OwnRedis } from '../support/own-redis';
 import { startService, timedFetch, type ServiceProcess } from '../support/service-process';
 import { eventually } from '../support/test-app';
 
+// Real processes on a shared, loaded machine: each start of the service takes seconds.
+jest.setTimeout(180_000);
+
 const signup = (email: string) => ({
   method: 'POST',
   headers: { 'content-type': 'application/json' },

@@ -3,6 +3,9 @@ import { checkRedis, versionBelow } from '../../src/runtime/redis-checks';
 import { freePort, OwnRedis } from '../support/own-redis';
 import { startService, type ServiceProcess } from '../support/service-process';
 
+// Real processes on a shared, loaded machine: each start of the service takes seconds.
+jest.setTimeout(180_000);
+
 const servers: OwnRedis[] = [];
 let service: ServiceProcess | undefined;
 afterEach(async () => {

@@ -3,6 +3,9 @@ import { freePort } from '../support/own-redis';
 import { startService, timedFetch, type ServiceProcess } from '../support/service-process';
 import { startTestApp, TEST_REDIS, type TestApp } from '../support/test-app';
 
+// Real processes on a shared, loaded machine: each start of the service takes seconds.
+jest.setTimeout(180_000);
+
 let app: TestApp;
 const services: ServiceProcess[] = [];
 beforeAll(async () => {

@@ -4,6 +4,9 @@ import { eventually, startTestApp, type TestApp } from '../support/test-app';
 import { seedArticles, seedSubscribers } from '../support/seed';
 import { startWorkerProcess } from '../support/worker-process';
 
+// Real processes on a shared, loaded machine: each start of the service takes seconds.
+jest.setTimeout(180_000);
+
 const SUBSCRIBERS = 3000;
 // The default lock (JOB_LOCK_SECONDS unset): what an operator gets.
 const SETTINGS = {
