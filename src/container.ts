@@ -483,6 +483,17 @@ export function buildContainer(input: ContainerInput) {
   let opsServer: Server | undefined;
   /** prepare() ran: until then /readyz answers 503. */
   let prepared = false;
+  const redisReady = (): Promise<void> => {
+    if (redis.status === 'ready') return Promise.resolve();
+    return new Promise((ok, fail) => {
+      const onEnd = () => fail(new Error('the Redis connection was closed before it was ready'));
+      redis.once('ready', () => {
+        redis.off('end', onEnd);
+        ok();
+      });
+      redis.once('end', onEnd);
+    });
+  };
 
   return {
     config,
@@ -544,7 +555,7 @@ export function buildContainer(input: ContainerInput) {
      * processes start). Safe to run in several processes at once.
      */
     async prepare(): Promise<void> {
-      await this.redisReady();
+      await redisReady();
       await runMigrations({ redis, keys, log, clock, defaultNewsletter: config.defaultNewsletter });
       const started = Date.now();
       const indexed = await subscribers.backfillAudienceIndexes();
@@ -556,17 +567,7 @@ export function buildContainer(input: ContainerInput) {
     },
 
     /** Resolves once the stores' connection to Redis is ready (it keeps retrying in the background until then). */
-    redisReady(): Promise<void> {
-      if (redis.status === 'ready') return Promise.resolve();
-      return new Promise((ok, fail) => {
-        const onEnd = () => fail(new Error('the Redis connection was closed before it was ready'));
-        redis.once('ready', () => {
-          redis.off('end', onEnd);
-          ok();
-        });
-        redis.once('end', onEnd);
-      });
-    },
+    redisReady,
 
     /** Whether Redis answers now (the stores' connection is up). */
     get redisConnected(): boolean {
