@@ -617,7 +617,6 @@ export function buildContainer(input: ContainerInput) {
       }
       if (mailboxFeedback && config.feedbackMailbox) {
         feedbackQueue = new FeedbackQueue({ ...queues, everySeconds: config.feedbackMailbox.pollSeconds, log });
-        feedbackQueue.queue.on('error', queueErrors);
         workers.push(startQueueWorker(feedbackWorker({ mailbox: mailboxFeedback, log }), run));
       }
     },

@@ -1,3 +1,4 @@
+import { isRedisConnectionError } from '../lib/redis-outage';
 import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { MailboxPollSummary } from '../domain/mailbox-feedback';
@@ -39,9 +40,11 @@ export class FeedbackQueue {
   ) {
     const { connection, prefix, everySeconds, log } = deps;
     this.queue = new Queue<FeedbackPollJob>(QUEUES.feedback, { connection, prefix });
-    this.queue.on('error', (err) =>
-      log.error({ event: 'queue.error', queue: QUEUES.feedback, err: err.message }, 'feedback queue error'),
-    );
+    this.queue.on('error', (err) => {
+      // Connection errors are reported once by the container's outage log.
+      if (isRedisConnectionError(err)) return;
+      log.error({ event: 'queue.error', queue: QUEUES.feedback, err: err.message }, 'feedback queue error');
+    });
     this.ready = Promise.all([
       this.queue.setGlobalConcurrency(1),
       this.queue.upsertJobScheduler(
