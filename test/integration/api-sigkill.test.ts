@@ -28,7 +28,7 @@ test('the API killed with SIGKILL under a stream of signups: every signup that g
       SIGNUP_RATE_PER_IP: '1000000',
     },
   });
-  await api.waitFor(/newsletter api started/, 60000);
+  await api.waitFor(/newsletter api started/, 120000);
 
   const accepted: string[] = [];
   const failed: string[] = [];

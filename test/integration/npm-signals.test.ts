@@ -82,8 +82,8 @@ test('SIGTERM to `npm start` mid-campaign stops npm, the service and its worker 
   await app.container.campaigns.send(campaign.id);
 
   const npm = npmRun(['start'], { PORT: String(await freePort()), WORKER_PROCESSES: '2' });
-  await npm.waitFor(/newsletter all started/, 60000);
-  await eventually(() => sink.messages.length >= 300, 60000, '300 messages');
+  await npm.waitFor(/newsletter all started/, 120000);
+  await eventually(() => sink.messages.length >= 300, 120000, '300 messages');
   const pgid = npm.child.pid!;
   const before = processGroup(pgid);
   // npm, the service (node, no tsx supervisor and no shell between), and the second worker process.
@@ -124,14 +124,14 @@ test('SIGTERM to `npm start` mid-campaign stops npm, the service and its worker 
 test('SIGTERM to `npm run api` and to `npm run worker` leaves nothing running', async () => {
   const port = await freePort();
   const api = npmRun(['run', 'api'], { PORT: String(port) });
-  await api.waitFor(/newsletter api started/, 60000);
+  await api.waitFor(/newsletter api started/, 120000);
   expect((await timedFetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
   expect(await stopAndWaitForGroup(api)).toBeLessThan(30000);
   expect((await api.exited).code).toBe(0);
 
   const workerPort = await freePort();
   const worker = npmRun(['run', 'worker'], { WORKER_PORT: String(workerPort), WORKER_PROCESSES: '2' });
-  await worker.waitFor(/newsletter worker started/, 60000);
+  await worker.waitFor(/newsletter worker started/, 120000);
   expect((await timedFetch(`http://127.0.0.1:${workerPort}/healthz`)).status).toBe(200);
   expect(processGroup(worker.child.pid!).filter((l) => /main\.ts worker/.test(l))).toHaveLength(2);
   expect(await stopAndWaitForGroup(worker)).toBeLessThan(30000);

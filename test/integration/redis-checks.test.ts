@@ -60,7 +60,7 @@ test('persistence off under NODE_ENV=production: the service starts with a loud 
       SMTP_URL: `smtp://127.0.0.1:${await freePort()}`,
     },
   });
-  const out = await service.waitFor(/newsletter api started[\s\S]*\n\s*$/, 30000);
+  const out = await service.waitFor(/newsletter api started[\s\S]*\n\s*$/, 120000);
   expect(out).toMatch(/WARNING: PERSISTENCE IS OFF on redis:\/\/127\.0\.0\.1:\d+\/?: no append-only file/);
   expect(out).toMatch(/CONFIG SET appendonly yes/);
   service.child.kill('SIGTERM');

@@ -28,7 +28,7 @@ function worker(env: Record<string, string>): ServiceProcess {
 test('the worker role serves /healthz, /readyz and /metrics on WORKER_PORT, and nothing else', async () => {
   const port = await freePort();
   const w = worker({ WORKER_PORT: String(port) });
-  const out = await w.waitFor(/newsletter worker started[\s\S]*health:/, 60000);
+  const out = await w.waitFor(/newsletter worker started[\s\S]*health:/, 120000);
   expect(out).toContain(`health: http://localhost:${port}/healthz`);
   const base = `http://127.0.0.1:${port}`;
   expect(await timedFetch(`${base}/healthz`)).toMatchObject({ status: 200, body: { status: 'ok' } });
@@ -45,7 +45,7 @@ test('the worker role serves /healthz, /readyz and /metrics on WORKER_PORT, and 
 
 test('WORKER_PORT=0 serves no port; a WORKER_PORT already taken stops the start with a line naming the setting', async () => {
   const off = worker({ WORKER_PORT: '0' });
-  const out = await off.waitFor(/newsletter worker started[\s\S]*\n\s*$/, 60000);
+  const out = await off.waitFor(/newsletter worker started[\s\S]*\n\s*$/, 120000);
   expect(out).not.toMatch(/health:/);
   off.child.kill('SIGTERM');
   await off.exited;

@@ -38,7 +38,7 @@ test('a worker killed with SIGKILL mid-campaign: a restarted worker resumes deli
 
   const first = startWorkerProcess(app, sink.url, SETTINGS);
   children.push(first);
-  await eventually(() => sink.messages.length >= 600, 60000, '600 messages before the kill');
+  await eventually(() => sink.messages.length >= 600, 120000, '600 messages before the kill');
   first.kill('SIGKILL');
   await new Promise((ok) => first.once('exit', ok));
   // Messages already on the wire may still land; then nothing moves.

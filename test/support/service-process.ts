@@ -68,7 +68,7 @@ export function startService(opts: ServiceOptions = {}): ServiceProcess {
     child,
     output: () => out,
     exited,
-    waitFor(re, timeoutMs = 30000) {
+    waitFor(re, timeoutMs = 90000) {
       return new Promise((ok, fail) => {
         const check = () => {
           if (re.test(out)) {
