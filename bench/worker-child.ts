@@ -98,6 +98,8 @@ export function startWorkerChild(env: Record<string, string>, count: number): Wo
       HOME: process.env.HOME ?? '/tmp',
       ...env,
       WORKER_PROCESSES: String(count),
+      // No health port: the bench watches the process itself, and a second bench run must not find it taken.
+      WORKER_PORT: '0',
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -85,6 +85,11 @@ const schema = z.object({
   NODE_ENV: z.preprocess(emptyAsUndefined, z.enum(['development', 'production', 'test']).default('development')),
   /** HTTP port of the API. */
   PORT: int(3000, 0, 65535),
+  /**
+   * HTTP port of the worker role (`npm run worker`): /healthz, /readyz and /metrics only. 0 = none. In `all` mode
+   * PORT serves these already.
+   */
+  WORKER_PORT: int(3001, 0, 65535),
   /** Public base URL used in links (confirmation, unsubscribe). Default http://localhost:PORT. */
   PUBLIC_URL: httpUrl('https://news.example.com'),
   /**
@@ -227,10 +232,10 @@ const schema = z.object({
   /** Batch jobs processed at once per worker process. */
   DELIVERY_CONCURRENCY: int(4, 1, 64),
   /**
-   * How long a worker's claim on a job lasts without renewal:
-   * after a crash, another worker takes the job over after this.
+   * How long a worker's claim on a job lasts without renewal (renewed every half of it):
+   * after a crash, a worker takes the job over within this plus 5 s.
    */
-  JOB_LOCK_SECONDS: int(30, 2, 600),
+  JOB_LOCK_SECONDS: int(10, 2, 600),
   /**
    * Processes that run the workers in `npm start` and `npm run worker` (this one plus forks);
    * one per core is best for delivery.
@@ -588,6 +593,8 @@ export interface AppConfig {
   };
   /** Processes that run the workers in one `npm start` or `npm run worker`. */
   workerProcesses: number;
+  /** The worker role's own port for /healthz, /readyz and /metrics; 0 = none. */
+  workerPort: number;
   limits: { signupsPerIp: number; confirmMailsPerAddressPerHour: number };
   /** Operators: console sessions, sign-in limits, password hashing, the audit log. */
   operators: {

@@ -49,7 +49,7 @@ import { adminCampaignRoutes } from './http/admin-campaign-routes';
 import { adminImportRoutes } from './http/admin-import-routes';
 import { adminNewsletterRoutes } from './http/admin-newsletter-routes';
 import { adminSubscriberRoutes } from './http/admin-routes';
-import { createApp } from './http/app';
+import { createApp, createOpsApp } from './http/app';
 import { opsRoutes } from './http/ops-routes';
 import { publicRoutes } from './http/public-routes';
 import { webhookRoutes } from './http/webhook-routes';
@@ -89,6 +89,7 @@ import { PostmarkWebhook } from './webhooks/postmark';
 import { SendGridWebhook } from './webhooks/sendgrid';
 import { SesWebhook } from './webhooks/ses';
 import type { HttpGet, WebhookProvider } from './webhooks/webhook';
+import { RedisOutage, redisRetryDelay } from './lib/redis-outage';
 import { campaignScheduleWorker } from '../workers/campaign-schedule-worker';
 import { campaignWorker } from '../workers/campaign-worker';
 import { deliveryWorker } from '../workers/delivery-worker';
@@ -108,6 +109,8 @@ export interface ContainerInput {
   processMetrics?: boolean;
   /** How the SES webhook reaches Amazon SNS (certificates, subscription confirmation). Default: real HTTPS. */
   httpGet?: HttpGet;
+  /** Where Redis is, for operators (password redacted), in the lines about an outage. Default "Redis". */
+  redisDescribe?: string;
 }
 
 /**
@@ -120,9 +123,23 @@ export function buildContainer(input: ContainerInput) {
   const clock = input.clock ?? systemClock;
 
   // Adapters.
-  // Auto-pipelining batches the ledger writes of concurrent sends into shared round trips.
-  const redis = new Redis({ ...input.redis, maxRetriesPerRequest: 3, enableAutoPipelining: true });
-  redis.on('error', (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection error'));
+  // Every connection reports its connection errors to one outage log: a line when Redis goes, a line per backoff
+  // step while it stays away, a line when it is back; never one per connection per retry.
+  const outage = new RedisOutage({ log, describe: input.redisDescribe ?? 'Redis' });
+  const onRedisError = (err: Error): boolean => outage.failed(err);
+  const redisOptions: RedisOptions = { ...input.redis, retryStrategy: redisRetryDelay };
+  // Auto-pipelining batches the ledger writes of concurrent sends into shared round trips. Without the offline
+  // queue a command fails at once while Redis is away instead of waiting for it (an HTTP request would hang).
+  const redis = new Redis({
+    ...redisOptions,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+  });
+  redis.on('error', (err) => {
+    if (!onRedisError(err)) log.warn({ event: 'redis.error', err: err.message }, 'redis connection error');
+  });
+  redis.on('ready', () => outage.recovered());
   const keys = new Keys(config.redisPrefix);
   const subscribers = new SubscriberStore({ redis, keys });
   const articleStore = new ArticleStore({ redis, keys });
@@ -138,10 +155,22 @@ export function buildContainer(input: ContainerInput) {
   // Everything that reports to Prometheus also feeds the console's daily counters (see activity-metrics.ts).
   const metrics = new ActivityMetrics(prometheus, activity, clock);
 
-  const queues = queueConnection(input.redis, config.redisPrefix);
+  const queues = queueConnection(redisOptions, config.redisPrefix, onRedisError);
   const transactionalQueue = new TransactionalQueue(queues);
   const campaignQueues = new CampaignQueues(queues);
   const newsletterQueues = new NewsletterQueues(queues);
+  // A BullMQ queue with no error listener prints each connection error with its stack (the flood of an outage).
+  const queueErrors = (err: Error) => {
+    if (!onRedisError(err)) log.error({ event: 'queue.error', err: err.message }, 'queue error');
+  };
+  for (const q of [
+    transactionalQueue.queue,
+    campaignQueues.fanout,
+    campaignQueues.deliveries,
+    campaignQueues.schedules,
+    newsletterQueues.runs,
+  ])
+    q.on('error', queueErrors);
 
   const templates = new TemplateRenderer({
     dir: join(__dirname, '..', 'templates'),
@@ -373,6 +402,28 @@ export function buildContainer(input: ContainerInput) {
   const https = config.publicUrl.startsWith('https:');
   const cookieName = sessionCookieName(https);
   const publicOrigin = new URL(config.publicUrl).origin;
+  const opsRouter = opsRoutes({
+    ping: () => redis.ping(),
+    ready: () => prepared && redis.status === 'ready',
+    metrics: async () => {
+      // With Redis away the gauges keep their last values and the counters are still worth serving; the queue
+      // depths are skipped then (a queue's first command would wait for its connection).
+      if (redis.status === 'ready') {
+        const depths = await withTimeout(
+          waitingByQueue([
+            transactionalQueue.queue,
+            campaignQueues.fanout,
+            campaignQueues.deliveries,
+            newsletterQueues.runs,
+          ]),
+          1000,
+        ).catch(() => ({}));
+        prometheus.setQueueDepths(depths);
+      }
+      prometheus.setRedisUp(redis.status === 'ready');
+      return prometheus.exposition();
+    },
+  });
   const app = createApp({
     log,
     adminGuard: adminAccess({
@@ -427,20 +478,8 @@ export function buildContainer(input: ContainerInput) {
     trustProxy: config.trustProxy,
     https,
     publicRouter: publicRoutes({ subscriptions, preferences, newsletters, campaigns, page }),
-    opsRouter: opsRoutes({
-      ping: () => redis.ping(),
-      metrics: async () => {
-        // With Redis down the gauges keep their last values; the counters are still worth serving.
-        const depths = await waitingByQueue([
-          transactionalQueue.queue,
-          campaignQueues.fanout,
-          campaignQueues.deliveries,
-          newsletterQueues.runs,
-        ]).catch(() => ({}));
-        prometheus.setQueueDepths(depths);
-        return prometheus.exposition();
-      },
-    }),
+    opsRouter,
+    storeAvailable: () => redis.status === 'ready',
     adminRouters: [
       adminImportRoutes({ subscriberImport }),
       adminSubscriberRoutes({ subscriptions, audience }),
@@ -457,6 +496,20 @@ export function buildContainer(input: ContainerInput) {
   let feed: FeedQueue | undefined;
   let feedbackQueue: FeedbackQueue | undefined;
   let server: Server | undefined;
+  let opsServer: Server | undefined;
+  /** prepare() ran: until then /readyz answers 503. */
+  let prepared = false;
+  const redisReady = (): Promise<void> => {
+    if (redis.status === 'ready') return Promise.resolve();
+    return new Promise((ok, fail) => {
+      const onEnd = () => fail(new Error('the Redis connection was closed before it was ready'));
+      redis.once('ready', () => {
+        redis.off('end', onEnd);
+        ok();
+      });
+      redis.once('end', onEnd);
+    });
+  };
 
   return {
     config,
@@ -518,6 +571,7 @@ export function buildContainer(input: ContainerInput) {
      * processes start). Safe to run in several processes at once.
      */
     async prepare(): Promise<void> {
+      await redisReady();
       await runMigrations({ redis, keys, log, clock, defaultNewsletter: config.defaultNewsletter });
       const started = Date.now();
       const indexed = await subscribers.backfillAudienceIndexes();
@@ -525,13 +579,38 @@ export function buildContainer(input: ContainerInput) {
         log.info({ event: 'migration.audience_indexes', indexed, ms: Date.now() - started }, 'audience indexes built');
       await newsletters.ensureDefault();
       await digests.planAll();
+      prepared = true;
+    },
+
+    /** Resolves once the stores' connection to Redis is ready (it keeps retrying in the background until then). */
+    redisReady,
+
+    /** Whether Redis answers now (the stores' connection is up). */
+    get redisConnected(): boolean {
+      return redis.status === 'ready';
+    },
+
+    /**
+     * Serves only /healthz, /readyz and /metrics on `port`: the worker role's own port (WORKER_PORT), for its
+     * healthcheck and Prometheus. Resolves with the port it listens on.
+     */
+    listenOps(port: number): Promise<number> {
+      const ops = createOpsApp({ log, opsRouter });
+      return new Promise((ok, fail) => {
+        // Express 5 hands a listen error to this callback too.
+        opsServer = ops.listen(port, (err?: Error) =>
+          err ? fail(err) : ok((opsServer!.address() as { port: number }).port),
+        );
+      });
     },
 
     /** Starts the HTTP API; resolves with the port it listens on (0 in tests picks a free one). */
     listen(port = config.port): Promise<number> {
       return new Promise((ok, fail) => {
-        server = app.listen(port, () => ok((server!.address() as { port: number }).port));
-        server.once('error', fail);
+        // Express 5 hands a listen error (a port already taken) to this callback too.
+        server = app.listen(port, (err?: Error) =>
+          err ? fail(err) : ok((server!.address() as { port: number }).port),
+        );
       });
     },
 
@@ -563,8 +642,28 @@ export function buildContainer(input: ContainerInput) {
      * current jobs), then close connections.
      */
     async close(): Promise<void> {
-      await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
-      server?.closeAllConnections?.();
+      const servers = [server, opsServer].filter((s): s is Server => !!s);
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((ok) => {
+              s.close(() => ok());
+              s.closeIdleConnections?.();
+            }),
+        ),
+      );
+      for (const s of servers) s.closeAllConnections?.();
+      if (!prepared || redis.status !== 'ready') {
+        // Redis never answered (or is away now): there is no work in hand to finish, and BullMQ's close would wait
+        // for connections that are not coming. Drop everything at once so SIGTERM exits promptly.
+        await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+        for (const q of [transactionalQueue, campaignQueues, newsletterQueues]) void q.close().catch(() => undefined);
+        void feed?.close().catch(() => undefined);
+        void feedbackQueue?.close().catch(() => undefined);
+        await transport.close();
+        redis.disconnect();
+        return;
+      }
       await Promise.all(workers.map((w) => w.close()));
       await feed?.close();
       await feedbackQueue?.close();
@@ -578,3 +677,12 @@ export function buildContainer(input: ContainerInput) {
 }
 
 export type Container = ReturnType<typeof buildContainer>;
+
+/** Rejects when `p` takes longer than `ms`. */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}

@@ -1,23 +1,81 @@
 import { ConfigError } from './config';
 import { errorStack } from './lib/errors';
-import { boot } from './runtime/boot';
+import { assemble } from './runtime/boot';
 import { RedisUnavailableError } from './runtime/embedded-redis';
+import { RedisRefusedError } from './runtime/redis-checks';
 import { WorkerProcesses } from './runtime/worker-processes';
 
 type Role = 'all' | 'api' | 'worker';
 
+/** Set once SIGTERM or SIGINT arrived: what fails after that is the shutdown's doing, not a start-up failure. */
+let stopping = false;
+
 /** Entry point of `npm start` (all roles), `npm run api` and `npm run worker`. */
 async function main(role: Role) {
-  const service = await boot({ role, processMetrics: true });
+  const service = await assemble({ role, processMetrics: true });
   const { config, container, log, redis, devSecrets } = service;
+  let started = false;
+  /** The extra worker processes, once started (SIGTERM may come before). */
+  const forks: { extra?: WorkerProcesses } = {};
+
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'shutdown.start', signal }, 'shutting down: finishing the work in hand');
+    // A stuck close must not keep a deploy waiting forever; with nothing started (Redis never answered) there is
+    // no work in hand, so a few seconds are plenty.
+    const force = setTimeout(
+      () => {
+        log.error({ event: 'shutdown.forced' }, 'shutdown took too long; exiting');
+        process.exit(1);
+      },
+      started ? 30_000 : 4_000,
+    );
+    force.unref();
+    await Promise.all([service.close(), forks.extra?.stop()]);
+    log.info({ event: 'shutdown.done' }, 'stopped');
+    process.exit(0);
+  };
+  // Listened for before waiting on Redis: a service waiting for it must still stop when told to.
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  // Serve before Redis answers: /healthz says the process is alive, /readyz and every other route answer 503 until
+  // Redis answers and start-up is done.
+  const port = role !== 'worker' ? await listening('PORT', () => container.listen()) : undefined;
+  const opsPort =
+    role === 'worker' && config.workerPort > 0
+      ? await listening('WORKER_PORT', () => container.listenOps(config.workerPort))
+      : undefined;
+
+  const answered = await Promise.race([
+    container.redisReady().then(() => true),
+    new Promise<boolean>((ok) => setTimeout(() => ok(false), 1500).unref()),
+  ]);
+  if (!answered) {
+    // One line for operators at any log level; the outage log adds one per backoff step while it lasts.
+    const http = port !== undefined ? `http://localhost:${port}/ answers 503 (/healthz 200)` : 'nothing runs';
+    process.stdout.write(
+      `newsletter ${role} waiting for Redis at ${redis.describe}: ${http} until it answers; retrying in the background\n`,
+    );
+  }
+  try {
+    await service.start();
+  } catch (err) {
+    // Refused (or failed) before anything ran: stop the servers, the connections and an embedded redis-server.
+    if (!stopping) await service.close().catch(() => undefined);
+    throw err;
+  }
+  started = true;
+  if (stopping) return;
 
   if (role !== 'api') container.startWorkers();
   const extra =
     role !== 'api' && config.workerProcesses > 1
       ? new WorkerProcesses({ entry: __filename, count: config.workerProcesses - 1, log })
       : undefined;
+  forks.extra = extra;
   extra?.start();
-  const port = role !== 'worker' ? await container.listen() : undefined;
 
   const lines = [
     `newsletter ${role} started`,
@@ -26,29 +84,25 @@ async function main(role: Role) {
   ];
   if (extra) lines.push(`  workers: this process and ${config.workerProcesses - 1} more`);
   if (port !== undefined) lines.push(`  http:   http://localhost:${port}/  (public URL ${config.publicUrl})`);
+  if (opsPort !== undefined) lines.push(`  health: http://localhost:${opsPort}/healthz and /metrics`);
   if (devSecrets) {
     const origin = `${devSecrets.generated ? 'generated now' : 'kept'} in ${devSecrets.file}`;
     lines.push(`  admin token (development, ${origin}): ${config.adminToken}`);
   }
+  for (const w of service.warnings) lines.push(`  WARNING: ${w}`);
   process.stdout.write(lines.join('\n') + '\n');
+}
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ event: 'shutdown.start', signal }, 'shutting down: finishing the work in hand');
-    // A stuck close must not keep a deploy waiting forever.
-    const force = setTimeout(() => {
-      log.error({ event: 'shutdown.forced' }, 'shutdown took too long; exiting');
-      process.exit(1);
-    }, 30_000);
-    force.unref();
-    await Promise.all([service.close(), extra?.stop()]);
-    log.info({ event: 'shutdown.done' }, 'stopped');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+/** Listens, turning a port already taken into a one-line start-up error that names the setting. */
+async function listening(setting: string, listen: () => Promise<number>): Promise<number> {
+  try {
+    return await listen();
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES')
+      throw new ConfigError(`${setting}: cannot listen (${code}); choose another port`);
+    throw err;
+  }
 }
 
 const role = (process.argv[2] ?? 'all') as Role;
@@ -57,7 +111,8 @@ if (!['all', 'api', 'worker'].includes(role)) {
   process.exit(2);
 }
 main(role).catch((err) => {
-  if (err instanceof ConfigError || err instanceof RedisUnavailableError) {
+  if (stopping) return;
+  if (err instanceof ConfigError || err instanceof RedisUnavailableError || err instanceof RedisRefusedError) {
     process.stderr.write(`${err.message}\n`);
     process.exit(1);
   }

@@ -21,6 +21,11 @@ export interface AppOptions {
   adminRouters: Router[];
   /** The providers' bounce and complaint webhooks: they read their bodies raw, so no parser may run before them. */
   webhookRouter: Router;
+  /**
+   * False while the data store (Redis) is away: every route but the ops routes answers 503 redis_unavailable at
+   * once instead of waiting on it. Default: always available.
+   */
+  storeAvailable?: () => boolean;
 }
 
 export function createApp(opts: AppOptions): express.Express {
@@ -31,11 +36,31 @@ export function createApp(opts: AppOptions): express.Express {
   app.use(securityHeaders({ https: opts.https }));
   app.use(requestLogging(opts.log));
   app.use(opts.opsRouter);
+  if (opts.storeAvailable) app.use(storeGate(opts.storeAvailable));
   app.use('/api/admin', ...opts.adminGuard, ...opts.adminRouters);
   app.use(opts.sessionRouter);
   app.use(opts.consoleRouter);
   app.use(opts.webhookRouter);
   app.use(opts.publicRouter);
+  app.use((_req, res) => jsonError(res, 404, 'not_found', 'No such path'));
+  app.use(errorHandler());
+  return app;
+}
+
+/** Answers 503 at once while the store is away: nothing here works without it, and a client should retry. */
+function storeGate(available: () => boolean): RequestHandler {
+  return (_req, res, next) => {
+    if (available()) return next();
+    res.set('Retry-After', '5');
+    jsonError(res, 503, 'redis_unavailable', 'The service cannot reach its data store (Redis); try again shortly');
+  };
+}
+
+/** Only /healthz, /readyz and /metrics: what a worker process serves on its own port (WORKER_PORT). */
+export function createOpsApp(opts: { log: Logger; opsRouter: Router }): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(opts.opsRouter);
   app.use((_req, res) => jsonError(res, 404, 'not_found', 'No such path'));
   app.use(errorHandler());
   return app;

@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { isRedisConnectionError } from '../lib/redis-outage';
 import { DomainError, RateLimitedError, type ErrorCode } from '../domain/errors';
 
 /** The HTTP status of each domain error code: the one place where use-case failures meet HTTP. */
@@ -72,7 +73,8 @@ export function errorHandler() {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
     const mapped = mapError(err);
-    if (mapped.status >= 500) req.log?.error({ event: 'http.error', err }, 'unhandled error');
+    if (mapped.code === 'redis_unavailable') res.setHeader('Retry-After', '5');
+    else if (mapped.status >= 500) req.log?.error({ event: 'http.error', err }, 'unhandled error');
     setRetryAfter(res, err);
     jsonError(res, mapped.status, mapped.code, mapped.message, mapped.details);
   };
@@ -95,5 +97,12 @@ export function mapError(err: unknown): MappedError {
     return { status: 415, code: 'unsupported_encoding', message: e.message ?? 'Unsupported encoding' };
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)
     return { status: e.status, code: 'bad_request', message: e.message ?? 'Bad request' };
+  // Redis went away while the request was in hand: the client may retry, nothing is wrong with the request.
+  if (isRedisConnectionError(err))
+    return {
+      status: 503,
+      code: 'redis_unavailable',
+      message: 'The service cannot reach its data store (Redis); try again shortly',
+    };
   return { status: 500, code: 'internal_error', message: 'Something went wrong on our side.' };
 }

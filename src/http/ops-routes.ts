@@ -4,6 +4,8 @@ import { Router } from 'express';
 export interface OpsRoutesDeps {
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<unknown>;
+  /** False until start-up finished (Redis reached, checked, data prepared), and while the store is away. */
+  ready?(): boolean;
   /** The Prometheus exposition, gauges refreshed. */
   metrics(): Promise<{ contentType: string; body: string }>;
 }
@@ -13,6 +15,10 @@ export function opsRoutes(deps: OpsRoutesDeps): Router {
   const r = Router();
   r.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   r.get('/readyz', async (_req, res) => {
+    if (deps.ready && !deps.ready()) {
+      res.status(503).json({ error: { code: 'not_ready', message: 'Redis does not answer, or start-up is not done' } });
+      return;
+    }
     try {
       await Promise.race([deps.ping(), new Promise((_, no) => setTimeout(() => no(new Error('timeout')), 1000))]);
       res.json({ status: 'ready' });

@@ -72,6 +72,16 @@ export class PrometheusMetrics implements Metrics {
   }
 
   /** Sets the depth gauge of each queue, by name. */
+  private readonly redisUp = new Gauge({
+    name: 'newsletter_redis_up',
+    help: '1 when this process reaches Redis, 0 while Redis is away',
+    registers: [this.registry],
+  });
+
+  setRedisUp(up: boolean): void {
+    this.redisUp.set(up ? 1 : 0);
+  }
+
   setQueueDepths(depths: Record<string, number>): void {
     for (const [queue, n] of Object.entries(depths)) this.queueDepth.set({ queue }, n);
   }

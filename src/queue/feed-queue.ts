@@ -1,3 +1,4 @@
+import { isRedisConnectionError } from '../lib/redis-outage';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { QUEUES, type FeedPollJob } from './jobs';
@@ -26,9 +27,11 @@ export class FeedQueue {
   ) {
     const { connection, prefix, url, cron, log } = deps;
     this.queue = new Queue<FeedPollJob>(QUEUES.feed, { connection, prefix });
-    this.queue.on('error', (err) =>
-      log.error({ event: 'queue.error', queue: QUEUES.feed, err: err.message }, 'feed queue error'),
-    );
+    this.queue.on('error', (err) => {
+      // Connection errors are reported once by the container's outage log.
+      if (isRedisConnectionError(err)) return;
+      log.error({ event: 'queue.error', queue: QUEUES.feed, err: err.message }, 'feed queue error');
+    });
     this.ready = this.queue
       .upsertJobScheduler(
         SCHEDULER_ID,

@@ -1,3 +1,4 @@
+import { isRedisConnectionError } from '../lib/redis-outage';
 import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { MailboxPollSummary } from '../domain/mailbox-feedback';
@@ -28,13 +29,22 @@ export class FeedbackQueue {
   readonly ready: Promise<void>;
 
   constructor(
-    private readonly deps: { connection: ConnectionOptions; prefix: string; everySeconds: number; log: Logger },
+    private readonly deps: {
+      connection: ConnectionOptions;
+      /** For the QueueEvents of pollNow: a blocking reader, which BullMQ wants without a retry limit. */
+      workerConnection?: ConnectionOptions;
+      prefix: string;
+      everySeconds: number;
+      log: Logger;
+    },
   ) {
     const { connection, prefix, everySeconds, log } = deps;
     this.queue = new Queue<FeedbackPollJob>(QUEUES.feedback, { connection, prefix });
-    this.queue.on('error', (err) =>
-      log.error({ event: 'queue.error', queue: QUEUES.feedback, err: err.message }, 'feedback queue error'),
-    );
+    this.queue.on('error', (err) => {
+      // Connection errors are reported once by the container's outage log.
+      if (isRedisConnectionError(err)) return;
+      log.error({ event: 'queue.error', queue: QUEUES.feedback, err: err.message }, 'feedback queue error');
+    });
     this.ready = Promise.all([
       this.queue.setGlobalConcurrency(1),
       this.queue.upsertJobScheduler(
@@ -57,8 +67,8 @@ export class FeedbackQueue {
    * read already running: the queue runs one at a time). Rejects when the read fails or takes over `timeoutMs`.
    */
   async pollNow(timeoutMs = 60_000): Promise<MailboxPollSummary> {
-    const { connection, prefix } = this.deps;
-    const events = new QueueEvents(QUEUES.feedback, { connection, prefix });
+    const { connection, workerConnection, prefix } = this.deps;
+    const events = new QueueEvents(QUEUES.feedback, { connection: workerConnection ?? connection, prefix });
     try {
       await events.waitUntilReady();
       const job = await this.queue.add('poll', { trigger: 'now' }, JOB_OPTIONS);

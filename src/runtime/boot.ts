@@ -6,6 +6,7 @@ import type { Clock } from '../domain/ports/clock';
 import type { HttpGet } from '../webhooks/webhook';
 import { defaultTermsText, termsOf } from '../domain/terms';
 import { loadOrCreateDevSecrets } from './dev-secrets';
+import { checkRedis } from './redis-checks';
 import { redisAnswers, resolveRedis, RedisUnavailableError, type RedisTarget } from './embedded-redis';
 
 /** Options of `boot`. */
@@ -37,8 +38,19 @@ export interface Booted {
   redis: RedisTarget;
   /** Development secrets are in use (no ADMIN_TOKEN/APP_SECRET set); `generated` when created by this start. */
   devSecrets?: { generated: boolean; file: string };
+  /** What the start-up checks of Redis found worth a warning (see redis-checks.ts); empty until started. */
+  warnings: string[];
   /** Closes the container, then stops a redis-server this process started. */
   close(): Promise<void>;
+}
+
+/** A service built but not started: `start()` waits for Redis, checks it and prepares the data. */
+export interface Assembled extends Booted {
+  /**
+   * Waits for Redis (the connections retry in the background, logging the outage with backoff), runs the start-up
+   * checks (RedisRefusedError when Redis cannot hold the data safely), then prepares the stored data.
+   */
+  start(): Promise<void>;
 }
 
 /**
@@ -46,6 +58,21 @@ export interface Booted {
  * Starts nothing that serves or works: the caller listens or starts workers as its role needs.
  */
 export async function boot(opts: BootOptions): Promise<Booted> {
+  const service = await assemble(opts);
+  try {
+    await service.start();
+  } catch (err) {
+    await service.close();
+    throw err;
+  }
+  return service;
+}
+
+/**
+ * The first half of `boot`: settings, configuration, where Redis is, the container; no Redis command yet. The
+ * service uses it to serve /healthz (and 503s) while it waits for Redis.
+ */
+export async function assemble(opts: BootOptions): Promise<Assembled> {
   let env = opts.env;
   if (!env) {
     loadDotEnv();
@@ -71,24 +98,32 @@ export async function boot(opts: BootOptions): Promise<Booted> {
   const container = buildContainer({
     config,
     redis: redis.options,
+    redisDescribe: redis.describe,
     log,
     clock: opts.clock,
     processMetrics: opts.processMetrics,
     httpGet: opts.httpGet,
   });
-  try {
-    await container.prepare();
-  } catch (err) {
-    await container.close();
-    redis.child?.kill('SIGTERM');
-    throw err;
-  }
+  const warnings: string[] = [];
   return {
     config,
     container,
     log,
     redis,
     devSecrets,
+    warnings,
+    async start() {
+      await container.redisReady();
+      const checked = await checkRedis(container.redis, {
+        describe: redis.describe,
+        production: config.env === 'production',
+      });
+      for (const w of checked.warnings) {
+        warnings.push(w);
+        log.warn({ event: 'redis.check_warning', redis: redis.describe }, w);
+      }
+      await container.prepare();
+    },
     async close() {
       await container.close();
       redis.child?.kill('SIGTERM');
@@ -179,6 +214,7 @@ function resolveConfig(env: Env): { config: AppConfig; devSecrets?: { generated:
         }
       : undefined,
     workerProcesses: env.WORKER_PROCESSES,
+    workerPort: env.WORKER_PORT,
     limits: {
       signupsPerIp: env.SIGNUP_RATE_PER_IP,
       confirmMailsPerAddressPerHour: env.CONFIRM_MAILS_PER_ADDRESS_PER_HOUR,

@@ -31,9 +31,10 @@ export class WorkerProcesses {
   }
 
   private spawn(n: number): void {
-    // Same runtime flags (the TypeScript loader among them), same environment, one process of workers each.
+    // Same runtime flags (the TypeScript loader among them), same environment, one process of workers each. The
+    // forks serve no port of their own: WORKER_PORT belongs to the first process (they would all want it).
     const child = fork(this.deps.entry, ['worker'], {
-      env: { ...process.env, WORKER_PROCESSES: '1' },
+      env: { ...process.env, WORKER_PROCESSES: '1', WORKER_PORT: '0' },
       execArgv: process.execArgv,
     });
     this.children.add(child);

@@ -22,6 +22,8 @@ export function startWorkerProcess(app: TestApp, smtpUrl: string, settings: Reco
       PUBLIC_URL: app.base,
       DATA_DIR: app.dataDir,
       LOG_LEVEL: 'error',
+      // Tests run many workers at once: none takes the default health port (3001) unless the test asks for one.
+      WORKER_PORT: '0',
       ...settings,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
