@@ -39,6 +39,11 @@ async function main(role: Role) {
   // Listened for before waiting on Redis: a service waiting for it must still stop when told to.
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // A fork of WORKER_PROCESSES talks to its parent over an IPC channel, which closes when the parent dies, even by
+  // SIGKILL: the fork then stops the same way instead of sending on as an orphan nothing supervises or stops.
+  // The parent may have died while this fork was still starting: `connected` tells what the event would have.
+  if (process.send && !process.connected) void stop('parent_exited');
+  else if (process.send) process.on('disconnect', () => void stop('parent_exited'));
 
   // Serve before Redis answers: /healthz says the process is alive, /readyz and every other route answer 503 until
   // Redis answers and start-up is done.

@@ -327,9 +327,11 @@ describe('operator CLI', () => {
         'excel-a@cli.test;Ada;Lovelace;2024-01-01T00:00:00Z;fair;"call back:\nmallory@cli.test;M;X;2024-01-01;fair;"\r\n' +
         'excel-b@cli.test;Bob;;2024-01-01T00:00:00Z;fair;\r\n',
     );
-    const run = await cli(env, ['subscribers', 'import', file]);
+    // Into a newsletter of its own, so the campaign of a test below does not reach these readers.
+    await app.container.newsletters.create({ slug: 'excel', name: 'Excel' });
+    const run = await cli(env, ['subscribers', 'import', file, '--newsletter', 'excel']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`imported 2 of 2 rows from ${file} into news`);
+    expect(run.stdout).toContain(`imported 2 of 2 rows from ${file} into excel`);
     expect(await app.container.subscribers.getByEmail('excel-a@cli.test')).toMatchObject({ name: 'Ada Lovelace' });
     expect(await app.container.subscribers.getByEmail('mallory@cli.test')).toBeNull();
 

@@ -137,3 +137,18 @@ test('SIGTERM to `npm run api` and to `npm run worker` leaves nothing running', 
   expect(await stopAndWaitForGroup(worker)).toBeLessThan(30000);
   expect((await worker.exited).code).toBe(0);
 });
+
+test('a worker process whose parent is killed with SIGKILL stops too instead of running on as an orphan', async () => {
+  const workerPort = await freePort();
+  const worker = npmRun(['run', 'worker'], { WORKER_PORT: String(workerPort), WORKER_PROCESSES: '2' });
+  await worker.waitFor(/newsletter worker started/, 120000);
+  const forks = () => processGroup(worker.child.pid!).filter((l) => /main\.ts worker/.test(l));
+  await eventually(() => forks().length === 2, 60000, 'the parent and its fork');
+  // The parent is the service npm started (its child); the fork is the parent's child.
+  const ps = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).split('\n');
+  const parentLine = ps.find((l) => /main\.ts worker/.test(l) && Number(l.trim().split(/\s+/)[1]) === worker.child.pid);
+  expect(parentLine).toBeDefined();
+  const parent = Number(parentLine!.trim().split(/\s+/)[0]);
+  process.kill(parent, 'SIGKILL');
+  await eventually(() => forks().length === 0, 30000, 'no worker process left after its parent was killed');
+});
