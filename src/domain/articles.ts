@@ -7,7 +7,7 @@ import type { Newsletter } from './newsletter';
 import type { ArticleListener } from './ports/article-listener';
 import type { ArticleRepository } from './ports/article-repository';
 import type { Clock } from './ports/clock';
-import { LINE_BREAKING, oneLine, parseFields, required } from './validation';
+import { LINE_BREAKING, oneLine, parseFields, recordId, required } from './validation';
 
 export interface ArticlesDeps {
   store: ArticleRepository;
@@ -157,8 +157,8 @@ export class Articles {
   }
 
   async get(rawId: unknown): Promise<Article> {
-    const id = Number(rawId);
-    const article = Number.isSafeInteger(id) && id > 0 ? await this.deps.store.get(id) : null;
+    const id = recordId(rawId);
+    const article = id === undefined ? null : await this.deps.store.get(id);
     if (!article) throw new NotFoundError('No article with this id');
     return article;
   }
