@@ -8,6 +8,12 @@ import { ValidationError, type ErrorCode } from './errors';
  */
 export const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
+/**
+ * A UTF-16 surrogate with no partner: JSON allows "\ud800", but such a string has no UTF-8 form, so Redis would
+ * store U+FFFD (or bytes no reader decodes) instead of what was sent.
+ */
+export const LONE_SURROGATE = /\p{Cs}/u;
+
 /** Zod's error option that tells a missing value ("is required") from one of the wrong type ("must be ..."). */
 export const required = (what: string) => ({
   error: (iss: { input: unknown }) =>
@@ -19,6 +25,7 @@ export const oneLine = (max: number) =>
   z
     .string(required('a string'))
     .refine((v) => !LINE_BREAKING.test(v), 'must not contain line breaks or control characters')
+    .refine((v) => !LONE_SURROGATE.test(v), 'is not valid Unicode (a lone surrogate)')
     .transform((v) => v.trim())
     .pipe(z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`));
 
