@@ -68,3 +68,16 @@ export function recordId(raw: unknown): number | undefined {
   const id = Number(raw);
   return Number.isSafeInteger(id) ? id : undefined;
 }
+
+/**
+ * Whether the date at the start of an ISO 8601 string (YYYY-MM-DD…) is a day of the calendar. Date.parse does not
+ * say: it reads 2026-02-30 as 2 March and 2026-04-31 as 1 May, so a date that is not a date would pass as another.
+ */
+export function isCalendarDate(iso: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso);
+  if (!m) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const last = new Date(Date.UTC(2000, month, 0));
+  last.setUTCFullYear(year, month, 0);
+  return month >= 1 && month <= 12 && day >= 1 && day <= last.getUTCDate();
+}
