@@ -621,12 +621,6 @@ export const SUBSCRIBERS: HostileCase[] = group({ auth: 'admin', method: 'GET' }
     expect: { status: 404, code: 'not_found' },
   },
   {
-    name: 'subscribers: erase an unknown address',
-    method: 'DELETE',
-    path: `${ADMIN}/subscribers/nobody%40list.test`,
-    expect: { status: 404, code: 'not_found' },
-  },
-  {
     name: 'subscribers: erase a held address with a trailing dot',
     method: 'DELETE',
     path: `${ADMIN}/subscribers/reader0%40list.test.`,
