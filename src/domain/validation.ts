@@ -59,11 +59,13 @@ export function parseFields<T extends z.ZodTypeAny>(
 }
 
 /**
- * A record id as a path or query gives it: decimal digits only, no sign, no leading zero, a safe integer; undefined
+ * A record id as a path or query gives it (or a number): decimal digits only, no sign, no leading zero, a safe integer; undefined
  * otherwise. Number() alone would also read "0x1", "1e0", "0b1" and " 1" as 1, so one object would answer to many
  * names, and the audit log would record whichever name was used.
  */
 export function recordId(raw: unknown): number | undefined {
+  // Callers inside the service pass the number itself.
+  if (typeof raw === 'number') return Number.isSafeInteger(raw) && raw > 0 ? raw : undefined;
   if (typeof raw !== 'string' || !/^[1-9]\d{0,15}$/.test(raw)) return undefined;
   const id = Number(raw);
   return Number.isSafeInteger(id) ? id : undefined;
