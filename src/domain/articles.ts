@@ -7,7 +7,7 @@ import type { Newsletter } from './newsletter';
 import type { ArticleListener } from './ports/article-listener';
 import type { ArticleRepository } from './ports/article-repository';
 import type { Clock } from './ports/clock';
-import { LINE_BREAKING, oneLine, parseFields, required } from './validation';
+import { isCalendarDate, LINE_BREAKING, oneLine, parseFields, recordId, required } from './validation';
 
 export interface ArticlesDeps {
   store: ArticleRepository;
@@ -57,7 +57,8 @@ const isoDate = z
   .refine(
     (v) =>
       /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(v.trim()) &&
-      !Number.isNaN(Date.parse(v.trim())),
+      !Number.isNaN(Date.parse(v.trim())) &&
+      isCalendarDate(v.trim()),
     'must be an ISO 8601 date, e.g. 2026-11-27T09:30:00Z',
   )
   .transform((v) => new Date(Date.parse(v.trim())).toISOString());
@@ -157,8 +158,8 @@ export class Articles {
   }
 
   async get(rawId: unknown): Promise<Article> {
-    const id = Number(rawId);
-    const article = Number.isSafeInteger(id) && id > 0 ? await this.deps.store.get(id) : null;
+    const id = recordId(rawId);
+    const article = id === undefined ? null : await this.deps.store.get(id);
     if (!article) throw new NotFoundError('No article with this id');
     return article;
   }

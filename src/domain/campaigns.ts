@@ -6,6 +6,7 @@ import type { Campaign, CampaignContent, CampaignStatus } from './campaign';
 import { campaignFigures, type CampaignFigures } from './campaign-health';
 import { InvalidEmailError, normaliseEmail } from './email-address';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
+import { LINE_BREAKING, LONE_SURROGATE } from './validation';
 import type { Links } from './links';
 import type { Newsletters } from './newsletters';
 import type { ArticleRepository } from './ports/article-repository';
@@ -57,13 +58,13 @@ const subjectSchema = z
   .trim()
   .min(1)
   .max(200)
-  .refine((s) => !/[\r\n\0]/.test(s), 'must be one line');
+  .refine((s) => !LINE_BREAKING.test(s) && !LONE_SURROGATE.test(s), 'must be one line, without control characters');
 // Empty means "none": an edit clears it with "", and the first line goes back to the headlines.
 const preheaderSchema = z
   .string()
   .trim()
   .max(150)
-  .refine((s) => !/[\r\n\0]/.test(s), 'must be one line');
+  .refine((s) => !LINE_BREAKING.test(s) && !LONE_SURROGATE.test(s), 'must be one line, without control characters');
 const articleIdsSchema = z
   .array(z.number().int().positive())
   .min(1)

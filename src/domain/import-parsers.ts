@@ -3,6 +3,7 @@ import { parse } from 'csv-parse';
 import type { ConsentEvidence } from './subscriber';
 import { InvalidEmailError, normaliseEmail } from './email-address';
 import { DomainError } from './errors';
+import { LINE_BREAKING, LONE_SURROGATE } from './validation';
 
 /**
  * A file that cannot be read as an import (any more): empty, a CSV header without the needed columns, or a CSV whose
@@ -418,9 +419,9 @@ function oneLine(v: unknown, field: string, max: number): string {
   if (v === undefined || v === null) return '';
   if (typeof v !== 'string') throw new RowError(`${field} must be a string`);
   if (/[\r\n\0]/.test(v)) throw new RowError(`${field} must not contain line breaks or NUL`);
-  if (/[\u0001-\u001f\u007f]/.test(v)) throw new RowError(`${field} must not contain control characters`);
-  // A lone surrogate (JSON allows "\ud800") has no UTF-8 form: Redis would store bytes no reader can decode.
-  if (/\p{Cs}/u.test(v)) throw new RowError(`${field} is not valid Unicode`);
+  // C1 controls and the Unicode line separators too: a name goes into the To header of every mail.
+  if (LINE_BREAKING.test(v)) throw new RowError(`${field} must not contain control characters`);
+  if (LONE_SURROGATE.test(v)) throw new RowError(`${field} is not valid Unicode`);
   const t = v.trim();
   if (t.length > max) throw new RowError(`${field} must be at most ${max} characters`);
   return t;

@@ -10,6 +10,7 @@ import type { Metrics, UnsubscribeMethod } from './ports/metrics';
 import type { SignupLimits } from './ports/rate-limits';
 import type { SubscriberRepository } from './ports/subscriber-repository';
 import { InvalidTokenError, type SignedTokens } from './signed-token';
+import { LINE_BREAKING, LONE_SURROGATE } from './validation';
 import {
   clipUserAgent,
   type ConsentEvent,
@@ -328,9 +329,11 @@ function cleanText(v: unknown, field: string, max: number): string {
   if (v === undefined || v === null) return '';
   if (typeof v !== 'string') throw new ValidationError('invalid_request', `${field} must be a string`);
   if (/[\r\n\0]/.test(v)) throw new ValidationError('invalid_request', `${field} must not contain line breaks or NUL`);
-  // Other control characters have no place in a name and could confuse mail clients and logs.
-  if (/[\u0001-\u001f\u007f]/.test(v))
-    throw new ValidationError('invalid_request', `${field} must not contain control characters`);
+  // Other control characters (C0, C1, the Unicode line separators) have no place in a name: it goes into the To
+  // header of every mail, and could confuse mail clients and logs.
+  if (LINE_BREAKING.test(v))
+    throw new ValidationError('invalid_request', `${field} must not contain control characters or line separators`);
+  if (LONE_SURROGATE.test(v)) throw new ValidationError('invalid_request', `${field} is not valid Unicode`);
   const t = v.trim();
   if (t.length > max) throw new ValidationError('invalid_request', `${field} must be at most ${max} characters`);
   return t;

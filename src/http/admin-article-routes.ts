@@ -1,5 +1,6 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import type { Articles } from '../domain/articles';
+import { jsonBody } from './body-parsers';
 import { jsonError } from './errors';
 
 /** An article body may be long HTML; 1 MB leaves room for the 500 KB body limit plus JSON escaping. */
@@ -9,7 +10,7 @@ const BODY_LIMIT = '1mb';
 export function adminArticleRoutes(deps: { articles: Articles }): Router {
   const { articles } = deps;
   const r = Router();
-  const json = express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
+  const json = jsonBody(BODY_LIMIT);
 
   // 201 with the new article; 200 with the stored one when its url (or guid) was known: posting twice is safe.
   r.post('/articles', json, async (req, res) => {

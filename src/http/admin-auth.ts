@@ -1,10 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import express, { type Request, type RequestHandler, type Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { redactedAddress, type Audit, type AuditActor } from '../domain/audit';
 import { roleAtLeast, type Operator, type Role } from '../domain/operator';
 import type { Operators } from '../domain/operators';
 import type { AuthFailureLimits } from '../domain/ports/rate-limits';
 import { Sessions, type ActiveSession, type Principal } from '../domain/sessions';
+import { formBody } from './body-parsers';
 import { readCookie } from './cookies';
 import { jsonError } from './errors';
 import { isSafeMethod, policyFor, type AuditSpec } from './admin-policy';
@@ -135,7 +136,7 @@ function unauthorized(res: Response) {
   );
 }
 
-const formBody = express.urlencoded({ extended: false, limit: '16kb' });
+const csrfFormBody = formBody('16kb');
 
 /**
  * CSRF defence for cookie-authenticated changes: the browser must say the request comes from this site (Origin,
@@ -155,7 +156,7 @@ export function requireCsrf(opts: Pick<AdminAccessOptions, 'publicOrigin'>): Req
     };
     // A form post carries the token in its body: read it here (later parsers see it parsed and skip it).
     if (!req.get('x-csrf-token') && req.is('application/x-www-form-urlencoded'))
-      return formBody(req, res, (err?: unknown) => (err ? next(err) : check()));
+      return csrfFormBody(req, res, (err?: unknown) => (err ? next(err) : check()));
     check();
   };
 }

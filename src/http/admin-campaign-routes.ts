@@ -1,17 +1,18 @@
-import express, { Router, type Request } from 'express';
+import { Router, type Request } from 'express';
 import type { Campaigns } from '../domain/campaigns';
 import { ValidationError } from '../domain/errors';
 import { newsletterPagePolicy } from './content-security';
+import { jsonBody } from './body-parsers';
+import { recordId } from '../domain/validation';
 
 /** Operator campaign API under /api/admin/campaigns. */
 export function adminCampaignRoutes(deps: { campaigns: Campaigns }): Router {
   const { campaigns } = deps;
   const r = Router();
-  const json = express.json({ limit: '64kb' });
+  const json = jsonBody('64kb', ['application/json']);
   const id = (req: Request) => {
-    const n = Number(req.params.id);
-    if (!Number.isSafeInteger(n) || n <= 0)
-      throw new ValidationError('invalid_request', 'campaign id must be a positive integer');
+    const n = recordId(req.params.id);
+    if (n === undefined) throw new ValidationError('invalid_request', 'campaign id must be a positive integer');
     return n;
   };
 

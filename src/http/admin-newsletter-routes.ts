@@ -1,12 +1,13 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import type { DigestSchedules } from '../domain/digest-schedules';
 import type { Newsletters } from '../domain/newsletters';
+import { jsonBody } from './body-parsers';
 
 /** Operator newsletter API under /api/admin/newsletters. */
 export function adminNewsletterRoutes(deps: { newsletters: Newsletters; digests: DigestSchedules }): Router {
   const { newsletters, digests } = deps;
   const r = Router();
-  const json = express.json({ limit: '16kb' });
+  const json = jsonBody('16kb', ['application/json']);
 
   r.get('/newsletters', async (_req, res) => {
     res.json({ newsletters: (await newsletters.list()).map((n) => digests.describe(n)) });

@@ -1,8 +1,9 @@
-import express, { Router, type Request } from 'express';
+import { Router, type Request } from 'express';
 import type { Audit } from '../domain/audit';
 import { DomainError } from '../domain/errors';
 import type { Operator } from '../domain/operator';
 import type { Operators } from '../domain/operators';
+import { jsonBody } from './body-parsers';
 
 /** The operator an operator-only route acts for; the ADMIN_TOKEN is nobody, so it has no tokens of its own. */
 function self(req: Request): Operator {
@@ -19,7 +20,7 @@ function self(req: Request): Operator {
 export function adminOperatorRoutes(deps: { operators: Operators; audit: Audit }): Router {
   const { operators, audit } = deps;
   const r = Router();
-  const json = express.json({ limit: '16kb' });
+  const json = jsonBody('16kb', ['application/json']);
 
   r.get('/operators', async (_req, res) => void res.json({ operators: await operators.list() }));
   r.post('/operators', json, async (req, res) => void res.status(201).json(await operators.create(req.body)));

@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import type { CampaignReport, Campaigns } from '../domain/campaigns';
 import { ValidationError } from '../domain/errors';
+import { recordId } from '../domain/validation';
 import type { SendTimeline } from '../domain/ports/activity';
 
 /** Options of `campaignEventRoutes`. */
@@ -54,9 +55,8 @@ export function campaignEventRoutes(
   const r = Router();
 
   r.get('/campaigns/:id/events', async (req: Request, res) => {
-    const id = Number(req.params.id);
-    if (!Number.isSafeInteger(id) || id <= 0)
-      throw new ValidationError('invalid_request', 'campaign id must be a positive integer');
+    const id = recordId(req.params.id);
+    if (id === undefined) throw new ValidationError('invalid_request', 'campaign id must be a positive integer');
     // A missing campaign fails here, as a JSON 404, before the stream starts.
     let campaign = await deps.campaigns.get(id);
 

@@ -93,6 +93,14 @@ export function mapError(err: unknown): MappedError {
     return { status: 413, code: 'payload_too_large', message: 'The request body is too large.' };
   if (e?.type === 'entity.parse.failed')
     return { status: 400, code: 'invalid_json', message: 'The request body is not valid JSON.' };
+  if (e?.type === 'parameters.too.many')
+    return { status: 413, code: 'payload_too_large', message: 'The form has too many fields.' };
+  // Raised by body-parsers.ts.
+  if (e?.type === 'encoding.invalid')
+    return { status: 400, code: 'invalid_encoding', message: e.message ?? 'The request body is not valid UTF-8.' };
+  // zlib's own error codes: a body sent gzip- or deflate-compressed that does not decompress.
+  if (typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('Z_'))
+    return { status: 400, code: 'invalid_gzip', message: 'The compressed body is corrupt.' };
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
     return { status: 415, code: 'unsupported_encoding', message: e.message ?? 'Unsupported encoding' };
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)

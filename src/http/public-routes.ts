@@ -7,6 +7,7 @@ import type { Newsletters } from '../domain/newsletters';
 import type { Preferences } from '../domain/preferences';
 import type { Subscriptions } from '../domain/subscriptions';
 import { InvalidTokenError } from '../domain/signed-token';
+import { formBody, jsonBody } from './body-parsers';
 import { contextOf } from './request-context';
 import { newsletterPagePolicy } from './content-security';
 import { jsonError, mapError, setRetryAfter } from './errors';
@@ -32,8 +33,8 @@ export function publicRoutes(deps: {
 }): Router {
   const { subscriptions, preferences, newsletters, campaigns, page } = deps;
   const r = Router();
-  const json = express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
-  const form = express.urlencoded({ limit: BODY_LIMIT, extended: false, parameterLimit: 80 });
+  const json = jsonBody(BODY_LIMIT);
+  const form = formBody(BODY_LIMIT, 80);
   const html = (res: Response, status: number, body: string) =>
     res.status(status).type('html').setHeader('Cache-Control', 'no-store').send(body);
 

@@ -1,9 +1,10 @@
-import express, { Router, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { Audit } from '../domain/audit';
 import { normaliseEmail } from '../domain/email-address';
 import { RateLimitedError } from '../domain/errors';
 import { InvalidCredentialsError, Sessions, type ActiveSession } from '../domain/sessions';
 import { callerOfSession, sameSite } from './admin-auth';
+import { formBody, jsonBody } from './body-parsers';
 import { readCookie } from './cookies';
 import { jsonError, mapError, setRetryAfter } from './errors';
 import { signInPage } from './console-pages';
@@ -31,7 +32,7 @@ export interface SessionRoutesOptions {
 export function sessionRoutes(opts: SessionRoutesOptions): Router {
   const { sessions, audit } = opts;
   const r = Router();
-  const body = [express.urlencoded({ extended: false, limit: '16kb' }), express.json({ limit: '16kb' })];
+  const body = [formBody('16kb'), jsonBody('16kb', ['application/json'])];
   const cookieOptions = { httpOnly: true, sameSite: 'strict' as const, secure: opts.secure, path: '/' };
 
   const current = async (req: Request): Promise<{ id: string; session: ActiveSession } | null> => {
@@ -78,7 +79,7 @@ export function sessionRoutes(opts: SessionRoutesOptions): Router {
     }
   });
 
-  r.post('/admin/sign-out', express.urlencoded({ extended: false, limit: '16kb' }), async (req, res) => {
+  r.post('/admin/sign-out', formBody('16kb'), async (req, res) => {
     const found = await current(req);
     if (!found) return jsonError(res, 401, 'unauthorized', 'Not signed in.');
     const given = req.get('x-csrf-token') ?? (req.body as { _csrf?: unknown } | undefined)?._csrf;

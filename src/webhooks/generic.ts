@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { normaliseEmail } from '../domain/email-address';
+import { isCalendarDate } from '../domain/validation';
 import type { InboundFeedback } from '../domain/feedback';
 import type { Clock } from '../domain/ports/clock';
 import { malformed, parseAs, parseJson } from './payload';
@@ -58,7 +59,8 @@ export class GenericWebhook implements WebhookProvider {
       throw malformed(`email: ${(err as Error).message}`);
     }
     const signedAt = typeof r.timestamp === 'number' ? r.timestamp * 1000 : Date.parse(r.timestamp);
-    if (Number.isNaN(signedAt)) throw malformed('timestamp: is not a real date');
+    if (Number.isNaN(signedAt) || (typeof r.timestamp === 'string' && !isCalendarDate(r.timestamp)))
+      throw malformed('timestamp: is not a real date');
     requireFresh(signedAt, this.opts.clock.now().getTime(), this.opts.maxAgeSeconds);
     return [
       {

@@ -3,6 +3,7 @@ import { pipeline, Transform, type Readable, type TransformCallback } from 'node
 import { createGunzip } from 'node:zlib';
 import type { Container } from '../../container';
 import type { ImportFormat, ImportSummary } from '../../domain/subscriber-import';
+import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';
 import { formatCount, formatDuration, formatRate, keyValues } from '../format';
 import { err, out } from '../output';
@@ -74,6 +75,10 @@ export async function importFile(
       );
       return EXIT.interrupted;
     }
+    // zlib's Z_* codes: a .gz file that is not gzip, or cut short. The file is at fault, not the program.
+    const code = (e as { code?: unknown }).code;
+    if (input.gzip && typeof code === 'string' && code.startsWith('Z_'))
+      throw new CliError(`${input.file} is not a valid gzip file (${(e as Error).message}); rows read before it stay`);
     throw e;
   } finally {
     clearInterval(timer);

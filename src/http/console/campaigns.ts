@@ -4,6 +4,7 @@ import type { CampaignReport, Campaigns } from '../../domain/campaigns';
 import { NotFoundError } from '../../domain/errors';
 import { roleAtLeast } from '../../domain/operator';
 import type { SendTimeline } from '../../domain/ports/activity';
+import { recordId } from '../../domain/validation';
 import { escapeHtml as e } from '../../lib/html';
 import { addConsoleAsset, sendConsolePage } from './routes';
 
@@ -38,10 +39,10 @@ export function campaignsSection(deps: { campaigns: Campaigns; timeline: SendTim
     });
 
     r.get('/admin/campaigns/:id', async (req, res) => {
-      const id = Number(req.params.id);
+      const id = recordId(req.params.id);
       let c: CampaignReport;
       try {
-        if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError('No such campaign');
+        if (id === undefined) throw new NotFoundError('No such campaign');
         c = await deps.campaigns.get(id);
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
