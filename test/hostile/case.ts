@@ -31,10 +31,7 @@ export interface Expected {
   check?: (answer: { status: number; text: string; json: unknown }) => void;
 }
 
-/**
- * One hostile request and what it must get. `pending` names the part of issue 10, done on another branch, whose fix
- * the case checks: it fails until that branch is merged (the report lists them).
- */
+/** One hostile request and what it must get. */
 export interface HostileCase {
   name: string;
   method?: string;
@@ -46,7 +43,6 @@ export interface HostileCase {
   /** Bytes written straight to the socket instead (what node:http will not send). */
   raw?: Lazy<string | Buffer>;
   expect: Expected;
-  pending?: string;
 }
 
 /** A case as a table writes it inside a group: what the group gives may be left out. */

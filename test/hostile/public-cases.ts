@@ -9,11 +9,10 @@ const form = (fields: Record<string, string>) => new URLSearchParams(fields).toS
 const validForm = { email: 'newcomer@list.test', consent: 'on' };
 
 /** The same answer for every bad address: 400 invalid_email. */
-const badAddress = (label: string, email: string, pending?: string): Case => ({
+const badAddress = (label: string, email: string): Case => ({
   name: `email ${label} (${JSON.stringify(email).slice(0, 60)})`,
   body: { ...signup, email },
   expect: { status: 400, code: 'invalid_email' },
-  pending,
 });
 
 /** POST /api/subscriptions as JSON: every field of the wrong type, shape or size. */
@@ -200,24 +199,16 @@ export const SIGNUP_JSON: HostileCase[] = group({ method: 'POST', path: '/api/su
   badAddress('with a bare LF', 'newcomer@list.test\nX-Injected: 1'),
   badAddress('with a NUL byte', 'newcomer@list.test\u0000'),
   badAddress('with a line separator', 'new\u2028comer@list.test'),
-  badAddress(
-    'with a tab in the domain',
-    'newcomer@list\t.test',
-    'input: domains mapped by UTS #46, not URL host parsing',
-  ),
+  badAddress('with a tab in the domain', 'newcomer@list\t.test'),
   badAddress('with a quoted local part', '"new comer"@list.test'),
   badAddress('without a domain', 'newcomer@'),
   badAddress('without a dot in the domain', 'newcomer@localhost'),
   badAddress('with an IP literal', 'newcomer@[127.0.0.1]'),
-  badAddress('on a dotted-quad IP', 'jane@1.2.3.4', 'input: numeric and IP domains refused'),
-  badAddress('on a short numeric host (the issue)', 'jane@127.1', 'input: numeric and IP domains refused'),
-  badAddress('on a hex host (the issue)', 'jane@0x7f.1', 'input: numeric and IP domains refused'),
-  badAddress('on a decimal host (the issue)', 'jane@2130706433', 'input: numeric and IP domains refused'),
-  badAddress(
-    'with a percent-escape in the domain (the issue)',
-    'jane@ex%41mple.com',
-    'input: domains mapped by UTS #46, not URL host parsing',
-  ),
+  badAddress('on a dotted-quad IP', 'jane@1.2.3.4'),
+  badAddress('on a short numeric host (the issue)', 'jane@127.1'),
+  badAddress('on a hex host (the issue)', 'jane@0x7f.1'),
+  badAddress('on a decimal host (the issue)', 'jane@2130706433'),
+  badAddress('with a percent-escape in the domain (the issue)', 'jane@ex%41mple.com'),
   badAddress('with a trailing dot', 'newcomer@list.test.'),
   badAddress('with an empty label', 'newcomer@list..test'),
   badAddress('of 300 characters', `${'a'.repeat(60)}@${'b'.repeat(230)}.test`),
@@ -301,12 +292,12 @@ export const SIGNUP_FORM: HostileCase[] = group({ method: 'POST', path: '/api/su
   {
     name: 'form: an empty email',
     body: form({ ...validForm, email: '' }),
-    expect: { status: 400, page: /name@example\.com/ },
+    expect: { status: 400, page: /email is required/ },
   },
   {
     name: 'form: the email twice',
     body: 'email=a%40list.test&email=b%40list.test&consent=on',
-    expect: { status: 400, page: /email is required/ },
+    expect: { status: 400, page: /email must be a string/ },
   },
   {
     name: 'form: CRLF header injection in the email',

@@ -53,7 +53,6 @@ export const WEBHOOK_GENERIC: HostileCase[] = group({ method: 'POST', path: '/ap
     name: 'generic: signed email on a numeric host',
     ...generic({ ...report, email: 'reader0@127.1' }),
     expect: malformed,
-    pending: 'input: numeric and IP domains refused',
   },
   { name: 'generic: signed bounceType "medium"', ...generic({ ...report, bounceType: 'medium' }), expect: malformed },
   { name: 'generic: signed campaignId -1', ...generic({ ...report, campaignId: -1 }), expect: malformed },

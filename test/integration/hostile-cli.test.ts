@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { runCli, type CliRun } from '../support/cli-process';
 import { seedArticles, seedSubscribers } from '../support/seed';
 import { startTestApp, type TestApp } from '../support/test-app';
-import { CLI_CASES, type CliCase } from '../hostile/cli-cases';
+import { CLI_CASES } from '../hostile/cli-cases';
 import { differences, takeSnapshot, type Snapshot } from '../hostile/snapshot';
 
 /**
@@ -45,9 +45,7 @@ afterAll(async () => {
   await app?.stop();
 });
 
-const title = (c: CliCase) => (c.pending ? `${c.name} [needs ${c.pending}]` : c.name);
-
-test.each(CLI_CASES.map((c) => [title(c), c] as const))('%s', (_title, c) => {
+test.each(CLI_CASES.map((c) => [c.name, c] as const))('%s', (_title, c) => {
   const run = runs.get(c.name)!;
   const seen = { exit: run.code, stdout: run.stdout, stderr: run.stderr };
   expect(seen).toEqual({
