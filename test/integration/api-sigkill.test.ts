@@ -1,4 +1,4 @@
-import { freePort } from '../support/own-redis';
+import { freePort } from '../support/redis-servers';
 import { startService, type ServiceProcess } from '../support/service-process';
 import { startTestApp, TEST_REDIS, type TestApp } from '../support/test-app';
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { freePort, OwnRedis } from '../support/own-redis';
+import { freePort, TestRedisServer } from '../support/redis-servers';
 import { startService, timedFetch, type ServiceProcess } from '../support/service-process';
 import { eventually } from '../support/test-app';
 
@@ -12,17 +12,17 @@ const signup = (email: string) => ({
   body: JSON.stringify({ email, consent: true, termsVersion: '1' }),
 });
 
-let redis: OwnRedis | undefined;
+let redis: TestRedisServer | undefined;
 let service: ServiceProcess | undefined;
 afterEach(async () => {
   if (service && service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
   service = undefined;
-  await redis?.remove();
+  await redis?.destroy();
   redis = undefined;
 });
 
 test('Redis away at start: one line saying so, /healthz 200, /readyz and the API 503 within 2 s; ready without a restart once Redis is up', async () => {
-  redis = await OwnRedis.create();
+  redis = await TestRedisServer.create();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   // debug: the chattiest level must not flood either.
@@ -104,7 +104,7 @@ test('Redis away at start, at LOG_LEVEL=fatal: not one line of connection errors
 });
 
 test('the worker role waits for Redis too, serving /healthz on WORKER_PORT, and starts working once Redis is up', async () => {
-  redis = await OwnRedis.create();
+  redis = await TestRedisServer.create();
   const workerPort = await freePort();
   service = startService({ role: 'worker', env: { REDIS_URL: redis.url, WORKER_PORT: String(workerPort) } });
   await service.waitFor(/waiting for Redis/);

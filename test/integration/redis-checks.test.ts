@@ -1,21 +1,21 @@
 import { Redis } from 'ioredis';
 import { checkRedis, versionBelow } from '../../src/runtime/redis-checks';
-import { freePort, OwnRedis } from '../support/own-redis';
+import { freePort, TestRedisServer } from '../support/redis-servers';
 import { startService, type ServiceProcess } from '../support/service-process';
 
 // Real processes on a shared, loaded machine: each start of the service takes seconds.
 jest.setTimeout(180_000);
 
-const servers: OwnRedis[] = [];
+const servers: TestRedisServer[] = [];
 let service: ServiceProcess | undefined;
 afterEach(async () => {
   if (service && service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
   service = undefined;
-  for (const s of servers.splice(0)) await s.remove();
+  for (const s of servers.splice(0)) await s.destroy();
 });
 
-async function ownRedis(args: string[]): Promise<OwnRedis> {
-  const r = await OwnRedis.create(args);
+async function ownRedis(args: string[]): Promise<TestRedisServer> {
+  const r = await TestRedisServer.create(args);
   servers.push(r);
   await r.start();
   return r;

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
  * which every other test uses. Each listens on a free loopback port and keeps its files in a temporary folder.
  */
 
+/** A free loopback TCP port (nothing listens on it once this resolves). */
 export function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const srv = createServer();
@@ -67,9 +68,14 @@ export class TestRedisServer {
     this.dir = mkdtempSync(join(tmpdir(), 'nl-redis-'));
   }
 
+  /** Picks its port and folder without starting it: for a test where Redis is away at first. */
+  static async create(args: string[] = []): Promise<TestRedisServer> {
+    return new TestRedisServer(await freePort(), args);
+  }
+
   /** `args` are redis-server options, e.g. ['--appendonly', 'yes']. */
   static async start(args: string[] = []): Promise<TestRedisServer> {
-    const server = new TestRedisServer(await freePort(), args);
+    const server = await TestRedisServer.create(args);
     await server.start();
     return server;
   }
