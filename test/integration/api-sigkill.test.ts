@@ -1,4 +1,4 @@
-import { freePort } from '../support/redis-servers';
+import { freePort } from '../support/free-port';
 import { startService, type ServiceProcess } from '../support/service-process';
 import { startTestApp, TEST_REDIS, type TestApp } from '../support/test-app';
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
-import { freePort } from '../support/redis-servers';
+import { freePort } from '../support/free-port';
 import { seedArticles, seedSubscribers } from '../support/seed';
 import { startService, timedFetch, type ServiceProcess } from '../support/service-process';
 import { eventually, startTestApp, TEST_REDIS, type TestApp } from '../support/test-app';

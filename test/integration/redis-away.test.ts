@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { freePort, TestRedisServer } from '../support/redis-servers';
+import { freePort } from '../support/free-port';
+import { TestRedisServer } from '../support/redis-servers';
 import { startService, timedFetch, type ServiceProcess } from '../support/service-process';
 import { eventually } from '../support/test-app';
 

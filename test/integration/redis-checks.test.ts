@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { checkRedis, versionBelow } from '../../src/runtime/redis-checks';
-import { freePort, TestRedisServer } from '../support/redis-servers';
+import { freePort } from '../support/free-port';
+import { TestRedisServer } from '../support/redis-servers';
 import { startService, type ServiceProcess } from '../support/service-process';
 
 // Real processes on a shared, loaded machine: each start of the service takes seconds.

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { freePort } from '../support/redis-servers';
+import { freePort } from '../support/free-port';
 import { startService, timedFetch, type ServiceProcess } from '../support/service-process';
 import { startTestApp, TEST_REDIS, type TestApp } from '../support/test-app';
 

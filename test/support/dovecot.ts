@@ -1,10 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
+import { freePort } from './free-port';
 
 /** Debian's dovecot-imapd (`.ci/run` installs it); DOVECOT_PATH overrides. */
 const DOVECOT = process.env.DOVECOT_PATH ?? '/usr/sbin/dovecot';
@@ -207,17 +208,6 @@ function configuration(c: { dir: string; port: number; owners: Owners; version: 
       ];
   // 2.4 wants its version line first.
   return [...(v24 ? version.slice(0, 2) : []), ...common, ...(v24 ? version.slice(2) : version), ''].join('\n');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => ok(port));
-    });
-  });
 }
 
 /** Resolves once the server greets on `port`; rejects when Dovecot exits first or after 15 s. */

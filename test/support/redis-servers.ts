@@ -1,49 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { redisAnswers } from '../../src/runtime/embedded-redis';
+import { freePort } from './free-port';
 
 /**
  * Redis servers of a test's own, for the tests that stop, kill or fail over a Redis: never the shared one on 6379,
  * which every other test uses. Each listens on a free loopback port and keeps its files in a temporary folder.
  */
 
-/** A free loopback TCP port (nothing listens on it once this resolves). */
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => ok(port));
-    });
-  });
-}
-
-async function answers(port: number): Promise<boolean> {
-  const probe = new Redis({
-    port,
-    host: '127.0.0.1',
-    lazyConnect: true,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 0,
-  });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
 async function untilAnswers(port: number, child: ChildProcess, what: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    if (await answers(port)) return;
+    if (await redisAnswers({ host: '127.0.0.1', port })) return;
     if (child.exitCode !== null) break;
     await new Promise((ok) => setTimeout(ok, 100));
   }

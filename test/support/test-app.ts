@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import type { Clock } from '../../src/domain/ports/clock';
 import { boot } from '../../src/runtime/boot';
 import type { HttpGet } from '../../src/webhooks/webhook';
 import { deleteKeys, TEST_REDIS } from './redis';
+import { freePort } from './free-port';
 
 export { deleteKeys, TEST_REDIS };
 
@@ -94,17 +94,6 @@ export async function startTestApp(opts: TestAppOptions = {}) {
 }
 
 export type TestApp = Awaited<ReturnType<typeof startTestApp>>;
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => ok(port));
-    });
-  });
-}
 
 /** Polls until `check` returns a truthy value. */
 export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15000, what = 'condition'): Promise<T> {
