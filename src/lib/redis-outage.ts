@@ -22,6 +22,8 @@ const CONNECTION_MESSAGES = [
   /command timed out/i,
   /reached the max retries per request/i,
   /connect ETIMEDOUT/i,
+  // ioredis with REDIS_SENTINELS, when no Sentinel answers or none names a primary (mid-failover).
+  /All sentinels are unreachable/i,
 ];
 
 /**

@@ -38,6 +38,9 @@ test('errors Redis answered are not an outage: the caller logs them', () => {
   expect(o.failed(new Error('ERR unknown command'))).toBe(false);
   expect(o.failed(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toBe(true);
   expect(isRedisConnectionError(Object.assign(new Error('x'), { name: 'MaxRetriesPerRequestError' }))).toBe(true);
+  expect(isRedisConnectionError(new Error('All sentinels are unreachable. Retrying from scratch after 10ms.'))).toBe(
+    true,
+  );
   expect(isRedisConnectionError('ECONNREFUSED')).toBe(false);
   expect(lines).toHaveLength(1);
 });
