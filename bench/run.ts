@@ -16,18 +16,8 @@ import { renderingSection, mimeSection, type MimeResult, type RenderResult } fro
 import { endToEndSection, type EndToEndResult } from './end-to-end';
 import { startSink, type Sink } from './sink';
 import { fmt, heading, machine, table } from './report';
+import { args, num } from './args';
 
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? 'true'] as const;
-  }),
-);
-const num = (name: string, def: number) => {
-  const v = Number(args.get(name) ?? def);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
-  return v;
-};
 /**
  * --worker-processes=N: 0 (default) runs the workers in this process; N >= 1 runs them as a `src/main.ts worker`
  * child.

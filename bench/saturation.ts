@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { emailHash } from '../src/domain/email-address';
 import { errorMessage, errorStack } from '../src/lib/errors';
+import { args, num } from './args';
 import { Keys } from '../src/store/keys';
 import { BENCH_REDIS } from './redis-probe';
 import { fmt, heading, machine, table } from './report';
@@ -30,17 +31,6 @@ import { startSink, type Sink } from './sink';
 const ROOT = join(__dirname, '..');
 const TERMS_VERSION = 'bench-1';
 
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? 'true'] as const;
-  }),
-);
-const num = (name: string, def: number) => {
-  const v = Number(args.get(name) ?? def);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
-  return v;
-};
 const options = {
   seconds: num('seconds', 60),
   connections: num('connections', 32),

@@ -11,6 +11,16 @@ export interface ReceivedMail {
   parse(): Promise<ParsedMail>;
 }
 
+/**
+ * Who the messages reached and how many went twice: what every fault test checks after a campaign (`reached` is
+ * the number of distinct recipients, `duplicates` the messages beyond one per recipient).
+ */
+export function deliveryCounts(messages: readonly ReceivedMail[]): { reached: number; duplicates: number } {
+  const counts = new Map<string, number>();
+  for (const m of messages) for (const to of m.to) counts.set(to, (counts.get(to) ?? 0) + 1);
+  return { reached: counts.size, duplicates: [...counts.values()].reduce((n, c) => n + c - 1, 0) };
+}
+
 /** Options of `startSmtpSink`. */
 export interface SmtpSinkOptions {
   /** Answer for a recipient: undefined accepts; a number rejects RCPT TO with that code (e.g. 450, 550). */
