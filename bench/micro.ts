@@ -11,6 +11,8 @@ import { TemplateRenderer } from '../src/mail/template-renderer';
 import { PUBLIC_URL, SITE_NAME, TEMPLATE_GLOBALS, TEMPLATES_DIR, WEB_VERSION_URL, sampleArticles } from './fixture';
 import { MessageFactory } from './messages';
 import { fmt, heading, median, otherLoad, spread, table } from './report';
+import type { SectionContext, SectionResult } from './section';
+import { num } from './args';
 
 // A full collection before each round, so a round pays for its own garbage and not for the other side's.
 setFlagsFromString('--expose-gc');
@@ -91,8 +93,15 @@ export interface RenderResult {
   textBytes: number;
 }
 
+/** How many operations per round, and rounds, each side times: `--quick` takes a few seconds instead of a minute. */
+const SIZES = {
+  full: { render: 12, build: 8000, compose: 250, rounds: 7 },
+  quick: { render: 3, build: 1000, compose: 30, rounds: 3 },
+};
+
 /** Section 1: MJML per recipient against render once + MessageTemplate.build per recipient. */
-export async function renderingSection(opts: { campaignSize: number }): Promise<RenderResult> {
+export async function measureRendering(opts: { campaignSize: number; quick?: boolean }): Promise<RenderResult> {
+  const size = opts.quick ? SIZES.quick : SIZES.full;
   heading('1. Rendering: MJML per recipient vs render once + MessageTemplate.build');
   const load = otherLoad();
   const articles = sampleArticles();
@@ -115,9 +124,9 @@ export async function renderingSection(opts: { campaignSize: number }): Promise<
       return fill(await renderNewsletter(renderer, subject, articles), pool[i % pool.length]);
     },
     candidate: (i) => template.build(pool[i % pool.length]),
-    baselineN: 12,
-    candidateN: 8000,
-    rounds: 7,
+    baselineN: size.render,
+    candidateN: size.build,
+    rounds: size.rounds,
   });
 
   const perRecipientRenderUs = median(base);
@@ -182,7 +191,8 @@ export interface MimeResult {
 }
 
 /** Section 2: Nodemailer's MailComposer per message against MessageTemplate.build, same content and headers. */
-export async function mimeSection(): Promise<MimeResult> {
+export async function measureMime(opts: { quick?: boolean } = {}): Promise<MimeResult> {
+  const size = opts.quick ? SIZES.quick : SIZES.full;
   heading('2. MIME building: MailComposer per message vs MessageTemplate.build');
   const load = otherLoad();
   const articles = sampleArticles();
@@ -219,9 +229,9 @@ export async function mimeSection(): Promise<MimeResult> {
   const { base, cand } = await compare({
     baseline: (i) => compose(pool[i % pool.length]),
     candidate: (i) => template.build(pool[i % pool.length]),
-    baselineN: 250,
-    candidateN: 8000,
-    rounds: 7,
+    baselineN: size.compose,
+    candidateN: size.build,
+    rounds: size.rounds,
   });
   const result: MimeResult = {
     composerUs: median(base),
@@ -256,4 +266,37 @@ export async function mimeSection(): Promise<MimeResult> {
       `other load on the machine meanwhile: ${result.otherLoad.toFixed(2)} cores`,
   );
   return result;
+}
+
+/** The bench section "render": section 1 (the one-time render spread over --subscribers, default 20,000); no target. */
+export async function renderSection(ctx: SectionContext): Promise<SectionResult> {
+  const r = await measureRendering({ campaignSize: num('subscribers', 20_000), quick: ctx.quick });
+  return {
+    rows: [
+      [
+        '1. per message: MJML per recipient | render once + build',
+        fmt.us(r.perRecipientRenderUs),
+        fmt.us(r.amortisedUs),
+        fmt.ratio(r.ratio),
+      ],
+    ],
+    targets: [],
+  };
+}
+
+/** The bench section "mime": section 2, as summary rows; the issue sets it no target. */
+export async function mimeSection(ctx: SectionContext): Promise<SectionResult> {
+  const m = await measureMime({ quick: ctx.quick });
+  return {
+    rows: [
+      [
+        '2. per message: MailComposer | MessageTemplate.build',
+        fmt.us(m.composerUs),
+        fmt.us(m.buildUs),
+        fmt.ratio(m.ratio),
+      ],
+      ['   bytes per message', fmt.int(m.composerBytes), fmt.int(m.buildBytes), ''],
+    ],
+    targets: [],
+  };
 }

@@ -73,14 +73,23 @@ export class RedisProbe {
    * Bytes (MEMORY USAGE) of the keys a campaign send creates or grows, found without scanning the keyspace (the
    * Redis is shared and may hold millions of other keys): the BullMQ structures of the campaign and delivery queues,
    * every job they still hold (waiting, active, completed, failed, delayed), and the campaign's own keys.
+   *
+   * `finished` (optional, kept by the caller across samples) holds the bytes of each completed job already measured:
+   * a completed job no longer changes, so at a million recipients (5,000 batches kept) a sample measures only the
+   * new ones instead of sending thousands of MEMORY USAGE calls every half second into the run it measures.
    */
   async sendFootprint(
     prefix: string,
     campaignId: number,
+    finished?: Map<string, number>,
   ): Promise<{ keys: number; bytes: number; jobs: number; waiting: number }> {
     const keys: string[] = [];
     let jobs = 0;
     let waiting = 0;
+    let cachedBytes = 0;
+    let cachedKeys = 0;
+    /** Completed job keys measured in this sample, to be remembered once their bytes are in. */
+    const measuring = new Map<number, string>();
     for (const queue of [QUEUES.campaigns, QUEUES.deliveries]) {
       const base = `${prefix}:bull:${queue}:`;
       const structural = [
@@ -117,19 +126,33 @@ export class RedisProbe {
       const ids = new Set([...wait, ...active, ...completed, ...failed, ...delayed, ...prioritized]);
       jobs += ids.size;
       if (queue === QUEUES.deliveries) waiting = wait.length + delayed.length + prioritized.length;
-      for (const id of ids) keys.push(base + id, `${base}${id}:lock`, `${base}${id}:logs`);
+      const done = new Set(completed);
+      for (const id of ids) {
+        const jobKey = base + id;
+        const known = finished?.get(jobKey);
+        if (known !== undefined) {
+          cachedBytes += known;
+          cachedKeys++;
+          continue;
+        }
+        // A finished job's lock is gone; its hash and its logs are what stays.
+        if (finished && done.has(id)) measuring.set(keys.length, jobKey);
+        keys.push(jobKey, `${base}${id}:lock`, `${base}${id}:logs`);
+      }
     }
-    for (const suffix of ['', ':content', ':ledger', ':settled'])
+    for (const suffix of ['', ':content', ':ledger', ':settled', ':minutes'])
       keys.push(`${prefix}:campaign:${campaignId}${suffix}`);
     const pipe = this.redis.pipeline();
     for (const k of keys) pipe.memory('USAGE', k, 'SAMPLES', '0');
     this.issued += keys.length;
-    let bytes = 0;
-    let present = 0;
-    for (const [, v] of (await pipe.exec()) ?? []) {
-      if (v === null || v === undefined) continue;
+    const usage = ((await pipe.exec()) ?? []).map(([, v]) => (v === null || v === undefined ? undefined : Number(v)));
+    for (const [at, jobKey] of measuring) finished!.set(jobKey, (usage[at] ?? 0) + (usage[at + 2] ?? 0));
+    let bytes = cachedBytes;
+    let present = cachedKeys;
+    for (const v of usage) {
+      if (v === undefined) continue;
       present++;
-      bytes += Number(v);
+      bytes += v;
     }
     return { keys: present, bytes, jobs, waiting };
   }

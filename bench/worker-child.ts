@@ -60,8 +60,8 @@ function procStat(pid: number): { ppid: number; ticks: number } | undefined {
   }
 }
 
-/** CPU ms by pid of `root` and all its descendants now alive. */
-export function treeCpu(root: number): Map<number, number> | undefined {
+/** Every process of /proc with its parent and CPU ticks; undefined where /proc cannot be read. */
+function allProcesses(): Map<number, { ppid: number; ticks: number }> | undefined {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -74,7 +74,12 @@ export function treeCpu(root: number): Map<number, number> | undefined {
     const st = procStat(Number(e));
     if (st) stats.set(Number(e), st);
   }
-  if (!stats.has(root)) return undefined;
+  return stats;
+}
+
+/** The pids of `root` and all its descendants now alive (empty when `root` is gone or /proc cannot be read). */
+function treeOf(root: number, stats: Map<number, { ppid: number }>): Set<number> {
+  if (!stats.has(root)) return new Set();
   const inTree = new Set([root]);
   for (let grew = true; grew;) {
     grew = false;
@@ -85,22 +90,39 @@ export function treeCpu(root: number): Map<number, number> | undefined {
       }
     }
   }
-  const ms = clockTickMs();
-  return new Map([...inTree].map((pid) => [pid, stats.get(pid)!.ticks * ms]));
+  return inTree;
 }
 
-export function startWorkerChild(env: Record<string, string>, count: number): WorkerChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
+/** `root` and every process under it now alive. */
+export function processTree(root: number): number[] {
+  const stats = allProcesses();
+  return stats ? [...treeOf(root, stats)] : [];
+}
+
+/** CPU ms by pid of `root` and all its descendants now alive. */
+export function treeCpu(root: number): Map<number, number> | undefined {
+  const stats = allProcesses();
+  if (!stats?.has(root)) return undefined;
+  const ms = clockTickMs();
+  return new Map([...treeOf(root, stats)].map((pid) => [pid, stats.get(pid)!.ticks * ms]));
+}
+
+/**
+ * Starts `entry` (default the service's `src/main.ts`) with the role `worker`. The scale bench passes its own entry,
+ * which boots the same worker role with a transport that accepts at once.
+ */
+export function startWorkerChild(env: Record<string, string>, count: number, entry = 'src/main.ts'): WorkerChild {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, 'worker'], {
     cwd: ROOT,
     // Only the service's settings (no .env, no inherited configuration), plus what a process needs to run.
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? '/tmp',
+      LOG_LEVEL: 'warn',
       ...env,
       WORKER_PROCESSES: String(count),
       // No health port: the bench watches the process itself, and a second bench run must not find it taken.
       WORKER_PORT: '0',
-      LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

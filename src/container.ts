@@ -57,7 +57,7 @@ import { ImapFeedbackMailbox } from './feedback-mailbox/imap-mailbox';
 import { ReportParser } from './feedback-mailbox/report-parser';
 import { addressOf } from './mail/address';
 import { mailIdentity } from './mail/mail-identity';
-import { createMailTransport } from './mail/mail-transport';
+import { createMailTransport, type MailTransport } from './mail/mail-transport';
 import { Mailer } from './mail/mailer';
 import { MjmlNewsletterRenderer } from './mail/newsletter';
 import { TemplateRenderer } from './mail/template-renderer';
@@ -111,6 +111,11 @@ export interface ContainerInput {
   httpGet?: HttpGet;
   /** Where Redis is, for operators (password redacted), in the lines about an outage. Default "Redis". */
   redisDescribe?: string;
+  /**
+   * Where built messages go instead of the SMTP server or outbox the config names. Not a setting: the scale bench
+   * passes one that accepts each message at once, to measure the engine without an SMTP wire.
+   */
+  transport?: MailTransport;
 }
 
 /**
@@ -181,13 +186,15 @@ export function buildContainer(input: ContainerInput) {
     },
   });
   // SMTP when the config names a server, else the outbox folder.
-  const transport = createMailTransport({
-    smtpUrl: config.mail.smtpUrl,
-    outboxDir: join(config.dataDir, 'outbox'),
-    maxConnections: config.mail.maxConnections,
-    dkim: config.mail.dkim,
-    name: config.mail.smtpName,
-  });
+  const transport =
+    input.transport ??
+    createMailTransport({
+      smtpUrl: config.mail.smtpUrl,
+      outboxDir: join(config.dataDir, 'outbox'),
+      maxConnections: config.mail.maxConnections,
+      dkim: config.mail.dkim,
+      name: config.mail.smtpName,
+    });
   const identity = mailIdentity({
     from: config.mail.from,
     replyTo: config.mail.replyTo,

@@ -4,6 +4,7 @@ import { defaultFeedbackSender, defaultSmtpName, loadDotEnv, parseEnv, type AppC
 import { buildContainer, type Container } from '../container';
 import type { Clock } from '../domain/ports/clock';
 import type { HttpGet } from '../webhooks/webhook';
+import type { MailTransport } from '../mail/mail-transport';
 import { defaultTermsText, termsOf } from '../domain/terms';
 import { loadOrCreateDevSecrets } from './dev-secrets';
 import { checkRedis } from './redis-checks';
@@ -28,6 +29,8 @@ export interface BootOptions {
   processMetrics?: boolean;
   /** How the SES webhook reaches Amazon SNS. Default: real HTTPS (tests pass their own; this machine has no AWS). */
   httpGet?: HttpGet;
+  /** Replaces the mail transport the config names (see ContainerInput.transport); only the scale bench sets it. */
+  transport?: MailTransport;
 }
 
 /** A booted service: the container and what is needed to stop it. */
@@ -103,6 +106,7 @@ export async function assemble(opts: BootOptions): Promise<Assembled> {
     clock: opts.clock,
     processMetrics: opts.processMetrics,
     httpGet: opts.httpGet,
+    transport: opts.transport,
   });
   const warnings: string[] = [];
   return {
