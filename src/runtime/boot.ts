@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { defaultFeedbackSender, defaultSmtpName, loadDotEnv, parseEnv, type AppConfig, type Env } from '../config';
-import { buildContainer, type Container } from '../container';
+import { buildContainer, type Container, type ContainerInput } from '../container';
 import type { Clock } from '../domain/ports/clock';
 import type { HttpGet } from '../webhooks/webhook';
-import type { MailTransport } from '../mail/mail-transport';
 import { defaultTermsText, termsOf } from '../domain/terms';
 import { loadOrCreateDevSecrets } from './dev-secrets';
 import { checkRedis } from './redis-checks';
@@ -30,7 +29,7 @@ export interface BootOptions {
   /** How the SES webhook reaches Amazon SNS. Default: real HTTPS (tests pass their own; this machine has no AWS). */
   httpGet?: HttpGet;
   /** Replaces the mail transport the config names (see ContainerInput.transport); only the scale bench sets it. */
-  transport?: MailTransport;
+  transport?: ContainerInput['transport'];
 }
 
 /** A booted service: the container and what is needed to stop it. */
