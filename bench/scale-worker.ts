@@ -11,11 +11,13 @@ import { errorStack } from '../src/lib/errors';
 import { boot } from '../src/runtime/boot';
 import { WorkerProcesses } from '../src/runtime/worker-processes';
 import { AcceptingTransport } from './accepting-transport';
+import { logMemory } from './scale-worker-memory';
 
 async function main(): Promise<void> {
   // The environment is the whole configuration (the bench passes it); no .env is read.
   const service = await boot({ role: 'worker', env: process.env, transport: new AcceptingTransport() });
   const { config, container, log } = service;
+  logMemory(config.dataDir);
   container.startWorkers();
   const extra =
     config.workerProcesses > 1
