@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -168,6 +169,12 @@ export async function scaleSection(ctx: SectionContext): Promise<SectionResult> 
         `${fmt.s((performance.now() - tDelete) / 1000)}`,
     );
     printRuns(runs);
+    const share = tsxShare();
+    if (share !== undefined)
+      console.log(
+        `tsx's own share of each worker's RSS (an idle \`node --import tsx\` against an idle \`node\`): ` +
+          `${fmt.mb(share)}; the compiled build (node dist/src/main.js worker) does not carry it`,
+      );
     return summarise(runs, ctx.quick);
   } finally {
     await workers?.stop();
@@ -324,6 +331,28 @@ async function sendAndWatch(
     workerMemory,
     helperRss,
   };
+}
+
+/**
+ * What tsx itself adds to a process's RSS: an idle `node --import tsx` against an idle `node` (median of three each).
+ * The bench's workers run under tsx, as `npm start` does; the compiled build (`node dist/src/main.js worker`) does
+ * not carry this share. Undefined if the probe fails.
+ */
+function tsxShare(): number | undefined {
+  const script = 'setTimeout(() => process.stdout.write(String(process.memoryUsage().rss)), 500)';
+  const rss = (flags: string[]) => {
+    const xs = [0, 1, 2].map(() =>
+      Number(
+        execFileSync(process.execPath, [...flags, '-e', script], { encoding: 'utf8', cwd: join(__dirname, '..') }),
+      ),
+    );
+    return xs.sort((a, b) => a - b)[1];
+  };
+  try {
+    return rss(['--import', 'tsx']) - rss([]);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The sample with the highest RSS that a worker process logged between two times (see scale-worker-memory.ts). */
