@@ -1,8 +1,9 @@
 /** The `--name=value` options of a bench command (a bare `--flag` reads as "true"). */
 export const args = new Map(
   process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? 'true'] as const;
+    // Split at the first '=' only: a value may hold more (--scale-node-options=--max-semi-space-size=32).
+    const [k, ...v] = a.replace(/^--/, '').split('=');
+    return [k, v.length ? v.join('=') : 'true'] as const;
   }),
 );
 

@@ -78,7 +78,8 @@ export async function scaleSection(ctx: SectionContext): Promise<SectionResult> 
   const workerProcesses = num('scale-workers', cpus().length);
   heading(
     `Scale: a one-article campaign to ${sizes.map(fmt.int).join(', then ')} subscribers; ` +
-      `${workerProcesses} worker process(es) whose transport accepts at once`,
+      `${workerProcesses} worker process(es) whose transport accepts at once` +
+      (args.get('scale-node-options') ? `, NODE_OPTIONS=${args.get('scale-node-options')}` : ''),
   );
 
   const prefix = `nlbench-${randomBytes(4).toString('hex')}`;
@@ -110,6 +111,10 @@ export async function scaleSection(ctx: SectionContext): Promise<SectionResult> 
     // Errors only: each process would warn that the shared Redis keeps no data on disk.
     LOG_LEVEL: 'error',
   };
+  // --scale-node-options='--max-semi-space-size=32': V8 flags for the worker processes (and their forks), to see
+  // what they do to the workers' peak RSS.
+  const nodeOptions = args.get('scale-node-options');
+  if (nodeOptions) settings.NODE_OPTIONS = nodeOptions;
   try {
     service = await boot({
       role: 'bench',
