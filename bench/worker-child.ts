@@ -89,7 +89,8 @@ export function treeCpu(root: number): Map<number, number> | undefined {
   return new Map([...inTree].map((pid) => [pid, stats.get(pid)!.ticks * ms]));
 }
 
-export function startWorkerChild(env: Record<string, string>, count: number): WorkerChild {
+/** `count` sets WORKER_PROCESSES; undefined leaves it to the service's default (one per core). */
+export function startWorkerChild(env: Record<string, string>, count?: number): WorkerChild {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
     cwd: ROOT,
     // Only the service's settings (no .env, no inherited configuration), plus what a process needs to run.
@@ -97,7 +98,7 @@ export function startWorkerChild(env: Record<string, string>, count: number): Wo
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? '/tmp',
       ...env,
-      WORKER_PROCESSES: String(count),
+      ...(count === undefined ? {} : { WORKER_PROCESSES: String(count) }),
       // No health port: the bench watches the process itself, and a second bench run must not find it taken.
       WORKER_PORT: '0',
       LOG_LEVEL: 'warn',
