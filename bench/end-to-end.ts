@@ -324,16 +324,19 @@ const consent = {
   source: 'bench-seed',
 };
 
-/** Active subscribers through the import path (one Lua call per 1,000 rows): seeding is not what is measured. */
-export async function seed(container: Container, n: number): Promise<void> {
+/**
+ * Active subscribers through the import path (one Lua call per 1,000 rows): seeding is not what is measured. Into
+ * the default newsletter unless `newsletter` names another, as `<name>{i}@list.bench`.
+ */
+export async function seed(container: Container, n: number, newsletter?: string, name = 'reader'): Promise<void> {
   const now = new Date().toISOString();
   for (let i = 0; i < n; i += 1000) {
     const rows = Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({
-      email: `reader${i + k}@list.bench`,
+      email: `${name}${i + k}@list.bench`,
       name: `Reader ${i + k}`,
       consent,
     }));
-    await container.subscribers.importActive(rows, now, container.newsletters.defaultSlug);
+    await container.subscribers.importActive(rows, now, newsletter ?? container.newsletters.defaultSlug);
   }
 }
 

@@ -107,12 +107,12 @@ export async function smtpSourceRun(
   sinkUrl: string,
   opts: { count: number; bytes: number; sessions: number },
 ): Promise<SourceRun> {
-  const { host, port } = new URL(sinkUrl);
+  const { hostname, port } = new URL(sinkUrl);
   const args = [
     '-d',
     ...['-s', String(opts.sessions), '-m', String(opts.count), '-l', String(opts.bytes)],
     ...['-M', 'source.bench', '-f', 'news@gazette.bench', '-t', 'reader@list.bench'],
-    `${host}:${port}`,
+    `${hostname}:${port}`,
   ];
   const t0 = performance.now();
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
