@@ -89,9 +89,12 @@ export function treeCpu(root: number): Map<number, number> | undefined {
   return new Map([...inTree].map((pid) => [pid, stats.get(pid)!.ticks * ms]));
 }
 
-/** `count` sets WORKER_PROCESSES; undefined leaves it to the service's default (one per core). */
-export function startWorkerChild(env: Record<string, string>, count?: number): WorkerChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
+/**
+ * `count` sets WORKER_PROCESSES; undefined leaves it to the service's default (one per core). `nodeFlags` go to node
+ * before the script (e.g. --cpu-prof: Node refuses it in NODE_OPTIONS); the forks inherit them.
+ */
+export function startWorkerChild(env: Record<string, string>, count?: number, nodeFlags: string[] = []): WorkerChild {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/main.ts', 'worker'], {
     cwd: ROOT,
     // Only the service's settings (no .env, no inherited configuration), plus what a process needs to run.
     env: {
