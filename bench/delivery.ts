@@ -119,7 +119,7 @@ export async function deliverySection(ctx: SectionContext): Promise<SectionResul
     const { container, config } = service;
     await seed(container, count);
     // A small newsletter of its own for the untimed warm-up sends
-    const warmCount = Math.min(1000, count);
+    const warmCount = Math.min(2000, count);
     await container.newsletters.create({ slug: 'warm-up', name: 'Warm-up', public: false });
     await seed(container, warmCount, 'warm-up', 'warm');
     const articleIds: number[] = [];
