@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
@@ -54,7 +55,16 @@ const DKIM_HEADERS =
   'List-Id:List-Unsubscribe:List-Unsubscribe-Post:Feedback-ID';
 
 export function createMailTransport(opts: MailTransportOptions): MailTransport {
-  const dkim = opts.dkim ? { ...opts.dkim, headerFieldNames: DKIM_HEADERS } : undefined;
+  // The key parsed once here, not from PEM at every signature as Nodemailer does with a string (measured: 2.6 ms a
+  // signature instead of 5.6-6.2 ms for an 18 KB message; RSA signatures are deterministic, so the same bytes).
+  // Nodemailer hands it to crypto's Sign#sign, which takes a KeyObject; its types say string only.
+  const dkim = opts.dkim
+    ? {
+        ...opts.dkim,
+        privateKey: dkimKey(opts.dkim.privateKey) as unknown as string,
+        headerFieldNames: DKIM_HEADERS,
+      }
+    : undefined;
   if (opts.smtpUrl) return new SmtpTransport(opts.smtpUrl, opts.maxConnections ?? 5, dkim, opts.name);
   return new OutboxTransport(opts.outboxDir, dkim);
 }
@@ -161,6 +171,17 @@ export function outboxFileName(at: Date, message: Pick<RawMessage, 'kind' | 'mes
   const local = message.messageId.split('@')[0];
   const id = local.slice(local.lastIndexOf('.') + 1).replace(/[^A-Za-z0-9]+/g, '_');
   return `${time}-${message.kind}-${to}-${id}.eml`;
+}
+
+/** The DKIM key, parsed; a key that does not parse stops the start (Nodemailer would send unsigned mail instead). */
+function dkimKey(pem: string): KeyObject {
+  try {
+    return createPrivateKey(pem);
+  } catch (err) {
+    throw new Error(`the DKIM private key (DKIM_PRIVATE_KEY or its file) is not a private key in PEM: ${String(err)}`, {
+      cause: err,
+    });
+  }
 }
 
 function classify(err: unknown): Error {
