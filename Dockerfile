@@ -16,7 +16,9 @@ ARG NODE_VERSION=22
 # Build: every dependency (TypeScript among them), then `npm run build` into dist/.
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
+# patches/ before npm ci: its postinstall (patch-package) applies them to the installed dependencies
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
@@ -29,6 +31,7 @@ RUN npm run build
 FROM node:${NODE_VERSION}-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # Runtime: node, the production node_modules and the compiled service. dist/ holds the templates and the pages'

@@ -179,7 +179,7 @@ export async function endToEndSection(
     // With --worker-processes the workers run in the child started before the engine run; this container only seeds,
     // sends and watches.
     if (!opts.workerProcesses) container.startWorkers();
-    const { campaigns, articleStore } = container;
+    const { campaigns } = container;
 
     const tSeed = performance.now();
     await seed(container, opts.subscribers);
@@ -191,38 +191,8 @@ export async function endToEndSection(
 
     // The raw side sends the campaign's own message bytes: the same render, the same template, real values.
     const campaign = await campaigns.create({});
-    const articles = await articleStore.getMany(campaign.articleIds);
-    const content = {
-      subject: campaign.subject,
-      ...(await new MjmlNewsletterRenderer({
-        templates: container.templates,
-        siteName: SITE_NAME,
-        signupUrl: `${config.publicUrl}/`,
-      }).render({ subject: campaign.subject, articles, webVersionUrl: container.links.webVersion(campaign.id) })),
-    };
-    const factory = new MessageFactory({
-      links: container.links,
-      identity: mailIdentity({
-        from: config.mail.from,
-        replyTo: config.mail.replyTo,
-        publicUrl: config.publicUrl,
-        siteName: config.siteName,
-        feedbackSender: config.mail.feedbackIdSender,
-      }),
-    });
-    const template = factory.template(content);
-    const prebuilt = Array.from({ length: 500 }, (_, i) => template.build(factory.values(i + 1)));
-    const messageBytes = prebuilt[0].raw.length;
-    // As many sends in flight as the engine can have: DELIVERY_CONCURRENCY batches, each sending
-    // max(2 x connections, 10) at once.
-    const window = opts.concurrency * Math.max(opts.maxConnections * 2, 10);
-    const envelopeFrom = addressOf(config.mail.from);
-    const rawMessage = (i: number): RawMessage => ({
-      envelope: { from: envelopeFrom, to: `reader${i}@list.bench` },
-      raw: prebuilt[i % prebuilt.length].raw,
-      messageId: prebuilt[i % prebuilt.length].messageId,
-      kind: 'newsletter',
-    });
+    const { messageBytes, rawMessage } = await campaignMessages(container, config, campaign.id);
+    const window = rawWindow(opts);
     console.log(
       `message: ${fmt.int(messageBytes)} bytes; ${opts.maxConnections} pooled SMTP connections; ` +
         `batches of ${opts.batchSize}, ${opts.concurrency} at once; ` +
@@ -297,6 +267,54 @@ export async function endToEndSection(
   }
 }
 
+/** As many sends in flight as the engine can have: DELIVERY_CONCURRENCY batches, each max(2 x connections, 10). */
+export const rawWindow = (opts: { concurrency: number; maxConnections: number }) =>
+  opts.concurrency * Math.max(opts.maxConnections * 2, 10);
+
+/**
+ * The messages of campaign `campaignId` as the engine builds them (the same render, template and per-recipient
+ * values), 500 of them prebuilt for the raw transport, which sends them in turn.
+ */
+export async function campaignMessages(
+  container: Container,
+  config: Booted['config'],
+  campaignId: number,
+): Promise<{ messageBytes: number; rawMessage: (i: number) => RawMessage }> {
+  const campaign = await container.campaignStore.get(campaignId);
+  if (!campaign) throw new Error(`campaign ${campaignId} does not exist`);
+  const articles = await container.articleStore.getMany(campaign.articleIds);
+  const content = {
+    subject: campaign.subject,
+    ...(await new MjmlNewsletterRenderer({
+      templates: container.templates,
+      siteName: SITE_NAME,
+      signupUrl: `${config.publicUrl}/`,
+    }).render({ subject: campaign.subject, articles, webVersionUrl: container.links.webVersion(campaign.id) })),
+  };
+  const factory = new MessageFactory({
+    links: container.links,
+    identity: mailIdentity({
+      from: config.mail.from,
+      replyTo: config.mail.replyTo,
+      publicUrl: config.publicUrl,
+      siteName: config.siteName,
+      feedbackSender: config.mail.feedbackIdSender,
+    }),
+  });
+  const template = factory.template(content);
+  const prebuilt = Array.from({ length: 500 }, (_, i) => template.build(factory.values(i + 1)));
+  const envelopeFrom = addressOf(config.mail.from);
+  return {
+    messageBytes: prebuilt[0].raw.length,
+    rawMessage: (i: number): RawMessage => ({
+      envelope: { from: envelopeFrom, to: `reader${i}@list.bench` },
+      raw: prebuilt[i % prebuilt.length].raw,
+      messageId: prebuilt[i % prebuilt.length].messageId,
+      kind: 'newsletter',
+    }),
+  };
+}
+
 const consent = {
   at: '2026-01-01T00:00:00.000Z',
   ip: '203.0.113.9',
@@ -306,16 +324,19 @@ const consent = {
   source: 'bench-seed',
 };
 
-/** Active subscribers through the import path (one Lua call per 1,000 rows): seeding is not what is measured. */
-async function seed(container: Container, n: number): Promise<void> {
+/**
+ * Active subscribers through the import path (one Lua call per 1,000 rows): seeding is not what is measured. Into
+ * the default newsletter unless `newsletter` names another, as `<name>{i}@list.bench`.
+ */
+export async function seed(container: Container, n: number, newsletter?: string, name = 'reader'): Promise<void> {
   const now = new Date().toISOString();
   for (let i = 0; i < n; i += 1000) {
     const rows = Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({
-      email: `reader${i + k}@list.bench`,
+      email: `${name}${i + k}@list.bench`,
       name: `Reader ${i + k}`,
       consent,
     }));
-    await container.subscribers.importActive(rows, now, container.newsletters.defaultSlug);
+    await container.subscribers.importActive(rows, now, newsletter ?? container.newsletters.defaultSlug);
   }
 }
 
@@ -323,7 +344,7 @@ async function seed(container: Container, n: number): Promise<void> {
  * Waits until the child's N processes each have a delivery worker registered in Redis (CLIENT LIST, through
  * BullMQ).
  */
-async function waitForWorkers(container: Container, child: WorkerChild, n: number): Promise<void> {
+export async function waitForWorkers(container: Container, child: WorkerChild, n: number): Promise<void> {
   const deadline = performance.now() + 60_000;
   for (;;) {
     if (!child.running()) throw new Error(`the worker process exited before its workers started:\n${child.tail()}`);
@@ -389,7 +410,7 @@ async function cpuSince(
  * The ceiling: prebuilt messages through one pooled Nodemailer transport (the service's own SMTP transport), no
  * Redis, no BullMQ.
  */
-async function rawRun(
+export async function rawRun(
   sink: Sink,
   probe: RedisProbe,
   opts: EndToEndOptions,
@@ -427,7 +448,7 @@ async function rawRun(
 }
 
 /** `campaigns.send` to status `sent`, through the real workers, with Redis memory sampled while it runs. */
-async function engineRun(
+export async function engineRun(
   container: Container,
   sink: Sink,
   probe: RedisProbe,

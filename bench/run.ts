@@ -6,9 +6,9 @@
  *   npm run bench                                  every section, full size (the scale section sends to a million)
  *   npm run bench -- --quick                       every section small: the whole run in under two minutes
  *   npm run bench -- --only=render,mime            some sections, in the list's order
- *   npm run bench -- --only=delivery --subscribers=20000 --connections=20 --concurrency=4 --batch=200 --high-water=50
- *   npm run bench -- --only=delivery --cpu-profile=engine.cpuprofile   then npx tsx bench/profile-summary.ts …
- *   npm run bench -- --only=delivery --worker-processes=2
+ *   npm run bench -- --only=delivery --delivery-count=20000 --connections=20
+ *   npm run bench -- --only=delivery --worker-cpu-prof=profiles   V8 profiles of the worker processes, then
+ *                                                     npx tsx bench/profile-summary.ts profiles/<file>.cpuprofile
  *   npm run bench -- --only=scale --scale-sizes=100000,1000000 --scale-workers=2
  *   npm run bench -- --only=scale --scale-node-options=--max-old-space-size=192   V8 flags for its workers
  *
@@ -17,7 +17,7 @@
  */
 import { errorMessage, errorStack } from '../src/lib/errors';
 import { args } from './args';
-import { deliverySection } from './delivery-section';
+import { deliverySection } from './delivery';
 import { mimeSection, renderSection } from './micro';
 import { fmt, heading, machine, table } from './report';
 import { scaleSection } from './scale';

@@ -143,7 +143,7 @@ export async function scaleSection(ctx: SectionContext): Promise<SectionResult> 
 
       if (!workers) {
         const tStart = performance.now();
-        workers = startWorkerChild(settings, workerProcesses, 'bench/scale-worker.ts');
+        workers = startWorkerChild(settings, workerProcesses, { entry: 'bench/scale-worker.ts' });
         await waitForWorkers(container, workers, workerProcesses);
         console.log(
           `${workerProcesses} worker process(es): bench/scale-worker.ts, pid ${workers.pid} and its forks, ` +

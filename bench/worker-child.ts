@@ -108,11 +108,17 @@ export function treeCpu(root: number): Map<number, number> | undefined {
 }
 
 /**
- * Starts `entry` (default the service's `src/main.ts`) with the role `worker`. The scale bench passes its own entry,
- * which boots the same worker role with a transport that accepts at once.
+ * Starts `entry` (default the service's `src/main.ts`) with the role `worker`; the scale bench passes its own entry,
+ * which boots the same worker role with a transport that accepts at once. `count` sets WORKER_PROCESSES; undefined
+ * leaves it to the service's default (one per core). `nodeFlags` go to node before the script (e.g. --cpu-prof: Node
+ * refuses it in NODE_OPTIONS); the forks inherit them.
  */
-export function startWorkerChild(env: Record<string, string>, count: number, entry = 'src/main.ts'): WorkerChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, 'worker'], {
+export function startWorkerChild(
+  env: Record<string, string>,
+  count?: number,
+  options: { entry?: string; nodeFlags?: string[] } = {},
+): WorkerChild {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', options.entry ?? 'src/main.ts', 'worker'], {
     cwd: ROOT,
     // Only the service's settings (no .env, no inherited configuration), plus what a process needs to run.
     env: {
@@ -120,7 +126,7 @@ export function startWorkerChild(env: Record<string, string>, count: number, ent
       HOME: process.env.HOME ?? '/tmp',
       LOG_LEVEL: 'warn',
       ...env,
-      WORKER_PROCESSES: String(count),
+      ...(count === undefined ? {} : { WORKER_PROCESSES: String(count) }),
       // No health port: the bench watches the process itself, and a second bench run must not find it taken.
       WORKER_PORT: '0',
     },

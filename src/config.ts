@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { CronExpressionParser } from 'cron-parser';
 import { toASCII } from 'tr46';
 import { z } from 'zod';
@@ -13,6 +14,24 @@ const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === 
 const opt = <T extends z.ZodTypeAny>(t: T) => z.preprocess(emptyAsUndefined, t.optional());
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(def));
+/**
+ * A number of processes from 1 to 64, or `auto` (the default): as many as the cores this process may use
+ * (os.availableParallelism(), which heeds CPU affinity), at most 64.
+ */
+const processCount = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .default('auto')
+    .transform((v, ctx) => {
+      const text = v.trim();
+      if (text.toLowerCase() === 'auto') return Math.min(64, availableParallelism());
+      const n = Number(text);
+      if (/^[0-9]+$/.test(text) && n >= 1 && n <= 64) return n;
+      ctx.addIssue({ code: 'custom', message: 'must be auto (one per core) or a whole number from 1 to 64' });
+      return z.NEVER;
+    }),
+);
 /** A share between 0 and 1, written as a decimal (0.003 is 0.3 %). */
 const rate = (def: number) => z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(1).default(def));
 
@@ -237,10 +256,10 @@ const schema = z.object({
    */
   JOB_LOCK_SECONDS: int(10, 2, 600),
   /**
-   * Processes that run the workers in `npm start` and `npm run worker` (this one plus forks);
-   * one per core is best for delivery.
+   * Processes that run the workers in `npm start` and `npm run worker` (this one plus forks): `auto` (one per core
+   * this process may use, os.availableParallelism()) or a number. Delivery is CPU-bound, so one per core sends fastest.
    */
-  WORKER_PROCESSES: int(1, 1, 64),
+  WORKER_PROCESSES: processCount,
   /** Consecutive failed sends after which a campaign pauses itself. */
   CAMPAIGN_MAX_CONSECUTIVE_FAILURES: int(50, 1),
   /**

@@ -1,7 +1,12 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
+import DKIM from 'nodemailer/lib/dkim';
+import type MailMessage from 'nodemailer/lib/mailer/mail-message';
+import MimeNode from 'nodemailer/lib/mime-node';
+import SMTPPool from 'nodemailer/lib/smtp-pool';
 import { PermanentDeliveryError, TransientDeliveryError } from '../domain/errors';
 import type { SentMail, TransactionalKind } from '../domain/ports/mail-sender';
 
@@ -50,19 +55,34 @@ const DKIM_HEADERS =
   'List-Id:List-Unsubscribe:List-Unsubscribe-Post:Feedback-ID';
 
 export function createMailTransport(opts: MailTransportOptions): MailTransport {
-  const dkim = opts.dkim ? { ...opts.dkim, headerFieldNames: DKIM_HEADERS } : undefined;
+  // The key parsed once here, not from PEM at every signature as Nodemailer does with a string (measured: 2.6 ms a
+  // signature instead of 5.6-6.2 ms for an 18 KB message; RSA signatures are deterministic, so the same bytes).
+  // Nodemailer hands it to crypto's Sign#sign, which takes a KeyObject; its types say string only.
+  const dkim = opts.dkim
+    ? {
+        ...opts.dkim,
+        privateKey: dkimKey(opts.dkim.privateKey) as unknown as string,
+        headerFieldNames: DKIM_HEADERS,
+      }
+    : undefined;
   if (opts.smtpUrl) return new SmtpTransport(opts.smtpUrl, opts.maxConnections ?? 5, dkim, opts.name);
   return new OutboxTransport(opts.outboxDir, dkim);
 }
 
+/**
+ * Nodemailer's SMTP pool, handed each raw message as the one MIME node it is. Not through `sendMail`: for a message
+ * that is already MIME, Nodemailer's Mailer still compiles a MailComposer per send, runs the plugin steps and sets up
+ * abort handling, about 15 % of a delivery worker's CPU in a profile (bench delivery section); the pool, the node
+ * and the DKIM signer below are the ones it would use.
+ */
 class SmtpTransport implements MailTransport {
-  private readonly transporter: Transporter;
+  private readonly pool: SMTPPool;
+  private readonly dkim: DKIM | undefined;
   readonly describe: string;
 
-  constructor(url: string, maxConnections: number, dkim: object | undefined, name: string | undefined) {
+  constructor(url: string, maxConnections: number, dkim: DKIM.Options | undefined, name: string | undefined) {
     const u = new URL(url);
-    this.transporter = nodemailer.createTransport({
-      pool: true,
+    this.pool = new SMTPPool({
       name,
       host: u.hostname,
       port: u.port ? Number(u.port) : u.protocol === 'smtps:' ? 465 : 587,
@@ -70,23 +90,35 @@ class SmtpTransport implements MailTransport {
       auth: u.username ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } : undefined,
       maxConnections,
       maxMessages: Infinity,
-      dkim: dkim as never,
     });
+    this.dkim = dkim ? new DKIM(dkim) : undefined;
     u.password = u.password ? '***' : '';
     this.describe = `SMTP ${u.toString()} (${maxConnections} connections)`;
   }
 
   async send(message: RawMessage): Promise<SentMail> {
+    // A raw node has no parts, so no boundary: a fixed base spares the random one MimeNode would draw per message.
+    const node = new MimeNode('message/rfc822', { baseBoundary: 'raw' });
+    node.setRaw(message.raw);
+    node.setEnvelope(message.envelope);
+    // the pool names the message by it in its log; without it MimeNode would make one (more random draws)
+    node.setHeader('Message-ID', `<${message.messageId}>`);
+    const dkim = this.dkim;
+    if (dkim) node.processFunc((input) => dkim.sign(input));
     try {
-      const info = await this.transporter.sendMail({ envelope: message.envelope, raw: message.raw });
-      return { messageId: message.messageId, response: String(info.response ?? '') };
+      const info = await new Promise<SMTPPool.SentMessageInfo | undefined>((resolve, reject) =>
+        this.pool.send({ data: {}, message: node } as MailMessage<SMTPPool.SentMessageInfo>, (err, sent) =>
+          err ? reject(err) : resolve(sent),
+        ),
+      );
+      return { messageId: message.messageId, response: String(info?.response ?? '') };
     } catch (err) {
       throw classify(err);
     }
   }
 
   close(): Promise<void> {
-    this.transporter.close();
+    this.pool.close();
     return Promise.resolve();
   }
 }
@@ -139,6 +171,17 @@ export function outboxFileName(at: Date, message: Pick<RawMessage, 'kind' | 'mes
   const local = message.messageId.split('@')[0];
   const id = local.slice(local.lastIndexOf('.') + 1).replace(/[^A-Za-z0-9]+/g, '_');
   return `${time}-${message.kind}-${to}-${id}.eml`;
+}
+
+/** The DKIM key, parsed; a key that does not parse stops the start (Nodemailer would send unsigned mail instead). */
+function dkimKey(pem: string): KeyObject {
+  try {
+    return createPrivateKey(pem);
+  } catch (err) {
+    throw new Error(`the DKIM private key (DKIM_PRIVATE_KEY or its file) is not a private key in PEM: ${String(err)}`, {
+      cause: err,
+    });
+  }
 }
 
 function classify(err: unknown): Error {

@@ -101,7 +101,7 @@ describe('a campaign to 2,000+ subscribers', () => {
     expect(mail.from?.value[0]).toMatchObject({ name: 'The Test Gazette', address: 'news@gazette.test' });
     // The return token leads the Message-ID (so a bounce quoting only the headers names its recipient); a random
     // part after it keeps every Message-ID unique.
-    const messageId = /^Message-ID: <(f-[0-9a-z]+-[0-9a-z]+-[0-9a-f]{16})\.[0-9a-f]{24}@gazette\.test>$/.exec(
+    const messageId = /^Message-ID: <(f-[0-9a-z]+-[0-9a-z]+-[0-9a-f]{16})\.[0-9a-f]{32}@gazette\.test>$/.exec(
       header('message-id'),
     );
     expect(messageId).not.toBeNull();

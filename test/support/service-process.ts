@@ -45,6 +45,9 @@ export function startService(opts: ServiceOptions = {}): ServiceProcess {
       DATA_DIR: mkdtempSync(join(tmpdir(), 'nl-service-')),
       LOG_LEVEL: 'warn',
       WORKER_PORT: '0',
+      // One worker process unless a test asks for more: the default (auto) forks one per core, and tests run several
+      // services at once.
+      WORKER_PROCESSES: '1',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -24,6 +24,9 @@ export function startWorkerProcess(app: TestApp, smtpUrl: string, settings: Reco
       LOG_LEVEL: 'error',
       // Tests run many workers at once: none takes the default health port (3001) unless the test asks for one.
       WORKER_PORT: '0',
+      // One worker process, as the tests count them, unless a test asks for more (the default, auto, forks one per
+      // core, and tests run several services at once).
+      WORKER_PROCESSES: '1',
       ...settings,
     },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ConfigError, parseEnv } from '../../src/config';
 
 /** The message parseEnv refuses `env` with. */
@@ -71,5 +72,32 @@ describe('every setting is checked when the configuration is read, and a refusal
       expect.stringMatching(/^ {2}SMTP_URL: must start with smtp:\/\//),
       expect.stringMatching(/^ {2}FEED_POLL_CRON: must be a cron pattern/),
     ]);
+  });
+});
+
+describe('WORKER_PROCESSES: one worker process per core unless set', () => {
+  const cores = Math.min(64, availableParallelism());
+
+  test.each([
+    ['unset', {}],
+    ['empty', { WORKER_PROCESSES: '' }],
+    ['auto', { WORKER_PROCESSES: 'auto' }],
+    ['AUTO', { WORKER_PROCESSES: 'AUTO' }],
+  ])('%s is one per core this process may use', (_name, env: Record<string, string>) => {
+    expect(parseEnv(env).WORKER_PROCESSES).toBe(cores);
+  });
+
+  test.each([
+    ['1', 1],
+    [' 3 ', 3],
+    ['64', 64],
+  ])('%j is that many', (value, count) => {
+    expect(parseEnv({ WORKER_PROCESSES: value }).WORKER_PROCESSES).toBe(count);
+  });
+
+  test.each(['0', '65', '1.5', '-2', 'two', 'auto2', '1e1'])('%j is refused', (value) => {
+    expect(refusal({ WORKER_PROCESSES: value })).toBe(
+      'Invalid configuration: WORKER_PROCESSES: must be auto (one per core) or a whole number from 1 to 64',
+    );
   });
 });
