@@ -17,6 +17,8 @@ import { endToEndSection, type EndToEndResult } from './end-to-end';
 import { startSink, type Sink } from './sink';
 import { fmt, heading, machine, table } from './report';
 import { args, num } from './args';
+import type { SectionContext, SectionResult, TargetLine } from './section';
+import { signupsSection } from './signups';
 
 /**
  * --worker-processes=N: 0 (default) runs the workers in this process; N >= 1 runs them as a `src/main.ts worker`
@@ -27,7 +29,10 @@ const workerProcesses = (() => {
   if (!Number.isInteger(v) || v < 0 || v > 64) throw new Error('--worker-processes must be an integer from 0 to 64');
   return v;
 })();
-const only = new Set((args.get('only') ?? 'render,mime,e2e').split(','));
+const only = new Set((args.get('only') ?? 'render,mime,e2e,signups').split(','));
+const quick = args.has('quick');
+/** The sections that follow the bench contract (bench/section.ts), in the order they run. */
+const sections: [name: string, run: (ctx: SectionContext) => Promise<SectionResult>][] = [['signups', signupsSection]];
 const options = {
   subscribers: num('subscribers', 20_000),
   maxConnections: num('connections', 20),
@@ -85,6 +90,10 @@ async function main() {
       await sink?.stop();
     }
   }
+
+  const results: SectionResult[] = [];
+  for (const [name, run] of sections)
+    if (only.has(name)) results.push(await run({ quick, onCleanup: (fn) => void cleanups.push(fn) }));
 
   const end = machine();
   heading('Summary');
@@ -152,7 +161,18 @@ async function main() {
       '',
     ]);
   }
+  for (const r of results) rows.push(...r.rows);
   console.log(table(rows));
+  const targets: TargetLine[] = results.flatMap((r) => r.targets);
+  if (targets.length) {
+    heading('Targets');
+    console.log(
+      table([
+        ['target', 'ours', 'baseline', 'ratio', 'target', 'met'],
+        ...targets.map((t) => [t.label, t.ours, t.baseline, t.ratio.toFixed(2), t.target, t.met ? 'yes' : 'NO']),
+      ]),
+    );
+  }
   console.log('');
   console.log(
     table(
