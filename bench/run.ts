@@ -21,6 +21,7 @@ import { deliverySection } from './delivery';
 import { mimeSection, renderSection } from './micro';
 import { fmt, heading, machine, table } from './report';
 import { scaleSection } from './scale';
+import { signupsSection } from './signups';
 import type { SectionContext, SectionResult, TargetLine } from './section';
 
 interface Section {
@@ -33,6 +34,7 @@ const SECTIONS: Section[] = [
   { name: 'render', run: renderSection },
   { name: 'mime', run: mimeSection },
   { name: 'delivery', run: deliverySection },
+  { name: 'signups', run: signupsSection },
   { name: 'scale', run: scaleSection },
 ];
 

@@ -1,5 +1,7 @@
--- wrk script of the signup saturation run (bench/saturation.ts starts wrk with it; see BENCHMARKS.md).
---   wrk ... -s bench/saturation.lua URL -- RUN OUT_DIR TERMS_VERSION
+-- wrk script of the signup runs (bench/service-run.ts starts wrk with it for bench/saturation.ts and bench/signups.ts).
+--   wrk ... -s bench/saturation.lua URL -- RUN OUT_DIR TERMS_VERSION [post|get]
+-- MODE post (the default) signs up; get fetches URL (e.g. /healthz, the baseline), logging its answers the same way
+-- so both runs pay wrk the same per-answer cost.
 -- Every request is a new address, sat-RUN-THREAD-N@example.com, and carries X-Request-Id THREAD-N, which the
 -- service echoes: wrk gives response() no way to tell which request an answer belongs to (a thread's connections
 -- interleave), so the echoed id is what ties each status to its address. Each thread writes "STATUS ID" per answer
@@ -15,7 +17,7 @@ end
 
 -- Runs in each thread's own Lua state.
 function init(args)
-  run, out_dir, terms = args[1], args[2], args[3]
+  run, out_dir, terms, mode = args[1], args[2], args[3], args[4] or "post"
   sent = 0
   log = assert(io.open(out_dir .. "/thread-" .. id .. ".log", "w"))
   -- wrk exits without closing the threads' Lua states: line buffering keeps every answer written.
@@ -24,6 +26,9 @@ end
 
 function request()
   sent = sent + 1
+  if mode == "get" then
+    return wrk.format("GET")
+  end
   local rid = id .. "-" .. sent
   local body = '{"email":"sat-' .. run .. "-" .. rid .. '@example.com","consent":true,"termsVersion":"' .. terms .. '"}'
   return wrk.format("POST", nil, { ["Content-Type"] = "application/json", ["X-Request-Id"] = rid }, body)

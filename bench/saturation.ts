@@ -13,10 +13,8 @@
  *   npm run bench:saturation
  *   npm run bench:saturation -- --seconds=60 --connections=32 --threads=2 --target=src|dist
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -27,8 +25,18 @@ import { Keys } from '../src/store/keys';
 import { BENCH_REDIS } from './redis-probe';
 import { fmt, heading, machine, table } from './report';
 import { startSink, type Sink } from './sink';
+import {
+  cpuMsOf,
+  deletePrefix,
+  freePort,
+  readAnswers,
+  runWrk,
+  signupAddress,
+  startService,
+  statusCounts,
+  stopService,
+} from './service-run';
 
-const ROOT = join(__dirname, '..');
 const TERMS_VERSION = 'bench-1';
 
 const options = {
@@ -37,19 +45,9 @@ const options = {
   threads: num('threads', 2),
   /** How long the confirmation mails queued by the run get to reach the sink afterwards. */
   drainSeconds: num('drain-seconds', 180),
-  target: args.get('target') ?? 'src',
+  target: (args.get('target') ?? 'src') as 'src' | 'dist',
 };
 if (options.target !== 'src' && options.target !== 'dist') throw new Error('--target must be src or dist');
-
-/** What wrk's done() prints (bench/saturation.lua). */
-interface WrkSummary {
-  requests: number;
-  written: number;
-  durationUs: number;
-  bytes: number;
-  errors: { connect: number; read: number; write: number; status: number; timeout: number };
-  latencyUs: { mean: number; p50: number; p90: number; p99: number; max: number };
-}
 
 const cleanups: (() => Promise<void> | void)[] = [];
 let aborting = false;
@@ -69,113 +67,6 @@ async function abort(why: string): Promise<void> {
 }
 process.on('SIGINT', () => void abort('interrupted'));
 process.on('SIGTERM', () => void abort('terminated'));
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => ok(port));
-    });
-  });
-}
-
-/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux only; undefined elsewhere). */
-function cpuMsOf(pid: number): number | undefined {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    // utime and stime are fields 14 and 15 of stat(5), i.e. 11 and 12 after "pid (comm) ".
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Starts the service the way its command does and resolves once /readyz answers 200. */
-async function startService(env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const entry =
-    options.target === 'dist'
-      ? [join(ROOT, 'dist', 'src', 'main.js'), 'all']
-      : // `npm start`'s service and loader, as one process (npm and the tsx CLI only wrap it).
-        ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), 'all'];
-  if (options.target === 'dist' && !existsSync(entry[0]))
-    throw new Error('no dist/src/main.js: run npm run build first');
-  const child = spawn(process.execPath, entry, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode} before it was ready`);
-    if (Date.now() > deadline) throw new Error('the service was not ready after 60 s');
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ready) return child;
-    await new Promise((ok) => setTimeout(ok, 250));
-  }
-}
-
-function stopService(child: ChildProcess): Promise<number | null> {
-  return new Promise((ok) => {
-    if (child.exitCode !== null || child.signalCode !== null) return ok(child.exitCode);
-    const kill = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    child.once('exit', (code) => {
-      clearTimeout(kill);
-      ok(code);
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-function runWrk(url: string, outDir: string, run: string): Promise<{ summary: WrkSummary; output: string }> {
-  const script = join(__dirname, 'saturation.lua');
-  const wrkArgs = [
-    `-t${options.threads}`,
-    `-c${options.connections}`,
-    `-d${options.seconds}s`,
-    '--timeout',
-    '10s',
-    '-s',
-    script,
-    url,
-    '--',
-    run,
-    outDir,
-    TERMS_VERSION,
-  ];
-  console.log(`wrk ${wrkArgs.join(' ')}`);
-  return new Promise((ok, fail) => {
-    const wrk = spawn('wrk', wrkArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let output = '';
-    wrk.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    wrk.once('error', (err) =>
-      fail(new Error(`could not run wrk (Debian: apt-get install wrk): ${errorMessage(err)}`)),
-    );
-    wrk.once('exit', (code) => {
-      const line = /^SATURATION (.+)$/m.exec(output);
-      if (code !== 0 || !line) return fail(new Error(`wrk exited with ${code}:\n${output}`));
-      ok({ summary: JSON.parse(line[1]) as WrkSummary, output: output.replace(/^SATURATION .+\n?/m, '') });
-    });
-  });
-}
-
-/** The answers wrk's threads logged: status counts, and the request ids (THREAD-N) that got a 202. */
-function readAnswers(outDir: string): { statuses: Map<number, number>; accepted: string[]; unlabelled: number } {
-  const statuses = new Map<number, number>();
-  const accepted: string[] = [];
-  let unlabelled = 0;
-  for (const name of readdirSync(outDir)) {
-    for (const line of readFileSync(join(outDir, name), 'utf8').split('\n')) {
-      if (!line) continue;
-      const [status, id] = line.split(' ');
-      statuses.set(Number(status), (statuses.get(Number(status)) ?? 0) + 1);
-      if (status !== '202') continue;
-      if (id === '-') unlabelled++;
-      else accepted.push(id);
-    }
-  }
-  return { statuses, accepted, unlabelled };
-}
 
 /** Which of these addresses have no subscriber record under `keys` (index entry and record, both). */
 async function missingFrom(redis: Redis, keys: Keys, addresses: string[]): Promise<string[]> {
@@ -217,15 +108,6 @@ async function memoryOf(redis: Redis, prefix: string): Promise<{ data: number; q
   return total;
 }
 
-async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (found.length) await redis.del(...found);
-  } while (cursor !== '0');
-}
-
 async function main() {
   const m = machine();
   const started = new Date();
@@ -265,20 +147,30 @@ async function main() {
     // One request log line per signup would put the bench's own pipe on the measured path.
     LOG_LEVEL: 'warn',
   };
-  const service = await startService(env, port);
+  const service = await startService({ env, port, target: options.target });
   cleanups.push(async () => void (await stopService(service)));
   const cpu0 = cpuMsOf(service.pid!);
   const sent0 = (await sink.stats()).messages;
 
   heading(`${options.seconds} s of POST /api/subscriptions`);
-  const { summary, output } = await runWrk(`http://127.0.0.1:${port}/api/subscriptions`, answersDir, run);
+  const { summary, output, command } = await runWrk({
+    url: `http://127.0.0.1:${port}/api/subscriptions`,
+    mode: 'post',
+    outDir: answersDir,
+    run,
+    termsVersion: TERMS_VERSION,
+    threads: options.threads,
+    connections: options.connections,
+    seconds: options.seconds,
+  });
+  console.log(command);
   const cpu1 = cpuMsOf(service.pid!);
   const mailsDuring = (await sink.stats()).messages - sent0;
   const loadEnd = machine().load;
   console.log(output.trim());
 
   const { statuses, accepted, unlabelled } = readAnswers(answersDir);
-  const addressOf = (id: string) => `sat-${run}-${id}@example.com`;
+  const addressOf = (id: string) => signupAddress(run, id);
   const missing = await missingFrom(redis, keys, accepted.map(addressOf));
   const fiveHundreds = [...statuses].filter(([s]) => s >= 500).reduce((a, [, n]) => a + n, 0);
 
@@ -308,13 +200,7 @@ async function main() {
             .map((us) => fmt.ms(us / 1000))
             .join(' | '),
         ],
-        [
-          'status counts',
-          [...statuses]
-            .sort(([a], [b]) => a - b)
-            .map(([s, n]) => `${s}: ${fmt.int(n)}`)
-            .join(', ') || 'none',
-        ],
+        ['status counts', statusCounts(statuses)],
         ['5xx', fmt.int(fiveHundreds)],
         [
           'socket errors: connect, read, write, timeout',

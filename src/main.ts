@@ -74,11 +74,13 @@ async function main(role: Role) {
   started = true;
   if (stopping) return;
 
-  if (role !== 'api') container.startWorkers();
   const extra =
     role !== 'api' && config.workerProcesses > 1
       ? new WorkerProcesses({ entry: __filename, count: config.workerProcesses - 1, log })
       : undefined;
+  // With forks, the process that also serves HTTP (`all`) leaves the confirmation and welcome mails to them: a burst
+  // of signups then costs this process only the signups, not their mails too. It still runs every other worker.
+  if (role !== 'api') container.startWorkers({ confirmationMails: !(extra && role === 'all') });
   forks.extra = extra;
   extra?.start();
 

@@ -1,3 +1,5 @@
+import { freePort } from '../support/free-port';
+import { startService } from '../support/service-process';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { eventually, startTestApp, type TestApp } from '../support/test-app';
 import { seedArticles, seedSubscribers } from '../support/seed';
@@ -97,5 +99,45 @@ test('a digest slot fires once across two worker processes, to the newsletter’
   } finally {
     worker.kill('SIGTERM');
     await new Promise((ok) => worker.once('exit', ok));
+  }
+});
+
+test('npm start with WORKER_PROCESSES=2 leaves the confirmation mails to the fork, which sends them', async () => {
+  const port = await freePort();
+  const service = startService({
+    env: {
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_PREFIX: app.prefix,
+      SMTP_URL: sink.url,
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      TERMS_VERSION: '2026-01',
+      WORKER_PROCESSES: '2',
+    },
+  });
+  try {
+    // Both processes run the other workers; only the fork, which serves no HTTP, takes the transactional queue.
+    await eventually(
+      async () => (await app.container.campaignQueues.deliveries.getWorkers()).length === 2,
+      30000,
+      'the delivery workers of both processes',
+    );
+    expect(await app.container.transactionalQueue.queue.getWorkers()).toHaveLength(1);
+
+    const before = sink.messages.length;
+    const res = await fetch(`http://127.0.0.1:${port}/api/subscriptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'forked@example.com', consent: true }),
+    });
+    expect(res.status).toBe(202);
+    await eventually(
+      () => sink.messages.slice(before).some((m) => m.to.includes('forked@example.com')),
+      20000,
+      'the confirmation mail',
+    );
+  } finally {
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code).toBe(0);
   }
 });

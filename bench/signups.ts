@@ -1,0 +1,265 @@
+/**
+ * The signups section of `npm run bench`: POST /api/subscriptions against GET /healthz on the same server, with wrk
+ * at 50 connections, on what `npm start` runs (`node --import tsx src/main.ts all`: the API and the workers in one
+ * process, plus the WORKER_PROCESSES forks) with its defaults, while the confirmation mails go out to an SMTP sink.
+ * Only what a bench must set differs from the defaults: a fresh REDIS_PREFIX, a free PORT, SMTP_URL (Postfix's
+ * smtp-sink when installed, else bench/sink.ts), SIGNUP_RATE_PER_IP raised (every request comes from 127.0.0.1), and
+ * the secrets and DATA_DIR of a throwaway run. WORKER_PROCESSES is passed on from the bench's environment when set.
+ *
+ * Order: a warm-up of signups (then their mails are waited for, so no backlog slows the baseline), GET /healthz,
+ * then the signups, then their confirmation mails are waited for. Targets (issue 11): signups >= 0.50 x /healthz,
+ * signup p99 < 50 ms, and no error: every answer 202, no socket error or timeout, every mail at the sink.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { args, num } from './args';
+import { postfixSinkCommand, startPostfixSink } from './postfix-sink';
+import { BENCH_REDIS } from './redis-probe';
+import { fmt, heading, table } from './report';
+import type { SectionContext, SectionResult, TargetLine } from './section';
+import {
+  childPids,
+  cpuMsOf,
+  deletePrefix,
+  freePort,
+  onPath,
+  readAnswers,
+  runWrk,
+  startService,
+  statusCounts,
+  stopService,
+  type WrkSummary,
+} from './service-run';
+import { startSink, type Sink } from './sink';
+
+const TERMS_VERSION = 'bench-1';
+const TARGET_RATIO = 0.5;
+const TARGET_P99_MS = 50;
+
+interface Measured {
+  summary: WrkSummary;
+  statuses: Map<number, number>;
+  accepted: number;
+  rate: number;
+  /** CPU of the service's processes during the run, in cores. */
+  cores: number | undefined;
+}
+
+export async function signupsSection(ctx: SectionContext): Promise<SectionResult> {
+  heading('Signups: POST /api/subscriptions against GET /healthz, wrk at 50 connections, npm start');
+  if (!onPath('wrk')) {
+    console.log('skipped: wrk is not on the PATH (Debian: apt-get install wrk); the bench installs nothing');
+    return { rows: [], targets: [] };
+  }
+  const seconds = ctx.quick ? 3 : num('signup-seconds', 10);
+  const warmUpSeconds = ctx.quick ? 1 : 2;
+  const connections = num('signup-connections', 50);
+  const drainSeconds = ctx.quick ? 30 : 90;
+
+  const run = randomBytes(4).toString('hex');
+  const prefix = `nlbench-signups-${run}`;
+  const redis = new Redis({ ...BENCH_REDIS, maxRetriesPerRequest: 3 });
+  const work = mkdtempSync(join(tmpdir(), 'nl-signups-'));
+  let sink: Sink | undefined;
+  let service: ChildProcess | undefined;
+  const cleanUp = async () => {
+    if (service) await stopService(service, 20_000);
+    service = undefined;
+    await sink?.stop();
+    sink = undefined;
+    await deletePrefix(redis, prefix).catch(() => undefined);
+    redis.disconnect();
+    rmSync(work, { recursive: true, force: true });
+  };
+  ctx.onCleanup(cleanUp);
+  try {
+    const postfix = postfixSinkCommand();
+    sink = postfix ? await startPostfixSink(postfix) : await startSink();
+    const port = await freePort();
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      REDIS_URL: `redis://${BENCH_REDIS.host}:${BENCH_REDIS.port}`,
+      REDIS_PREFIX: prefix,
+      SMTP_URL: sink.url,
+      ADMIN_TOKEN: 'bench-admin-token-0123456789',
+      APP_SECRET: 'bench-app-secret-0123456789abcdef0123456789',
+      TERMS_VERSION,
+      // Every request comes from 127.0.0.1: the per-IP limit would answer 429 after the first 20.
+      SIGNUP_RATE_PER_IP: '1000000000',
+      DATA_DIR: join(work, 'var'),
+    };
+    if (process.env.WORKER_PROCESSES) env.WORKER_PROCESSES = process.env.WORKER_PROCESSES;
+    const cpuProfileDir = args.get('signup-cpu-profile');
+    service = await startService({
+      env,
+      port,
+      nodeFlags: cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [],
+    });
+    const main = service.pid!;
+    // The WORKER_PROCESSES forks start just after /readyz says ready: read them again at each measurement.
+    const pids = () => [main, ...childPids(main)];
+    await new Promise((ok) => setTimeout(ok, 1000));
+    console.log(
+      `service: node --import tsx src/main.ts all (pids ${pids().join(', ')}; ` +
+        `WORKER_PROCESSES=${env.WORKER_PROCESSES ?? 'default'}); sink: ${postfix ? 'Postfix smtp-sink' : 'bench/sink.ts'}`,
+    );
+
+    let n = 0;
+    const measure = async (mode: 'post' | 'get', path: string, secs: number): Promise<Measured> => {
+      const outDir = join(work, `answers-${++n}`);
+      mkdirSync(outDir);
+      const cpu0 = cpuOf(pids());
+      const { summary, command } = await runWrk({
+        url: `http://127.0.0.1:${port}${path}`,
+        mode,
+        outDir,
+        run: `${run}-${n}`,
+        termsVersion: TERMS_VERSION,
+        threads: 2,
+        connections,
+        seconds: secs,
+      });
+      const cpu1 = cpuOf(pids());
+      console.log(command);
+      const { statuses, accepted } = readAnswers(outDir);
+      const duration = summary.durationUs / 1e6;
+      const cores = cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / 1000 / duration : undefined;
+      return { summary, statuses, accepted: accepted.length, rate: summary.requests / duration, cores };
+    };
+    const mailsAtLeast = async (count: number, waitS: number): Promise<{ mails: number; waitedS: number }> => {
+      const t0 = Date.now();
+      let mails = (await sink!.stats()).messages;
+      while (mails < count && Date.now() - t0 < waitS * 1000) {
+        await new Promise((ok) => setTimeout(ok, 250));
+        mails = (await sink!.stats()).messages;
+      }
+      return { mails, waitedS: (Date.now() - t0) / 1000 };
+    };
+
+    const warm = await measure('post', '/api/subscriptions', warmUpSeconds);
+    const warmMails = await mailsAtLeast(warm.accepted, drainSeconds);
+    console.log(
+      `warm-up: ${fmt.int(warm.summary.requests)} signups, their ${fmt.int(warmMails.mails)} mails at the sink ` +
+        `after ${fmt.s(warmMails.waitedS)}`,
+    );
+    const settled = await quiet(pids, 30);
+    console.log(`service quiet after ${fmt.s(settled)} (the forks load their code after /readyz answers)`);
+    const mails0 = warmMails.mails;
+    const health = await measure('get', '/healthz', seconds);
+    const signups = await measure('post', '/api/subscriptions', seconds);
+    const mailsDuring = (await sink.stats()).messages - mails0;
+    const drained = await mailsAtLeast(mails0 + signups.accepted, drainSeconds);
+    const mails = drained.mails - mails0;
+
+    const socketErrors = (s: WrkSummary) => s.errors.connect + s.errors.read + s.errors.write + s.errors.timeout;
+    const notAccepted = signups.summary.requests - (signups.statuses.get(202) ?? 0);
+    const errors = notAccepted + socketErrors(signups.summary) + Math.max(0, signups.accepted - mails);
+    const ratio = signups.rate / health.rate;
+    const p99 = signups.summary.latencyUs.p99 / 1000;
+    const latencies = (s: WrkSummary) =>
+      [s.latencyUs.p50, s.latencyUs.p99, s.latencyUs.max].map((us) => fmt.ms(us / 1000)).join(' | ');
+    const errorText = (s: WrkSummary) =>
+      [s.errors.connect, s.errors.read, s.errors.write, s.errors.timeout].map(fmt.int).join(', ');
+    console.log('');
+    console.log(
+      table([
+        ['measure', 'GET /healthz', 'POST /api/subscriptions'],
+        ['requests answered', fmt.int(health.summary.requests), fmt.int(signups.summary.requests)],
+        ['requests/s', fmt.rate(health.rate), fmt.rate(signups.rate)],
+        ['latency p50 | p99 | max', latencies(health.summary), latencies(signups.summary)],
+        ['status counts', statusCounts(health.statuses), statusCounts(signups.statuses)],
+        ['socket errors: connect, read, write, timeout', errorText(health.summary), errorText(signups.summary)],
+        ['service CPU (cores, all its processes)', cores(health.cores), cores(signups.cores)],
+        ['service CPU per request (all its processes)', perRequest(health), perRequest(signups)],
+        [
+          'confirmation mails at the sink: during | after waiting',
+          '',
+          `${fmt.int(mailsDuring)} | ${fmt.int(mails)} of ${fmt.int(signups.accepted)} (${fmt.s(drained.waitedS)})`,
+        ],
+      ]),
+    );
+    console.log(`signups / healthz: ${ratio.toFixed(2)}`);
+
+    const targets: TargetLine[] = [
+      {
+        label: 'signups / healthz',
+        ours: fmt.rate(signups.rate),
+        baseline: fmt.rate(health.rate),
+        ratio,
+        target: `>= ${TARGET_RATIO.toFixed(2)}`,
+        met: ratio >= TARGET_RATIO,
+      },
+      {
+        label: 'signup p99',
+        ours: fmt.ms(p99),
+        baseline: `${TARGET_P99_MS} ms`,
+        ratio: p99 / TARGET_P99_MS,
+        target: `< ${TARGET_P99_MS} ms`,
+        met: p99 < TARGET_P99_MS,
+      },
+      {
+        label: 'signup errors (not 202, socket errors, mails missing)',
+        ours: fmt.int(errors),
+        baseline: '0',
+        ratio: errors,
+        target: '= 0',
+        met: errors === 0,
+      },
+    ];
+    const rows = [
+      [
+        `signups: req/s at ${connections} connections, GET /healthz | POST /api/subscriptions`,
+        fmt.rate(health.rate),
+        fmt.rate(signups.rate),
+        ratio.toFixed(2),
+      ],
+      ['   p99: GET /healthz | signup', fmt.ms(health.summary.latencyUs.p99 / 1000), fmt.ms(p99), ''],
+      ['   confirmation mails at the sink | of signups accepted', fmt.int(mails), fmt.int(signups.accepted), ''],
+    ];
+    return { rows, targets };
+  } finally {
+    await cleanUp();
+  }
+}
+
+/**
+ * Waits until the service's processes together use under a tenth of a core over half a second (at most `maxS`),
+ * so work left from start-up (a fork compiling its TypeScript) or the warm-up is not charged to a measurement.
+ * Resolves with the seconds waited.
+ */
+async function quiet(pids: () => number[], maxS: number): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const before = cpuOf(pids());
+    await new Promise((ok) => setTimeout(ok, 500));
+    const after = cpuOf(pids());
+    if (before === undefined || after === undefined || after - before < 50 || Date.now() - t0 > maxS * 1000)
+      return (Date.now() - t0) / 1000;
+  }
+}
+
+function cpuOf(pids: number[]): number | undefined {
+  let total = 0;
+  for (const pid of pids) {
+    const ms = cpuMsOf(pid);
+    if (ms === undefined) return undefined;
+    total += ms;
+  }
+  return total;
+}
+
+/** Less sensitive to the rest of a shared machine than requests/s: what one request costs the service. */
+function perRequest(m: Measured): string {
+  return m.cores === undefined ? 'n/a' : fmt.ms((m.cores * 1000) / m.rate);
+}
+
+function cores(v: number | undefined): string {
+  return v === undefined ? 'n/a' : v.toFixed(2);
+}
