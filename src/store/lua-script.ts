@@ -21,4 +21,14 @@ export class LuaScript {
       return redis.eval(this.source, keys.length, ...keys, ...args);
     }
   }
+
+  /** As run, with string replies as Buffers: for scripts that return binary data (bitmap bytes). */
+  async runBuffer(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.callBuffer('EVALSHA', this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return redis.callBuffer('EVAL', this.source, keys.length, ...keys, ...args);
+    }
+  }
 }
