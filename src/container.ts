@@ -236,7 +236,7 @@ export function buildContainer(input: ContainerInput) {
     newsletters,
     preferences,
     links,
-    limits: new RateLimits({ redis, keys }, config.limits),
+    limits: new RateLimits({ redis, keys, subscribers }, config.limits),
     tokens,
     mailJobs: transactionalQueue,
     policy,

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { emailHash, InvalidEmailError, normaliseEmail, redactEmail } from './email-address';
+import { InvalidEmailError, normaliseEmail, redactEmail } from './email-address';
 import { NotFoundError, RateLimitedError, ValidationError } from './errors';
 import type { Clock } from './ports/clock';
 import type { MailJobs } from './ports/job-queues';
@@ -123,7 +123,7 @@ export class Subscriptions {
     if (suppressed)
       log.info({ event: 'signup.suppressed', address: redactEmail(email) }, 'suppressed address: confirmation needed');
 
-    if (await limits.takeConfirmMail(emailHash(email))) {
+    if (await limits.takeConfirmMail(id)) {
       await this.deps.mailJobs.enqueue('confirm', id);
       log.info({ event: 'signup.pending', subscriberId: id }, 'confirmation mail queued');
     } else {

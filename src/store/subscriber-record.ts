@@ -182,8 +182,9 @@ export type Lookup = (code: number) => string;
 
 /** Codes of the strings table that a record refers to, to resolve before decoding it. */
 export function codesOf(r: Record, into: Set<number>): void {
-  for (const v of r[10].slice(2)) if (typeof v === 'number') into.add(v);
-  for (const e of trailOf(r)) if (e[2]) for (const v of e[2].slice(1)) if (typeof v === 'number') into.add(v);
+  // Codes start at 1; 0 in the consent is a field never set.
+  for (const v of r[10].slice(2)) if (typeof v === 'number' && v > 0) into.add(v);
+  for (const e of trailOf(r)) if (e[2]) for (const v of e[2].slice(1)) if (typeof v === 'number' && v > 0) into.add(v);
 }
 
 /** cjson writes an empty Lua table as {}: an empty trail. */

@@ -369,6 +369,28 @@ return table.concat(out)
 `);
 
 /**
+ * Writes people converted from the layout before compact records (migration 4): the record, the bits, the address
+ * index entry. Writing one twice changes nothing, so a migration that died half-way can run again.
+ * ARGV: 3 [[id, lower-cased address, record], ...] (JSON). Returns how many were written.
+ */
+const PUT_CONVERTED = new LuaScript(`${PRELUDE}
+local rows = cjson.decode(ARGV[3])
+for _, row in ipairs(rows) do
+  local id, rec = row[1], row[3]
+  internConsent(rec[R_CONSENT])
+  if type(rec[R_TRAIL]) == 'table' then for _, e in ipairs(rec[R_TRAIL]) do internEvent(e) end end
+  save(id, rec)
+  redis.call('SETBIT', KEYS[5], id, 1)
+  place(id, rec[R_STATUS])
+  if rec[R_STATUS] == 'a' then
+    for _, slug in ipairs(split(rec[R_NEWS])) do redis.call('SETBIT', readers(slug), id, 1) end
+  end
+  redis.call('ZADD', KEYS[3], 0, row[2] .. '\\0' .. id)
+end
+return #rows
+`);
+
+/**
  * One page of a prefix search: address index entries from a start to the end of the prefix, kept when the id's
  * bit is set in the membership bitmap (a status, a newsletter's readers, or all ids). At most `budget` entries are
  * read, so a rare status under a short prefix costs a bounded amount per call rather than a walk over the whole list.
@@ -749,6 +771,13 @@ export class SubscriberStore implements SubscriberRepository {
 
   async lastId(): Promise<number> {
     return Number((await this.redis.get(this.keys.subscriberSeq())) ?? 0);
+  }
+
+  /** Writes people converted from the layout before compact records (see PUT_CONVERTED); for migration 4 only. */
+  async putConverted(people: { id: number; email: string; record: RecordTuple }[]): Promise<void> {
+    if (!people.length) return;
+    const rows = people.map((p) => [p.id, p.email.toLowerCase(), p.record]);
+    await this.run(PUT_CONVERTED, JSON.stringify(rows));
   }
 
   /** One atomic script per batch (IMPORT_ACTIVE). */
