@@ -4,7 +4,7 @@
  * deletes its own Redis keys at the end. See BENCHMARKS.md.
  *
  *   npm run bench                                  all three sections
- *   npm run bench -- --only=e2e                    one or more of render,mime,e2e
+ *   npm run bench -- --only=e2e                    one or more of render,mime,e2e,memory
  *   npm run bench -- --subscribers=20000 --connections=20 --concurrency=4 --batch=200 --high-water=50
  *   npm run bench -- --only=e2e --cpu-profile=engine.cpuprofile   profile the engine run; then
  *   npx tsx bench/profile-summary.ts engine.cpuprofile
@@ -14,6 +14,8 @@
 import { errorMessage, errorStack } from '../src/lib/errors';
 import { renderingSection, mimeSection, type MimeResult, type RenderResult } from './micro';
 import { endToEndSection, type EndToEndResult } from './end-to-end';
+import { memorySection } from './memory';
+import type { SectionResult } from './section';
 import { startSink, type Sink } from './sink';
 import { fmt, heading, machine, table } from './report';
 import { args, num } from './args';
@@ -27,7 +29,9 @@ const workerProcesses = (() => {
   if (!Number.isInteger(v) || v < 0 || v > 64) throw new Error('--worker-processes must be an integer from 0 to 64');
   return v;
 })();
-const only = new Set((args.get('only') ?? 'render,mime,e2e').split(','));
+const only = new Set((args.get('only') ?? 'render,mime,e2e,memory').split(','));
+/** --quick: every section small. */
+const quick = args.has('quick');
 const options = {
   subscribers: num('subscribers', 20_000),
   maxConnections: num('connections', 20),
@@ -85,6 +89,10 @@ async function main() {
       await sink?.stop();
     }
   }
+
+  // The sections written to the bench contract (bench/section.ts), in order.
+  const sections: SectionResult[] = [];
+  if (only.has('memory')) sections.push(await memorySection({ quick, onCleanup: (c) => cleanups.push(c) }));
 
   const end = machine();
   heading('Summary');
@@ -152,7 +160,18 @@ async function main() {
       '',
     ]);
   }
+  for (const section of sections) rows.push(...section.rows);
   console.log(table(rows));
+  const targets = sections.flatMap((section) => section.targets);
+  if (targets.length) {
+    heading('Targets');
+    console.log(
+      table([
+        ['target', 'ours', 'baseline', 'ratio', 'limit', 'met'],
+        ...targets.map((t) => [t.label, t.ours, t.baseline, t.ratio.toFixed(2), t.target, t.met ? 'yes' : 'NO']),
+      ]),
+    );
+  }
   console.log('');
   console.log(
     table(
