@@ -22,14 +22,17 @@ import type {
  * A time is a number (epoch ms) when that gives back the very same ISO text, else the text itself. In the consent,
  * 0 is a field that was never set; userAgent, terms ("<version>\n<hash>") and source are strings table codes once
  * the script that writes them has interned them (a number), or '' when empty.
- * A trail event is [type code, at, evidence (0 or [ip, userAgent, terms, source]), detail ('' or text or
- * [template, ...values], see DETAILS)].
+ * A trail event is [type code, at ('' = the record's createdAt), evidence (0 none, 1 the same as the record's
+ * consent, or [ip, userAgent, terms, source]), detail ('' or text or [template, ...values], see DETAILS)]: an
+ * imported person's event costs a few bytes beyond its type and the newsletter's slug.
  */
 export type Time = number | string;
 export type Interned = number | string;
 export type Evidence = [string, Interned, Interned, Interned];
 export type Detail = string | [number, ...(string | Time)[]];
-export type TrailEvent = [number, Time, Evidence | 0, Detail];
+/** Evidence 1: the same as the record's consent (RENEW writes the old consent into such events before it changes). */
+export const SAME_AS_CONSENT = 1;
+export type TrailEvent = [number, Time, Evidence | 0 | 1, Detail];
 export type ConsentTuple = [Time, string | 0, Interned, Interned, Interned];
 export type Record = [
   string,
@@ -160,19 +163,26 @@ export interface NewRecord {
 }
 
 export function encodeRecord(r: NewRecord): Record {
+  const created = encodeTime(r.createdAt);
+  const consent = encodeConsent(r.consent);
+  const trail = r.trail.map((e): TrailEvent => {
+    const ev = e[2];
+    const same = Array.isArray(ev) && ev.every((v, i) => v === consent[i + 1]);
+    return [e[0], e[1] === created ? '' : e[1], same ? SAME_AS_CONSENT : ev, e[3]];
+  });
   return [
     r.email,
     r.name,
     STATUS_CODE[r.status],
     r.newsletters.join(','),
     r.requested.join(','),
-    encodeTime(r.createdAt),
+    created,
     r.updatedAt === r.createdAt ? '' : encodeTime(r.updatedAt),
     optionalTime(r.confirmedAt),
     optionalTime(r.unsubscribedAt),
     optionalTime(r.bouncedAt),
-    encodeConsent(r.consent),
-    r.trail,
+    consent,
+    trail,
     0,
   ];
 }
@@ -184,7 +194,8 @@ export type Lookup = (code: number) => string;
 export function codesOf(r: Record, into: Set<number>): void {
   // Codes start at 1; 0 in the consent is a field never set.
   for (const v of r[10].slice(2)) if (typeof v === 'number' && v > 0) into.add(v);
-  for (const e of trailOf(r)) if (e[2]) for (const v of e[2].slice(1)) if (typeof v === 'number' && v > 0) into.add(v);
+  for (const e of trailOf(r))
+    if (Array.isArray(e[2])) for (const v of e[2].slice(1)) if (typeof v === 'number' && v > 0) into.add(v);
 }
 
 /** cjson writes an empty Lua table as {}: an empty trail. */
@@ -238,8 +249,14 @@ export function decodeRecord(id: number, r: Record, lookup: Lookup): Subscriber 
 }
 
 export function decodeTrail(r: Record, lookup: Lookup): ConsentEvent[] {
-  return trailOf(r).map(([type, at, evidence, detail], i) => {
-    const event: ConsentEvent = { id: String(i + 1), type: EVENT_TYPES[type], at: decodeTime(at) };
+  const created = r[5];
+  return trailOf(r).map(([type, at, given, detail], i) => {
+    const event: ConsentEvent = {
+      id: String(i + 1),
+      type: EVENT_TYPES[type],
+      at: decodeTime(at === '' ? created : at),
+    };
+    const evidence = given === SAME_AS_CONSENT ? (r[10].slice(1) as Evidence) : given;
     if (evidence) {
       const [ip, ua, t, source] = evidence;
       const [termsVersion, termsHash] = splitTerms(text(t, lookup) || undefined);

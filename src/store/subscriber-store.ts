@@ -96,10 +96,24 @@ local function internEvent(e)
   if type(e[3]) == 'table' then for i = 2, 4 do e[3][i] = intern(e[3][i]) end end
   return e
 end
+-- Appends an event, its time '' when it is the record's creation time and its evidence 1 when it is the record's
+-- consent's (see subscriber-record.ts).
 local function append(rec, event)
   if type(rec[R_TRAIL]) ~= 'table' then rec[R_TRAIL] = {} end
   local trail = rec[R_TRAIL]
-  trail[#trail + 1] = internEvent(event)
+  internEvent(event)
+  if event[2] == rec[R_CREATED] then event[2] = '' end
+  local ev, c = event[3], rec[R_CONSENT]
+  if type(ev) == 'table' and ev[1] == c[2] and ev[2] == c[3] and ev[3] == c[4] and ev[4] == c[5] then event[3] = 1 end
+  trail[#trail + 1] = event
+end
+-- Before the consent changes, the events that refer to it get its values of their own.
+local function detachConsent(rec)
+  if type(rec[R_TRAIL]) ~= 'table' then return end
+  local c = rec[R_CONSENT]
+  for _, e in ipairs(rec[R_TRAIL]) do
+    if e[3] == 1 then e[3] = {c[2], c[3], c[4], c[5]} end
+  end
 end
 `;
 
@@ -188,6 +202,7 @@ if status == 'a' then
 end
 local input = cjson.decode(ARGV[5])
 rec[R_UPDATED] = input[1]
+detachConsent(rec)
 rec[R_CONSENT] = internConsent(input[2])
 if input[3] ~= '' then rec[R_NAME] = input[3] end
 rec[R_STATUS] = 'p'
