@@ -88,7 +88,7 @@ export const MIGRATIONS: Migration[] = [
   {
     version: 4,
     name: 'subscribers in compact records, id bitmaps and one address index',
-    // About 1.8 KB per person became about 350 bytes (bench/memory.ts): see subscriber-conversion.ts.
+    // About 1.8 KB per person became about 320 bytes (bench/memory.ts): see subscriber-conversion.ts.
     async up(ctx) {
       const started = Date.now();
       const converted = await convertSubscribers(ctx);
