@@ -95,7 +95,7 @@ export interface EngineResult {
     /** Every key under the run's prefix before the send: the seeded list. */
     list: { keys: number; bytes: number };
     /** Of which the per-address consent trails. */
-    consentTrails: { keys: number; bytes: number };
+    records: { keys: number; bytes: number };
     before: MemoryPoint;
     after: MemoryPoint;
     atProgress: { pct: number; point: MemoryPoint }[];
@@ -460,7 +460,7 @@ export async function engineRun(
   const { campaigns, campaignStore } = container;
   const received0 = (await sink.stats()).messages;
   const list = await probe.footprint(`${prefix}:*`);
-  const consentTrails = await probe.footprint(`${prefix}:consent:*`);
+  const records = await probe.footprint(`${prefix}:people:*`);
   const before: MemoryPoint = {
     used: await probe.usedMemory(),
     own: (await probe.sendFootprint(prefix, campaignId)).bytes,
@@ -544,7 +544,7 @@ export async function engineRun(
     rate: (opts.subscribers / ms) * 1000,
     steadyRate,
     cpu,
-    memory: { list, consentTrails, before, after, atProgress, peakUsed: peakOf('used'), peakOwn: peakOf('own') },
+    memory: { list, records, before, after, atProgress, peakUsed: peakOf('used'), peakOwn: peakOf('own') },
     maxPendingBatches,
     sent: c?.sent ?? 0,
     received,
@@ -668,7 +668,7 @@ function printEndToEnd(r: EndToEndResult): void {
   console.log(
     `seeded list under the prefix: ${fmt.int(m.list.keys)} keys, ${fmt.mb(m.list.bytes)} ` +
       `(${fmt.int(m.list.bytes / r.options.subscribers)} bytes per subscriber, ` +
-      `of which ${fmt.int(m.consentTrails.bytes / r.options.subscribers)} in the per-address consent trails)`,
+      `of which ${fmt.int(m.records.bytes / r.options.subscribers)} in the records with their consent trails)`,
   );
   console.log(
     table([

@@ -20,6 +20,7 @@ import { args } from './args';
 import { deliverySection } from './delivery';
 import { mimeSection, renderSection } from './micro';
 import { fmt, heading, machine, table } from './report';
+import { memorySection } from './memory';
 import { scaleSection } from './scale';
 import { signupsSection } from './signups';
 import type { SectionContext, SectionResult, TargetLine } from './section';
@@ -35,6 +36,7 @@ const SECTIONS: Section[] = [
   { name: 'mime', run: mimeSection },
   { name: 'delivery', run: deliverySection },
   { name: 'signups', run: signupsSection },
+  { name: 'memory', run: memorySection },
   { name: 'scale', run: scaleSection },
 ];
 

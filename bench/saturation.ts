@@ -18,10 +18,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { emailHash } from '../src/domain/email-address';
 import { errorMessage, errorStack } from '../src/lib/errors';
 import { args, num } from './args';
 import { Keys } from '../src/store/keys';
+import { SubscriberStore } from '../src/store/subscriber-store';
 import { BENCH_REDIS } from './redis-probe';
 import { fmt, heading, machine, table } from './report';
 import { startSink, type Sink } from './sink';
@@ -70,16 +70,14 @@ process.on('SIGTERM', () => void abort('terminated'));
 
 /** Which of these addresses have no subscriber record under `keys` (index entry and record, both). */
 async function missingFrom(redis: Redis, keys: Keys, addresses: string[]): Promise<string[]> {
+  const store = new SubscriberStore({ redis, keys });
   const missing: string[] = [];
-  const CHUNK = 1000;
+  const CHUNK = 100;
   for (let i = 0; i < addresses.length; i += CHUNK) {
     const chunk = addresses.slice(i, i + CHUNK);
-    const ids = await redis.hmget(keys.subscriberIndex(), ...chunk.map((a) => emailHash(a)));
-    const pipe = redis.pipeline();
-    for (const id of ids) pipe.hget(keys.subscriber(id ?? 'none'), 'status');
-    const rows = (await pipe.exec()) ?? [];
+    const found = await Promise.all(chunk.map((a) => store.getByEmail(a)));
     chunk.forEach((address, j) => {
-      if (!ids[j] || !rows[j]?.[1]) missing.push(address);
+      if (!found[j]) missing.push(address);
     });
   }
   return missing;
@@ -184,7 +182,7 @@ async function main() {
   const drainS = (Date.now() - drainStart) / 1000;
   const exitCode = await stopService(service);
   const memory = await memoryOf(redis, prefix);
-  const stored = Number(await redis.hlen(keys.subscriberIndex()));
+  const stored = (await new SubscriberStore({ redis, keys }).countByStatus()).total;
 
   const seconds = summary.durationUs / 1e6;
   heading('Summary');

@@ -243,7 +243,7 @@ export function buildContainer(input: ContainerInput) {
     newsletters,
     preferences,
     links,
-    limits: new RateLimits({ redis, keys }, config.limits),
+    limits: new RateLimits({ redis, keys, subscribers }, config.limits),
     tokens,
     mailJobs: transactionalQueue,
     policy,
@@ -573,17 +573,12 @@ export function buildContainer(input: ContainerInput) {
 
     /**
      * Brings the stored data up to what this code expects before anything serves: the versioned migrations (under
-     * a lock, each once), then the audience indexes (their own version key: rebuilt once when their shape changes),
-     * then the default newsletter, then the job of each schedule's next slot (one job per slot, however many
+     * a lock, each once), then the default newsletter, then the job of each schedule's next slot (one job per slot, however many
      * processes start). Safe to run in several processes at once.
      */
     async prepare(): Promise<void> {
       await redisReady();
       await runMigrations({ redis, keys, log, clock, defaultNewsletter: config.defaultNewsletter });
-      const started = Date.now();
-      const indexed = await subscribers.backfillAudienceIndexes();
-      if (indexed !== null)
-        log.info({ event: 'migration.audience_indexes', indexed, ms: Date.now() - started }, 'audience indexes built');
       await newsletters.ensureDefault();
       await digests.planAll();
       prepared = true;

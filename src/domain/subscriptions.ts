@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { emailHash, InvalidEmailError, normaliseEmail, redactEmail } from './email-address';
+import { InvalidEmailError, normaliseEmail, redactEmail } from './email-address';
 import { NotFoundError, RateLimitedError, ValidationError } from './errors';
 import type { Clock } from './ports/clock';
 import type { MailJobs } from './ports/job-queues';
@@ -123,19 +123,17 @@ export class Subscriptions {
       return 'pending';
     }
     // Unknown, or erased between the read above and the renewal: a new person. Whoever gets here is owed a
-    // confirmation mail, so the address's mail limit is taken alongside; the trail entry (after the record, so no
-    // trail is ever left without its person) goes with the mail's job. Both are written before the answer, and a
-    // failure of either answers 503, as one after the other did, in fewer round trips.
-    const [id, mayMail] = await Promise.all([
+    // confirmation mail within the address's limit, which the person's record counts; the trail entry goes out with
+    // that count, after the record exists, so no trail is ever left without its person.
+    const id =
       renewed === 'missing'
-        ? subscribers.create({ email, name, status: 'pending', consent, now, newsletters: chosen }).then((c) => c.id)
-        : existing!.id,
-      limits.takeConfirmMail(emailHash(email)),
-    ]);
-    await Promise.all([
+        ? (await subscribers.create({ email, name, status: 'pending', consent, now, newsletters: chosen })).id
+        : existing!.id;
+    const [mayMail] = await Promise.all([
+      limits.takeConfirmMail(id),
       subscribers.appendConsent(email, { type: 'subscribed', at: now, evidence: consent, detail }),
-      mayMail && this.deps.mailJobs.enqueue('confirm', id),
     ]);
+    if (mayMail) await this.deps.mailJobs.enqueue('confirm', id);
     metrics.signup(suppressed ? 'suppressed' : renewed === 'requested' ? 'added' : existing ? 'renewed' : 'new');
     if (suppressed)
       log.info({ event: 'signup.suppressed', address: redactEmail(email) }, 'suppressed address: confirmation needed');

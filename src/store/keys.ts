@@ -1,3 +1,6 @@
+/** People per record bucket (Keys.subscriberBucket): at most a hash's 128 fields in Redis's compact encoding. */
+export const SUBSCRIBER_BUCKET = 128;
+
 /** Every Redis key this service owns, under one prefix, in one place. */
 export class Keys {
   constructor(readonly prefix: string) {}
@@ -5,26 +8,38 @@ export class Keys {
     return [this.prefix, ...parts].join(':');
   }
   subscriberSeq = () => this.k('subscriber', 'seq');
+  /** hash of a person's fields, as written before the compact records (migration 4 converts them) */
   subscriber = (id: number | string) => this.k('subscriber', id);
-  /** hash: email hash -> subscriber id */
-  subscriberIndex = () => this.k('subscriber', 'by-email');
-  /** sorted set of active subscriber ids (people who receive at least one newsletter), score = id */
-  activeSubscribers = () => this.k('subscribers', 'active');
   /**
-   * sorted set of the ids of one status, score = id: active is the fan-out's set above, the others exist for the
-   * audience listing and its counts. Every held id is in exactly one of the four.
+   * hash of up to SUBSCRIBER_BUCKET people: id -> the compact record with its consent trail (subscriber-record.ts).
+   * Buckets, not a key per person: a key costs ~100 bytes of its own; a field of a hash ~50.
    */
-  subscribersWithStatus = (status: string) =>
-    status === 'active' ? this.activeSubscribers() : this.k('subscribers', status);
-  /** sorted set of every held id, score = id: the unfiltered listing and the export page through it */
-  allSubscribers = () => this.k('subscribers', 'all');
-  /** sorted set, all scores 0, of "<lower-cased address>\0<id>": prefix search with ZRANGEBYLEX */
+  subscriberBucket = (id: number) => this.k('people', Math.floor(id / SUBSCRIBER_BUCKET));
+  /** What subscriberBucket(id) is without the bucket number: the scripts name buckets themselves. */
+  subscriberBucketPrefix = () => this.k('people', '');
+  /** hash of the strings many records share (user agents, terms, sources): '=<text>' -> code, '#<code>' -> text */
+  subscriberStrings = () => this.k('people', 'strings');
+  /** hash of an email hash -> subscriber id, before migration 4 (the address index below replaced it) */
+  subscriberIndex = () => this.k('subscriber', 'by-email');
+  /**
+   * bitmap of the ids of one status (bit = id): every held id is set in exactly one of the four. Bitmaps, not sorted
+   * sets: a bit per id ever given instead of ~100 bytes per member.
+   */
+  subscribersWithStatus = (status: string) => this.k('subscribers', 'bits', status);
+  /** bitmap of every held id: the unfiltered listing and the export page through it */
+  allSubscribers = () => this.k('subscribers', 'bits', 'all');
+  /**
+   * sorted set, all scores 0, of "<lower-cased address>\0<id>": the one unique index of addresses (exact lookup and
+   * prefix search with ZRANGEBYLEX)
+   */
   subscriberAddresses = () => this.k('subscribers', 'by-address');
-  /** version of the audience indexes above that the data was backfilled to (absent: written before they existed) */
+  /** sorted sets of ids by status and of all ids, before migration 4 (now the bitmaps above) */
+  oldIdSet = (name: string) => this.k('subscribers', name);
+  /** version of the audience indexes before migration 4, which deletes it */
   audienceIndexVersion = () => this.k('subscribers', 'indexed');
   /** set of email hashes never to be mailed again (bounced, erased) */
   suppressed = () => this.k('suppressed');
-  /** list of consent events (JSON) of one address, keyed by its hash so erasure can drop it */
+  /** list of consent events (JSON) of one address before migration 4 (now inside the record) */
   consentTrail = (hash: string) => this.k('consent', hash);
   /** stream of erasures: only hashes and times, proof that an erasure happened without keeping the person */
   erasureLog = () => this.k('consent', 'erasures');
@@ -50,11 +65,13 @@ export class Keys {
   newsletters = () => this.k('newsletters');
   /** set of the article ids sent in a campaign of this newsletter: what is no longer new for it */
   newsletterSent = (slug: string) => this.k('newsletter', slug, 'sent');
-  /** sorted set of the ids of a newsletter's readers (active people who receive it), score = id: its fan-out */
-  newsletterMembers = (slug: string) => this.k('newsletter', slug, 'members');
+  /** bitmap of the ids of a newsletter's readers (active people who receive it): its fan-out */
+  newsletterMembers = (slug: string) => this.k('newsletter', slug, 'readers');
+  /** sorted set of a newsletter's readers before migration 4 */
+  oldNewsletterMembers = (slug: string) => this.k('newsletter', slug, 'members');
   /**
    * What newsletterMembers(slug) is with the slug and suffix left off: scripts that read a person's newsletters from
-   * the record name the sets themselves (`<this><slug>:members`).
+   * the record name the bitmaps themselves (`<this><slug>:readers`).
    */
   newsletterKeyPrefix = () => this.k('newsletter', '');
   /** hash: run key (slot or article, see runKey) -> the run as JSON: the claim and the record of each */

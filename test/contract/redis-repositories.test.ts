@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { emailHash } from '../../src/domain/email-address';
-import type { SubscriberStatus } from '../../src/domain/subscriber';
 import { ArticleStore } from '../../src/store/article-store';
 import { CampaignStore } from '../../src/store/campaign-store';
 import { FeedbackStore } from '../../src/store/feedback-store';
@@ -77,65 +75,3 @@ auditLogContract(
   'AuditStore (Redis)',
   onFreshPrefix((deps) => new AuditStore(deps)),
 );
-
-describe('SubscriberStore audience indexes on data written before they existed', () => {
-  const prefix = `c${randomBytes(5).toString('hex')}`;
-  const keys = new Keys(prefix);
-  const store = new SubscriberStore({ redis, keys });
-
-  afterAll(() => deleteKeys(`${prefix}:*`, redis));
-
-  /** People as the code before the audience indexes wrote them: hash, address index, active set, nothing else. */
-  async function writeOldLayout(people: { email: string; status: SubscriberStatus }[]) {
-    for (const [i, p] of people.entries()) {
-      const id = i + 1;
-      await redis.hset(keys.subscriber(id), {
-        id: String(id),
-        email: p.email,
-        name: `Person ${id}`,
-        status: p.status,
-        createdAt: '2026-01-01T00:00:00.000Z',
-        updatedAt: '2026-01-01T00:00:00.000Z',
-        consentAt: '2026-01-01T00:00:00.000Z',
-        consentSource: 'footer-form',
-      });
-      await redis.hset(keys.subscriberIndex(), emailHash(p.email), String(id));
-      if (p.status === 'active') await redis.zadd(keys.activeSubscribers(), id, String(id));
-    }
-    await redis.set(keys.subscriberSeq(), String(people.length + 1)); // an id taken and never written: skipped
-  }
-
-  test('a start indexes everyone once, by status and address; later starts do nothing and change nothing', async () => {
-    await writeOldLayout([
-      { email: 'Old.Active@example.com', status: 'active' },
-      { email: 'old.pending@example.com', status: 'pending' },
-      { email: 'old.left@example.com', status: 'unsubscribed' },
-      { email: 'other.bounced@example.com', status: 'bounced' },
-      { email: 'old.active2@example.com', status: 'active' },
-    ]);
-    expect(await store.countByStatus()).toMatchObject({ pending: 0, total: 2 });
-
-    expect(await store.backfillAudienceIndexes(2)).toBe(5);
-    const counts = { pending: 1, active: 2, unsubscribed: 1, bounced: 1, total: 5 };
-    expect(await store.countByStatus()).toEqual(counts);
-    const old = await store.listSubscribers({ addressPrefix: 'old.', limit: 10 });
-    expect(old.subscribers.map((s) => s.email)).toEqual([
-      'old.active2@example.com',
-      'Old.Active@example.com',
-      'old.left@example.com',
-      'old.pending@example.com',
-    ]);
-    expect((await store.listSubscribers({ status: 'bounced', limit: 10 })).subscribers.map((s) => s.id)).toEqual([4]);
-
-    expect(await store.backfillAudienceIndexes()).toBeNull();
-    await redis.del(keys.audienceIndexVersion());
-    expect(await store.backfillAudienceIndexes()).toBe(5);
-    expect(await store.countByStatus()).toEqual(counts);
-    expect(await redis.zcard(keys.subscriberAddresses())).toBe(5);
-
-    // The indexes now follow the store's own writes.
-    await store.erase('old.left@example.com', '2026-02-01T00:00:00.000Z');
-    expect(await store.countByStatus()).toEqual({ ...counts, unsubscribed: 0, total: 4 });
-    expect((await store.listSubscribers({ addressPrefix: 'old.l', limit: 10 })).subscribers).toEqual([]);
-  });
-});

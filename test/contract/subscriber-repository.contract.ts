@@ -476,6 +476,25 @@ export function subscriberRepositoryContract(
     });
 
     describe('consent trail', () => {
+      test('an event keeps the evidence it was given when a later signup renews the consent', async () => {
+        const email = 'ada@example.com';
+        const { id } = await createPerson(email);
+        await repo.appendConsent(email, { type: 'subscribed', at: time(0), evidence: evidence() });
+        const { at: _at, ...first } = evidence();
+        await repo.transition({ id, email }, ['pending'], 'unsubscribed', {
+          unsubscribedAt: time(2),
+          updatedAt: time(2),
+        });
+        const renewed = evidence({ at: time(3), ip: '198.51.100.77', userAgent: 'Other browser', source: 'popup' });
+        await repo.renewConsent(id, { consent: renewed, now: time(3), newsletters: ['news'] });
+        await repo.appendConsent(email, { type: 'subscribed', at: time(3), evidence: renewed });
+        expect(await repo.consentTrail(email)).toEqual([
+          { id: '1', type: 'subscribed', at: time(0), ...first },
+          { id: '2', type: 'subscribed', at: time(3), ...trailEvidence(renewed) },
+        ]);
+        expect((await repo.get(id))?.consent).toEqual(renewed);
+      });
+
       test('appended events come back oldest first, numbered "1", "2", ..., each with its own time, its evidence and its detail', async () => {
         const email = 'ada@example.com';
         await createPerson(email);

@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { Redis } from 'ioredis';
-import { emailHash } from '../../src/domain/email-address';
-import type { ConsentEvidence } from '../../src/domain/subscriber';
 import { ArticleStore } from '../../src/store/article-store';
 import { CampaignStore } from '../../src/store/campaign-store';
 import { Keys } from '../../src/store/keys';
 import { MIGRATIONS, runMigrations, type MigrationContext } from '../../src/store/migrations';
-import { SubscriberStore } from '../../src/store/subscriber-store';
+import { seedOldSubscribers } from '../support/old-subscriber-layout';
 import { deleteKeys, TEST_REDIS } from '../support/redis';
 import { startTestApp, TestClock, type TestApp } from '../support/test-app';
 
@@ -32,14 +30,6 @@ afterAll(async () => {
 });
 
 const AT = '2026-06-01T09:00:00.000Z';
-const evidence = (source: string): ConsentEvidence => ({
-  at: AT,
-  ip: '203.0.113.7',
-  userAgent: 'Mozilla/5.0',
-  termsVersion: '2026-01',
-  termsHash: 'a'.repeat(64),
-  source,
-});
 
 /**
  * Writes a dataset the way the code before newsletters did, through today's stores: people in every status with
@@ -48,50 +38,13 @@ const evidence = (source: string): ConsentEvidence => ({
  * not, so those fields and sets are taken off again.
  */
 async function seedTodaysLayout(): Promise<number> {
-  const subscribers = new SubscriberStore({ redis, keys });
   const articles = new ArticleStore({ redis, keys });
   const campaigns = new CampaignStore({ redis, keys });
-  const person = async (email: string, status: 'pending' | 'active') =>
-    (
-      await subscribers.create({
-        email,
-        name: email.split('@')[0],
-        status,
-        consent: evidence('form'),
-        now: AT,
-        newsletters: ['unused'],
-      })
-    ).id;
-
-  const ada = await person('ada@example.com', 'active');
-  await subscribers.appendConsent('ada@example.com', { type: 'confirmed', at: AT, evidence: { ip: '203.0.113.7' } });
-  await person('grace@example.com', 'active');
-  await person('pending@example.com', 'pending');
-  const left = await person('left@example.com', 'active');
-  await subscribers.transition({ id: left, email: 'left@example.com' }, ['active'], 'unsubscribed', {
-    unsubscribedAt: AT,
-    updatedAt: AT,
-  });
-  await subscribers.appendConsent('left@example.com', { type: 'unsubscribed', at: AT, detail: 'one-click' });
-  await person('erased@example.com', 'active');
-  await subscribers.erase('erased@example.com', AT);
-  await subscribers.importActive(
-    [
-      { email: 'imported@example.com', name: 'Imported', consent: evidence('import') },
-      { email: 'erased@example.com', name: 'Back', consent: evidence('import') },
-    ],
-    AT,
-    'unused',
-  );
-  expect(ada).toBeGreaterThan(0);
-  for (let id = 1; id <= (await subscribers.lastId()); id++)
+  // People as the store before compact records wrote them (raw commands), without the newsletters they now name.
+  await seedOldSubscribers(redis, keys);
+  for (let id = 1; id <= Number(await redis.get(keys.subscriberSeq())); id++)
     await redis.hdel(keys.subscriber(id), 'newsletters', 'requested');
-  await redis.del(keys.newsletterMembers('unused'));
-  // Today's import names the newsletter in the trail event; the one before did not.
-  const trail = keys.consentTrail(emailHash('imported@example.com'));
-  const [imported] = await redis.lrange(trail, 0, 0);
-  const { detail, ...event } = JSON.parse(imported) as { detail: string };
-  await redis.lset(trail, 0, JSON.stringify({ ...event, detail: detail.replace('newsletter unused; ', '') }));
+  for (const slug of ['news', 'culture']) await redis.del(keys.oldNewsletterMembers(slug));
 
   const a1 = (
     await articles.add({
@@ -163,36 +116,34 @@ describe('migrations 1 to 3 on a dataset written before newsletters', () => {
     app = await startTestApp({ workers: false, prefix, clock: new TestClock() });
     const after = dataKeys(await snapshot());
 
-    // Each key of before is there after, equal but for the newsletter now named on each campaign, on each active
-    // person (who receives it) and on each pending one (who asked for it).
-    const filed = (key: string, value: Record<string, string>) => {
-      const name = key.slice(prefix.length + 1);
-      if (/^campaign:\d+$/.test(name)) return { ...value, newsletter: 'news' };
-      if (/^subscriber:\d+$/.test(name) && value.status === 'active') return { ...value, newsletters: 'news' };
-      if (/^subscriber:\d+$/.test(name) && value.status === 'pending') return { ...value, requested: 'news' };
-      return value;
-    };
+    // Each key of before but the people's (which migration 4 converts, see subscriber-compaction.test.ts) is there
+    // after, equal but for the newsletter now named on each campaign.
+    const filed = (key: string, value: Record<string, string>) =>
+      /^campaign:\d+$/.test(key.slice(prefix.length + 1)) ? { ...value, newsletter: 'news' } : value;
+    const people = /:(subscriber|subscribers|consent:[0-9a-f]{64}$)/;
     for (const [key, value] of Object.entries(before))
-      expect({ key, value: after[key] }).toEqual({ key, value: filed(key, value as Record<string, string>) });
+      if (!people.test(key.slice(prefix.length)))
+        expect({ key, value: after[key] }).toEqual({ key, value: filed(key, value as Record<string, string>) });
     // New: the version, the default newsletter, and what was sent in it: the one article a sent campaign carried.
     expect(
       Object.keys(after)
-        .filter((k) => !(k in before))
+        .filter((k) => !(k in before) && !people.test(k.slice(prefix.length)))
         .sort(),
     ).toEqual(
-      // The audience indexes' version key comes from their own backfill, which the same start runs.
+      // The readers' bitmap and the records come from migration 4, which the same start runs.
       [
         keys.newsletters(),
         keys.schemaVersion(),
         keys.newsletterSent('news'),
         keys.newsletterMembers('news'),
-        keys.audienceIndexVersion(),
+        keys.subscriberBucket(1),
+        keys.subscriberStrings(),
       ].sort(),
     );
     expect(after[keys.newsletterSent('news')]).toEqual([String(sentArticle)]);
     expect(await redis.get(keys.schemaVersion())).toBe(String(MIGRATIONS.at(-1)!.version));
 
-    // Through the service: both campaigns in "news"; its members are the three active people, in id order.
+    // Through the service: both campaigns in "news"; its members are the four active people, in id order.
     const { container } = app;
     expect((await container.campaigns.list()).map((c) => [c.subject, c.newsletter])).toEqual([
       ['Draft', 'news'],
@@ -207,20 +158,25 @@ describe('migrations 1 to 3 on a dataset written before newsletters', () => {
     ]);
     const members = await container.subscribers.getMany(await container.subscribers.pageMemberIds('news', 0, 100));
     expect(members.map((m) => [m?.email, m?.newsletters])).toEqual([
-      ['ada@example.com', ['news']],
-      ['grace@example.com', ['news']],
-      ['imported@example.com', ['news']],
+      ['Imported.Reader@example.com', ['news']],
+      ['confirmed@example.com', ['news']],
+      ['changer@example.com', ['news']],
+      ['Old.Timer@example.com', ['news']],
     ]);
     // The pending person asked for the one newsletter there was: confirming makes them its reader.
     const pending = (await container.subscribers.getByEmail('pending@example.com'))!;
     expect(pending.requestedNewsletters).toEqual(['news']);
     const token = container.tokens.issue('confirm', pending.id);
     await container.subscriptions.confirm(token, { ip: '203.0.113.9', userAgent: 'test' });
-    expect(await container.subscribers.countMembers('news')).toBe(4);
+    expect(await container.subscribers.countMembers('news')).toBe(5);
     const left = await container.subscriptions.export('left@example.com');
     expect([left.subscriber.status, left.trail.map((e) => [e.type, e.detail])]).toEqual([
       'unsubscribed',
-      [['unsubscribed', 'one-click']],
+      [
+        ['subscribed', 'newsletters: news'],
+        ['confirmed', 'newsletters: news'],
+        ['unsubscribed', 'one-click'],
+      ],
     ]);
   });
 

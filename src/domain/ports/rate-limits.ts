@@ -2,8 +2,8 @@
 export interface SignupLimits {
   /** Takes one signup of this client IP: 0 when allowed, else the seconds to wait. */
   takeSignup(ip: string): Promise<number>;
-  /** Takes one confirmation mail of this address (by hash): false when its limit is reached. */
-  takeConfirmMail(addressHash: string): Promise<boolean>;
+  /** Takes one confirmation mail of this person (by id): false when the address's limit is reached. */
+  takeConfirmMail(subscriberId: number): Promise<boolean>;
 }
 
 /** The one sending rate of all workers together. */
