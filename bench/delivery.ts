@@ -132,11 +132,9 @@ export async function deliverySection(ctx: SectionContext): Promise<SectionResul
     );
 
     const startWorkers = async (extra: Record<string, string> = {}) => {
-      const child = startWorkerChild(
-        { ...settings, ...extra },
-        undefined,
-        cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [],
-      );
+      const child = startWorkerChild({ ...settings, ...extra }, undefined, {
+        nodeFlags: cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [],
+      });
       await waitForWorkers(container, child, processes);
       // Untimed: a fresh worker's first send pays for start-up and the JIT compiling the whole path (measured: the
       // first 3,000-message run at a third of the second's rate).

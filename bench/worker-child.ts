@@ -118,21 +118,25 @@ export function startWorkerChild(
   count?: number,
   options: { entry?: string; nodeFlags?: string[] } = {},
 ): WorkerChild {
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', options.entry ?? 'src/main.ts', 'worker'], {
-    cwd: ROOT,
-    // Only the service's settings (no .env, no inherited configuration), plus what a process needs to run.
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
-      LOG_LEVEL: 'warn',
-      ...env,
-      ...(count === undefined ? {} : { WORKER_PROCESSES: String(count) }),
-      // No health port: the bench watches the process itself, and a second bench run must not find it taken.
-      WORKER_PORT: '0',
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeFlags ?? []), '--import', 'tsx', options.entry ?? 'src/main.ts', 'worker'],
+    {
+      cwd: ROOT,
+      // Only the service's settings (no .env, no inherited configuration), plus what a process needs to run.
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? '/tmp',
+        LOG_LEVEL: 'warn',
+        ...env,
+        ...(count === undefined ? {} : { WORKER_PROCESSES: String(count) }),
+        // No health port: the bench watches the process itself, and a second bench run must not find it taken.
+        WORKER_PORT: '0',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  );
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start the worker process');
   let alive = true;
