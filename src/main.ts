@@ -76,7 +76,15 @@ async function main(role: Role) {
 
   const extra =
     role !== 'api' && config.workerProcesses > 1
-      ? new WorkerProcesses({ entry: __filename, count: config.workerProcesses - 1, log })
+      ? new WorkerProcesses({
+          entry: __filename,
+          count: config.workerProcesses - 1,
+          log,
+          // Under `all` the forks run at a lower priority (nice 10) than this process, which answers HTTP: when
+          // signups and mail sending want more CPU than there is, a visitor's answer comes first and the mails, which
+          // wait in Redis, catch up after. Idle cores are still theirs: niceness only orders processes that contend.
+          niceness: role === 'all' ? 10 : 0,
+        })
       : undefined;
   // With forks, the process that also serves HTTP (`all`) leaves the confirmation and welcome mails to them: a burst
   // of signups then costs this process only the signups, not their mails too. It still runs every other worker.

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import type { Logger } from 'pino';
 
 /**
@@ -9,7 +10,15 @@ export class WorkerProcesses {
   private readonly children = new Set<ChildProcess>();
   private stopping = false;
 
-  constructor(private readonly deps: { entry: string; count: number; log: Logger }) {}
+  constructor(
+    private readonly deps: {
+      entry: string;
+      count: number;
+      log: Logger;
+      /** Scheduling niceness of the forks (0: as this process); see main.ts for why `all` lowers it. */
+      niceness?: number;
+    },
+  ) {}
 
   start(): void {
     for (let i = 0; i < this.deps.count; i++) this.spawn(i + 2);
@@ -38,6 +47,14 @@ export class WorkerProcesses {
       execArgv: process.execArgv,
     });
     this.children.add(child);
+    if (this.deps.niceness && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, this.deps.niceness);
+      } catch (err) {
+        // Only a scheduling preference: a system that refuses it runs the fork at the normal priority.
+        this.deps.log.warn({ event: 'worker_process.priority_refused', n, err }, 'could not lower the fork priority');
+      }
+    }
     this.deps.log.info({ event: 'worker_process.started', n, pid: child.pid }, 'worker process started');
     child.once('exit', (code, signal) => {
       this.children.delete(child);
