@@ -58,6 +58,10 @@ export async function startPostfixSink(bin: string): Promise<Sink> {
     if (m) messages = Number(m[1]);
   });
   const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+  // A bench cut short (watchdog, signal) exits before its clean-ups finish: the sink must not outlive it.
+  const onExit = () => child.exitCode === null && child.kill('SIGTERM');
+  process.on('exit', onExit);
+  void exited.then(() => process.off('exit', onExit));
   await waitForListener(port, child, () => stderr);
   const pid = child.pid!;
   const stats = async () => {
