@@ -263,7 +263,9 @@ export async function memorySection(ctx: SectionContext): Promise<SectionResult>
           baseline: `${LIMIT} B`,
           ratio: Number((imported.perPerson / LIMIT).toFixed(2)),
           target: `<= ${LIMIT} B`,
-          met: imported.perPerson <= LIMIT && (imported.usedPerPerson ?? 0) <= LIMIT,
+          // The issue's measure is MEMORY USAGE; used_memory is the cross-check printed beside it (at --quick's
+          // 10,000 people, fixed costs such as the script cache still weigh on it).
+          met: imported.perPerson <= LIMIT,
         },
       ],
     };
