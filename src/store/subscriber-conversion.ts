@@ -1,7 +1,7 @@
+import type { Redis } from 'ioredis';
 import { emailHash } from '../domain/email-address';
 import type { ConsentEventType, SubscriberStatus } from '../domain/subscriber';
 import type { Keys } from './keys';
-import type { MigrationContext } from './migrations';
 import { encodeEvent, encodeRecord, type Record as RecordTuple } from './subscriber-record';
 import { SubscriberStore } from './subscriber-store';
 
@@ -56,7 +56,7 @@ export function convertPerson(row: { [field: string]: string }, trail: string[])
  * again. People written before the audience indexes existed are indexed by the same step. Returns how many people
  * it converted.
  */
-export async function convertSubscribers({ redis, keys }: MigrationContext): Promise<number> {
+export async function convertSubscribers({ redis, keys }: { redis: Redis; keys: Keys }): Promise<number> {
   const store = new SubscriberStore({ redis, keys });
   const last = await store.lastId();
   const slugs = new Set(await redis.hkeys(keys.newsletters()));
