@@ -21,7 +21,7 @@ function workerProcesses(): number {
 function options(quick: boolean): EndToEndOptions {
   const opts: EndToEndOptions = {
     // --quick: a few seconds per run instead of ten or more.
-    subscribers: num('subscribers', quick ? 3000 : 20_000),
+    subscribers: num('subscribers', quick ? 2000 : 20_000),
     maxConnections: num('connections', 20),
     batchSize: num('batch', 200),
     concurrency: num('concurrency', 4),
@@ -90,12 +90,6 @@ export async function deliverySection(ctx: SectionContext): Promise<SectionResul
       fmt.kb(mem.before.own),
       `${fmt.kb(mem.peakOwn)}, ${fmt.kb(mem.after.own)}`,
       '',
-    ],
-    [
-      '   settings',
-      `SMTP_MAX_CONNECTIONS=${opts.maxConnections} DELIVERY_BATCH_SIZE=${opts.batchSize}`,
-      `DELIVERY_CONCURRENCY=${opts.concurrency} DELIVERY_QUEUE_HIGH_WATER=${opts.highWater}`,
-      opts.workerProcesses ? `WORKER_PROCESSES=${opts.workerProcesses} (child)` : 'workers in the bench process',
     ],
   );
   // The issue's delivery target is against Postfix's smtp-source, which this section does not run yet.
