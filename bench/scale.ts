@@ -72,7 +72,7 @@ interface ScaleRun {
  * first size and send to it, load the rest and send to all. Peaks are reset between the sends.
  */
 export async function scaleSection(ctx: SectionContext): Promise<SectionResult> {
-  const sizes = (args.get('scale-sizes') ?? (ctx.quick ? '2000,20000' : '100000,1000000')).split(',').map(Number);
+  const sizes = (args.get('scale-sizes') ?? (ctx.quick ? '1000,10000' : '100000,1000000')).split(',').map(Number);
   if (sizes.length !== 2 || sizes.some((n) => !Number.isInteger(n) || n <= 0) || sizes[0] >= sizes[1])
     throw new Error('--scale-sizes must be two whole numbers, the smaller first (e.g. 100000,1000000)');
   const workerProcesses = num('scale-workers', cpus().length);
@@ -174,7 +174,8 @@ export async function scaleSection(ctx: SectionContext): Promise<SectionResult> 
         `${fmt.s((performance.now() - tDelete) / 1000)}`,
     );
     printRuns(runs);
-    const share = tsxShare();
+    // A few seconds of probing: left out of --quick.
+    const share = ctx.quick ? undefined : tsxShare();
     if (share !== undefined)
       console.log(
         `tsx's own share of each worker's RSS (an idle \`node --import tsx\` against an idle \`node\`): ` +
