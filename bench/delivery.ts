@@ -300,14 +300,13 @@ function report(
     per1k(dkim.cpu.workersMs, n),
     dkim.cpu.workersMs && plain.cpu.workersMs ? (dkim.cpu.workersMs / plain.cpu.workersMs).toFixed(2) : '',
   ]);
+  // DKIM is reported beside the targets, not as one: the issue asks for its cost apart, with the defaults (no key).
   if (sizes[0].source)
-    targets.push({
-      label: 'delivery, one-article with DKIM, ours/smtp-source',
-      ours: fmt.rate(dkim.rate),
-      baseline: fmt.rate(sizes[0].source.rate),
-      ratio: dkim.rate / sizes[0].source.rate,
-      target: `>= ${TARGET.toFixed(2)}`,
-      met: dkim.rate / sizes[0].source.rate >= TARGET,
-    });
+    rows.push([
+      '   one-article with DKIM: smtp-source | ours',
+      fmt.rate(sizes[0].source.rate),
+      fmt.rate(dkim.rate),
+      (dkim.rate / sizes[0].source.rate).toFixed(2),
+    ]);
   return { rows, targets };
 }
