@@ -1,22 +1,19 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
-import pino from 'pino';
 import type { Container } from '../src/container';
 import { MjmlNewsletterRenderer } from '../src/mail/newsletter';
-import { boot, type Booted } from '../src/runtime/boot';
+import type { Booted } from '../src/runtime/boot';
 import { addressOf } from '../src/mail/address';
 import { mailIdentity } from '../src/mail/mail-identity';
 import { createMailTransport, type RawMessage } from '../src/mail/mail-transport';
-import { MAIL_FROM, POSTAL_ADDRESS, PUBLIC_URL, SITE_NAME, sampleArticleInputs } from './fixture';
-import { BENCH_SECRET, MessageFactory } from './messages';
-import { BENCH_REDIS, RedisProbe } from './redis-probe';
+import { SITE_NAME } from './fixture';
+import { MessageFactory } from './messages';
+import { RedisProbe } from './redis-probe';
 import type { Sink } from './sink';
-import { fmt, heading, table } from './report';
-import { startWorkerChild, type WorkerChild } from './worker-child';
+import type { WorkerChild } from './worker-child';
 
 /** Settings of the end-to-end section; the delivery ones are the service's own settings (env names in comments). */
 export interface EndToEndOptions {
@@ -108,164 +105,7 @@ export interface EngineResult {
   status: string;
 }
 
-export interface EndToEndResult {
-  options: EndToEndOptions;
-  messageBytes: number;
-  window: number;
-  raw: RawResult[];
-  engine: EngineResult;
-  ratio: number;
-  /**
-   * Raw transport's CPU per message / the engine's, in the benchmark process: less sensitive to other load than
-   * rates.
-   */
-  cpuRatio: number;
-  /**
-   * With --worker-processes: raw transport's CPU per message in the benchmark process / the worker processes'
-   * (undefined if /proc was unreadable).
-   */
-  workerCpuRatio?: number;
-}
-
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
-
-/** One run of the engine and the raw transport ceiling around it (before and after), against one sink. */
-export async function endToEndSection(
-  sink: Sink,
-  opts: EndToEndOptions,
-  onAbort: (cleanup: () => Promise<void>) => void,
-): Promise<EndToEndResult> {
-  heading(`3. End-to-end: a campaign to ${fmt.int(opts.subscribers)} subscribers vs the raw SMTP transport`);
-  const prefix = `nlbench-${randomBytes(4).toString('hex')}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'nl-bench-'));
-  const probe = new RedisProbe();
-  let workers: WorkerChild | undefined;
-  // Should the run be cut short (deadline, Ctrl-C), the worker processes stop first (finishing the work in hand),
-  // then its keys still go.
-  onAbort(async () => {
-    await workers?.stop(6000);
-    const cleaner = new RedisProbe();
-    console.error(`cleanup: deleted ${await cleaner.deletePrefix(prefix)} keys under ${prefix}:*`);
-    cleaner.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  let service: Booted | undefined;
-  try {
-    const settings: Record<string, string> = {
-      NODE_ENV: 'production',
-      REDIS_PREFIX: prefix,
-      DATA_DIR: dataDir,
-      PUBLIC_URL,
-      REDIS_URL: `redis://${BENCH_REDIS.host}:${BENCH_REDIS.port}`,
-      SMTP_URL: sink.url,
-      ADMIN_TOKEN: 'bench-admin-token-0123456789',
-      APP_SECRET: BENCH_SECRET,
-      SITE_NAME,
-      POSTAL_ADDRESS,
-      MAIL_FROM,
-      SMTP_MAX_CONNECTIONS: String(opts.maxConnections),
-      DELIVERY_BATCH_SIZE: String(opts.batchSize),
-      DELIVERY_CONCURRENCY: String(opts.concurrency),
-      DELIVERY_QUEUE_HIGH_WATER: String(opts.highWater),
-      SEND_RATE_PER_SECOND: '0',
-      LOG_LEVEL: 'warn',
-    };
-    service = await boot({
-      role: 'bench',
-      env: settings,
-      logger: () => pino({ level: 'warn', base: { service: 'newsletter-bench' } }),
-    });
-    const { container, config } = service;
-    // With --worker-processes the workers run in the child started before the engine run; this container only seeds,
-    // sends and watches.
-    if (!opts.workerProcesses) container.startWorkers();
-    const { campaigns } = container;
-
-    const tSeed = performance.now();
-    await seed(container, opts.subscribers);
-    for (const input of sampleArticleInputs()) await container.articles.add(input);
-    console.log(
-      `seeded ${fmt.int(opts.subscribers)} active subscribers and 5 articles under prefix ${prefix} ` +
-        `in ${fmt.s((performance.now() - tSeed) / 1000)}`,
-    );
-
-    // The raw side sends the campaign's own message bytes: the same render, the same template, real values.
-    const campaign = await campaigns.create({});
-    const { messageBytes, rawMessage } = await campaignMessages(container, config, campaign.id);
-    const window = rawWindow(opts);
-    console.log(
-      `message: ${fmt.int(messageBytes)} bytes; ${opts.maxConnections} pooled SMTP connections; ` +
-        `batches of ${opts.batchSize}, ${opts.concurrency} at once; ` +
-        `queue high water ${opts.highWater} batches; no send-rate limit`,
-    );
-
-    // Untimed warm-up: without it the first timed run pays for the JIT compiling Nodemailer's SMTP path (measured
-    // here: the first of two raw runs was 10-25 % slower), which would flatter the engine that runs after it.
-    await rawRun(sink, probe, { ...opts, subscribers: Math.min(2000, opts.subscribers) }, window, rawMessage, dataDir);
-    const raw: RawResult[] = [];
-    raw.push(await rawRun(sink, probe, opts, window, rawMessage, dataDir));
-    console.log(`raw transport, run 1: ${fmt.s(raw[0].ms / 1000)}, ${fmt.rate(raw[0].rate)}`);
-
-    if (opts.workerProcesses) {
-      const tStart = performance.now();
-      workers = startWorkerChild({ ...settings, WORKER_PROCESSES: String(opts.workerProcesses) }, opts.workerProcesses);
-      await waitForWorkers(container, workers, opts.workerProcesses);
-      console.log(
-        `worker processes: \`node --import tsx src/main.ts worker\` (pid ${workers.pid}) ` +
-          `with WORKER_PROCESSES=${opts.workerProcesses}; ` +
-          `${opts.workerProcesses} delivery worker${opts.workerProcesses > 1 ? 's' : ''} ` +
-          `registered after ${fmt.s((performance.now() - tStart) / 1000)}`,
-      );
-      // Let the last fork finish starting up, so its start-up is not counted in the engine run.
-      await sleep(1000);
-    }
-    const engine = await engineRun(container, sink, probe, opts, campaign.id, prefix, workers);
-    console.log(
-      `engine: ${fmt.s(engine.ms / 1000)}, ${fmt.rate(engine.rate)} ` +
-        `(campaign ${engine.status}, sent ${fmt.int(engine.sent)}, sink received ${fmt.int(engine.received)})`,
-    );
-    if (workers) {
-      const tStop = performance.now();
-      await workers.stop();
-      console.log(`worker processes stopped (SIGTERM) and exited in ${fmt.s((performance.now() - tStop) / 1000)}`);
-    }
-
-    raw.push(
-      await rawRun(
-        sink,
-        probe,
-        opts,
-        window,
-        rawMessage,
-        dataDir,
-        opts.cpuProfile?.replace(/(\.cpuprofile)?$/, '.raw.cpuprofile'),
-      ),
-    );
-    console.log(`raw transport, run 2: ${fmt.s(raw[1].ms / 1000)}, ${fmt.rate(raw[1].rate)}`);
-
-    const rawRate = (raw[0].rate + raw[1].rate) / 2;
-    const rawCpu = (raw[0].cpu.benchMs + raw[1].cpu.benchMs) / 2;
-    const result: EndToEndResult = {
-      options: opts,
-      messageBytes,
-      window,
-      raw,
-      engine,
-      ratio: engine.rate / rawRate,
-      cpuRatio: rawCpu / engine.cpu.benchMs,
-    };
-    if (engine.cpu.workersMs !== undefined) result.workerCpuRatio = rawCpu / engine.cpu.workersMs;
-    printEndToEnd(result);
-    return result;
-  } finally {
-    await workers?.stop();
-    await service?.close();
-    const deleted = await probe.deletePrefix(prefix);
-    console.log(`cleanup: deleted ${fmt.int(deleted)} keys under ${prefix}:*`);
-    probe.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-}
 
 /** As many sends in flight as the engine can have: DELIVERY_CONCURRENCY batches, each max(2 x connections, 10). */
 export const rawWindow = (opts: { concurrency: number; maxConnections: number }) =>
@@ -566,121 +406,4 @@ async function startProfiler() {
       return profile;
     },
   };
-}
-
-function printEndToEnd(r: EndToEndResult): void {
-  const n = r.options.subscribers;
-  const per1000 = (ms: number) => fmt.ms((ms / n) * 1000);
-  const row = (name: string, ms: number, rate: number, cpu: CpuUse) => [
-    name,
-    fmt.s(ms / 1000),
-    fmt.rate(rate),
-    per1000(cpu.benchMs),
-    per1000(cpu.sinkMs),
-    per1000(cpu.redisMs),
-    `${(cpu.elu * 100).toFixed(0)}%`,
-    (cpu.othersMs / ms).toFixed(2),
-  ];
-  // The engine's worker processes (--worker-processes): their CPU from /proc, in the bench-process column; no
-  // event-loop figure for them.
-  const workersRow = (count: number, cpu: CpuUse) => [
-    `  + its ${count} worker process${count > 1 ? 'es' : ''} (child)`,
-    '',
-    '',
-    cpu.workersMs === undefined ? 'n/a' : per1000(cpu.workersMs),
-    '',
-    '',
-    'n/a',
-    '',
-  ];
-  console.log('');
-  console.log(
-    table([
-      [
-        `${fmt.int(n)} messages of ${fmt.int(r.messageBytes)} bytes`,
-        'wall',
-        'messages/s',
-        'CPU/1k: bench proc',
-        'sink',
-        'redis*',
-        'event loop busy',
-        'other load (cores)',
-      ],
-      row('raw transport, run 1 (before engine)', r.raw[0].ms, r.raw[0].rate, r.raw[0].cpu),
-      row('engine: campaigns.send -> sent', r.engine.ms, r.engine.rate, r.engine.cpu),
-      ...(r.options.workerProcesses ? [workersRow(r.options.workerProcesses, r.engine.cpu)] : []),
-      row('raw transport, run 2 (after engine)', r.raw[1].ms, r.raw[1].rate, r.raw[1].cpu),
-    ]),
-  );
-  console.log(
-    'CPU/1k = CPU ms per 1,000 messages. * Redis CPU counts every client of the shared Redis on 127.0.0.1:6379. ' +
-      `Other load: CPU the rest of the machine used meanwhile, in cores (of ${cpus().length}).`,
-  );
-  console.log(
-    `engine steady rate (10% -> 90% sent): ${fmt.rate(r.engine.steadyRate)}; ` +
-      `most batch jobs waiting at once: ${r.engine.maxPendingBatches} (high water ${r.options.highWater})`,
-  );
-  console.log(`ratio engine / raw (mean of the two raw runs): ${r.ratio.toFixed(2)}`);
-  console.log(
-    'Redis commands processed per message during the engine run ' +
-      "(those inside Lua scripts included, the benchmark's own probes left out): " +
-      `${(r.engine.cpu.redisCommands / n).toFixed(1)}; other clients' background during the raw runs: ` +
-      `${(r.raw[0].cpu.redisCommands / n).toFixed(2)} and ${(r.raw[1].cpu.redisCommands / n).toFixed(2)} ` +
-      'per message-time',
-  );
-  console.log(
-    `CPU per message in the benchmark process, raw / engine: ${r.cpuRatio.toFixed(2)} ` +
-      `(the engine's process spends ${fmt.ms((r.engine.cpu.benchMs / n) * 1000)} per 1,000 messages, ` +
-      `the raw client ${fmt.ms(((r.raw[0].cpu.benchMs + r.raw[1].cpu.benchMs) / 2 / n) * 1000)})`,
-  );
-  if (r.options.workerProcesses) {
-    const w = r.engine.cpu;
-    console.log(
-      `worker processes (WORKER_PROCESSES=${r.options.workerProcesses}): ` +
-        'the engine ran in `src/main.ts worker` and its forks; ' +
-        'the bench process only called campaigns.send and watched, ' +
-        "so its engine row is that driver's CPU and event loop.",
-    );
-    if (w.workersMs !== undefined && r.workerCpuRatio !== undefined) {
-      console.log(
-        `CPU per message, raw client / the worker processes: ${r.workerCpuRatio.toFixed(2)} ` +
-          `(worker processes ${fmt.ms((w.workersMs / n) * 1000)} per 1,000 messages: ` +
-          `${w.workersByPid!.map((p) => `pid ${p.pid} ${fmt.ms((p.ms / n) * 1000)}`).join(', ')}; ` +
-          `with the driver ${fmt.ms(((w.workersMs + w.benchMs) / n) * 1000)}; ` +
-          `${(w.workersMs / r.engine.ms).toFixed(2)} cores during the send)`,
-      );
-    } else
-      console.log(
-        'CPU of the worker processes: not available (/proc could not be read); ' +
-          'the "other load" column then includes it.',
-      );
-  }
-  const m = r.engine.memory;
-  const sign = (v: number) => `${v >= 0 ? '+' : ''}${fmt.mb(v)}`;
-  const memRow = (name: string, p: MemoryPoint) => [
-    name,
-    fmt.mb(p.used),
-    sign(p.used - m.before.used),
-    fmt.kb(p.own),
-    fmt.int(p.jobs),
-  ];
-  console.log('');
-  console.log(
-    `seeded list under the prefix: ${fmt.int(m.list.keys)} keys, ${fmt.mb(m.list.bytes)} ` +
-      `(${fmt.int(m.list.bytes / r.options.subscribers)} bytes per subscriber, ` +
-      `of which ${fmt.int(m.records.bytes / r.options.subscribers)} in the records with their consent trails)`,
-  );
-  console.log(
-    table([
-      ['Redis memory', 'used_memory', 'vs before', "send's own keys", 'jobs held'],
-      memRow('before campaigns.send', m.before),
-      ...m.atProgress.map((p) => memRow(`at ${p.pct}% sent`, p.point)),
-      ['peak during the send', fmt.mb(m.peakUsed), sign(m.peakUsed - m.before.used), fmt.kb(m.peakOwn), ''],
-      memRow('after status sent', m.after),
-    ]),
-  );
-  console.log(
-    "used_memory is the whole shared instance (other clients' keys come and go in it); " +
-      `"send's own keys" is MEMORY USAGE of this campaign's queue, job and ledger keys.`,
-  );
 }

@@ -3,6 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { freePort } from './service-run';
 import type { Sink } from './sink';
 import { treeCpu } from './worker-child';
 
@@ -26,19 +27,6 @@ export function findPostfixTool(name: 'smtp-sink' | 'smtp-source'): string | und
     }
   }
   return undefined;
-}
-
-/** A free loopback port: the OS picks one for a moment's listener. */
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
 }
 
 /**

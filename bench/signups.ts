@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { args, num } from './args';
-import { postfixSinkCommand, startPostfixSink } from './postfix-sink';
+import { findPostfixTool, startPostfixSink } from './postfix';
 import { BENCH_REDIS } from './redis-probe';
 import { fmt, heading, table } from './report';
 import type { SectionContext, SectionResult, TargetLine } from './section';
@@ -77,7 +77,7 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
   };
   ctx.onCleanup(cleanUp);
   try {
-    const postfix = postfixSinkCommand();
+    const postfix = findPostfixTool('smtp-sink');
     sink = postfix ? await startPostfixSink(postfix) : await startSink();
     const port = await freePort();
     const env: Record<string, string> = {
