@@ -573,8 +573,8 @@ export function buildContainer(input: ContainerInput) {
 
     /**
      * Brings the stored data up to what this code expects before anything serves: the versioned migrations (under
-     * a lock, each once), then the default newsletter, then the job of each schedule's next slot (one job per slot, however many
-     * processes start). Safe to run in several processes at once.
+     * a lock, each once), then the default newsletter, then the job of each schedule's next slot (one job per slot,
+     * however many processes start). Safe to run in several processes at once.
      */
     async prepare(): Promise<void> {
       await redisReady();
@@ -619,7 +619,7 @@ export function buildContainer(input: ContainerInput) {
     /**
      * `confirmationMails: false` leaves the confirmation and welcome mails to other processes: `npm start` with
      * worker forks (WORKER_PROCESSES > 1), so the process answering the signups does not also build and send their
-     * mails (measured: signups per second nearly doubled on 2 cores, see README "Running the service").
+     * mails (see README "Running the service").
      */
     startWorkers(opts: { confirmationMails?: boolean } = {}): void {
       const lockDurationMs = config.delivery.lockSeconds * 1000;
