@@ -31,13 +31,13 @@ import {
   freePort,
   readAnswers,
   runWrk,
+  serviceEnv,
   signupAddress,
   startService,
   statusCounts,
+  TERMS_VERSION,
   stopService,
 } from './service-run';
-
-const TERMS_VERSION = 'bench-1';
 
 const options = {
   seconds: num('seconds', 60),
@@ -128,20 +128,8 @@ async function main() {
   cleanups.push(() => sink.stop());
   const port = await freePort();
   const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
+    ...serviceEnv({ port, prefix, smtpUrl: sink.url, dataDir: join(work, 'var') }),
     NODE_ENV: 'development',
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    REDIS_URL: `redis://${BENCH_REDIS.host}:${BENCH_REDIS.port}`,
-    REDIS_PREFIX: prefix,
-    SMTP_URL: sink.url,
-    ADMIN_TOKEN: 'bench-admin-token-0123456789',
-    APP_SECRET: 'bench-app-secret-0123456789abcdef0123456789',
-    TERMS_VERSION,
-    // Every request comes from 127.0.0.1: the per-IP limit would answer 429 after the first 20.
-    SIGNUP_RATE_PER_IP: '1000000000',
-    DATA_DIR: join(work, 'var'),
     // One request log line per signup would put the bench's own pipe on the measured path.
     LOG_LEVEL: 'warn',
   };

@@ -5,10 +5,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { errorMessage } from '../src/lib/errors';
+import { BENCH_REDIS } from './redis-probe';
 
 export const ROOT = join(__dirname, '..');
 
@@ -22,15 +22,37 @@ export interface WrkSummary {
   latencyUs: { mean: number; p50: number; p90: number; p99: number; max: number };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => ok(port));
-    });
-  });
+export { freePort } from '../test/support/free-port';
+
+/** The terms version the bench's service runs with, and its signups agree to. */
+export const TERMS_VERSION = 'bench-1';
+
+/**
+ * The service's settings in a bench run: its own port, key prefix, SMTP sink and data folder, throwaway secrets,
+ * and the per-IP signup limit raised (every request comes from 127.0.0.1: it would answer 429 after the first 20).
+ * Nothing else is set: the rest are the service's defaults. No inherited environment, so no .env or shell setting
+ * changes what is measured.
+ */
+export function serviceEnv(o: {
+  port: number;
+  prefix: string;
+  smtpUrl: string;
+  dataDir: string;
+}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    PORT: String(o.port),
+    PUBLIC_URL: `http://127.0.0.1:${o.port}`,
+    REDIS_URL: `redis://${BENCH_REDIS.host}:${BENCH_REDIS.port}`,
+    REDIS_PREFIX: o.prefix,
+    SMTP_URL: o.smtpUrl,
+    ADMIN_TOKEN: 'bench-admin-token-0123456789',
+    APP_SECRET: 'bench-app-secret-0123456789abcdef0123456789',
+    TERMS_VERSION,
+    SIGNUP_RATE_PER_IP: '1000000000',
+    DATA_DIR: o.dataDir,
+  };
 }
 
 /** Whether a command is on the PATH (the bench installs nothing: a section without its tool is skipped). */

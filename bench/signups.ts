@@ -29,14 +29,15 @@ import {
   onPath,
   readAnswers,
   runWrk,
+  serviceEnv,
   startService,
   statusCounts,
+  TERMS_VERSION,
   stopService,
   type WrkSummary,
 } from './service-run';
 import { startSink, type Sink } from './sink';
 
-const TERMS_VERSION = 'bench-1';
 const TARGET_RATIO = 0.5;
 const TARGET_P99_MS = 50;
 
@@ -80,21 +81,7 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
     const postfix = findPostfixTool('smtp-sink');
     sink = postfix ? await startPostfixSink(postfix) : await startSink();
     const port = await freePort();
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      PORT: String(port),
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      REDIS_URL: `redis://${BENCH_REDIS.host}:${BENCH_REDIS.port}`,
-      REDIS_PREFIX: prefix,
-      SMTP_URL: sink.url,
-      ADMIN_TOKEN: 'bench-admin-token-0123456789',
-      APP_SECRET: 'bench-app-secret-0123456789abcdef0123456789',
-      TERMS_VERSION,
-      // Every request comes from 127.0.0.1: the per-IP limit would answer 429 after the first 20.
-      SIGNUP_RATE_PER_IP: '1000000000',
-      DATA_DIR: join(work, 'var'),
-    };
+    const env = serviceEnv({ port, prefix, smtpUrl: sink.url, dataDir: join(work, 'var') });
     if (process.env.WORKER_PROCESSES) env.WORKER_PROCESSES = process.env.WORKER_PROCESSES;
     const cpuProfileDir = args.get('signup-cpu-profile');
     service = await startService({
