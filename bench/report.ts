@@ -37,6 +37,18 @@ export function machine(): { cpu: string; cores: number; node: string; os: strin
   };
 }
 
+/** The first rows of a run's machine table: what ran it, and the load at its start and end. */
+export function machineRows(start: ReturnType<typeof machine>, loadAtEnd: string): (string | number)[][] {
+  return [
+    ['machine', ''],
+    ['CPU', start.cpu],
+    ['cores (os.cpus())', start.cores],
+    ['Node', start.node],
+    ['OS', start.os],
+    ['load average at start | end', `${start.load} | ${loadAtEnd}`],
+  ];
+}
+
 /**
  * CPU the rest of the machine uses while a section runs, in cores: all cores' busy time minus this process's. On a
  * shared machine this is what makes two runs differ.

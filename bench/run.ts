@@ -15,11 +15,12 @@
  * Exit status: 0 when every section ran, whether or not each target was met (they are printed); 1 when a section
  * failed or the run was cut short.
  */
-import { errorMessage, errorStack } from '../src/lib/errors';
+import { errorStack } from '../src/lib/errors';
+import { BenchAbort } from './abort';
 import { args } from './args';
 import { deliverySection } from './delivery';
 import { mimeSection, renderSection } from './micro';
-import { fmt, heading, machine, table } from './report';
+import { fmt, heading, machine, machineRows, table } from './report';
 import { memorySection } from './memory';
 import { scaleSection } from './scale';
 import { signupsSection } from './signups';
@@ -55,22 +56,7 @@ const chosen = SECTIONS.filter((s) => !only || only.includes(s.name));
  * loaded two-core machine; the rest a few.
  */
 const DEADLINE_MS = quick ? 115_000 : 30 * 60_000;
-const cleanups: (() => Promise<void>)[] = [];
-
-let aborting = false;
-async function abort(why: string): Promise<void> {
-  // tsx relays a signal to this process again when this process is slow to acknowledge it (a busy machine): a second
-  // signal must not end the run halfway through its clean-up (with `once`, it did, through tsx's default handler).
-  if (aborting) return void console.error(`bench: ${why} again; still cleaning up`);
-  aborting = true;
-  console.error(`bench: ${why}; cleaning up`);
-  const giveUp = setTimeout(() => process.exit(1), 10_000);
-  giveUp.unref();
-  for (const c of cleanups) await c().catch((err) => console.error(`cleanup failed: ${errorMessage(err)}`));
-  process.exit(1);
-}
-process.on('SIGINT', () => void abort('interrupted'));
-process.on('SIGTERM', () => void abort('terminated'));
+const cut = new BenchAbort(10_000);
 
 /** Runs the chosen sections; resolves to the number that failed. */
 async function main(): Promise<number> {
@@ -80,10 +66,10 @@ async function main(): Promise<number> {
     `newsletter bench${quick ? ' --quick' : ''}: ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.os}, ` +
       `${m.memory} RAM; load average ${m.load}; sections ${chosen.map((s) => s.name).join(', ')}`,
   );
-  const watchdog = setTimeout(() => void abort(`still running after ${DEADLINE_MS / 1000} s`), DEADLINE_MS);
+  const watchdog = setTimeout(() => void cut.abort(`still running after ${DEADLINE_MS / 1000} s`), DEADLINE_MS);
   watchdog.unref();
 
-  const ctx: SectionContext = { quick, onCleanup: (fn) => cleanups.push(fn) };
+  const ctx: SectionContext = { quick, onCleanup: (fn) => cut.onCleanup(fn) };
   const rows: (string | number)[][] = [];
   const targets: TargetLine[] = [];
   const failed: string[] = [];
@@ -96,7 +82,7 @@ async function main(): Promise<number> {
       targets.push(...result.targets);
     } catch (err) {
       // The next sections still run: one broken section must not hide the others' figures.
-      if (aborting) throw err;
+      if (cut.aborting) throw err;
       failed.push(section.name);
       console.error(`\nbench: section ${section.name} failed: ${errorStack(err)}`);
     }
@@ -110,12 +96,7 @@ async function main(): Promise<number> {
   console.log(
     table(
       [
-        ['machine', ''],
-        ['CPU', m.cpu],
-        ['cores (os.cpus())', m.cores],
-        ['Node', m.node],
-        ['OS', m.os],
-        ['load average at start | end', `${m.load} | ${end.load}`],
+        ...machineRows(m, end.load),
         ['time by section', took.join('; ')],
         ['run', `${started.toISOString()} (${fmt.s((Date.now() - started.getTime()) / 1000)})`],
       ],
@@ -156,7 +137,7 @@ main()
   })
   .catch((err) => {
     // Cut short (signal, watchdog): abort() reports and exits once its clean-up is done.
-    if (aborting) return;
+    if (cut.aborting) return;
     console.error(`bench failed: ${errorStack(err)}`);
     process.exit(1);
   });

@@ -18,12 +18,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { errorMessage, errorStack } from '../src/lib/errors';
+import { errorStack } from '../src/lib/errors';
+import { BenchAbort } from './abort';
 import { args, num } from './args';
 import { Keys } from '../src/store/keys';
 import { SubscriberStore } from '../src/store/subscriber-store';
 import { BENCH_REDIS } from './redis-probe';
-import { fmt, heading, machine, table } from './report';
+import { fmt, heading, machine, machineRows, table } from './report';
 import { startSink, type Sink } from './sink';
 import {
   cpuMsOf,
@@ -49,24 +50,7 @@ const options = {
 };
 if (options.target !== 'src' && options.target !== 'dist') throw new Error('--target must be src or dist');
 
-const cleanups: (() => Promise<void> | void)[] = [];
-let aborting = false;
-async function cleanUp(): Promise<void> {
-  for (const c of cleanups.splice(0).reverse())
-    await Promise.resolve()
-      .then(c)
-      .catch((err) => console.error(`cleanup failed: ${errorMessage(err)}`));
-}
-async function abort(why: string): Promise<void> {
-  if (aborting) return void console.error(`bench: ${why} again; still cleaning up`);
-  aborting = true;
-  console.error(`bench: ${why}; cleaning up`);
-  setTimeout(() => process.exit(1), 15_000).unref();
-  await cleanUp();
-  process.exit(1);
-}
-process.on('SIGINT', () => void abort('interrupted'));
-process.on('SIGTERM', () => void abort('terminated'));
+const cut = new BenchAbort(15_000);
 
 /** Which of these addresses have no subscriber record under `keys` (index entry and record, both). */
 async function missingFrom(redis: Redis, keys: Keys, addresses: string[]): Promise<string[]> {
@@ -117,15 +101,15 @@ async function main() {
   const prefix = `bench-sat-${run}`;
   const keys = new Keys(prefix);
   const redis = new Redis({ ...BENCH_REDIS, maxRetriesPerRequest: 3 });
-  cleanups.push(() => void redis.disconnect());
-  cleanups.push(() => deletePrefix(redis, prefix));
+  cut.onCleanup(() => void redis.disconnect());
+  cut.onCleanup(() => deletePrefix(redis, prefix));
   const work = mkdtempSync(join(tmpdir(), 'nl-saturation-'));
-  cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+  cut.onCleanup(() => rmSync(work, { recursive: true, force: true }));
   const answersDir = join(work, 'answers');
   mkdirSync(answersDir);
 
   const sink: Sink = await startSink();
-  cleanups.push(() => sink.stop());
+  cut.onCleanup(() => sink.stop());
   const port = await freePort();
   const env = {
     ...serviceEnv({ port, prefix, smtpUrl: sink.url, dataDir: join(work, 'var') }),
@@ -134,7 +118,7 @@ async function main() {
     LOG_LEVEL: 'warn',
   };
   const service = await startService({ env, port, target: options.target });
-  cleanups.push(async () => void (await stopService(service)));
+  cut.onCleanup(async () => void (await stopService(service)));
   const cpu0 = cpuMsOf(service.pid!);
   const sent0 = (await sink.stats()).messages;
 
@@ -221,12 +205,7 @@ async function main() {
   console.log(
     table(
       [
-        ['machine', ''],
-        ['CPU', m.cpu],
-        ['cores (os.cpus())', m.cores],
-        ['Node', m.node],
-        ['OS', m.os],
-        ['load average at start | end', `${m.load} | ${loadEnd}`],
+        ...machineRows(m, loadEnd),
         [
           'service',
           options.target === 'dist'
@@ -241,7 +220,7 @@ async function main() {
   );
   if (missing.length) console.log(`missing (first 10): ${missing.slice(0, 10).join(', ')}`);
 
-  await cleanUp();
+  await cut.cleanUp();
   const failures = [
     fiveHundreds && `${fiveHundreds} answers were 5xx`,
     missing.length && `${missing.length} addresses answered 202 are not in Redis`,
@@ -257,8 +236,8 @@ async function main() {
 }
 
 main().catch(async (err) => {
-  if (aborting) return;
+  if (cut.aborting) return;
   console.error(`bench failed: ${errorStack(err)}`);
-  await cleanUp();
+  await cut.cleanUp();
   process.exit(1);
 });

@@ -1,4 +1,4 @@
-import { seedArticles, seedSubscribers } from '../support/seed';
+import { sendCampaignTo } from '../support/seed';
 import { TestRedisServer, TestSentinel } from '../support/redis-servers';
 import { deliveryCounts, startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { eventually, startTestApp, type TestApp } from '../support/test-app';
@@ -55,10 +55,7 @@ afterAll(async () => {
 });
 
 test('the primary killed mid-campaign: the Sentinels promote the replica, the campaign finishes with nobody missing', async () => {
-  await seedSubscribers(app.container, SUBSCRIBERS);
-  await seedArticles(app.container, 1);
-  const campaign = await app.container.campaigns.create({});
-  await app.container.campaigns.send(campaign.id);
+  const campaign = await sendCampaignTo(app.container, SUBSCRIBERS);
 
   await eventually(() => sink.messages.length >= 150, 30000, '150 messages before the kill');
   const killedAt = Date.now();

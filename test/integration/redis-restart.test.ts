@@ -1,4 +1,4 @@
-import { seedArticles, seedSubscribers } from '../support/seed';
+import { seedSubscribers, sendCampaignTo } from '../support/seed';
 import { TestRedisServer } from '../support/redis-servers';
 import { deliveryCounts, startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { eventually, startTestApp, type TestApp } from '../support/test-app';
@@ -34,10 +34,7 @@ afterAll(async () => {
 });
 
 test('Redis killed mid-campaign and restarted from its append-only file: the campaign finishes, nobody missing, duplicates at most the messages in flight', async () => {
-  await seedSubscribers(app.container, SUBSCRIBERS);
-  await seedArticles(app.container, 1);
-  const campaign = await app.container.campaigns.create({});
-  await app.container.campaigns.send(campaign.id);
+  const campaign = await sendCampaignTo(app.container, SUBSCRIBERS);
 
   await eventually(() => sink.messages.length >= 150, 30000, '150 messages before the kill');
   const killedAt = Date.now();

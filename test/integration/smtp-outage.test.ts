@@ -1,6 +1,6 @@
 import { CampaignPausedSignal } from '../../src/domain/campaign-delivery';
 import type { CampaignReport } from '../../src/domain/campaigns';
-import { seedArticles, seedSubscribers } from '../support/seed';
+import { seedArticles, seedSubscribers, sendCampaignTo } from '../support/seed';
 import { deliveryCounts, startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { eventually, startTestApp, type TestApp } from '../support/test-app';
 
@@ -39,10 +39,7 @@ afterAll(async () => {
 });
 
 test('the SMTP server down for 60 s and back: everything delivered, nobody missing, duplicates at most those in flight', async () => {
-  await seedSubscribers(app.container, SUBSCRIBERS);
-  await seedArticles(app.container, 1);
-  const campaign = await app.container.campaigns.create({});
-  await app.container.campaigns.send(campaign.id);
+  const campaign = await sendCampaignTo(app.container, SUBSCRIBERS);
 
   await eventually(() => first.messages.length >= 100, 30000, '100 messages before the outage');
   await first.close();

@@ -1,5 +1,5 @@
 import type { CampaignReport } from '../../src/domain/campaigns';
-import { seedArticles, seedSubscribers } from '../support/seed';
+import { sendCampaignTo } from '../support/seed';
 import { deliveryCounts, startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { deliveriesSettled, eventually, startTestApp, type TestApp } from '../support/test-app';
 
@@ -41,10 +41,7 @@ afterAll(async () => {
 });
 
 test('a server answering 421 to everything pauses the campaign; resumed once it is healthy, it finishes with nobody missing and no duplicates', async () => {
-  await seedSubscribers(app.container, SUBSCRIBERS);
-  await seedArticles(app.container, 1);
-  const campaign = await app.container.campaigns.create({});
-  await app.container.campaigns.send(campaign.id);
+  const campaign = await sendCampaignTo(app.container, SUBSCRIBERS);
 
   await eventually(() => sink.messages.length >= 100, 30000, '100 messages before the refusals');
   refusing = true;

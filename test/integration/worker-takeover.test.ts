@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { deliveryCounts, startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { eventually, startTestApp, type TestApp } from '../support/test-app';
-import { seedArticles, seedSubscribers } from '../support/seed';
+import { sendCampaignTo } from '../support/seed';
 import { startWorkerProcess } from '../support/worker-process';
 
 // Real processes on a shared, loaded machine: each start of the service takes seconds.
@@ -31,10 +31,7 @@ afterAll(async () => {
 });
 
 test('a worker killed with SIGKILL mid-campaign: a restarted worker resumes delivery within 15 s, with the default lock', async () => {
-  await seedSubscribers(app.container, SUBSCRIBERS);
-  await seedArticles(app.container, 2);
-  const campaign = await app.container.campaigns.create({});
-  await app.container.campaigns.send(campaign.id);
+  const campaign = await sendCampaignTo(app.container, SUBSCRIBERS, 2);
 
   const first = startWorkerProcess(app, sink.url, SETTINGS);
   children.push(first);

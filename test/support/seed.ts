@@ -40,6 +40,18 @@ export async function seedSubscribers(
   return ids;
 }
 
+/**
+ * The fault tests' campaign: `readers` active subscribers and `articles` new articles, then a campaign of those
+ * articles sent to them (send returns once the fan-out is queued). Returns the campaign.
+ */
+export async function sendCampaignTo(container: Container, readers: number, articles = 1): Promise<{ id: number }> {
+  await seedSubscribers(container, readers);
+  await seedArticles(container, articles);
+  const campaign = await container.campaigns.create({});
+  await container.campaigns.send(campaign.id);
+  return campaign;
+}
+
 /** Active subscribers with these exact addresses (for a sink that answers by address); returns their ids. */
 export async function seedAddresses(container: Container, emails: string[]): Promise<number[]> {
   const now = new Date().toISOString();
