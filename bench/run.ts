@@ -10,7 +10,7 @@
  *   npm run bench -- --only=delivery --worker-cpu-prof=profiles   V8 profiles of the worker processes, then
  *                                                     npx tsx bench/profile-summary.ts profiles/<file>.cpuprofile
  *   npm run bench -- --only=scale --scale-sizes=100000,1000000 --scale-workers=2
- *   npm run bench -- --only=scale --scale-node-options=--max-old-space-size=192   V8 flags for its workers
+ *   npm run bench -- --only=scale --scale-node-options=--max-old-space-size=512   V8 flags for its workers
  *
  * Exit status: 0 when every section ran, whether or not each target was met (they are printed); 1 when a section
  * failed or the run was cut short.

@@ -79,7 +79,7 @@ export async function scaleSection(ctx: SectionContext): Promise<SectionResult> 
   heading(
     `Scale: a one-article campaign to ${sizes.map(fmt.int).join(', then ')} subscribers; ` +
       `${workerProcesses} worker process(es) whose transport accepts at once` +
-      (args.get('scale-node-options') ? `, NODE_OPTIONS=${args.get('scale-node-options')}` : ''),
+      (args.get('scale-node-options') ? `, node flags ${args.get('scale-node-options')}` : ''),
   );
 
   const prefix = `nlbench-${randomBytes(4).toString('hex')}`;
@@ -111,10 +111,9 @@ export async function scaleSection(ctx: SectionContext): Promise<SectionResult> 
     // Errors only: each process would warn that the shared Redis keeps no data on disk.
     LOG_LEVEL: 'error',
   };
-  // --scale-node-options='--max-semi-space-size=32': V8 flags for the worker processes (and their forks), to see
-  // what they do to the workers' peak RSS.
-  const nodeOptions = args.get('scale-node-options');
-  if (nodeOptions) settings.NODE_OPTIONS = nodeOptions;
+  // --scale-node-options='--max-semi-space-size=32': V8 flags for the worker processes (and their forks), after npm
+  // run worker's own, to see what they do to the workers' peak RSS.
+  const nodeFlags = args.get('scale-node-options')?.split(/\s+/).filter(Boolean) ?? [];
   try {
     service = await boot({
       role: 'bench',
@@ -143,10 +142,11 @@ export async function scaleSection(ctx: SectionContext): Promise<SectionResult> 
 
       if (!workers) {
         const tStart = performance.now();
-        workers = startWorkerChild(settings, workerProcesses, { entry: 'bench/scale-worker.ts' });
+        workers = startWorkerChild(settings, workerProcesses, { entry: 'bench/scale-worker.ts', nodeFlags });
         await waitForWorkers(container, workers, workerProcesses);
         console.log(
-          `${workerProcesses} worker process(es): bench/scale-worker.ts, pid ${workers.pid} and its forks, ` +
+          `${workerProcesses} worker process(es): bench/scale-worker.ts with npm run worker's node flags, ` +
+            `pid ${workers.pid} and its forks, ` +
             `taking delivery jobs after ${fmt.s((performance.now() - tStart) / 1000)}`,
         );
         // Let a fork finish starting before the clock runs.

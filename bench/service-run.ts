@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { errorMessage } from '../src/lib/errors';
+import { npmScriptNodeArgs } from './npm-script';
 import { BENCH_REDIS } from './redis-probe';
 
 export const ROOT = join(__dirname, '..');
@@ -81,8 +82,8 @@ export function childPids(pid: number): number[] {
 }
 
 /**
- * Starts the service the way its command does and resolves once /readyz answers 200. `target`: `src` is what
- * `npm start` runs (npm and the tsx CLI only wrap it), `dist` the compiled build (`npm run start:prod`).
+ * Starts the service with the node command of `npm start` (`src`) or `npm run start:prod` (`dist`, the compiled
+ * build), flags included, and resolves once /readyz answers 200.
  */
 export async function startService(opts: {
   env: Record<string, string>;
@@ -91,11 +92,9 @@ export async function startService(opts: {
   /** Extra Node flags, e.g. --cpu-prof for a profile of the service. */
   nodeFlags?: string[];
 }): Promise<ChildProcess> {
-  const entry =
-    opts.target === 'dist'
-      ? [join(ROOT, 'dist', 'src', 'main.js'), 'all']
-      : ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), 'all'];
-  if (opts.target === 'dist' && !existsSync(entry[0])) throw new Error('no dist/src/main.js: run npm run build first');
+  const entry = npmScriptNodeArgs(opts.target === 'dist' ? 'start:prod' : 'start');
+  if (opts.target === 'dist' && !existsSync(join(ROOT, 'dist', 'src', 'main.js')))
+    throw new Error('no dist/src/main.js: run npm run build first');
   const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...entry], {
     cwd: ROOT,
     env: opts.env,

@@ -2,9 +2,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { npmScriptNodeArgs } from './npm-script';
 
 /**
- * The engine's workers as the service runs them in production: `node --import tsx src/main.ts worker` as a child
+ * The engine's workers as the service runs them: `npm run worker`'s command (package.json) as a child
  * of the benchmark, with WORKER_PROCESSES=N (that process plus N-1 forks of its own). The benchmark only watches
  * it: its CPU, and the CPU of every process under it, is read from /proc (Linux only).
  *
@@ -108,19 +109,24 @@ export function treeCpu(root: number): Map<number, number> | undefined {
 }
 
 /**
- * Starts `entry` (default the service's `src/main.ts`) with the role `worker`; the scale bench passes its own entry,
- * which boots the same worker role with a transport that accepts at once. `count` sets WORKER_PROCESSES; undefined
- * leaves it to the service's default (one per core). `nodeFlags` go to node before the script (e.g. --cpu-prof: Node
- * refuses it in NODE_OPTIONS); the forks inherit them.
+ * Starts `npm run worker`'s node command, its flags included; the scale bench passes its own `entry` in place of
+ * `src/main.ts`, which boots the same worker role with a transport that accepts at once. `count` sets WORKER_PROCESSES; undefined
+ * leaves it to the service's default (one per core). `nodeFlags` go to node after the script's own (e.g. --cpu-prof:
+ * Node refuses it in NODE_OPTIONS); the forks inherit them.
  */
 export function startWorkerChild(
   env: Record<string, string>,
   count?: number,
   options: { entry?: string; nodeFlags?: string[] } = {},
 ): WorkerChild {
+  // npm run worker's flags, then the caller's (later flags win: --max-old-space-size=512 overrides the script's), then
+  // the entry and the role.
+  const script = npmScriptNodeArgs('worker');
+  const at = script.indexOf('src/main.ts');
+  if (at < 0) throw new Error(`npm run worker does not run src/main.ts: ${script.join(' ')}`);
   const child = spawn(
     process.execPath,
-    [...(options.nodeFlags ?? []), '--import', 'tsx', options.entry ?? 'src/main.ts', 'worker'],
+    [...script.slice(0, at), ...(options.nodeFlags ?? []), options.entry ?? script[at], ...script.slice(at + 1)],
     {
       cwd: ROOT,
       // Only the service's settings (no .env, no inherited configuration), plus what a process needs to run.

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import type { Logger } from 'pino';
+import { workerForkFlags } from './worker-heap';
 
 /**
  * Extra worker processes beside this one, so delivery uses more than one core (it is CPU-bound in the SMTP
@@ -40,11 +41,12 @@ export class WorkerProcesses {
   }
 
   private spawn(n: number): void {
-    // Same runtime flags (the TypeScript loader among them), same environment, one process of workers each. The
-    // forks serve no port of their own: WORKER_PORT belongs to the first process (they would all want it).
+    // Same runtime flags (the TypeScript loader among them) with the workers' heap limit, same environment, one
+    // process of workers each. The forks serve no port of their own: WORKER_PORT belongs to the first process (they
+    // would all want it).
     const child = fork(this.deps.entry, ['worker'], {
       env: { ...process.env, WORKER_PROCESSES: '1', WORKER_PORT: '0' },
-      execArgv: process.execArgv,
+      execArgv: workerForkFlags(process.execArgv, process.env.NODE_OPTIONS),
     });
     this.children.add(child);
     if (this.deps.niceness && child.pid !== undefined) {

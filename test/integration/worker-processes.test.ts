@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { WORKER_HEAP_FLAG } from '../../src/runtime/worker-heap';
 import { freePort } from '../support/free-port';
 import { startService } from '../support/service-process';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
@@ -123,6 +125,12 @@ test('npm start with WORKER_PROCESSES=2 leaves the confirmation mails to the for
       'the delivery workers of both processes',
     );
     expect(await app.container.transactionalQueue.queue.getWorkers()).toHaveLength(1);
+    // The fork runs with the delivery workers' heap limit; `npm start`'s own process, which answers HTTP, without.
+    // (tsx may have an esbuild child of its own: only node processes of the worker role count)
+    const fork = childPids(service.child.pid!).filter((pid) => commandLine(pid).includes('worker'));
+    expect(fork).toHaveLength(1);
+    expect(commandLine(fork[0])).toContain(WORKER_HEAP_FLAG);
+    expect(commandLine(service.child.pid!)).not.toContain(WORKER_HEAP_FLAG);
 
     const before = sink.messages.length;
     const res = await fetch(`http://127.0.0.1:${port}/api/subscriptions`, {
@@ -141,3 +149,23 @@ test('npm start with WORKER_PROCESSES=2 leaves the confirmation mails to the for
     expect((await service.exited).code).toBe(0);
   }
 });
+
+/** The processes whose parent is `pid`, from /proc. */
+function childPids(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
+
+/** A process's arguments, its node flags among them. */
+function commandLine(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+}
