@@ -11,6 +11,7 @@
  *                                                     npx tsx bench/profile-summary.ts profiles/<file>.cpuprofile
  *   npm run bench -- --only=scale --scale-sizes=100000,1000000 --scale-workers=2
  *   npm run bench -- --only=scale --scale-node-options=--max-old-space-size=512   V8 flags for its workers
+ *   npm run bench -- --only=signups --signup-node-options=--max-semi-space-size=32   V8 flags for the service
  *
  * Exit status: 0 when every section ran, whether or not each target was met (they are printed); 1 when a section
  * failed or the run was cut short.

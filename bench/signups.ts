@@ -48,6 +48,8 @@ interface Measured {
   rate: number;
   /** CPU of the service's processes during the run, in cores. */
   cores: number | undefined;
+  /** CPU of the one process answering HTTP (npm start's own), in cores. */
+  httpCores: number | undefined;
 }
 
 export async function signupsSection(ctx: SectionContext): Promise<SectionResult> {
@@ -83,6 +85,8 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
     const port = await freePort();
     const env = serviceEnv({ port, prefix, smtpUrl: sink.url, dataDir: join(work, 'var') });
     if (process.env.WORKER_PROCESSES) env.WORKER_PROCESSES = process.env.WORKER_PROCESSES;
+    // --signup-node-options='--max-semi-space-size=32': V8 flags for the service's processes, to see what they do.
+    if (args.get('signup-node-options')) env.NODE_OPTIONS = args.get('signup-node-options')!;
     const cpuProfileDir = args.get('signup-cpu-profile');
     service = await startService({
       env,
@@ -103,6 +107,7 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
       const outDir = join(work, `answers-${++n}`);
       mkdirSync(outDir);
       const cpu0 = cpuOf(pids());
+      const http0 = cpuMsOf(main);
       const { summary, command } = await runWrk({
         url: `http://127.0.0.1:${port}${path}`,
         mode,
@@ -114,11 +119,20 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
         seconds: secs,
       });
       const cpu1 = cpuOf(pids());
+      const http1 = cpuMsOf(main);
       console.log(command);
       const { statuses, accepted } = readAnswers(outDir);
       const duration = summary.durationUs / 1e6;
-      const cores = cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / 1000 / duration : undefined;
-      return { summary, statuses, accepted: accepted.length, rate: summary.requests / duration, cores };
+      const coresOf = (a: number | undefined, b: number | undefined) =>
+        a !== undefined && b !== undefined ? (b - a) / 1000 / duration : undefined;
+      return {
+        summary,
+        statuses,
+        accepted: accepted.length,
+        rate: summary.requests / duration,
+        cores: coresOf(cpu0, cpu1),
+        httpCores: coresOf(http0, http1),
+      };
     };
     const mailsAtLeast = async (count: number, waitS: number): Promise<{ mails: number; waitedS: number }> => {
       const t0 = Date.now();
@@ -164,7 +178,16 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
         ['status counts', statusCounts(health.statuses), statusCounts(signups.statuses)],
         ['socket errors: connect, read, write, timeout', errorText(health.summary), errorText(signups.summary)],
         ['service CPU (cores, all its processes)', cores(health.cores), cores(signups.cores)],
-        ['service CPU per request (all its processes)', perRequest(health), perRequest(signups)],
+        [
+          'service CPU per request (all its processes)',
+          perRequest(health.cores, health),
+          perRequest(signups.cores, signups),
+        ],
+        [
+          'CPU per request of the process answering HTTP',
+          perRequest(health.httpCores, health),
+          perRequest(signups.httpCores, signups),
+        ],
         [
           'confirmation mails at the sink: during | after waiting',
           '',
@@ -243,8 +266,8 @@ function cpuOf(pids: number[]): number | undefined {
 }
 
 /** Less sensitive to the rest of a shared machine than requests/s: what one request costs the service. */
-function perRequest(m: Measured): string {
-  return m.cores === undefined ? 'n/a' : fmt.ms((m.cores * 1000) / m.rate);
+function perRequest(cores: number | undefined, m: Measured): string {
+  return cores === undefined ? 'n/a' : `${fmt.int((cores * 1e6) / m.rate)} µs`;
 }
 
 function cores(v: number | undefined): string {

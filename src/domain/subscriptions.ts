@@ -8,7 +8,7 @@ import type { Newsletters } from './newsletters';
 import type { Preferences } from './preferences';
 import type { Metrics, UnsubscribeMethod } from './ports/metrics';
 import type { SignupLimits } from './ports/rate-limits';
-import type { SubscriberRepository } from './ports/subscriber-repository';
+import type { NewConsentEvent, SubscriberRepository } from './ports/subscriber-repository';
 import { InvalidTokenError, type SignedTokens } from './signed-token';
 import { LINE_BREAKING, LONE_SURROGATE } from './validation';
 import {
@@ -122,17 +122,19 @@ export class Subscriptions {
       metrics.signup('already_active');
       return 'pending';
     }
-    // Unknown, or erased between the read above and the renewal: a new person. Whoever gets here is owed a
-    // confirmation mail within the address's limit, which the person's record counts; the trail entry goes out with
-    // that count, after the record exists, so no trail is ever left without its person.
-    const id =
+    // Whoever gets here is owed a confirmation mail within the address's limit, which the person's record counts,
+    // and a trail entry, written once the record exists so that no trail is ever left without its person. Unknown, or
+    // erased between the read above and the renewal: a new person, created with both in the same write.
+    const signup: NewConsentEvent = { type: 'subscribed', at: now, evidence: consent, detail };
+    const made =
       renewed === 'missing'
-        ? (await subscribers.create({ email, name, status: 'pending', consent, now, newsletters: chosen })).id
-        : existing!.id;
-    const [mayMail] = await Promise.all([
-      limits.takeConfirmMail(id),
-      subscribers.appendConsent(email, { type: 'subscribed', at: now, evidence: consent, detail }),
-    ]);
+        ? await subscribers.create({ email, name, status: 'pending', consent, now, newsletters: chosen, signup })
+        : undefined;
+    const id = made?.id ?? existing!.id;
+    // Not created: renewed, or created by a signup of the same address that came first.
+    const [mayMail] = made?.created
+      ? [true]
+      : await Promise.all([limits.takeConfirmMail(id), subscribers.appendConsent(email, signup)]);
     if (mayMail) await this.deps.mailJobs.enqueue('confirm', id);
     metrics.signup(suppressed ? 'suppressed' : renewed === 'requested' ? 'added' : existing ? 'renewed' : 'new');
     if (suppressed)

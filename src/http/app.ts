@@ -37,11 +37,13 @@ export function createApp(opts: AppOptions): express.Express {
   app.use(requestLogging(opts.log));
   app.use(opts.opsRouter);
   if (opts.storeAvailable) app.use(storeGate(opts.storeAvailable));
+  // The visitors' routes first: they carry the traffic (signups, confirmations, unsubscribes), and none of their paths
+  // is another router's (/admin, /api/admin, /api/webhooks), so a signup does not walk the console's routes.
+  app.use(opts.publicRouter);
   app.use('/api/admin', ...opts.adminGuard, ...opts.adminRouters);
   app.use(opts.sessionRouter);
   app.use(opts.consoleRouter);
   app.use(opts.webhookRouter);
-  app.use(opts.publicRouter);
   app.use((_req, res) => jsonError(res, 404, 'not_found', 'No such path'));
   app.use(errorHandler());
   return app;

@@ -160,6 +160,8 @@ export interface NewRecord {
   bouncedAt?: string;
   consent: Partial<ConsentEvidence>;
   trail: TrailEvent[];
+  /** The start (epoch ms) of a confirmation-mail window in which one mail is already counted. */
+  mailSentAt?: number;
 }
 
 export function encodeRecord(r: NewRecord): Record {
@@ -183,7 +185,7 @@ export function encodeRecord(r: NewRecord): Record {
     optionalTime(r.bouncedAt),
     consent,
     trail,
-    0,
+    r.mailSentAt === undefined ? 0 : [r.mailSentAt, 1],
   ];
 }
 

@@ -587,7 +587,9 @@ export class SubscriberStore implements SubscriberRepository {
       updatedAt: input.now,
       confirmedAt: input.confirmedAt,
       consent: input.consent,
-      trail: [],
+      trail: input.signup ? [encodeEvent(input.signup)] : [],
+      // On the wall clock, as RateLimits.takeConfirmMail counts the later ones.
+      mailSentAt: input.signup ? Date.now() : undefined,
     });
     const [id, created] = (await this.run(CREATE, input.email.toLowerCase(), JSON.stringify(record))) as [
       number,

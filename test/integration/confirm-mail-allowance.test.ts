@@ -78,3 +78,39 @@ test('RateLimits takes the allowance from the record; no key under the prefix ex
   expect(found.length).toBeGreaterThan(0);
   for (const key of found) expect({ key, ttl: await redis.pttl(key) }).toEqual({ key, ttl: -1 });
 });
+
+test('a person created by a signup has used one mail of the allowance, and holds the signup in the trail', async () => {
+  const limits = new RateLimits(
+    { redis, keys, subscribers: store },
+    { signupsPerIp: 100, confirmMailsPerAddressPerHour: 3 },
+  );
+  const at = '2026-06-01T09:00:00.000Z';
+  const evidence = {
+    at,
+    ip: '203.0.113.1',
+    userAgent: 'UA',
+    termsVersion: '1',
+    termsHash: 'h',
+    source: 'form',
+  };
+  const { id, created } = await store.create({
+    email: 'dora@example.com',
+    name: '',
+    status: 'pending',
+    consent: evidence,
+    now: at,
+    newsletters: ['news'],
+    signup: { type: 'subscribed', at, evidence, detail: 'newsletters: news' },
+  });
+  expect(created).toBe(true);
+  // Two more this hour (the signup's was the first), then none.
+  expect([
+    await limits.takeConfirmMail(id),
+    await limits.takeConfirmMail(id),
+    await limits.takeConfirmMail(id),
+  ]).toEqual([true, true, false]);
+  const { at: _consentTime, ...held } = evidence;
+  expect(await store.consentTrail('dora@example.com')).toEqual([
+    { id: '1', type: 'subscribed', at, ...held, detail: 'newsletters: news' },
+  ]);
+});

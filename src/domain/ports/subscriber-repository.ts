@@ -11,6 +11,11 @@ export interface NewSubscriber {
   confirmedAt?: string;
   /** An active person receives these at once; a pending one asks for them, and confirming adds them. */
   newsletters: string[];
+  /**
+   * The signup that creates a pending person: written as the first entry of its trail, and its confirmation mail
+   * counted as the first of the address's allowance (which always has room for one), with the record, in one write.
+   */
+  signup?: NewConsentEvent;
 }
 
 /** What `renewConsent` did with a later signup of a known person. */
