@@ -468,30 +468,31 @@ export class SubscriberStore implements SubscriberRepository {
    */
   private readonly strings = new Map<number, string>();
 
+  /** The KEYS and leading ARGV every record script takes (see PRELUDE): fixed for the prefix, so built once. */
+  private readonly scriptKeys: string[];
+  private readonly scriptPrefixes: string[];
+
   constructor(private readonly deps: { redis: Redis; keys: Keys }) {
-    this.keys = deps.keys;
+    const k = (this.keys = deps.keys);
+    this.scriptKeys = [
+      k.subscriberStrings(),
+      k.subscriberSeq(),
+      k.subscriberAddresses(),
+      k.suppressed(),
+      k.allSubscribers(),
+      ...STATUSES.map((status) => k.subscribersWithStatus(status)),
+      k.erasureLog(),
+    ];
+    this.scriptPrefixes = [k.subscriberBucketPrefix(), k.newsletterKeyPrefix()];
   }
 
   private get redis() {
     return this.deps.redis;
   }
 
-  /** The KEYS every record script takes (see PRELUDE), then its ARGV after the two prefixes. */
+  /** Runs a record script with its ARGV after the two prefixes. */
   private run(script: LuaScript, ...args: (string | number)[]): Promise<unknown> {
-    const k = this.keys;
-    return script.run(
-      this.redis,
-      [
-        k.subscriberStrings(),
-        k.subscriberSeq(),
-        k.subscriberAddresses(),
-        k.suppressed(),
-        k.allSubscribers(),
-        ...STATUSES.map((status) => k.subscribersWithStatus(status)),
-        k.erasureLog(),
-      ],
-      [k.subscriberBucketPrefix(), k.newsletterKeyPrefix(), ...args],
-    );
+    return script.run(this.redis, this.scriptKeys, [...this.scriptPrefixes, ...args]);
   }
 
   /** Fills the strings cache with the codes these records use that it lacks. */
