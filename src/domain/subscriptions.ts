@@ -141,7 +141,9 @@ export class Subscriptions {
       log.info({ event: 'signup.suppressed', address: redactEmail(email) }, 'suppressed address: confirmation needed');
 
     if (mayMail) {
-      log.info({ event: 'signup.pending', subscriberId: id }, 'confirmation mail queued');
+      // At debug: at info a signup already has its request line, and its mail the worker's line when it goes out;
+      // a third line per signup cost the process answering the form a measurable share of its time (BENCHMARKS.md).
+      log.debug({ event: 'signup.pending', subscriberId: id }, 'confirmation mail queued');
     } else {
       log.warn(
         { event: 'signup.confirm_mail_limited', subscriberId: id },
