@@ -16,7 +16,8 @@ export type MailKind = TransactionalKind | 'newsletter';
 /** A message already built to MIME: what goes on the wire after the SMTP envelope. */
 export interface RawMessage {
   envelope: { from: string; to: string };
-  raw: Buffer;
+  /** The message, whole or in parts that concatenated are the message. */
+  raw: Buffer | readonly Buffer[];
   /** The Message-ID, for the result and the outbox file name. */
   messageId: string;
   kind: MailKind;
@@ -102,7 +103,7 @@ class SmtpTransport implements MailTransport {
       message.envelope,
       message.messageId,
       message.raw,
-      dkim ? (data) => dkim.sign(data) : undefined,
+      dkim ? (parts) => dkim.sign(Buffer.concat(parts)) : undefined,
     );
     try {
       const info = await new Promise<SMTPPool.SentMessageInfo | undefined>((resolve, reject) =>
@@ -140,7 +141,8 @@ class OutboxTransport implements MailTransport {
   }
 
   async send(message: RawMessage): Promise<SentMail> {
-    const info = await this.transporter.sendMail({ envelope: message.envelope, raw: message.raw });
+    const raw = Buffer.isBuffer(message.raw) ? message.raw : Buffer.concat(message.raw);
+    const info = await this.transporter.sendMail({ envelope: message.envelope, raw });
     await mkdir(this.dir, { recursive: true });
     const name = outboxFileName(new Date(), message);
     await writeFile(join(this.dir, name), info.message as Buffer);
