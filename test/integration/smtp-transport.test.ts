@@ -74,7 +74,12 @@ describe.each([
   let ours: MailTransport;
   let theirs: Transporter;
   beforeAll(() => {
-    ours = createMailTransport({ smtpUrl: sink.url, outboxDir: '/nonexistent', maxConnections: 2, dkim: key });
+    ours = createMailTransport({
+      smtpUrl: sink.url,
+      outboxDir: 'unused: the SMTP URL is set',
+      maxConnections: 2,
+      dkim: key,
+    });
     theirs = nodemailer.createTransport({
       host: '127.0.0.1',
       port: sink.port,
