@@ -5,10 +5,10 @@ import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import DKIM from 'nodemailer/lib/dkim';
 import type MailMessage from 'nodemailer/lib/mailer/mail-message';
-import MimeNode from 'nodemailer/lib/mime-node';
 import SMTPPool from 'nodemailer/lib/smtp-pool';
 import { PermanentDeliveryError, TransientDeliveryError } from '../domain/errors';
 import type { SentMail, TransactionalKind } from '../domain/ports/mail-sender';
+import { PooledMessage } from './pooled-message';
 
 /** Which mail a message is, for people reading the outbox. */
 export type MailKind = TransactionalKind | 'newsletter';
@@ -16,7 +16,8 @@ export type MailKind = TransactionalKind | 'newsletter';
 /** A message already built to MIME: what goes on the wire after the SMTP envelope. */
 export interface RawMessage {
   envelope: { from: string; to: string };
-  raw: Buffer;
+  /** The message, whole or in parts that concatenated are the message. */
+  raw: Buffer | readonly Buffer[];
   /** The Message-ID, for the result and the outbox file name. */
   messageId: string;
   kind: MailKind;
@@ -70,10 +71,10 @@ export function createMailTransport(opts: MailTransportOptions): MailTransport {
 }
 
 /**
- * Nodemailer's SMTP pool, handed each raw message as the one MIME node it is. Not through `sendMail`: for a message
- * that is already MIME, Nodemailer's Mailer still compiles a MailComposer per send, runs the plugin steps and sets up
- * abort handling, about 15 % of a delivery worker's CPU in a profile (bench delivery section); the pool, the node
- * and the DKIM signer below are the ones it would use.
+ * Nodemailer's SMTP pool, handed each raw message as a `PooledMessage` (what the pool reads of a message, no more).
+ * Not through `sendMail`: for a message that is already MIME, Nodemailer's Mailer still compiles a MailComposer per
+ * send, runs the plugin steps and sets up abort handling, about 15 % of a delivery worker's CPU in a profile (bench
+ * delivery section); the pool and the DKIM signer below are the ones it would use.
  */
 class SmtpTransport implements MailTransport {
   private readonly pool: SMTPPool;
@@ -97,18 +98,18 @@ class SmtpTransport implements MailTransport {
   }
 
   async send(message: RawMessage): Promise<SentMail> {
-    // A raw node has no parts, so no boundary: a fixed base spares the random one MimeNode would draw per message.
-    const node = new MimeNode('message/rfc822', { baseBoundary: 'raw' });
-    node.setRaw(message.raw);
-    node.setEnvelope(message.envelope);
-    // the pool names the message by it in its log; without it MimeNode would make one (more random draws)
-    node.setHeader('Message-ID', `<${message.messageId}>`);
     const dkim = this.dkim;
-    if (dkim) node.processFunc((input) => dkim.sign(input));
+    const pooled = new PooledMessage(
+      message.envelope,
+      message.messageId,
+      message.raw,
+      dkim ? (parts) => dkim.sign(Buffer.concat(parts)) : undefined,
+    );
     try {
       const info = await new Promise<SMTPPool.SentMessageInfo | undefined>((resolve, reject) =>
-        this.pool.send({ data: {}, message: node } as MailMessage<SMTPPool.SentMessageInfo>, (err, sent) =>
-          err ? reject(err) : resolve(sent),
+        this.pool.send(
+          { data: {}, message: pooled } as unknown as MailMessage<SMTPPool.SentMessageInfo>,
+          (err, sent) => (err ? reject(err) : resolve(sent)),
         ),
       );
       return { messageId: message.messageId, response: String(info?.response ?? '') };
@@ -140,7 +141,8 @@ class OutboxTransport implements MailTransport {
   }
 
   async send(message: RawMessage): Promise<SentMail> {
-    const info = await this.transporter.sendMail({ envelope: message.envelope, raw: message.raw });
+    const raw = Buffer.isBuffer(message.raw) ? message.raw : Buffer.concat(message.raw);
+    const info = await this.transporter.sendMail({ envelope: message.envelope, raw });
     await mkdir(this.dir, { recursive: true });
     const name = outboxFileName(new Date(), message);
     await writeFile(join(this.dir, name), info.message as Buffer);

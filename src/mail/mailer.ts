@@ -140,10 +140,10 @@ export class Mailer implements MailSender {
     values: RecipientValues,
     returnToken?: string,
   ): Promise<SentMail> {
-    const { raw, messageId } = template.build(values, returnToken);
+    const { parts, messageId } = template.buildParts(values, returnToken);
     const from =
       returnToken && this.deps.bounceDomain ? `bounces+${returnToken}@${this.deps.bounceDomain}` : this.envelopeFrom;
-    return this.deps.transport.send({ envelope: { from, to: values.to }, raw, messageId, kind });
+    return this.deps.transport.send({ envelope: { from, to: values.to }, raw: parts, messageId, kind });
   }
 }
 

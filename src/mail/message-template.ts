@@ -94,6 +94,15 @@ export class MessageTemplate {
    * bounce notice or an abuse report that quotes only the original headers still names its recipient.
    */
   build(values: RecipientValues, returnToken?: string): { raw: Buffer; messageId: string } {
+    const { parts, messageId } = this.buildParts(values, returnToken);
+    return { raw: Buffer.concat(parts), messageId };
+  }
+
+  /**
+   * As `build`, the message left in its parts (the template's own Buffers and the encoded values between them): the
+   * SMTP transport writes them to the socket as they are, so a message is not copied into one Buffer first.
+   */
+  buildParts(values: RecipientValues, returnToken?: string): { parts: Buffer[]; messageId: string } {
     // randomUUID draws from entropy Node fetches in bulk and caches: measured here, 0.15 µs a call against 12 µs for
     // randomBytes(12), which asks the system each time (per message, on the worker's hot path). 32 hex digits, 122 of
     // their bits random.
@@ -108,7 +117,7 @@ export class MessageTemplate {
         chunks.push(encodeValue(value ?? '', p.kind));
       }
     }
-    return { raw: Buffer.concat(chunks), messageId };
+    return { parts: chunks, messageId };
   }
 
   private dateHeader(): string {

@@ -10,6 +10,7 @@ import type {
 } from '../domain/ports/campaign-repository';
 import type { Keys } from './keys';
 import { LuaScript } from './lua-script';
+import { TurnBatch } from './turn-batch';
 
 type Row = Record<string, string>;
 
@@ -122,19 +123,31 @@ return status
 `);
 
 /**
- * Records one recipient's outcome exactly once: the ledger bit (sent) or the settled bit (everything else) is
- * set first, and the counter moves only if the bit was not set before, so a retried batch never counts twice.
- * KEYS: campaign, ledger, settled. ARGV: subscriber id, outcome (sent|failed|skipped|bounced).
+ * Records recipients' outcomes, each exactly once: the ledger bit (sent) or the settled bit (everything else) is
+ * set first, and the counter moves only if the bit was not set before, so a retried batch never counts twice. The
+ * pairs are taken in order, as that many calls one after the other would be; the counters move once per outcome.
+ * KEYS: campaign, ledger, settled. ARGV: subscriber id, outcome (sent|failed|skipped|bounced), id, outcome, ...
+ * Returns 1 or 0 per pair: whether it was recorded by this call.
  */
 const RECORD = new LuaScript(`
-local other = KEYS[3]
-local own = KEYS[2]
-if ARGV[2] ~= 'sent' then own = KEYS[3]; other = KEYS[2] end
-if redis.call('GETBIT', other, ARGV[1]) == 1 then return 0 end
-if redis.call('SETBIT', own, ARGV[1], 1) == 1 then return 0 end
-redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
-if ARGV[2] == 'sent' then redis.call('HSET', KEYS[1], 'consecutiveFailures', 0) end
-return 1
+local recorded = {}
+local counts = {}
+local sent = false
+for i = 1, #ARGV, 2 do
+  local id, outcome = ARGV[i], ARGV[i + 1]
+  local own, other = KEYS[2], KEYS[3]
+  if outcome ~= 'sent' then own = KEYS[3]; other = KEYS[2] end
+  local r = 0
+  if redis.call('GETBIT', other, id) == 0 and redis.call('SETBIT', own, id, 1) == 0 then
+    r = 1
+    counts[outcome] = (counts[outcome] or 0) + 1
+    if outcome == 'sent' then sent = true end
+  end
+  recorded[#recorded + 1] = r
+end
+for outcome, n in pairs(counts) do redis.call('HINCRBY', KEYS[1], outcome, n) end
+if sent then redis.call('HSET', KEYS[1], 'consecutiveFailures', 0) end
+return recorded
 `);
 
 /**
@@ -165,6 +178,15 @@ return 1
  * subscriber id.
  */
 export class CampaignStore implements CampaignRepository {
+  /**
+   * The outcomes recorded during one turn of the event loop go to Redis as one script call per campaign: the many
+   * sends a worker has in flight are mostly answered in bursts, and one round trip per accepted message was the
+   * largest share of its Redis time. Each `record` still answers only after its own write is done.
+   */
+  private readonly outcomes = new TurnBatch<number, [number, DeliveryOutcome], boolean>((id, items) =>
+    this.recordAll(id, items),
+  );
+
   constructor(private readonly deps: { redis: Redis; keys: Keys }) {}
 
   private get redis() {
@@ -323,13 +345,17 @@ export class CampaignStore implements CampaignRepository {
     return subscriberIds.map((_, i) => sent[i] === 1 || settled[i] === 1);
   }
 
-  async record(id: number, subscriberId: number, outcome: DeliveryOutcome): Promise<boolean> {
-    const r = await RECORD.run(
+  record(id: number, subscriberId: number, outcome: DeliveryOutcome): Promise<boolean> {
+    return this.outcomes.add(id, [subscriberId, outcome]);
+  }
+
+  private async recordAll(id: number, items: [number, DeliveryOutcome][]): Promise<boolean[]> {
+    const r = (await RECORD.run(
       this.redis,
       [this.keys.campaign(id), this.keys.campaignLedger(id), this.keys.campaignSettled(id)],
-      [subscriberId, outcome],
-    );
-    return r === 1;
+      items.flat(),
+    )) as number[];
+    return r.map((x) => x === 1);
   }
 
   async recordFeedback(id: number, subscriberId: number, kind: 'bounced' | 'complained'): Promise<boolean> {

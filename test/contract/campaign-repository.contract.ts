@@ -424,6 +424,21 @@ export function campaignRepositoryContract(
         expect(await repo.get(id)).toMatchObject(counters({ [first]: 1 }));
       });
 
+      test('outcomes recorded at the same time each get their own answer, the first asked for a subscriber winning', async () => {
+        const id = await sending(4);
+        const answers = await Promise.all([
+          repo.record(id, 1, 'sent'),
+          repo.record(id, 2, 'skipped'),
+          repo.record(id, 1, 'bounced'),
+          repo.record(id, 3, 'sent'),
+          repo.record(id, 3, 'sent'),
+          repo.record(id, 4, 'failed'),
+        ]);
+        expect(answers).toEqual([true, true, false, true, false, true]);
+        expect(await repo.get(id)).toMatchObject(counters({ sent: 2, skipped: 1, failed: 1 }));
+        expect(await repo.recorded(id, [1, 2, 3, 4])).toEqual([true, true, true, true]);
+      });
+
       test('recorded tells, in the order given, which subscribers have an outcome of either kind', async () => {
         const id = await sending(9);
         await repo.record(id, 2, 'sent');

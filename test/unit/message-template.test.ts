@@ -45,6 +45,18 @@ describe('MessageTemplate', () => {
     expect(() => template.build({ ...values, to: 'a@b.c\r\nBcc: everyone@example.com' })).toThrow(/line break/);
   });
 
+  test("buildParts is the same message left in parts: the template's own Buffers, shared by every message, and the values", () => {
+    const a = template.buildParts(values);
+    const b = template.buildParts({ ...values, name: 'Ann' });
+    const whole = Buffer.concat(a.parts).toString();
+    // the same bytes as build, but for the Message-ID each build draws
+    const c = template.build(values);
+    expect(whole.replace(a.messageId, 'ID')).toBe(c.raw.toString().replace(c.messageId, 'ID'));
+    // not copied: the template's static parts are the same Buffers in every message
+    const shared = a.parts.filter((p) => b.parts.includes(p));
+    expect(shared.length).toBeGreaterThan(a.parts.length / 2);
+  });
+
   test('each build has its own Message-ID', () => {
     expect(template.build(values).messageId).not.toBe(template.build(values).messageId);
   });

@@ -2,7 +2,9 @@
  * Nodemailer's SMTP DataStream, as patched by patches/nodemailer+*.patch (it finds line ends with Buffer#indexOf
  * instead of looking at every byte in JavaScript): its output must stay byte-identical to the SMTP rules, whatever
  * the bytes and however they are cut into chunks. The rules are written here a second time, as a simple per-byte
- * state machine of our own, and the patched stream is checked against it on random input.
+ * state machine of our own, and the patched stream is checked against it on random input. So are `escape` and
+ * `terminator`, what the patched SMTP connection writes a message held in memory with (`_writeChunks`, tested on the
+ * wire in test/integration/smtp-transport.test.ts).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,6 +23,8 @@ const esmFile = join(cjsDir, '..', '..', 'esm', 'smtp-connection', 'data-stream.
 const DataStream = require(cjsFile) as new (opts?: { decodeStrings?: boolean }) => Transform & {
   inByteCount: number;
   outByteCount: number;
+  escape(chunk: Buffer | string): Buffer[];
+  terminator(): Buffer;
 };
 
 /**
@@ -102,15 +106,50 @@ const sizes = fc
 describe("nodemailer's SMTP DataStream (patched)", () => {
   it('is the patched file: it searches with indexOf, in the cjs and esm builds alike', () => {
     // A fresh install that did not apply patches/ would quietly run the per-byte loop again: fail loudly instead.
-    const transform = DataStream.prototype._transform.toString();
-    expect(transform).toContain('indexOf(0x0a');
-    expect(transform).toContain('indexOf(0x0d');
-    expect(transform).not.toMatch(/for \(i = 0, len = chunk\.length; i < len; i\+\+\)/);
-    const methodOf = (file: string) => {
+    const escape = DataStream.prototype.escape.toString();
+    expect(escape).toContain('indexOf(0x0a');
+    expect(escape).toContain('indexOf(0x0d');
+    expect(DataStream.prototype._transform.toString()).toContain('this.escape(chunk)');
+    const classOf = (file: string) => {
       const src = readFileSync(file, 'utf8');
-      return src.slice(src.indexOf('    _transform('), src.indexOf('    _flush('));
+      return src.slice(src.indexOf('    constructor('), src.lastIndexOf('\n}\n'));
     };
-    expect(methodOf(esmFile)).toBe(methodOf(cjsFile));
+    expect(classOf(esmFile)).toBe(classOf(cjsFile));
+  });
+
+  it('is the patched SMTP connection: it writes a message held in memory itself, in the cjs and esm builds alike', () => {
+    const methodOf = (dir: string, name: string) => {
+      const src = readFileSync(join(dir, 'index.js'), 'utf8');
+      const start = src.indexOf(`    ${name}(`);
+      return src.slice(start, src.indexOf('\n    }\n', start));
+    };
+    const esmDir = join(cjsDir, '..', '..', 'esm', 'smtp-connection');
+    const write = methodOf(cjsDir, '_writeChunks');
+    expect(write).toContain('dataStream.escape(chunk)');
+    expect(write).toContain('socket.cork()');
+    expect(methodOf(esmDir, '_writeChunks')).toBe(write);
+  });
+
+  it('escape and terminator, over random chunks, give the reference bytes, counted as the stream counts them', () => {
+    fc.assert(
+      fc.property(bytes, sizes, (input, chunkSizes) => {
+        const expected = reference(input);
+        const d = new DataStream();
+        const chunks = cut(input, chunkSizes);
+        const pieces = chunks.flatMap((c) => d.escape(c));
+        const wire = Buffer.concat([...pieces, d.terminator()]);
+        expect(wire.toString('latin1')).toBe(expected.toString('latin1'));
+        expect(d.inByteCount).toBe(input.length);
+        expect(d.outByteCount).toBe(expected.length);
+        // a chunk that needs no change is handed back as it is, not copied
+        for (const c of chunks) {
+          const e = new DataStream();
+          const out = e.escape(c);
+          if (out.length === 1 && out[0].equals(c)) expect(out[0]).toBe(c);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('matches the reference for random bytes cut into random chunks, and the same bytes in one chunk', async () => {
