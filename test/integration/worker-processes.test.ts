@@ -131,6 +131,8 @@ test('npm start with WORKER_PROCESSES=2 leaves the confirmation mails to the for
     expect(fork).toHaveLength(1);
     expect(commandLine(fork[0])).toContain(WORKER_HEAP_FLAG);
     expect(commandLine(service.child.pid!)).not.toContain(WORKER_HEAP_FLAG);
+    // and at the lowest priority, below the process answering HTTP
+    expect([niceness(fork[0]), niceness(service.child.pid!)]).toEqual([19, 0]);
 
     const before = sink.messages.length;
     const res = await fetch(`http://127.0.0.1:${port}/api/subscriptions`, {
@@ -163,6 +165,12 @@ function childPids(pid: number): number[] {
       }
     })
     .map(Number);
+}
+
+/** A process's scheduling niceness: field 19 of /proc/<pid>/stat. */
+function niceness(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 }
 
 /** A process's arguments, its node flags among them. */
