@@ -141,8 +141,8 @@ export class Subscriptions {
       log.info({ event: 'signup.suppressed', address: redactEmail(email) }, 'suppressed address: confirmation needed');
 
     if (mayMail) {
-      // At debug: at info a signup already has its request line, and its mail the worker's line when it goes out;
-      // a third line per signup cost the process answering the form a measurable share of its time (BENCHMARKS.md).
+      // At debug: at info a signup already has its request line, and its mail the worker's line when it goes out; a
+      // third line would be one more serialisation and write per signup in the process answering the form.
       log.debug({ event: 'signup.pending', subscriberId: id }, 'confirmation mail queued');
     } else {
       log.warn(
