@@ -8,7 +8,7 @@
  * `worker:prod` scripts and compose.yaml's worker pass it (a test keeps them in step with this value), and the forks
  * of WORKER_PROCESSES get it below.
  */
-export const WORKER_HEAP_MB = 192;
+const WORKER_HEAP_MB = 192;
 export const WORKER_HEAP_FLAG = `--max-old-space-size=${WORKER_HEAP_MB}`;
 
 /**
