@@ -1,4 +1,6 @@
-import { normaliseEmail, emailHash } from '../../src/domain/email-address';
+import fc from 'fast-check';
+import { toASCII } from 'tr46';
+import { normaliseEmail, emailHash, plainAsciiDomain } from '../../src/domain/email-address';
 import { InvalidTokenError, SignedTokens } from '../../src/domain/signed-token';
 
 describe('normaliseEmail', () => {
@@ -61,6 +63,58 @@ describe('normaliseEmail', () => {
   ])('refuses %j, not rewrites it: %s', (input, message) => {
     expect(() => normaliseEmail(input)).toThrow(expect.objectContaining({ code: 'invalid_email', message }));
   });
+});
+
+describe('plainAsciiDomain, the path that skips tr46', () => {
+  // The options normaliseEmail gives tr46 (email-address.ts): the fast path must answer what tr46 answers.
+  const tr46 = (d: string) =>
+    toASCII(d, {
+      checkBidi: true,
+      checkHyphens: true,
+      checkJoiners: true,
+      useSTD3ASCIIRules: true,
+      transitionalProcessing: false,
+      verifyDNSLength: true,
+    });
+  // Mostly the characters a plain domain has, so that most cases take the fast path, with the ones that must not:
+  // hyphens where hyphens are refused, A-label prefixes, empty labels, an underscore, a non-ASCII letter.
+  const domains = fc.oneof(
+    fc.string({ unit: fc.constantFrom('a', 'B', 'z', '0', '9', '-', '.', 'x', 'n'), maxLength: 24 }),
+    fc
+      .array(
+        fc.oneof(
+          fc.stringMatching(/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,6}[a-zA-Z0-9])?$/),
+          fc.constantFrom('xn--bcher-kva', 'ab--cd', 'a---b', '-a', 'a-', '', 'ü', 'a_b', 'x'.repeat(63), 'y'.repeat(64)),
+        ),
+        { minLength: 1, maxLength: 5 },
+      )
+      .map((labels) => labels.join('.')),
+    fc.integer({ min: 240, max: 260 }).map((n) => `${'a'.repeat(n - 4)}.com`.replace(/(a{60})/g, '$1.')),
+  );
+
+  test('where it answers, it answers what tr46 does; tr46 refusing means it does not answer', () => {
+    let answered = 0;
+    fc.assert(
+      fc.property(domains, (d) => {
+        const fast = plainAsciiDomain(d);
+        if (fast === undefined) return;
+        answered++;
+        expect(fast).toBe(tr46(d));
+      }),
+      { numRuns: 3000 },
+    );
+    // The comparison above is only worth something if the fast path took a good share of the cases.
+    expect(answered).toBeGreaterThan(1000);
+  });
+
+  test.each(['Example.COM', 'mail.example.co.uk', '123.example', 'a-b.example'])('answers %j', (d) =>
+    expect(plainAsciiDomain(d)).toBe(d.toLowerCase()),
+  );
+
+  test.each(['xn--bcher-kva.example', 'ab--cd.com', '-a.com', 'a-.com', 'a..com', 'example.com.', 'bücher.example'])(
+    'leaves %j to tr46',
+    (d) => expect(plainAsciiDomain(d)).toBeUndefined(),
+  );
 });
 
 describe('SignedTokens', () => {
