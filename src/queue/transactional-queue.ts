@@ -9,7 +9,10 @@ export class TransactionalQueue implements MailJobs {
 
   constructor(deps: { connection: ConnectionOptions; prefix: string }) {
     this.queue = new Queue<TransactionalJob>(QUEUES.transactional, {
-      connection: deps.connection,
+      // The adds asked for in one turn of the event loop go to Redis in one write (ioredis's auto-pipelining), each
+      // still answered for itself: under a burst of signups each turn asks for many, and a job's add alone was about
+      // 6 % of a signup's CPU in the process answering HTTP. Only this producer's connection pipelines: it only adds.
+      connection: { ...deps.connection, enableAutoPipelining: true },
       prefix: deps.prefix,
       defaultJobOptions: {
         // About a day of retries (2 s doubling, 16 attempts) rides out an SMTP outage without losing the mail.

@@ -84,7 +84,18 @@ describe('plainAsciiDomain, the path that skips tr46', () => {
       .array(
         fc.oneof(
           fc.stringMatching(/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,6}[a-zA-Z0-9])?$/),
-          fc.constantFrom('xn--bcher-kva', 'ab--cd', 'a---b', '-a', 'a-', '', 'ü', 'a_b', 'x'.repeat(63), 'y'.repeat(64)),
+          fc.constantFrom(
+            'xn--bcher-kva',
+            'ab--cd',
+            'a---b',
+            '-a',
+            'a-',
+            '',
+            'ü',
+            'a_b',
+            'x'.repeat(63),
+            'y'.repeat(64),
+          ),
         ),
         { minLength: 1, maxLength: 5 },
       )
