@@ -168,10 +168,9 @@ export class Subscriptions {
     newsletters: unknown,
   ): Promise<{ chosen: string[]; suppressed: boolean; existing: Subscriber | null }> {
     const { subscribers } = this.deps;
-    const [chosen, suppressed, existing] = await Promise.all([
+    const [chosen, { subscriber: existing, suppressed }] = await Promise.all([
       this.deps.newsletters.resolveChoice(newsletters),
-      subscribers.isSuppressed(email),
-      subscribers.getByEmail(email),
+      subscribers.findForSignup(email),
     ]);
     return { chosen, suppressed, existing };
   }

@@ -148,6 +148,18 @@ return {id, rec}
 `);
 
 /**
+ * A signup's two questions about an address in one call: whether it is suppressed, and who holds it.
+ * ARGV: 3 lower-cased address, 4 its hash. Returns {suppressed (0/1)} or {suppressed, id, record JSON}.
+ */
+const ADDRESS_LOOKUP = new LuaScript(`${PRELUDE}
+local suppressed = redis.call('SISMEMBER', KEYS[4], ARGV[4])
+local id = findId(ARGV[3])
+local rec = id and redis.call('HGET', bucket(id), id)
+if not rec then return {suppressed} end
+return {suppressed, id, rec}
+`);
+
+/**
  * Moves a subscriber between statuses only if it is in one of the allowed ones, and keeps the status bitmaps, the
  * newsletters' bitmaps and the suppression set in step, in one atomic script so a confirm racing an unsubscribe
  * cannot leave both applied. Every move is away from active (only CONFIRM leads there), so the person leaves every
@@ -565,6 +577,19 @@ export class SubscriberStore implements SubscriberRepository {
     });
     await this.resolve(records.filter((r) => r !== null));
     return records.map((r, i) => (r ? decodeRecord(ids[i], r, this.lookup) : null));
+  }
+
+  async findForSignup(email: string): Promise<{ subscriber: Subscriber | null; suppressed: boolean }> {
+    const [flag, id, json] = (await this.run(ADDRESS_LOOKUP, email.toLowerCase(), emailHash(email))) as [
+      number,
+      number?,
+      string?,
+    ];
+    const suppressed = flag === 1;
+    if (json === undefined) return { subscriber: null, suppressed };
+    const rec = JSON.parse(json) as RecordTuple;
+    await this.resolve([rec]);
+    return { subscriber: decodeRecord(Number(id), rec, this.lookup), suppressed };
   }
 
   async isSuppressed(email: string): Promise<boolean> {

@@ -278,6 +278,42 @@ export function subscriberRepositoryContract(
       });
     });
 
+    describe('findForSignup', () => {
+      test('answers what getByEmail and isSuppressed answer, for an address in any case', async () => {
+        const active = await createPerson('Ada@example.com', { status: 'active' });
+        const bounced = await createPerson('Bounce@example.com', { status: 'active' });
+        await repo.transition(
+          bounced,
+          ['active'],
+          'bounced',
+          { bouncedAt: time(1), updatedAt: time(1) },
+          { suppress: true },
+        );
+        const erased = await createPerson('Gone@example.com', { status: 'active' });
+        await repo.transition(
+          erased,
+          ['active'],
+          'bounced',
+          { bouncedAt: time(1), updatedAt: time(1) },
+          { suppress: true },
+        );
+        expect(await repo.erase('Gone@example.com', time(2))).toBe(true);
+
+        const cases = ['ADA@example.com', 'bounce@EXAMPLE.com', 'gone@example.com', 'nobody@example.com'];
+        const seen = await Promise.all(cases.map((email) => repo.findForSignup(email)));
+        expect(seen.map((f) => [f.subscriber?.id ?? null, f.suppressed])).toEqual([
+          [active.id, false],
+          [bounced.id, true],
+          [null, true],
+          [null, false],
+        ]);
+        for (const [i, email] of cases.entries()) {
+          expect(seen[i].subscriber).toEqual(await repo.getByEmail(email));
+          expect(seen[i].suppressed).toBe(await repo.isSuppressed(email));
+        }
+      });
+    });
+
     describe('renewConsent', () => {
       test('a person not active becomes pending with the latest consent, updatedAt, the name given and the newsletters asked for', async () => {
         const { id } = await createPerson('ada@example.com', { status: 'unsubscribed' });

@@ -122,6 +122,8 @@ export interface SubscriberRepository {
   /** Many at once, in the order given; an unknown or erased id is null. */
   getMany(ids: number[]): Promise<(Subscriber | null)[]>;
   isSuppressed(email: string): Promise<boolean>;
+  /** `getByEmail` and `isSuppressed` in one read: what a signup asks of an address. */
+  findForSignup(email: string): Promise<{ subscriber: Subscriber | null; suppressed: boolean }>;
   /**
    * Creates the person unless the address is known (then returns the known id with `created: false`). Concurrent
    * creates of one address make one person. An active person joins the active set and the sets of its newsletters.
