@@ -6,9 +6,10 @@
  * smtp-sink when installed, else bench/sink.ts), SIGNUP_RATE_PER_IP raised (every request comes from 127.0.0.1), and
  * the secrets and DATA_DIR of a throwaway run. WORKER_PROCESSES is passed on from the bench's environment when set.
  *
- * Order: a warm-up of signups (then their mails are waited for, so no backlog slows the baseline), GET /healthz,
- * then the signups, then their confirmation mails are waited for. Targets (issue 11): signups >= 0.50 x /healthz,
- * signup p99 < 50 ms, and no error: every answer 202, no socket error or timeout, every mail at the sink.
+ * Order: a warm-up of signups (then their mails are waited for, so no backlog slows the baseline), then rounds (three
+ * in a full run, `--signup-rounds=N`; one with --quick) of GET /healthz, the signups, and the wait for their
+ * confirmation mails. Targets (issue 11), of the median round: signups >= 0.50 x /healthz and signup p99 < 50 ms; and
+ * over all rounds no error: every answer 202, no socket error or timeout, every mail at the sink.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { Redis } from 'ioredis';
 import { args, num } from './args';
 import { findPostfixTool, startPostfixSink } from './postfix';
 import { BENCH_REDIS } from './redis-probe';
-import { fmt, heading, table } from './report';
+import { fmt, heading, median, table } from './report';
 import type { SectionContext, SectionResult, TargetLine } from './section';
 import {
   childPids,
@@ -62,6 +63,8 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
   const warmUpSeconds = ctx.quick ? 1 : 2;
   const connections = num('signup-connections', 50);
   const drainSeconds = ctx.quick ? 30 : 90;
+  // Rounds of /healthz then signups, alternated: the targets take the median round (see below).
+  const rounds = ctx.quick ? 1 : num('signup-rounds', 3);
 
   const run = randomBytes(4).toString('hex');
   const prefix = `nlbench-signups-${run}`;
@@ -150,64 +153,100 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
       `warm-up: ${fmt.int(warm.summary.requests)} signups, their ${fmt.int(warmMails.mails)} mails at the sink ` +
         `after ${fmt.s(warmMails.waitedS)}`,
     );
-    const settled = await quiet(pids, 30);
-    console.log(`service quiet after ${fmt.s(settled)} (the forks load their code after /readyz answers)`);
-    const mails0 = warmMails.mails;
-    const health = await measure('get', '/healthz', seconds);
-    const signups = await measure('post', '/api/subscriptions', seconds);
-    const mailsDuring = (await sink.stats()).messages - mails0;
-    const drained = await mailsAtLeast(mails0 + signups.accepted, drainSeconds);
-    const mails = drained.mails - mails0;
-
     const socketErrors = (s: WrkSummary) => s.errors.connect + s.errors.read + s.errors.write + s.errors.timeout;
-    const notAccepted = signups.summary.requests - (signups.statuses.get(202) ?? 0);
-    const errors = notAccepted + socketErrors(signups.summary) + Math.max(0, signups.accepted - mails);
-    const ratio = signups.rate / health.rate;
-    const p99 = signups.summary.latencyUs.p99 / 1000;
     const latencies = (s: WrkSummary) =>
       [s.latencyUs.p50, s.latencyUs.p99, s.latencyUs.max].map((us) => fmt.ms(us / 1000)).join(' | ');
     const errorText = (s: WrkSummary) =>
       [s.errors.connect, s.errors.read, s.errors.write, s.errors.timeout].map(fmt.int).join(', ');
-    console.log('');
+
+    /** One round: GET /healthz, then the signups, then their mails waited for; its table printed. */
+    const round = async (n: number) => {
+      const settled = await quiet(pids, 30);
+      console.log(`round ${n}: service quiet after ${fmt.s(settled)} (mails of earlier runs sent, forks' code loaded)`);
+      const mails0 = (await sink!.stats()).messages;
+      const health = await measure('get', '/healthz', seconds);
+      const signups = await measure('post', '/api/subscriptions', seconds);
+      const mailsDuring = (await sink!.stats()).messages - mails0;
+      const drained = await mailsAtLeast(mails0 + signups.accepted, drainSeconds);
+      const mails = drained.mails - mails0;
+      const notAccepted = signups.summary.requests - (signups.statuses.get(202) ?? 0);
+      const errors = notAccepted + socketErrors(signups.summary) + Math.max(0, signups.accepted - mails);
+      const ratio = signups.rate / health.rate;
+      console.log('');
+      console.log(
+        table([
+          [`round ${n} of ${rounds}`, 'GET /healthz', 'POST /api/subscriptions'],
+          ['requests answered', fmt.int(health.summary.requests), fmt.int(signups.summary.requests)],
+          ['requests/s', fmt.rate(health.rate), fmt.rate(signups.rate)],
+          ['latency p50 | p99 | max', latencies(health.summary), latencies(signups.summary)],
+          ['status counts', statusCounts(health.statuses), statusCounts(signups.statuses)],
+          ['socket errors: connect, read, write, timeout', errorText(health.summary), errorText(signups.summary)],
+          ['service CPU (cores, all its processes)', cores(health.cores), cores(signups.cores)],
+          [
+            'service CPU per request (all its processes)',
+            perRequest(health.cores, health),
+            perRequest(signups.cores, signups),
+          ],
+          [
+            'CPU per request of the process answering HTTP',
+            perRequest(health.httpCores, health),
+            perRequest(signups.httpCores, signups),
+          ],
+          [
+            'confirmation mails at the sink: during | after waiting',
+            '',
+            `${fmt.int(mailsDuring)} | ${fmt.int(mails)} of ${fmt.int(signups.accepted)} (${fmt.s(drained.waitedS)})`,
+          ],
+        ]),
+      );
+      console.log(`round ${n}: signups / healthz ${ratio.toFixed(2)}\n`);
+      return { health, signups, mails, errors, ratio, p99: signups.summary.latencyUs.p99 / 1000 };
+    };
+    const results = [];
+    for (let n = 1; n <= rounds; n++) results.push(await round(n));
+
+    // The targets take the median: the machines here are shared, and a slow spell of a few seconds in one measurement
+    // would otherwise decide a ratio of two (alternated runs of one commit gave 0.38 to 0.55). Every round is printed.
+    // The round of the median ratio (the lower middle one for an even count), so its two rates give its ratio.
+    const mid = [...results].sort((a, b) => a.ratio - b.ratio)[(results.length - 1) >> 1];
+    const { ratio } = mid;
+    const healthRate = mid.health.rate;
+    const signupRate = mid.signups.rate;
+    const p99 = median(results.map((r) => r.p99));
+    const errors = results.reduce((sum, r) => sum + r.errors, 0);
     console.log(
       table([
-        ['measure', 'GET /healthz', 'POST /api/subscriptions'],
-        ['requests answered', fmt.int(health.summary.requests), fmt.int(signups.summary.requests)],
-        ['requests/s', fmt.rate(health.rate), fmt.rate(signups.rate)],
-        ['latency p50 | p99 | max', latencies(health.summary), latencies(signups.summary)],
-        ['status counts', statusCounts(health.statuses), statusCounts(signups.statuses)],
-        ['socket errors: connect, read, write, timeout', errorText(health.summary), errorText(signups.summary)],
-        ['service CPU (cores, all its processes)', cores(health.cores), cores(signups.cores)],
+        ['round', 'GET /healthz', 'POST /api/subscriptions', 'ratio', 'p99 /healthz | signup', 'errors'],
+        ...results.map((r, i) => [
+          String(i + 1),
+          fmt.rate(r.health.rate),
+          fmt.rate(r.signups.rate),
+          r.ratio.toFixed(2),
+          `${fmt.ms(r.health.summary.latencyUs.p99 / 1000)} | ${fmt.ms(r.p99)}`,
+          fmt.int(r.errors),
+        ]),
         [
-          'service CPU per request (all its processes)',
-          perRequest(health.cores, health),
-          perRequest(signups.cores, signups),
-        ],
-        [
-          'CPU per request of the process answering HTTP',
-          perRequest(health.httpCores, health),
-          perRequest(signups.httpCores, signups),
-        ],
-        [
-          'confirmation mails at the sink: during | after waiting',
+          'median',
+          `${fmt.rate(healthRate)} (round ${results.indexOf(mid) + 1})`,
+          fmt.rate(signupRate),
+          ratio.toFixed(2),
+          `signup ${fmt.ms(p99)}`,
           '',
-          `${fmt.int(mailsDuring)} | ${fmt.int(mails)} of ${fmt.int(signups.accepted)} (${fmt.s(drained.waitedS)})`,
         ],
       ]),
     );
-    console.log(`signups / healthz: ${ratio.toFixed(2)}`);
 
     const targets: TargetLine[] = [
       {
-        label: 'signups / healthz',
-        ours: fmt.rate(signups.rate),
-        baseline: fmt.rate(health.rate),
+        label: rounds > 1 ? `signups / healthz (median of ${rounds} rounds)` : 'signups / healthz',
+        ours: fmt.rate(signupRate),
+        baseline: fmt.rate(healthRate),
         ratio,
         target: `>= ${TARGET_RATIO.toFixed(2)}`,
         met: ratio >= TARGET_RATIO,
       },
       {
-        label: 'signup p99',
+        label: rounds > 1 ? `signup p99 (median of ${rounds} rounds)` : 'signup p99',
         ours: fmt.ms(p99),
         baseline: `${TARGET_P99_MS} ms`,
         ratio: p99 / TARGET_P99_MS,
@@ -225,13 +264,18 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
     ];
     const rows = [
       [
-        `signups: req/s at ${connections} connections, GET /healthz | POST /api/subscriptions`,
-        fmt.rate(health.rate),
-        fmt.rate(signups.rate),
+        `signups: req/s at ${connections} connections, GET /healthz | POST /api/subscriptions (median round)`,
+        fmt.rate(healthRate),
+        fmt.rate(signupRate),
         ratio.toFixed(2),
       ],
-      ['   p99: GET /healthz | signup', fmt.ms(health.summary.latencyUs.p99 / 1000), fmt.ms(p99), ''],
-      ['   confirmation mails at the sink | of signups accepted', fmt.int(mails), fmt.int(signups.accepted), ''],
+      ['   p99 of the signups (median round)', '', fmt.ms(p99), ''],
+      [
+        '   confirmation mails at the sink | of signups accepted (all rounds)',
+        fmt.int(results.reduce((sum, r) => sum + r.mails, 0)),
+        fmt.int(results.reduce((sum, r) => sum + r.signups.accepted, 0)),
+        '',
+      ],
     ];
     return { rows, targets };
   } finally {
