@@ -80,12 +80,13 @@ async function main(role: Role) {
           entry: __filename,
           count: config.workerProcesses - 1,
           log,
-          // Under `all` the forks run at the lowest priority (nice 19) below this process, which answers HTTP: when
-          // signups and mail sending want more CPU than there is, a visitor's answer comes first and the mails, which
-          // wait in Redis, catch up after. Idle cores are still theirs: niceness only orders processes that contend.
-          // Measured against nice 10 (bench signups section, two runs each on a quiet machine): 1,631-1,678
-          // signups/s against 1,167-1,504, p99 75-78 ms against 90-138 ms.
-          niceness: role === 'all' ? 19 : 0,
+          // Under `all` the forks run in the background, below this process, which answers HTTP: when signups and mail
+          // sending want more CPU than there is, a visitor's answer comes first and the mails, which wait in Redis,
+          // catch up after. Idle cores are still theirs. Measured on two cores (signups of 8 s, one service, its fork
+          // switched between the two): at nice 19 alone 1,509-1,571 signups/s, in the idle class as well 1,539-1,688,
+          // four runs each alternated; and nice 19 against nice 10 (bench signups section): 1,631-1,678 against
+          // 1,167-1,504.
+          priority: role === 'all' ? 'background' : 'normal',
         })
       : undefined;
   // With forks, the process that also serves HTTP (`all`) leaves the confirmation and welcome mails to them: a burst

@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFile, fork, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import type { Logger } from 'pino';
 import { workerForkFlags } from './worker-heap';
@@ -16,8 +16,11 @@ export class WorkerProcesses {
       entry: string;
       count: number;
       log: Logger;
-      /** Scheduling niceness of the forks (0: as this process); see main.ts for why `all` lowers it. */
-      niceness?: number;
+      /**
+       * 'background': the forks take only CPU time nothing else wants (nice 19, and Linux's idle scheduling class where
+       * it can be set); see main.ts for why `all` asks for it. Default 'normal': as this process.
+       */
+      priority?: 'normal' | 'background';
     },
   ) {}
 
@@ -49,14 +52,7 @@ export class WorkerProcesses {
       execArgv: workerForkFlags(process.execArgv, process.env.NODE_OPTIONS),
     });
     this.children.add(child);
-    if (this.deps.niceness && child.pid !== undefined) {
-      try {
-        setPriority(child.pid, this.deps.niceness);
-      } catch (err) {
-        // Only a scheduling preference: a system that refuses it runs the fork at the normal priority.
-        this.deps.log.warn({ event: 'worker_process.priority_refused', n, err }, 'could not lower the fork priority');
-      }
-    }
+    if (this.deps.priority === 'background' && child.pid !== undefined) this.background(child, n);
     this.deps.log.info({ event: 'worker_process.started', n, pid: child.pid }, 'worker process started');
     child.once('exit', (code, signal) => {
       this.children.delete(child);
@@ -67,5 +63,34 @@ export class WorkerProcesses {
       );
       setTimeout(() => !this.stopping && this.spawn(n), 1000).unref();
     });
+  }
+
+  /**
+   * Nice 19, then SCHED_IDLE for every thread of the fork. Nice alone still let a fork take about 40 % of a core from
+   * the process answering HTTP during a burst of signups on two cores: the scheduler weighs it low but places it on
+   * whichever core frees up first, and that process's thread waited for a core meanwhile. Node has no call for the
+   * policy, so util-linux's chrt sets it: straight away, and again two seconds later, when Node's own threads have surely
+   * started (one started while chrt runs could miss it; threads started later inherit it from the thread starting them).
+   */
+  private background(child: ChildProcess, n: number): void {
+    const pid = child.pid!;
+    try {
+      setPriority(pid, 19);
+    } catch (err) {
+      // Only a scheduling preference: a system that refuses it runs the fork at the normal priority.
+      this.deps.log.warn({ event: 'worker_process.priority_refused', n, err }, 'could not lower the fork priority');
+    }
+    if (process.platform !== 'linux') return;
+    const idle = (last: boolean) =>
+      execFile('chrt', ['--idle', '--all-tasks', '--pid', '0', String(pid)], (err) => {
+        // A fork that exited meanwhile is no failure; nor, on the second call, one already reported.
+        if (!err || child.exitCode !== null || child.signalCode !== null || last) return;
+        this.deps.log.warn(
+          { event: 'worker_process.idle_class_refused', n, err: err.message },
+          'could not put the fork in the idle scheduling class (chrt); it runs at nice 19',
+        );
+      });
+    idle(false);
+    setTimeout(() => idle(true), 2000).unref();
   }
 }

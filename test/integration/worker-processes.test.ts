@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { WORKER_HEAP_FLAG } from '../../src/runtime/worker-heap';
 import { freePort } from '../support/free-port';
 import { startService } from '../support/service-process';
@@ -131,8 +131,10 @@ test('npm start with WORKER_PROCESSES=2 leaves the confirmation mails to the for
     expect(fork).toHaveLength(1);
     expect(commandLine(fork[0])).toContain(WORKER_HEAP_FLAG);
     expect(commandLine(service.child.pid!)).not.toContain(WORKER_HEAP_FLAG);
-    // and at the lowest priority, below the process answering HTTP
+    // and in the background, below the process answering HTTP: nice 19, and every thread in the idle class
     expect([niceness(fork[0]), niceness(service.child.pid!)]).toEqual([19, 0]);
+    await eventually(() => policies(fork[0]).every((p) => p === SCHED_IDLE), 10000, "the fork's threads idle-class");
+    expect(policies(service.child.pid!).every((p) => p === SCHED_OTHER)).toBe(true);
 
     const before = sink.messages.length;
     const res = await fetch(`http://127.0.0.1:${port}/api/subscriptions`, {
@@ -161,6 +163,17 @@ function childPids(pid: number): number[] {
 function niceness(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+const SCHED_OTHER = 0;
+const SCHED_IDLE = 5;
+
+/** The scheduling policy of each thread of a process: field 41 of /proc/<pid>/task/<tid>/stat. */
+function policies(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+  });
 }
 
 /** A process's arguments, its node flags among them. */
