@@ -66,11 +66,12 @@ export class WorkerProcesses {
   }
 
   /**
-   * Nice 19, then SCHED_IDLE for every thread of the fork. Nice alone still let a fork take about 40 % of a core from
-   * the process answering HTTP during a burst of signups on two cores: the scheduler weighs it low but places it on
-   * whichever core frees up first, and that process's thread waited for a core meanwhile. Node has no call for the
-   * policy, so util-linux's chrt sets it: straight away, and again two seconds later, when Node's own threads have surely
-   * started (one started while chrt runs could miss it; threads started later inherit it from the thread starting them).
+   * Nice 19, then SCHED_IDLE for every thread of the fork, which the scheduler runs only on CPU time no normal thread
+   * wants. At nice 19 alone, in 8 s of signups on two cores the fork's main thread ran 3.2 s while the thread
+   * answering HTTP waited 1.5 s for a core; in the idle class the same service answered 1-9 % more signups (see
+   * main.ts). Node has no call for the policy, so util-linux's chrt sets it: straight away, and again two seconds
+   * later, when Node's own threads have surely started (one started while chrt runs could miss it; threads started
+   * later inherit it from the thread starting them).
    */
   private background(child: ChildProcess, n: number): void {
     const pid = child.pid!;
