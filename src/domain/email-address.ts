@@ -17,7 +17,7 @@ const DOMAIN_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
  * so ß and ς stay themselves; STD3 rules, so only letters, digits and hyphens; hyphens, joiners and bidi rules
  * checked; and DNS lengths (labels of 1-63 octets, 253 in all, no empty label).
  */
-const UTS46 = {
+export const UTS46 = {
   checkBidi: true,
   checkHyphens: true,
   checkJoiners: true,

@@ -282,21 +282,11 @@ export function subscriberRepositoryContract(
       test('answers what getByEmail and isSuppressed answer, for an address in any case', async () => {
         const active = await createPerson('Ada@example.com', { status: 'active' });
         const bounced = await createPerson('Bounce@example.com', { status: 'active' });
-        await repo.transition(
-          bounced,
-          ['active'],
-          'bounced',
-          { bouncedAt: time(1), updatedAt: time(1) },
-          { suppress: true },
-        );
         const erased = await createPerson('Gone@example.com', { status: 'active' });
-        await repo.transition(
-          erased,
-          ['active'],
-          'bounced',
-          { bouncedAt: time(1), updatedAt: time(1) },
-          { suppress: true },
-        );
+        for (const person of [bounced, erased]) {
+          const bounce = { bouncedAt: time(1), updatedAt: time(1) };
+          await repo.transition(person, ['active'], 'bounced', bounce, { suppress: true });
+        }
         expect(await repo.erase('Gone@example.com', time(2))).toBe(true);
 
         const cases = ['ADA@example.com', 'bounce@EXAMPLE.com', 'gone@example.com', 'nobody@example.com'];
