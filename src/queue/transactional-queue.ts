@@ -9,8 +9,8 @@ export class TransactionalQueue implements MailJobs {
 
   constructor(deps: { connection: ConnectionOptions; prefix: string }) {
     this.queue = new Queue<TransactionalJob>(QUEUES.transactional, {
-      // Not auto-pipelined: ioredis builds a Pipeline per turn that copies every script BullMQ defines on the connection,
-      // and an add cost this process more CPU so (67-75 µs against 40, alone with 5 adds per turn) than one write each.
+      // Not auto-pipelined: ioredis builds a Pipeline per turn that copies every script BullMQ defines on the connection.
+      // Measured alone with five adds per turn, an add cost this process 67-75 µs of CPU pipelined against 40 µs not.
       connection: deps.connection,
       prefix: deps.prefix,
       defaultJobOptions: {
