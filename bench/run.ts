@@ -12,6 +12,7 @@
  *   npm run bench -- --only=scale --scale-sizes=100000,1000000 --scale-workers=2
  *   npm run bench -- --only=scale --scale-node-options=--max-old-space-size=512   V8 flags for its workers
  *   npm run bench -- --only=signups --signup-node-options=--max-semi-space-size=32   V8 flags for the service
+ *   npm run bench -- --only=signups --signup-rounds=5   rounds of /healthz then signups (3; 1 with --quick)
  *
  * Exit status: 0 when every section ran, whether or not each target was met (they are printed); 1 when a section
  * failed or the run was cut short.

@@ -69,7 +69,7 @@ export function normaliseEmail(input: unknown): string {
  * The domain UTS #46 makes of a plain ASCII one, computed without tr46: lower-cased, when every label is letters, digits
  * and inner hyphens, 1-63 long, without hyphens in the third and fourth places (so no A-label), and the whole at most
  * 253. Undefined for anything else, which tr46 decides. Why: nearly every signup has such a domain, and tr46's
- * per-code-point table lookups were about 3 % of the CPU of a signup in the process answering HTTP (profiled with
+ * per-code-point table lookups were about 2 % of the CPU of the process answering HTTP during signups (profiled with
  * `npm run bench -- --only=signups --signup-cpu-profile=DIR`). A property test holds it to tr46's answer.
  */
 export function plainAsciiDomain(given: string): string | undefined {
