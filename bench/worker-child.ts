@@ -110,9 +110,9 @@ export function treeCpu(root: number): Map<number, number> | undefined {
 
 /**
  * Starts `npm run worker`'s node command, its flags included; the scale bench passes its own `entry` in place of
- * `src/main.ts`, which boots the same worker role with a transport that accepts at once. `count` sets WORKER_PROCESSES; undefined
- * leaves it to the service's default (one per core). `nodeFlags` go to node after the script's own (e.g. --cpu-prof:
- * Node refuses it in NODE_OPTIONS); the forks inherit them.
+ * `src/main.ts`, which boots the same worker role with a transport that accepts at once. `count` sets
+ * WORKER_PROCESSES; undefined leaves it to the service's default (one per core). `nodeFlags` go to node after the
+ * script's own (e.g. --cpu-prof: Node refuses it in NODE_OPTIONS); the forks inherit them.
  */
 export function startWorkerChild(
   env: Record<string, string>,

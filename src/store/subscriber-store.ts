@@ -75,6 +75,14 @@ local function findId(addr)
   if hit[1] then return tonumber(string.sub(hit[1], #addr + 2)) end
   return nil
 end
+-- The id and record JSON held for a lower-cased address, or nothing.
+local function held(addr)
+  local id = findId(addr)
+  if not id then return nil end
+  local rec = redis.call('HGET', bucket(id), id)
+  if not rec then return nil end
+  return id, rec
+end
 -- A string many records share becomes its code in the strings table (assigned on first sight, never changed).
 local interned = {}
 local function intern(v)
@@ -140,10 +148,8 @@ return {id, 1}
 
 /** ARGV: 3 lower-cased address. Returns {id, record JSON} or false. */
 const BY_ADDRESS = new LuaScript(`${PRELUDE}
-local id = findId(ARGV[3])
+local id, rec = held(ARGV[3])
 if not id then return false end
-local rec = redis.call('HGET', bucket(id), id)
-if not rec then return false end
 return {id, rec}
 `);
 
@@ -153,9 +159,8 @@ return {id, rec}
  */
 const ADDRESS_LOOKUP = new LuaScript(`${PRELUDE}
 local suppressed = redis.call('SISMEMBER', KEYS[4], ARGV[4])
-local id = findId(ARGV[3])
-local rec = id and redis.call('HGET', bucket(id), id)
-if not rec then return {suppressed} end
+local id, rec = held(ARGV[3])
+if not id then return {suppressed} end
 return {suppressed, id, rec}
 `);
 
@@ -585,11 +590,7 @@ export class SubscriberStore implements SubscriberRepository {
       number?,
       string?,
     ];
-    const suppressed = flag === 1;
-    if (json === undefined) return { subscriber: null, suppressed };
-    const rec = JSON.parse(json) as RecordTuple;
-    await this.resolve([rec]);
-    return { subscriber: decodeRecord(Number(id), rec, this.lookup), suppressed };
+    return { subscriber: await this.decode(Number(id), json ?? null), suppressed: flag === 1 };
   }
 
   async isSuppressed(email: string): Promise<boolean> {
