@@ -251,7 +251,14 @@ describe('a digest slot that falls due while no worker runs', () => {
       lateClock.advance(20 * 60_000);
       one.container.startWorkers();
       two.container.startWorkers();
-      await eventually(async () => (await runOf(one, 'news', slot))?.outcome === 'sent', 20000, 'the late send');
+      await eventually(async () => (await runOf(one, 'news', slot))?.outcome === 'sent', 20000, 'the late send').catch(
+        async (err: Error) => {
+          // It has timed out in a few full-suite runs and never alone: say what the run and the queue held then.
+          const run = await runOf(one, 'news', slot);
+          const jobs = await one.container.newsletterQueues.runs.getJobCounts();
+          throw new Error(`${err.message}; the run: ${JSON.stringify(run)}; the runs queue: ${JSON.stringify(jobs)}`);
+        },
+      );
       await lateSink.waitForCount(1);
       await deliveriesSettled(one);
       await deliveriesSettled(two);
