@@ -1,11 +1,10 @@
 import type { Logger } from 'pino';
-import { PermanentDeliveryError } from '../src/domain/errors';
 import type { TransactionalMail } from '../src/domain/transactional-mail';
-import { GiveUp, QUEUES, type TransactionalJob, type WorkerDefinition } from '../src/queue/jobs';
+import { QUEUES, RetryWith, type TransactionalJob, type WorkerDefinition } from '../src/queue/jobs';
 
 /**
- * Sends confirmation and welcome mails.
- * Transient failures retry with the job's backoff; a refusal for good ends the job.
+ * Sends confirmation and welcome mails, a job's at once. A refusal for good is settled per mail; the mails that
+ * failed for now retry with the job's backoff, and only they.
  */
 export function transactionalWorker(deps: {
   mail: TransactionalMail;
@@ -16,24 +15,30 @@ export function transactionalWorker(deps: {
     queue: QUEUES.transactional,
     concurrency: deps.concurrency ?? 5,
     async process(job, ctx) {
-      try {
-        return await deps.mail.send(job.kind, job.subscriberId, ctx.finalAttempt);
-      } catch (err) {
-        if (err instanceof PermanentDeliveryError) throw new GiveUp(err.message);
-        throw err;
-      }
+      const left = await deps.mail.sendEach(job.kind, subscriberIds(job), ctx.finalAttempt);
+      if (left)
+        throw new RetryWith<TransactionalJob>({ kind: job.kind, subscriberIds: left.retry }, asError(left.error));
     },
     onFailed(job, attemptsMade, err) {
+      // Each failed mail has its own `mail.failed` line; this one is the job's try.
       deps.log.warn(
         {
-          event: 'mail.failed',
+          event: 'mail.job_failed',
           kind: job?.kind,
-          subscriberId: job?.subscriberId,
+          subscriberIds: job && subscriberIds(job),
           attempt: attemptsMade,
           err: err.message,
         },
-        'transactional mail failed',
+        'transactional mail job failed',
       );
     },
   };
+}
+
+function subscriberIds(job: TransactionalJob): number[] {
+  return 'subscriberIds' in job ? job.subscriberIds : [job.subscriberId];
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { PermanentDeliveryError } from './errors';
 import type { Links } from './links';
+import type { Newsletter } from './newsletter';
 import type { Newsletters } from './newsletters';
 import { newsletterNames } from './preferences';
 import type { TransactionalKind, MailSender } from './ports/mail-sender';
@@ -19,8 +20,8 @@ const IS_FOR: Record<TransactionalKind, (sub: Subscriber) => boolean> = {
 };
 
 /**
- * Sends the confirmation and welcome mails the signup flow queues. A failed send rejects, so the job retries; a
- * refusal for good goes to the suppression policy first.
+ * Sends the confirmation and welcome mails the signup flow queues, many at a time. Every failed send goes to the
+ * suppression policy; those that may still go out are answered for a retry.
  */
 export class TransactionalMail {
   constructor(
@@ -37,12 +38,42 @@ export class TransactionalMail {
   ) {}
 
   /**
-   * A person who left or was erased since the mail was queued gets nothing. `finalAttempt`: no retry follows if this
-   * send fails, so a 4xx now is a soft bounce rather than a deferral.
+   * Sends one mail of `kind` to each person, all at once: one failing does not hold the others back. Answers the
+   * people whose send failed and may be retried, with the first such error (nothing when none is left): a retry sends
+   * only theirs, so nobody whose mail went out gets it twice. `finalAttempt`: no retry follows, so a 4xx now is a soft
+   * bounce rather than a deferral.
    */
-  async send(kind: TransactionalKind, subscriberId: number, finalAttempt: boolean): Promise<'sent' | 'skipped'> {
-    const { subscribers, mailer, links, metrics, log } = this.deps;
-    const sub = await subscribers.get(subscriberId);
+  async sendEach(
+    kind: TransactionalKind,
+    subscriberIds: number[],
+    finalAttempt: boolean,
+  ): Promise<{ retry: number[]; error: unknown } | undefined> {
+    const [subs, newsletters] = await Promise.all([
+      this.deps.subscribers.getMany(subscriberIds),
+      this.deps.newsletters.list(),
+    ]);
+    const outcomes = await Promise.allSettled(
+      subscriberIds.map((id, i) => this.send(kind, id, subs[i], newsletters, finalAttempt)),
+    );
+    const retry: number[] = [];
+    let error: unknown;
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled' || outcome.reason instanceof PermanentDeliveryError) return;
+      retry.push(subscriberIds[i]);
+      error ??= outcome.reason;
+    });
+    return retry.length ? { retry, error } : undefined;
+  }
+
+  /** A person who left or was erased since the mail was queued gets nothing. A refusal for good is settled here. */
+  private async send(
+    kind: TransactionalKind,
+    subscriberId: number,
+    sub: Subscriber | null,
+    newsletters: Newsletter[],
+    finalAttempt: boolean,
+  ): Promise<'sent' | 'skipped'> {
+    const { mailer, links, metrics, log } = this.deps;
     if (!sub || !IS_FOR[kind](sub)) {
       log.info(
         { event: 'mail.skipped', kind, subscriberId, status: sub?.status ?? 'erased' },
@@ -60,12 +91,17 @@ export class TransactionalMail {
         // The confirmation goes to someone who may not receive anything yet: a preference page would have nothing
         // to show them, so it links none.
         preferencesUrl: kind === 'welcome' ? links.preferences(sub.id) : undefined,
-        newsletters: await this.namesFor(kind, sub),
+        newsletters: this.namesFor(kind, sub, newsletters),
         confirmUrl: kind === 'confirm' ? links.confirm(sub.id) : undefined,
         returnToken: links.returnToken(sub.id),
       }));
     } catch (err) {
-      metrics.mailFailed(kind, err instanceof PermanentDeliveryError);
+      const permanent = err instanceof PermanentDeliveryError;
+      metrics.mailFailed(kind, permanent);
+      log.warn(
+        { event: 'mail.failed', kind, subscriberId, permanent, finalAttempt, err: (err as Error).message },
+        'transactional mail failed',
+      );
       await this.deps.policy.sendFailed(sub, err, { willRetry: !finalAttempt });
       throw err;
     }
@@ -78,11 +114,10 @@ export class TransactionalMail {
    * What the mail names: a confirmation, the newsletters waiting for it (the default one for a signup from before
    * newsletters, as confirming would give); a welcome, the newsletters the reader now receives.
    */
-  private async namesFor(kind: TransactionalKind, sub: Subscriber): Promise<string> {
-    const { newsletters } = this.deps;
+  private namesFor(kind: TransactionalKind, sub: Subscriber, newsletters: Newsletter[]): string {
     let slugs = kind === 'confirm' ? sub.requestedNewsletters : sub.newsletters;
-    if (!slugs.length) slugs = [newsletters.defaultSlug];
-    return andList(newsletterNames(slugs, await newsletters.list()));
+    if (!slugs.length) slugs = [this.deps.newsletters.defaultSlug];
+    return andList(newsletterNames(slugs, newsletters));
   }
 }
 

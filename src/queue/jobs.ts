@@ -13,8 +13,12 @@ export const QUEUES = {
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
-/** A confirmation or welcome mail to send. */
-export type TransactionalJob = { kind: TransactionalKind; subscriberId: number };
+/**
+ * Confirmation or welcome mails to send, one to each person: the signups of one event-loop turn share a job. A job
+ * queued before batching (an upgrade with mails waiting) holds one `subscriberId`.
+ */
+export type TransactionalJob =
+  { kind: TransactionalKind; subscriberIds: number[] } | { kind: TransactionalKind; subscriberId: number };
 /** The fan-out of one campaign start or resume. */
 export type FanoutJob = { campaignId: number };
 /** One batch of a campaign's recipients, by id. */
@@ -67,6 +71,16 @@ export class RetryLater extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** Fails this try as `failure` says; the retries work on `data` instead (what is left of a batch). */
+export class RetryWith<T> extends Error {
+  constructor(
+    readonly data: T,
+    readonly failure: Error,
+  ) {
+    super(failure.message);
   }
 }
 

@@ -1,6 +1,6 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
-import { GiveUp, RetryLater, type WorkerDefinition } from './jobs';
+import { GiveUp, RetryLater, RetryWith, type WorkerDefinition } from './jobs';
 
 /** Where producers and workers find the queues. */
 export interface QueueConnection {
@@ -73,6 +73,10 @@ export function startQueueWorker<T>(def: WorkerDefinition<T>, conn: QueueConnect
           throw new DelayedError();
         }
         if (err instanceof GiveUp) throw new UnrecoverableError(err.message);
+        if (err instanceof RetryWith) {
+          await job.updateData(err.data as T);
+          throw err.failure;
+        }
         throw err;
       }
     },

@@ -3,9 +3,21 @@ import type { MailJobs } from '../domain/ports/job-queues';
 import type { TransactionalKind } from '../domain/ports/mail-sender';
 import { QUEUES, type TransactionalJob } from './jobs';
 
-/** Producer of confirmation and welcome mails. */
+/**
+ * The most mails one job carries. A worker that dies mid-job has its job taken over whole, so up to this many people
+ * could get a mail twice; under load a turn gathers far fewer (at most one per open connection).
+ */
+const MAX_BATCH = 50;
+
+/**
+ * Producer of confirmation and welcome mails. The mails asked for in one event-loop turn go out as one job: a job's
+ * add, and its completion in the worker, cost Redis about as much as the signup itself, and under load a turn holds
+ * several signups (measured in the signups bench: see BENCHMARKS.md).
+ */
 export class TransactionalQueue implements MailJobs {
   readonly queue: Queue<TransactionalJob>;
+  /** Per kind, the batch this turn is gathering and the add that will queue it. */
+  private readonly gathering = new Map<TransactionalKind, { ids: number[]; added: Promise<unknown> }>();
 
   constructor(deps: { connection: ConnectionOptions; prefix: string }) {
     this.queue = new Queue<TransactionalJob>(QUEUES.transactional, {
@@ -26,8 +38,21 @@ export class TransactionalQueue implements MailJobs {
     });
   }
 
+  /** Resolves once the job holding this mail is queued; rejects, as for every mail of the batch, if it cannot be. */
   async enqueue(kind: TransactionalKind, subscriberId: number): Promise<void> {
-    await this.queue.add(kind, { kind, subscriberId });
+    let batch = this.gathering.get(kind);
+    if (!batch) {
+      const ids: number[] = [];
+      const added = new Promise((turnEnded) => setImmediate(turnEnded)).then(() => {
+        if (this.gathering.get(kind)?.ids === ids) this.gathering.delete(kind);
+        return this.queue.add(kind, { kind, subscriberIds: ids });
+      });
+      batch = { ids, added };
+      this.gathering.set(kind, batch);
+    }
+    batch.ids.push(subscriberId);
+    if (batch.ids.length >= MAX_BATCH) this.gathering.delete(kind);
+    await batch.added;
   }
 
   close(): Promise<void> {
