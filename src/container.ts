@@ -70,6 +70,7 @@ import { FeedbackQueue } from './queue/feedback-queue';
 import { NewsletterQueues } from './queue/newsletter-queues';
 import { queueHealth, waitingByQueue } from './queue/queue-depth';
 import { queueConnection, startQueueWorker, type RunningWorker } from './queue/queue-worker';
+import { startStandbyWorker } from './queue/standby-worker';
 import { TransactionalQueue } from './queue/transactional-queue';
 import { ArticleStore } from './store/article-store';
 import { CampaignStore } from './store/campaign-store';
@@ -97,6 +98,13 @@ import { feedbackWorker } from '../workers/feedback-worker';
 import { feedWorker } from '../workers/feed-worker';
 import { newsletterRunWorker } from '../workers/newsletter-run-worker';
 import { transactionalWorker } from '../workers/transactional-worker';
+
+/**
+ * How long the oldest confirmation or welcome mail may wait untaken before the process answering HTTP sends the mails
+ * itself (standby): long enough for the forks to catch up after a burst of signups (in the bench they keep up as it
+ * runs), short enough that a visitor on a machine busy with other work still gets their mail within the minute.
+ */
+const STANDBY_AFTER_MS = 10_000;
 
 /** What the composition root needs from the outside; tests pass their own clock, and their key prefix in the config. */
 export interface ContainerInput {
@@ -617,15 +625,19 @@ export function buildContainer(input: ContainerInput) {
     },
 
     /**
-     * `confirmationMails: false` leaves the confirmation and welcome mails to other processes: `npm start` with
+     * `confirmationMails: 'standby'` leaves the confirmation and welcome mails to other processes: `npm start` with
      * worker forks (WORKER_PROCESSES > 1), so the process answering the signups does not also build and send their
-     * mails (see README "Running the service").
+     * mails. It takes them too only while they do not (see README "Running the service").
      */
-    startWorkers(opts: { confirmationMails?: boolean } = {}): void {
+    startWorkers(opts: { confirmationMails?: 'here' | 'standby' } = {}): void {
       const lockDurationMs = config.delivery.lockSeconds * 1000;
       const run = { ...queues, log };
-      if (opts.confirmationMails !== false)
-        workers.push(startQueueWorker(transactionalWorker({ mail: transactionalMail, log }), run));
+      const mails = transactionalWorker({ mail: transactionalMail, log });
+      workers.push(
+        opts.confirmationMails === 'standby'
+          ? startStandbyWorker(mails, run, transactionalQueue.queue, STANDBY_AFTER_MS)
+          : startQueueWorker(mails, run),
+      );
       workers.push(startQueueWorker(campaignWorker({ delivery, log, lockDurationMs }), run));
       workers.push(startQueueWorker(campaignScheduleWorker({ campaigns, log }), run));
       workers.push(startQueueWorker(newsletterRunWorker({ digests, alerts, log }), run));

@@ -90,8 +90,9 @@ async function main(role: Role) {
         })
       : undefined;
   // With forks, the process that also serves HTTP (`all`) leaves the confirmation and welcome mails to them: a burst
-  // of signups then costs this process only the signups, not their mails too. It still runs every other worker.
-  if (role !== 'api') container.startWorkers({ confirmationMails: !(extra && role === 'all') });
+  // of signups then costs this process only the signups, not their mails too. It still runs every other worker, and
+  // takes the mails as well while the forks, starved of CPU or down, leave them waiting.
+  if (role !== 'api') container.startWorkers({ confirmationMails: extra && role === 'all' ? 'standby' : 'here' });
   forks.extra = extra;
   extra?.start();
 
