@@ -12,7 +12,7 @@ import { eventually } from '../support/test-app';
  * The standby worker of the process answering HTTP: it takes a queue only while the processes meant to take it leave
  * its oldest job waiting, and lets go once nothing waits.
  */
-const AFTER_MS = 3000;
+const AFTER_MS = 6000;
 const prefix = `tstandby${randomBytes(4).toString('hex')}`;
 const conn = queueConnection(TEST_REDIS, prefix);
 const events: string[] = [];
@@ -56,7 +56,7 @@ test('a job left waiting is taken once it has waited the standby time, and the w
   const added = Date.now();
   await queue.add('one', { n: 1 });
 
-  await eventually(() => taken.length === 1, 15000, 'the job, taken by the standby worker');
+  await eventually(() => taken.length === 1, 20000, 'the job, taken by the standby worker');
   expect(taken[0].at - added).toBeGreaterThanOrEqual(AFTER_MS);
   expect(events).toContain('worker.standby_started');
   await eventually(() => events.includes('worker.standby_stopped'), 10000, 'the standby worker stopped');
@@ -64,9 +64,9 @@ test('a job left waiting is taken once it has waited the standby time, and the w
   // Stopped, it waits again before it takes the next job.
   const again = Date.now();
   await queue.add('two', { n: 2 });
-  await eventually(() => taken.length === 2, 15000, 'the second job');
+  await eventually(() => taken.length === 2, 20000, 'the second job');
   expect(taken[1].at - again).toBeGreaterThanOrEqual(AFTER_MS);
-}, 40000);
+}, 60000);
 
 test('while another worker takes the jobs as they come, the standby never starts', async () => {
   running.push(startQueueWorker(def, { ...conn, log }));
