@@ -16,8 +16,7 @@ export function transactionalWorker(deps: {
     concurrency: deps.concurrency ?? 5,
     async process(job, ctx) {
       const left = await deps.mail.sendEach(job.kind, subscriberIds(job), ctx.finalAttempt);
-      if (left)
-        throw new RetryWith<TransactionalJob>({ kind: job.kind, subscriberIds: left.retry }, asError(left.error));
+      if (left) throw new RetryWith<TransactionalJob>({ kind: job.kind, subscriberIds: left.retry }, left.error);
     },
     onFailed(job, attemptsMade, err) {
       // Each failed mail has its own `mail.failed` line; this one is the job's try.
@@ -37,8 +36,4 @@ export function transactionalWorker(deps: {
 
 function subscriberIds(job: TransactionalJob): number[] {
   return 'subscriberIds' in job ? job.subscriberIds : [job.subscriberId];
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

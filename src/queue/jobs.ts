@@ -1,4 +1,5 @@
 import type { TransactionalKind } from '../domain/ports/mail-sender';
+import { errorMessage } from '../lib/errors';
 
 /** BullMQ queues, all under the `<REDIS_PREFIX>:bull` prefix. */
 export const QUEUES = {
@@ -74,13 +75,16 @@ export class RetryLater extends Error {
   }
 }
 
-/** Fails this try as `failure` says; the retries work on `data` instead (what is left of a batch). */
+/** Fails this try as `failure` says (anything thrown); the retries work on `data` instead (what is left of a batch). */
 export class RetryWith<T> extends Error {
+  readonly failure: Error;
+
   constructor(
     readonly data: T,
-    readonly failure: Error,
+    failure: unknown,
   ) {
-    super(failure.message);
+    super(errorMessage(failure));
+    this.failure = failure instanceof Error ? failure : new Error(this.message);
   }
 }
 
