@@ -39,6 +39,7 @@ import { auditSection } from './http/console/audit';
 import { adminAccess, sessionCookieName } from './http/admin-auth';
 import { adminOperatorRoutes } from './http/admin-operator-routes';
 import { sessionRoutes } from './http/session-routes';
+import { httpServerFor, listen } from './http/server';
 import { AuditStore } from './store/audit-store';
 import { OperatorStore } from './store/operator-store';
 import { RedisSessionStore } from './store/session-store';
@@ -605,23 +606,14 @@ export function buildContainer(input: ContainerInput) {
      * healthcheck and Prometheus. Resolves with the port it listens on.
      */
     listenOps(port: number): Promise<number> {
-      const ops = createOpsApp({ log, opsRouter });
-      return new Promise((ok, fail) => {
-        // Express 5 hands a listen error to this callback too.
-        opsServer = ops.listen(port, (err?: Error) =>
-          err ? fail(err) : ok((opsServer!.address() as { port: number }).port),
-        );
-      });
+      opsServer = httpServerFor(createOpsApp({ log, opsRouter }));
+      return listen(opsServer, port);
     },
 
     /** Starts the HTTP API; resolves with the port it listens on (0 in tests picks a free one). */
     listen(port = config.port): Promise<number> {
-      return new Promise((ok, fail) => {
-        // Express 5 hands a listen error (a port already taken) to this callback too.
-        server = app.listen(port, (err?: Error) =>
-          err ? fail(err) : ok((server!.address() as { port: number }).port),
-        );
-      });
+      server = httpServerFor(app);
+      return listen(server, port);
     },
 
     /**
