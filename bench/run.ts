@@ -21,6 +21,7 @@ import { errorStack } from '../src/lib/errors';
 import { BenchAbort } from './abort';
 import { args } from './args';
 import { deliverySection } from './delivery';
+import { expressSection } from './express';
 import { mimeSection, renderSection } from './micro';
 import { fmt, heading, machine, machineRows, table } from './report';
 import { memorySection } from './memory';
@@ -38,6 +39,7 @@ const SECTIONS: Section[] = [
   { name: 'render', run: renderSection },
   { name: 'mime', run: mimeSection },
   { name: 'delivery', run: deliverySection },
+  { name: 'express', run: expressSection },
   { name: 'signups', run: signupsSection },
   { name: 'memory', run: memorySection },
   { name: 'scale', run: scaleSection },

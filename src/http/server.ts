@@ -5,11 +5,11 @@ import type { Express } from 'express';
  * The HTTP server of an Express app, whose requests and responses are born with the app's prototypes.
  *
  * Express gives each request and response the app's prototype as it arrives (`Object.setPrototypeOf`), which costs
- * nothing when they have it already. Changing the prototype of a live object costs far more than the call: V8 then kept
- * each request's objects alive through young-generation collections, so about a third of what a request allocated was
- * copied, promoted and left for full collections to free. Measured on two cores, wrk at 50 connections on a bare
- * Express 5 GET: 7,800-8,400 requests/s with 35 % of the bytes allocated surviving a scavenge, against 25,600/s and
- * 0.2 % with these classes (a plain Node server: 0.3 %). Node's `createServer` options are made for such subclasses.
+ * nothing when they have it already. Changing the prototype of a live object costs far more than the call: V8 then
+ * kept each request's objects alive through young-generation collections, to be promoted and left for full ones.
+ * `npm run bench -- --only=express` (two cores, wrk at 50 connections, a bare JSON route): about 6,100 requests/s
+ * with `app.listen`, the young-generation collector copying 64 bytes for every 100 allocated, against 13,400-18,700/s
+ * and 0.6 bytes with these classes (BENCHMARKS.md). Node's `createServer` options are made for such subclasses.
  */
 export function httpServerFor(app: Express): Server {
   class AppRequest extends IncomingMessage {}
