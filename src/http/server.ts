@@ -7,9 +7,10 @@ import type { Express } from 'express';
  * Express gives each request and response the app's prototype as it arrives (`Object.setPrototypeOf`), which costs
  * nothing when they have it already. Changing the prototype of a live object costs far more than the call: V8 then
  * kept each request's objects alive through young-generation collections, to be promoted and left for full ones.
- * `npm run bench -- --only=express` (two cores, wrk at 50 connections, a bare JSON route): about 6,100 requests/s
- * with `app.listen`, the young-generation collector copying 64 bytes for every 100 allocated, against 13,400-18,700/s
- * and 0.6 bytes with these classes (BENCHMARKS.md). Node's `createServer` options are made for such subclasses.
+ * `npm run bench -- --only=express` (two cores, wrk at 50 connections, a bare JSON route): 8,225-9,614 requests/s
+ * with `app.listen`, the young-generation collector copying 66 bytes for every 100 allocated, against
+ * 20,567-22,808/s and 0.5 bytes with these classes (BENCHMARKS.md). Node's `createServer` options are made for such
+ * subclasses.
  */
 export function httpServerFor(app: Express): Server {
   class AppRequest extends IncomingMessage {}
