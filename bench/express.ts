@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { num } from './args';
 import { fmt, heading, median, table } from './report';
 import type { SectionContext, SectionResult } from './section';
-import { cpuMsOf, onPath } from './service-run';
+import { cpuMsOf, wrkOnPath } from './service-run';
 
 type How = 'stock' | 'born';
 
@@ -71,10 +71,7 @@ function wrk(port: number, seconds: number): Promise<{ rate: number; p99: number
 
 export async function expressSection(ctx: SectionContext): Promise<SectionResult> {
   heading('Express: a bare JSON route, stock app.listen against src/http/server.ts, wrk at 50 connections');
-  if (!onPath('wrk')) {
-    console.log('skipped: wrk is not on the PATH (Debian: apt-get install wrk); the bench installs nothing');
-    return { rows: [], targets: [] };
-  }
+  if (!wrkOnPath()) return { rows: [], targets: [] };
   const seconds = ctx.quick ? 2 : num('express-seconds', 5);
   const rounds = ctx.quick ? 1 : 3;
   const children: Partial<Record<How, Child>> = {};

@@ -61,6 +61,13 @@ export function onPath(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
+/** False, after saying the section is skipped, when wrk is not on the PATH (the bench installs nothing). */
+export function wrkOnPath(): boolean {
+  if (onPath('wrk')) return true;
+  console.log('skipped: wrk is not on the PATH (Debian: apt-get install wrk); the bench installs nothing');
+  return false;
+}
+
 /** CPU time (user + system) a process has used so far, in ms, from /proc (Linux only; undefined elsewhere). */
 export function cpuMsOf(pid: number): number | undefined {
   try {

@@ -27,7 +27,6 @@ import {
   cpuMsOf,
   deletePrefix,
   freePort,
-  onPath,
   readAnswers,
   runWrk,
   serviceEnv,
@@ -35,6 +34,7 @@ import {
   statusCounts,
   TERMS_VERSION,
   stopService,
+  wrkOnPath,
   type WrkSummary,
 } from './service-run';
 import { startSink, type Sink } from './sink';
@@ -55,10 +55,7 @@ interface Measured {
 
 export async function signupsSection(ctx: SectionContext): Promise<SectionResult> {
   heading('Signups: POST /api/subscriptions against GET /healthz, wrk at 50 connections, npm start');
-  if (!onPath('wrk')) {
-    console.log('skipped: wrk is not on the PATH (Debian: apt-get install wrk); the bench installs nothing');
-    return { rows: [], targets: [] };
-  }
+  if (!wrkOnPath()) return { rows: [], targets: [] };
   const seconds = ctx.quick ? 3 : num('signup-seconds', 10);
   const warmUpSeconds = ctx.quick ? 1 : 2;
   const connections = num('signup-connections', 50);
