@@ -19,11 +19,16 @@ export function opsRoutes(deps: OpsRoutesDeps): Router {
       res.status(503).json({ error: { code: 'not_ready', message: 'Redis does not answer, or start-up is not done' } });
       return;
     }
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([deps.ping(), new Promise((_, no) => setTimeout(() => no(new Error('timeout')), 1000))]);
+      const late = new Promise((_, no) => (timer = setTimeout(() => no(new Error('timeout')), 1000)));
+      await Promise.race([deps.ping(), late]);
       res.json({ status: 'ready' });
     } catch {
       res.status(503).json({ error: { code: 'not_ready', message: 'Redis does not answer' } });
+    } finally {
+      // A timer left running would hold a stopping process (and a test's worker) up to a second after its answer.
+      clearTimeout(timer);
     }
   });
   r.get('/metrics', async (_req, res) => {
