@@ -23,8 +23,7 @@ export class RedisProbe {
   /** CPU seconds Redis has used (user + system), for all its clients: the machine's Redis is shared. */
   async cpuSeconds(): Promise<number> {
     this.issued++;
-    const info = await this.redis.info('cpu');
-    return infoField(info, 'used_cpu_user') + infoField(info, 'used_cpu_sys');
+    return redisCpuSeconds(this.redis);
   }
 
   /** Commands Redis has processed, from all clients. */
@@ -177,4 +176,10 @@ export class RedisProbe {
 function infoField(info: string, name: string): number {
   const m = new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info);
   return m ? Number(m[1]) : NaN;
+}
+
+/** CPU seconds the Redis server behind `redis` has used (user + system), for all its clients. */
+export async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  return infoField(info, 'used_cpu_user') + infoField(info, 'used_cpu_sys');
 }

@@ -19,7 +19,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { args, num } from './args';
 import { findPostfixTool, startPostfixSink } from './postfix';
-import { BENCH_REDIS } from './redis-probe';
+import { BENCH_REDIS, redisCpuSeconds } from './redis-probe';
 import { fmt, heading, median, table } from './report';
 import type { SectionContext, SectionResult, TargetLine } from './section';
 import {
@@ -27,6 +27,7 @@ import {
   cpuMsOf,
   deletePrefix,
   freePort,
+  machineCpuMs,
   readAnswers,
   runWrk,
   serviceEnv,
@@ -51,6 +52,12 @@ interface Measured {
   cores: number | undefined;
   /** CPU of the one process answering HTTP (npm start's own), in cores. */
   httpCores: number | undefined;
+  /** CPU of Redis (all its clients: the bench is its only other one), in cores. */
+  redisCores: number;
+  /** CPU of the SMTP sink, in cores. */
+  sinkCores: number;
+  /** CPU of the whole machine (wrk, the kernel's loopback work and anything else included), in cores. */
+  machineCores: number | undefined;
 }
 
 export async function signupsSection(ctx: SectionContext): Promise<SectionResult> {
@@ -108,6 +115,8 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
       mkdirSync(outDir);
       const cpu0 = cpuOf(pids());
       const http0 = cpuMsOf(main);
+      const [redis0, sink0] = await Promise.all([redisCpuSeconds(redis), sink!.stats()]);
+      const machine0 = machineCpuMs();
       const { summary, command } = await runWrk({
         url: `http://127.0.0.1:${port}${path}`,
         mode,
@@ -120,6 +129,8 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
       });
       const cpu1 = cpuOf(pids());
       const http1 = cpuMsOf(main);
+      const machine1 = machineCpuMs();
+      const [redis1, sink1] = await Promise.all([redisCpuSeconds(redis), sink!.stats()]);
       console.log(command);
       const { statuses, accepted } = readAnswers(outDir);
       const duration = summary.durationUs / 1e6;
@@ -132,6 +143,9 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
         rate: summary.requests / duration,
         cores: coresOf(cpu0, cpu1),
         httpCores: coresOf(http0, http1),
+        redisCores: (redis1 - redis0) / duration,
+        sinkCores: (sink1.cpuMicros - sink0.cpuMicros) / 1e6 / duration,
+        machineCores: coresOf(machine0?.busy, machine1?.busy),
       };
     };
     const mailsAtLeast = async (count: number, waitS: number): Promise<{ mails: number; waitedS: number }> => {
@@ -189,6 +203,9 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
             perRequest(health.httpCores, health),
             perRequest(signups.httpCores, signups),
           ],
+          ['Redis CPU per request', perRequest(health.redisCores, health), perRequest(signups.redisCores, signups)],
+          ['SMTP sink CPU per request', perRequest(health.sinkCores, health), perRequest(signups.sinkCores, signups)],
+          ['whole machine: cores busy | CPU per request', machineUse(health), machineUse(signups)],
           [
             'confirmation mails at the sink: during | after waiting',
             '',
@@ -268,6 +285,12 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
       ],
       ['   p99 of the signups (median round)', '', fmt.ms(p99), ''],
       [
+        '   CPU per request, HTTP process | forks | Redis | sink | rest of machine (median round)',
+        whereCpuGoes(mid.health),
+        whereCpuGoes(mid.signups),
+        '',
+      ],
+      [
         '   confirmation mails at the sink | of signups accepted (all rounds)',
         fmt.int(results.reduce((sum, r) => sum + r.mails, 0)),
         fmt.int(results.reduce((sum, r) => sum + r.signups.accepted, 0)),
@@ -309,6 +332,22 @@ function cpuOf(pids: number[]): number | undefined {
 /** Less sensitive to the rest of a shared machine than requests/s: what one request costs the service. */
 function perRequest(cores: number | undefined, m: Measured): string {
   return cores === undefined ? 'n/a' : `${fmt.int((cores * 1e6) / m.rate)} µs`;
+}
+
+/**
+ * What one request cost each part of the machine, in µs: the process answering HTTP, the WORKER_PROCESSES forks,
+ * Redis, the SMTP sink, and the rest (wrk, the kernel's loopback work, anything else running).
+ */
+function whereCpuGoes(m: Measured): string {
+  const { cores: all, httpCores: http, machineCores: machine } = m;
+  if (all === undefined || http === undefined || machine === undefined) return 'n/a';
+  const us = (c: number) => fmt.int((c * 1e6) / m.rate);
+  const rest = machine - all - m.redisCores - m.sinkCores;
+  return [http, all - http, m.redisCores, m.sinkCores, rest].map(us).join(' | ');
+}
+
+function machineUse(m: Measured): string {
+  return m.machineCores === undefined ? 'n/a' : `${cores(m.machineCores)} | ${perRequest(m.machineCores, m)}`;
 }
 
 function cores(v: number | undefined): string {
