@@ -69,7 +69,10 @@ export async function redisAnswers(options: RedisOptions): Promise<boolean> {
   } catch {
     return false;
   } finally {
-    probe.disconnect();
+    // A probe that found nothing has closed already ('end'). ioredis's disconnect would still arm its two-second
+    // timer for a socket whose close it will never see again, and that timer kept a process (a CLI command on a
+    // machine without Redis) alive two seconds after its work.
+    if (probe.status !== 'end') probe.disconnect();
   }
 }
 

@@ -2,7 +2,8 @@ import { mkdtempSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { startEmbeddedRedis } from '../../src/runtime/embedded-redis';
+import { redisAnswers, startEmbeddedRedis } from '../../src/runtime/embedded-redis';
+import { freePort } from '../support/free-port';
 
 /** The fresh-machine default: no Redis answers, so the service starts redis-server itself under ./var/redis. */
 test('the embedded redis-server keeps its data in an append-only file across restarts, and a second process reuses it', async () => {
@@ -32,4 +33,11 @@ test('the embedded redis-server keeps its data in an append-only file across res
     await new Promise((ok) => again.child!.once('exit', ok));
   }
   expect(existsSync(join(dataDir, 'redis'))).toBe(true);
+});
+
+test('a probe where no Redis answers says so and leaves nothing running that would hold a process', async () => {
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  expect(await redisAnswers({ host: '127.0.0.1', port: await freePort() })).toBe(false);
+  expect(timers()).toBe(before);
 });
