@@ -28,7 +28,11 @@ beforeAll(async () => {
   app = await startTestApp({ smtpUrl: sink.url, workers: false, env: SETTINGS });
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  // Waited for: a child still exiting when the file ends holds up the test process that ran it.
+  const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  const exits = running.map((c) => new Promise((ok) => c.once('exit', ok)));
+  for (const c of running) c.kill('SIGKILL');
+  await Promise.all(exits);
   await app.stop();
   await sink.close();
 });

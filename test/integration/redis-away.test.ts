@@ -16,7 +16,10 @@ const signup = (email: string) => ({
 let redis: TestRedisServer | undefined;
 let service: ServiceProcess | undefined;
 afterEach(async () => {
-  if (service && service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
+  if (service && service.child.exitCode === null && service.child.signalCode === null) {
+    service.child.kill('SIGKILL');
+    await service.exited;
+  }
   service = undefined;
   await redis?.destroy();
   redis = undefined;

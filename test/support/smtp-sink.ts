@@ -121,8 +121,12 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}) {
       while (messages.length < n) {
         if (Date.now() > deadline) throw new Error(`expected ${n} messages, got ${messages.length}`);
         await new Promise<void>((ok) => {
-          waiters.push(ok);
-          setTimeout(ok, 200);
+          // Woken by a message or after 200 ms, whichever comes first; the other is dropped, so no timer outlives it.
+          const timer = setTimeout(ok, 200);
+          waiters.push(() => {
+            clearTimeout(timer);
+            ok();
+          });
         });
       }
     },
