@@ -79,22 +79,6 @@ export function cpuMsOf(pid: number): number | undefined {
   }
 }
 
-/**
- * CPU time the whole machine has spent busy (every state of /proc/stat's first line but idle and iowait), in
- * milliseconds summed over its cores (Linux only: undefined elsewhere). Takes in what no process list does: wrk,
- * the kernel's network work on behalf of the loopback connections, and anything else running.
- */
-export function machineBusyMs(): number | undefined {
-  try {
-    const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    const total = ticks.reduce((a, b) => a + b, 0);
-    // user nice system idle iowait irq softirq steal ...: the 4th and 5th are the idle ones; USER_HZ is 100.
-    return (total - ticks[3] - ticks[4]) * 10;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The pids of a process's children (Linux only: empty elsewhere); the service's WORKER_PROCESSES forks. */
 export function childPids(pid: number): number[] {
   try {

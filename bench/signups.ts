@@ -20,14 +20,13 @@ import { Redis } from 'ioredis';
 import { args, num } from './args';
 import { findPostfixTool, startPostfixSink } from './postfix';
 import { BENCH_REDIS, redisCpuSeconds } from './redis-probe';
-import { fmt, heading, median, table } from './report';
+import { fmt, heading, machineBusyMs, median, table } from './report';
 import type { SectionContext, SectionResult, TargetLine } from './section';
 import {
   childPids,
   cpuMsOf,
   deletePrefix,
   freePort,
-  machineBusyMs,
   readAnswers,
   runWrk,
   serviceEnv,
@@ -57,7 +56,7 @@ interface Measured {
   /** CPU of the SMTP sink, in cores. */
   sinkCores: number;
   /** CPU of the whole machine (wrk, the kernel's loopback work and anything else included), in cores. */
-  machineCores: number | undefined;
+  machineCores: number;
 }
 
 export async function signupsSection(ctx: SectionContext): Promise<SectionResult> {
@@ -145,7 +144,7 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
         httpCores: coresOf(http0, http1),
         redisCores: (redis1 - redis0) / duration,
         sinkCores: (sink1.cpuMicros - sink0.cpuMicros) / 1e6 / duration,
-        machineCores: coresOf(machine0, machine1),
+        machineCores: (machine1 - machine0) / 1000 / duration,
       };
     };
     const mailsAtLeast = async (count: number, waitS: number): Promise<{ mails: number; waitedS: number }> => {
@@ -340,14 +339,14 @@ function perRequest(cores: number | undefined, m: Measured): string {
  */
 function whereCpuGoes(m: Measured): string {
   const { cores: all, httpCores: http, machineCores: machine } = m;
-  if (all === undefined || http === undefined || machine === undefined) return 'n/a';
+  if (all === undefined || http === undefined) return 'n/a';
   const us = (c: number) => fmt.int((c * 1e6) / m.rate);
   const rest = machine - all - m.redisCores - m.sinkCores;
   return [http, all - http, m.redisCores, m.sinkCores, rest].map(us).join(' | ');
 }
 
 function machineUse(m: Measured): string {
-  return m.machineCores === undefined ? 'n/a' : `${cores(m.machineCores)} | ${perRequest(m.machineCores, m)}`;
+  return `${cores(m.machineCores)} | ${perRequest(m.machineCores, m)}`;
 }
 
 function cores(v: number | undefined): string {

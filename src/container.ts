@@ -92,6 +92,7 @@ import { SendGridWebhook } from './webhooks/sendgrid';
 import { SesWebhook } from './webhooks/ses';
 import type { HttpGet, WebhookProvider } from './webhooks/webhook';
 import { RedisOutage, redisRetryDelay } from './lib/redis-outage';
+import { withTimeout } from './lib/timeout';
 import { campaignScheduleWorker } from '../workers/campaign-schedule-worker';
 import { campaignWorker } from '../workers/campaign-worker';
 import { deliveryWorker } from '../workers/delivery-worker';
@@ -694,12 +695,3 @@ export function buildContainer(input: ContainerInput) {
 }
 
 export type Container = ReturnType<typeof buildContainer>;
-
-/** Rejects when `p` takes longer than `ms`. */
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => fail(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}

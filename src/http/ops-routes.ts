@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { withTimeout } from '../lib/timeout';
 
 /** Options of `opsRoutes`. */
 export interface OpsRoutesDeps {
@@ -19,16 +20,11 @@ export function opsRoutes(deps: OpsRoutesDeps): Router {
       res.status(503).json({ error: { code: 'not_ready', message: 'Redis does not answer, or start-up is not done' } });
       return;
     }
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const late = new Promise((_, no) => (timer = setTimeout(() => no(new Error('timeout')), 1000)));
-      await Promise.race([deps.ping(), late]);
+      await withTimeout(deps.ping(), 1000);
       res.json({ status: 'ready' });
     } catch {
       res.status(503).json({ error: { code: 'not_ready', message: 'Redis does not answer' } });
-    } finally {
-      // A timer left running would hold a stopping process (and a test's worker) up to a second after its answer.
-      clearTimeout(timer);
     }
   });
   r.get('/metrics', async (_req, res) => {

@@ -3,6 +3,7 @@ import { deliveryCounts, startSmtpSink, type SmtpSink } from '../support/smtp-si
 import { eventually, startTestApp, type TestApp } from '../support/test-app';
 import { seedArticles, seedSubscribers } from '../support/seed';
 import { startWorkerProcess } from '../support/worker-process';
+import { exited } from '../support/child-exit';
 
 const SUBSCRIBERS = 3000;
 const SETTINGS = {
@@ -29,10 +30,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   // Waited for: a child still exiting when the file ends holds up the test process that ran it.
-  const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
-  const exits = running.map((c) => new Promise((ok) => c.once('exit', ok)));
-  for (const c of running) c.kill('SIGKILL');
-  await Promise.all(exits);
+  for (const c of children) c.kill('SIGKILL');
+  await Promise.all(children.map(exited));
   await app.stop();
   await sink.close();
 });

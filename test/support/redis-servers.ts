@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { redisAnswers } from '../../src/runtime/embedded-redis';
+import { exited } from './child-exit';
 import { freePort } from './free-port';
 
 /**
@@ -18,12 +19,6 @@ async function untilAnswers(port: number, child: ChildProcess, what: string): Pr
     await new Promise((ok) => setTimeout(ok, 100));
   }
   throw new Error(`${what} on port ${port} did not answer`);
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((ok) => child.once('exit', () => ok()));
 }
 
 /** A redis-server with its own folder; `stop` and `start` again keep the folder, so its files carry over. */
