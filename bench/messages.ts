@@ -8,7 +8,7 @@ import type { MailTransport } from '../src/mail/mail-transport';
 import { Mailer, recipientValues } from '../src/mail/mailer';
 import type { MessageTemplate, RecipientValues } from '../src/mail/message-template';
 import { TemplateRenderer } from '../src/mail/template-renderer';
-import { FEEDBACK_SENDER, MAIL_FROM, PUBLIC_URL, SITE_NAME, TEMPLATES_DIR } from './fixture';
+import { FEEDBACK_SENDER, MAIL_FROM, PUBLIC_URL, SITE_NAME, TEMPLATE_GLOBALS, TEMPLATES_DIR } from './fixture';
 
 /** Never sends: the micro-benchmarks only build messages. */
 const noTransport: MailTransport = {
@@ -46,6 +46,30 @@ export class MessageFactory {
       });
     const templates = new TemplateRenderer({ dir: TEMPLATES_DIR, globals: {} });
     this.mailer = new Mailer({ transport: noTransport, templates, identity: this.identity, siteName: SITE_NAME });
+  }
+
+  /** The size on the wire of subscriber `id`'s confirmation mail, built as the service's worker builds it. */
+  async confirmationBytes(id: number): Promise<number> {
+    let bytes = 0;
+    const measuring: MailTransport = {
+      describe: 'measures',
+      send: (m) => {
+        bytes = Buffer.isBuffer(m.raw) ? m.raw.length : m.raw.reduce((sum, part) => sum + part.length, 0);
+        return Promise.resolve({ messageId: m.messageId, response: '250 measured' });
+      },
+      close: async () => {},
+    };
+    const templates = new TemplateRenderer({ dir: TEMPLATES_DIR, globals: TEMPLATE_GLOBALS });
+    const mailer = new Mailer({ transport: measuring, templates, identity: this.identity, siteName: SITE_NAME });
+    await mailer.sendTransactional('confirm', {
+      email: `sat-bench-${id}@example.com`,
+      name: 'there',
+      unsubscribe: this.links.unsubscribe(id),
+      newsletters: SITE_NAME,
+      confirmUrl: this.links.confirm(id),
+      returnToken: this.links.returnToken(id),
+    });
+    return bytes;
   }
 
   template(content: CampaignContent): MessageTemplate {

@@ -10,6 +10,10 @@
  * in a full run, `--signup-rounds=N`; one with --quick) of GET /healthz, the signups, and the wait for their
  * confirmation mails. Targets (issue 11), of the median round: signups >= 0.50 x /healthz and signup p99 < 50 ms; and
  * over all rounds no error: every answer 202, no socket error or timeout, every mail at the sink.
+ *
+ * Then, with Postfix's smtp-source on the PATH, what the ratio target leaves a signup: the most a signup may cost the
+ * machine at 0.50, less what a /healthz costs it and the physical floor of a confirmation mail (smtp-source pushing
+ * messages of the confirmation's size to the same sink), against what that rest costs now.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +22,8 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { args, num } from './args';
-import { findPostfixTool, startPostfixSink } from './postfix';
+import { MessageFactory } from './messages';
+import { findPostfixTool, smtpSourceRun, startPostfixSink } from './postfix';
 import { BENCH_REDIS, redisCpuSeconds } from './redis-probe';
 import { fmt, heading, machineBusyMs, median, table } from './report';
 import type { SectionContext, SectionResult, TargetLine } from './section';
@@ -41,6 +46,8 @@ import { startSink, type Sink } from './sink';
 
 const TARGET_RATIO = 0.5;
 const TARGET_P99_MS = 50;
+/** The SMTP connections the service opens here: SMTP_MAX_CONNECTIONS's default (the bench leaves it unset). */
+const SERVICE_SMTP_CONNECTIONS = 5;
 
 interface Measured {
   summary: WrkSummary;
@@ -249,6 +256,32 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
       ]),
     );
 
+    const sourceBin = findPostfixTool('smtp-source');
+    const floor = sourceBin ? await mailFloor(sourceBin, sink, pids, ctx.quick ? 5_000 : 20_000) : undefined;
+    const budget = floor && signupBudget(mid.health, mid.signups, floor);
+    if (floor && budget) {
+      const us = (v: number) => `${fmt.int(v)} µs`;
+      console.log('');
+      console.log(
+        table([
+          [`what a signup may cost at ${TARGET_RATIO.toFixed(2)} x /healthz (median round)`, 'machine CPU'],
+          [
+            `a signup at most: cores busy in its round (${cores(mid.signups.machineCores)}) / ` +
+              `(${TARGET_RATIO.toFixed(2)} x ${fmt.rate(healthRate)})`,
+            us(budget.allowedUs),
+          ],
+          ['  of it, a /healthz (a signup does all it does)', us(budget.healthUs)],
+          [
+            `  of it, a confirmation mail at the floor: smtp-source to smtp-sink, ${fmt.int(floor.bytes)} B, ` +
+              `${SERVICE_SMTP_CONNECTIONS} sessions, ${fmt.rate(floor.rate)} (the sink ${us(floor.sinkUs)})`,
+            us(floor.machineUs),
+          ],
+          ['  left for the rest: body, checks, Redis, queue, and our mail path above the floor', us(budget.leftUs)],
+          ['that rest now: a signup less a /healthz and the floor', us(budget.nowUs)],
+        ]),
+      );
+    }
+
     const targets: TargetLine[] = [
       {
         label: rounds > 1 ? `signups / healthz (median of ${rounds} rounds)` : 'signups / healthz',
@@ -289,6 +322,16 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
         whereCpuGoes(mid.signups),
         '',
       ],
+      ...(budget
+        ? [
+            [
+              `   a signup's CPU past a /healthz and the mail floor: allowed at ${TARGET_RATIO.toFixed(2)} | now`,
+              `${fmt.int(budget.leftUs)} µs`,
+              `${fmt.int(budget.nowUs)} µs`,
+              budget.leftUs > 0 ? (budget.nowUs / budget.leftUs).toFixed(2) : '',
+            ],
+          ]
+        : []),
       [
         '   confirmation mails at the sink | of signups accepted (all rounds)',
         fmt.int(results.reduce((sum, r) => sum + r.mails, 0)),
@@ -300,6 +343,55 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
   } finally {
     await cleanUp();
   }
+}
+
+interface MailFloor {
+  /** The confirmation mail's size on the wire. */
+  bytes: number;
+  /** smtp-source's messages a second. */
+  rate: number;
+  /** The whole machine's CPU per message: client, sink and kernel. */
+  machineUs: number;
+  sinkUs: number;
+}
+
+/**
+ * The physical floor of one confirmation mail on this machine: Postfix's smtp-source (a C client) pushes `count`
+ * messages of the confirmation's size to the same smtp-sink, over as many sessions as the service's pool opens, once
+ * the service is quiet. What the machine spends on one of them, client, sink and kernel, any mail path spends at least.
+ */
+async function mailFloor(bin: string, sink: Sink, pids: () => number[], count: number): Promise<MailFloor> {
+  const bytes = await new MessageFactory().confirmationBytes(1_000_000);
+  await quiet(pids, 30);
+  const sink0 = await sink.stats();
+  const machine0 = machineBusyMs();
+  const run = await smtpSourceRun(bin, sink.url, { count, bytes, sessions: SERVICE_SMTP_CONNECTIONS });
+  const machine1 = machineBusyMs();
+  const sink1 = await sink.stats();
+  return {
+    bytes,
+    rate: run.rate,
+    machineUs: ((machine1 - machine0) * 1000) / count,
+    sinkUs: (sink1.cpuMicros - sink0.cpuMicros) / count,
+  };
+}
+
+/**
+ * What the ratio target leaves a signup, in the median round's terms. The machine's cores busy during its signups,
+ * shared by TARGET_RATIO x the /healthz rate, is the most a signup may cost the whole machine. A signup does all a
+ * /healthz does (the HTTP parsing, the middleware, an answer) and sends a confirmation mail, which costs at least the
+ * floor; what is left pays for the rest: the body, the checks, Redis, the queue, and our mail path above the floor.
+ */
+function signupBudget(health: Measured, signups: Measured, floor: MailFloor) {
+  const allowedUs = (signups.machineCores * 1e6) / (TARGET_RATIO * health.rate);
+  const healthUs = (health.machineCores * 1e6) / health.rate;
+  const signupUs = (signups.machineCores * 1e6) / signups.rate;
+  return {
+    allowedUs,
+    healthUs,
+    leftUs: allowedUs - healthUs - floor.machineUs,
+    nowUs: signupUs - healthUs - floor.machineUs,
+  };
 }
 
 /**
