@@ -176,7 +176,12 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
     const errorText = (s: WrkSummary) =>
       [s.errors.connect, s.errors.read, s.errors.write, s.errors.timeout].map(fmt.int).join(', ');
 
-    /** One round: GET /healthz, then the signups, then their mails waited for; its table printed. */
+    const sourceBin = findPostfixTool('smtp-source');
+    const confirmationBytes = await new MessageFactory().confirmationBytes(1_000_000);
+    /**
+     * One round: GET /healthz, then the signups, then their mails waited for, then the mail floor (with smtp-source);
+     * its table printed.
+     */
     const round = async (n: number) => {
       const settled = await quiet(pids, 30);
       console.log(`round ${n}: service quiet after ${fmt.s(settled)} (mails of earlier runs sent, forks' code loaded)`);
@@ -186,6 +191,10 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
       const mailsDuring = (await sink!.stats()).messages - mails0;
       const drained = await mailsAtLeast(mails0 + signups.accepted, drainSeconds);
       const mails = drained.mails - mails0;
+      // In every round, since the machine's speed drifts from one minute to the next (see BENCHMARKS.md).
+      const floor = sourceBin
+        ? await mailFloor(sourceBin, sink!, pids, { bytes: confirmationBytes, count: ctx.quick ? 5_000 : 20_000 })
+        : undefined;
       const notAccepted = signups.summary.requests - (signups.statuses.get(202) ?? 0);
       const errors = notAccepted + socketErrors(signups.summary) + Math.max(0, signups.accepted - mails);
       const ratio = signups.rate / health.rate;
@@ -213,6 +222,11 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
           ['SMTP sink CPU per request', perRequest(health.sinkCores, health), perRequest(signups.sinkCores, signups)],
           ['whole machine: cores busy | CPU per request', machineUse(health), machineUse(signups)],
           [
+            'a confirmation mail at the floor (smtp-source): machine | sink CPU',
+            '',
+            floor ? `${fmt.int(floor.machineUs)} µs | ${fmt.int(floor.sinkUs)} µs` : 'n/a (no smtp-source)',
+          ],
+          [
             'confirmation mails at the sink: during | after waiting',
             '',
             `${fmt.int(mailsDuring)} | ${fmt.int(mails)} of ${fmt.int(signups.accepted)} (${fmt.s(drained.waitedS)})`,
@@ -220,7 +234,7 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
         ]),
       );
       console.log(`round ${n}: signups / healthz ${ratio.toFixed(2)}\n`);
-      return { health, signups, mails, errors, ratio, p99: signups.summary.latencyUs.p99 / 1000 };
+      return { health, signups, mails, floor, errors, ratio, p99: signups.summary.latencyUs.p99 / 1000 };
     };
     const results = [];
     for (let n = 1; n <= rounds; n++) results.push(await round(n));
@@ -256,8 +270,7 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
       ]),
     );
 
-    const sourceBin = findPostfixTool('smtp-source');
-    const floor = sourceBin ? await mailFloor(sourceBin, sink, pids, ctx.quick ? 5_000 : 20_000) : undefined;
+    const { floor } = mid;
     const budget = floor && signupBudget(mid.health, mid.signups, floor);
     if (floor && budget) {
       const us = (v: number) => `${fmt.int(v)} µs`;
@@ -360,8 +373,12 @@ interface MailFloor {
  * messages of the confirmation's size to the same smtp-sink, over as many sessions as the service's pool opens, once
  * the service is quiet. What the machine spends on one of them, client, sink and kernel, any mail path spends at least.
  */
-async function mailFloor(bin: string, sink: Sink, pids: () => number[], count: number): Promise<MailFloor> {
-  const bytes = await new MessageFactory().confirmationBytes(1_000_000);
+async function mailFloor(
+  bin: string,
+  sink: Sink,
+  pids: () => number[],
+  { bytes, count }: { bytes: number; count: number },
+): Promise<MailFloor> {
   await quiet(pids, 30);
   const sink0 = await sink.stats();
   const machine0 = machineBusyMs();
