@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { args, num } from './args';
+import { parseEnv } from '../src/config';
 import { MessageFactory } from './messages';
 import { findPostfixTool, smtpSourceRun, startPostfixSink } from './postfix';
 import { BENCH_REDIS, redisCpuSeconds } from './redis-probe';
@@ -46,8 +47,6 @@ import { startSink, type Sink } from './sink';
 
 const TARGET_RATIO = 0.5;
 const TARGET_P99_MS = 50;
-/** The SMTP connections the service opens here: SMTP_MAX_CONNECTIONS's default (the bench leaves it unset). */
-const SERVICE_SMTP_CONNECTIONS = 5;
 
 interface Measured {
   summary: WrkSummary;
@@ -177,7 +176,12 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
       [s.errors.connect, s.errors.read, s.errors.write, s.errors.timeout].map(fmt.int).join(', ');
 
     const sourceBin = findPostfixTool('smtp-source');
-    const confirmationBytes = await new MessageFactory().confirmationBytes(1_000_000);
+    // As many sessions as the service's SMTP pool opens, and messages of its confirmation mail's size.
+    const floorRun = sourceBin && {
+      bytes: await new MessageFactory().confirmationBytes(1_000_000),
+      sessions: parseEnv(env).SMTP_MAX_CONNECTIONS,
+      count: ctx.quick ? 5_000 : 20_000,
+    };
     /**
      * One round: GET /healthz, then the signups, then their mails waited for, then the mail floor (with smtp-source);
      * its table printed.
@@ -192,9 +196,7 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
       const drained = await mailsAtLeast(mails0 + signups.accepted, drainSeconds);
       const mails = drained.mails - mails0;
       // In every round, since the machine's speed drifts from one minute to the next (see BENCHMARKS.md).
-      const floor = sourceBin
-        ? await mailFloor(sourceBin, sink!, pids, { bytes: confirmationBytes, count: ctx.quick ? 5_000 : 20_000 })
-        : undefined;
+      const floor = sourceBin && floorRun ? await mailFloor(sourceBin, sink!, pids, floorRun) : undefined;
       const notAccepted = signups.summary.requests - (signups.statuses.get(202) ?? 0);
       const errors = notAccepted + socketErrors(signups.summary) + Math.max(0, signups.accepted - mails);
       const ratio = signups.rate / health.rate;
@@ -286,7 +288,7 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
           ['  of it, a /healthz (a signup does all it does)', us(budget.healthUs)],
           [
             `  of it, a confirmation mail at the floor: smtp-source to smtp-sink, ${fmt.int(floor.bytes)} B, ` +
-              `${SERVICE_SMTP_CONNECTIONS} sessions, ${fmt.rate(floor.rate)} (the sink ${us(floor.sinkUs)})`,
+              `${floor.sessions} sessions, ${fmt.rate(floor.rate)} (the sink ${us(floor.sinkUs)})`,
             us(floor.machineUs),
           ],
           ['  left for the rest: body, checks, Redis, queue, and our mail path above the floor', us(budget.leftUs)],
@@ -361,6 +363,8 @@ export async function signupsSection(ctx: SectionContext): Promise<SectionResult
 interface MailFloor {
   /** The confirmation mail's size on the wire. */
   bytes: number;
+  /** smtp-source's SMTP sessions: the service's SMTP_MAX_CONNECTIONS. */
+  sessions: number;
   /** smtp-source's messages a second. */
   rate: number;
   /** The whole machine's CPU per message: client, sink and kernel. */
@@ -377,16 +381,17 @@ async function mailFloor(
   bin: string,
   sink: Sink,
   pids: () => number[],
-  { bytes, count }: { bytes: number; count: number },
+  { bytes, sessions, count }: { bytes: number; sessions: number; count: number },
 ): Promise<MailFloor> {
   await quiet(pids, 30);
   const sink0 = await sink.stats();
   const machine0 = machineBusyMs();
-  const run = await smtpSourceRun(bin, sink.url, { count, bytes, sessions: SERVICE_SMTP_CONNECTIONS });
+  const run = await smtpSourceRun(bin, sink.url, { count, bytes, sessions });
   const machine1 = machineBusyMs();
   const sink1 = await sink.stats();
   return {
     bytes,
+    sessions,
     rate: run.rate,
     machineUs: ((machine1 - machine0) * 1000) / count,
     sinkUs: (sink1.cpuMicros - sink0.cpuMicros) / count,
