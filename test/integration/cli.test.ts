@@ -11,6 +11,11 @@ import { seedArticles, seedSubscribers } from '../support/seed';
 /** Runs the real CLI in a child process and waits for it to exit by itself. */
 const cli = cliProcess;
 
+// Every CLI run is a new Node process loading the service through tsx: about 3 s of CPU here. The newsletter test
+// makes a dozen; alone it took 26 s, and in a full run on 2026-12-02, sharing two cores with another test file, it
+// passed Jest's 60 s.
+jest.setTimeout(180_000);
+
 function cliEnv(prefix: string, dataDir: string): Record<string, string> {
   return {
     REDIS_URL: 'redis://127.0.0.1:6379',
