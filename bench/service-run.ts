@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { errorMessage } from '../src/lib/errors';
+import { terminate } from '../test/support/child-exit';
 import { npmScriptNodeArgs } from './npm-script';
 import { BENCH_REDIS } from './redis-probe';
 
@@ -126,15 +127,7 @@ export async function startService(opts: {
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
 export function stopService(child: ChildProcess, graceMs = 40_000): Promise<number | null> {
-  return new Promise((ok) => {
-    if (child.exitCode !== null || child.signalCode !== null) return ok(child.exitCode);
-    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', (code) => {
-      clearTimeout(kill);
-      ok(code);
-    });
-    child.kill('SIGTERM');
-  });
+  return terminate(child, graceMs);
 }
 
 /**

@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
+import { terminate } from './child-exit';
 import { freePort } from './free-port';
 
 /** Debian's dovecot-imapd (`.ci/run` installs it); DOVECOT_PATH overrides. */
@@ -85,12 +86,7 @@ export async function startDovecot(): Promise<TestDovecot> {
       return client;
     },
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(killer);
-      }
+      await terminate(child, 5000);
       rmSync(dir, { recursive: true, force: true });
     },
   };

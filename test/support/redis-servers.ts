@@ -3,9 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { withTimeout } from '../../src/lib/timeout';
 import { redisAnswers } from '../../src/runtime/embedded-redis';
-import { exited } from './child-exit';
+import { exited, terminate } from './child-exit';
 import { freePort } from './free-port';
 
 /**
@@ -85,13 +84,7 @@ export class TestRedisServer {
   async destroy(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (child) {
-      child.kill('SIGTERM');
-      await withTimeout(exited(child), 10_000).catch(async () => {
-        child.kill('SIGKILL');
-        await exited(child);
-      });
-    }
+    if (child) await terminate(child, 10_000);
     rmSync(this.dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   }
 }
